@@ -1,0 +1,23 @@
+//! Domain types of touchless, parsed once at the edge and trusted everywhere after.
+//!
+//! Nothing here does IO. Every type that arrives from the outside world (a path, a
+//! header, a JSON field, a CLI flag) has a constructor that either returns a value
+//! that is valid by construction or an [`Error`] saying exactly what was wrong, so
+//! that the storage and HTTP layers never re-check a MAC address or a model name.
+
+mod error;
+mod mac;
+mod model;
+mod settings;
+mod text;
+mod useragent;
+
+pub use error::Error;
+pub use mac::Mac;
+pub use model::{ConfigFile, PhoneModel};
+pub use settings::{Perm, Setting, SettingName};
+pub use text::{
+    DeviceStatus, DisplayText, Host, ProvPassword, ProvUser, SipPassword, SipUser, TenantId,
+    TouchlessMode,
+};
+pub use useragent::SnomUserAgent;

@@ -1,0 +1,309 @@
+//! Validated text newtypes (tenant ids, credentials, names, hosts) and small enums.
+//!
+//! Each newtype states its rule once; whatever reaches the store or a template has
+//! passed it. The rules also keep values XML-safe: no control characters, which
+//! XML 1.0 cannot carry even escaped.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// Defines a `String` newtype whose only constructor runs `$check`.
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self, Error> {
+                let check: fn(&str) -> Result<(), &'static str> = $check;
+                check(s).map_err(|why| Error::field($what, s, why))?;
+                Ok($name(s.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // Secrets must not reach logs through `{:?}` of a record.
+                if stringify!($name).ends_with("Password") {
+                    write!(f, "{}(***)", stringify!($name))
+                } else {
+                    write!(f, "{}({:?})", stringify!($name), self.0)
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                $name::parse(s)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                $name::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+fn len_between(s: &str, min: usize, max: usize) -> Result<(), &'static str> {
+    let n = s.chars().count();
+    if n < min {
+        Err("must not be empty")
+    } else if n > max {
+        Err("is too long")
+    } else {
+        Ok(())
+    }
+}
+
+fn no_control(s: &str) -> Result<(), &'static str> {
+    if s.chars().any(char::is_control) {
+        Err("must not contain control characters")
+    } else {
+        Ok(())
+    }
+}
+
+/// Printable ASCII without spaces: what survives a phone's settings UI, a URL's
+/// userinfo and an HTTP auth header without quoting surprises.
+fn printable_ascii(s: &str) -> Result<(), &'static str> {
+    if s.bytes().all(|c| c.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err("may only contain printable ASCII characters without spaces")
+    }
+}
+
+text_type!(
+    /// A tenant's identifier: a slug such as `acme` or `acme-berlin`, used in URLs
+    /// and on the command line.
+    TenantId,
+    "tenant id",
+    |s| {
+        len_between(s, 1, 63)?;
+        let ok = s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            && !s.starts_with('-');
+        if ok { Ok(()) } else { Err("use lowercase letters, digits and '-', starting with a letter or digit") }
+    }
+);
+
+text_type!(
+    /// A human-readable name (tenant name, device name, SIP display name). Any
+    /// Unicode except control characters; escaped when rendered.
+    DisplayText,
+    "name",
+    |s| {
+        len_between(s, 0, 100)?;
+        no_control(s)
+    }
+);
+
+text_type!(
+    /// A host name or IP address (SIP registrar).
+    Host,
+    "host",
+    |s| {
+        len_between(s, 1, 253)?;
+        if s.bytes().all(|c| c.is_ascii_alphanumeric() || b".-:[]_".contains(&c)) {
+            Ok(())
+        } else {
+            Err("expected a host name or IP address")
+        }
+    }
+);
+
+text_type!(
+    /// A user name a phone sends to the provisioning server (`http_client_user`).
+    /// Snom phones store at most 30 characters here.
+    ProvUser,
+    "provisioning user",
+    |s| {
+        len_between(s, 1, 30)?;
+        printable_ascii(s)?;
+        if s.contains(':') { Err("must not contain ':'") } else { Ok(()) }
+    }
+);
+
+text_type!(
+    /// A password a phone sends to the provisioning server (`http_client_pass`).
+    /// Snom phones store at most 20 characters here.
+    ProvPassword,
+    "provisioning password",
+    |s| {
+        len_between(s, 1, 20)?;
+        printable_ascii(s)
+    }
+);
+
+text_type!(
+    /// A SIP user part: an extension number or an authentication user.
+    SipUser,
+    "SIP user",
+    |s| {
+        len_between(s, 1, 64)?;
+        if s.bytes().all(|c| c.is_ascii_alphanumeric() || b"._~+*#-!$&'()=,;?/".contains(&c)) {
+            Ok(())
+        } else {
+            Err("may only contain letters, digits and the SIP user-part symbols")
+        }
+    }
+);
+
+text_type!(
+    /// A SIP password.
+    SipPassword,
+    "SIP password",
+    |s| {
+        len_between(s, 1, 64)?;
+        printable_ascii(s)
+    }
+);
+
+/// Where a device stands with the redirection provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceStatus {
+    /// Known here, not registered at any redirection provider.
+    Unregistered,
+    /// A register event is queued or in progress.
+    Pending,
+    /// The provider accepted the device.
+    Registered,
+    /// The last register/deregister failed permanently; see the last message.
+    Failed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeviceStatus::Unregistered => "unregistered",
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Registered => "registered",
+            DeviceStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for DeviceStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "unregistered" => Ok(DeviceStatus::Unregistered),
+            "pending" => Ok(DeviceStatus::Pending),
+            "registered" => Ok(DeviceStatus::Registered),
+            "failed" => Ok(DeviceStatus::Failed),
+            _ => Err(Error::field(
+                "status",
+                s,
+                "expected unregistered, pending, registered or failed",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for DeviceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a tenant's devices are registered at a redirection provider: through the
+/// one account of the whole installation, or through the tenant's own account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum TouchlessMode {
+    #[default]
+    #[serde(rename = "master")]
+    Master,
+    #[serde(rename = "per-tenant")]
+    PerTenant,
+}
+
+impl TouchlessMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TouchlessMode::Master => "master",
+            TouchlessMode::PerTenant => "per-tenant",
+        }
+    }
+}
+
+impl FromStr for TouchlessMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "master" => Ok(TouchlessMode::Master),
+            "per-tenant" => Ok(TouchlessMode::PerTenant),
+            _ => Err(Error::field("mode", s, "expected master or per-tenant")),
+        }
+    }
+}
+
+impl fmt::Display for TouchlessMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids_are_slugs() {
+        assert!(TenantId::parse("acme").is_ok());
+        assert!(TenantId::parse("acme-berlin-2").is_ok());
+        for bad in ["", "Acme", "-acme", "a b", "acme/../x", &"a".repeat(64)] {
+            assert!(TenantId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn provisioning_credentials_fit_in_a_snom_phone() {
+        assert!(ProvUser::parse(&"u".repeat(30)).is_ok());
+        assert!(ProvUser::parse(&"u".repeat(31)).is_err());
+        assert!(ProvUser::parse("a:b").is_err());
+        assert!(ProvPassword::parse(&"p".repeat(20)).is_ok());
+        let e = ProvPassword::parse(&"p".repeat(21)).unwrap_err();
+        assert_eq!(e.to_string(), format!("invalid provisioning password {:?}: is too long", "p".repeat(21)));
+        assert!(ProvPassword::parse("with space").is_err());
+    }
+
+    #[test]
+    fn names_take_unicode_but_not_control_characters() {
+        assert!(DisplayText::parse("Zoë & <Bob> \"Müller\"").is_ok());
+        assert!(DisplayText::parse("bell\u{7}").is_err());
+        assert!(DisplayText::parse("line\nbreak").is_err());
+    }
+
+    #[test]
+    fn error_values_are_truncated() {
+        let e = DisplayText::parse(&"x".repeat(5000)).unwrap_err().to_string();
+        assert!(e.len() < 200, "{e}");
+    }
+}

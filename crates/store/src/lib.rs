@@ -1,0 +1,106 @@
+//! Storage for touchless: the [`Store`] trait, the records it deals in, and its backends.
+//!
+//! The HTTP surfaces and the daemon only ever see `Arc<dyn Store>`; which database
+//! sits behind it is decided once, from the database URL, in [`open`]. Every backend
+//! must pass the [`conformance`] suite, which is the executable definition of what
+//! the trait promises (atomic writes, clean conflict errors, revision counters).
+
+pub mod conformance;
+mod error;
+mod records;
+mod sqlite;
+
+use async_trait::async_trait;
+use touchless_domain::{Mac, Setting, TenantId};
+
+pub use error::StoreError;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything touchless keeps. Writes are atomic: a call either commits entirely or
+/// leaves the store as it was. Every write bumps the store's [`generation`], which
+/// is how nodes that cache the registry in memory learn that it changed.
+///
+/// [`generation`]: Store::generation
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // -- tenants ------------------------------------------------------------------
+    async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant>;
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>>;
+    async fn update_tenant(&self, id: &TenantId, patch: &TenantPatch) -> Result<Tenant>;
+    /// Refuses with [`StoreError::Conflict`] while the tenant still has devices.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<()>;
+
+    // -- devices ------------------------------------------------------------------
+    async fn create_device(&self, d: &NewDevice) -> Result<Device>;
+    async fn get_device(&self, mac: Mac) -> Result<Option<Device>>;
+    async fn list_devices(&self, filter: &DeviceFilter) -> Result<Vec<Device>>;
+    /// Applies the patch and bumps the device's revision.
+    async fn update_device(&self, mac: Mac, patch: &DevicePatch) -> Result<Device>;
+    async fn delete_device(&self, mac: Mac) -> Result<()>;
+
+    // -- provisioning view --------------------------------------------------------
+    /// A counter that changes whenever anything in the store changes.
+    async fn generation(&self) -> Result<i64>;
+    /// Every tenant and device with lines and settings, in one consistent read:
+    /// what the provisioning server serves from.
+    async fn snapshot(&self) -> Result<Snapshot>;
+
+    // -- contact log --------------------------------------------------------------
+    async fn record_contacts(&self, batch: &[Contact]) -> Result<()>;
+    /// The newest `limit` contacts of one MAC, newest first.
+    async fn contacts(&self, mac: Mac, limit: u32) -> Result<Vec<Contact>>;
+
+    // -- installation-wide values -------------------------------------------------
+    /// Stores `value` under `key` unless a value is there already, and returns
+    /// whichever value is stored: the first node to start wins, the rest agree.
+    async fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String>;
+    async fn meta_set(&self, key: &str, value: &str) -> Result<()>;
+
+    /// Closes connections; pending writes are already committed.
+    async fn close(&self);
+}
+
+/// Opens the store a database URL names and applies its migrations.
+///
+/// `sqlite://path`, `sqlite:path` or a plain file path select SQLite.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        return Ok(std::sync::Arc::new(SqliteStore::open(path.as_ref()).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::Unsupported(
+            "PostgreSQL is not supported by this build yet; use a sqlite:// URL".into(),
+        ));
+    }
+    if url.contains("://") {
+        return Err(StoreError::Unsupported(format!(
+            "unknown database URL scheme in {url:?}; expected sqlite://PATH"
+        )));
+    }
+    Ok(std::sync::Arc::new(SqliteStore::open(url.as_ref()).await?))
+}
+
+/// Helper for backends: the settings of `items` must have distinct `(name, idx)`.
+pub(crate) fn check_unique_settings(items: &[Setting]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for s in items {
+        if !seen.insert((s.name.as_str(), s.idx)) {
+            return Err(StoreError::Invalid {
+                field: "settings",
+                message: format!(
+                    "setting {}{} is given twice",
+                    s.name,
+                    s.idx.map(|i| format!("[{i}]")).unwrap_or_default()
+                ),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! The records a [`crate::Store`] reads and writes.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use touchless_domain::{
+    DeviceStatus, DisplayText, Host, Mac, PhoneModel, ProvPassword, ProvUser, Setting,
+    SipPassword, SipUser, TenantId, TouchlessMode,
+};
+
+/// A customer of the PBX. Its devices fetch `/prov` with its provisioning credentials.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: DisplayText,
+    pub prov_user: ProvUser,
+    #[serde(skip)]
+    pub prov_pass: ProvPassword,
+    pub sip_host: Host,
+    pub sip_port: u16,
+    pub mode: TouchlessMode,
+    pub settings: Vec<Setting>,
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewTenant {
+    pub id: TenantId,
+    pub name: DisplayText,
+    pub prov_user: ProvUser,
+    pub prov_pass: ProvPassword,
+    pub sip_host: Host,
+    pub sip_port: u16,
+    pub mode: TouchlessMode,
+    pub settings: Vec<Setting>,
+}
+
+/// `None` leaves a field as it is. `settings: Some(..)` replaces the whole list.
+#[derive(Clone, Debug, Default)]
+pub struct TenantPatch {
+    pub name: Option<DisplayText>,
+    pub prov_user: Option<ProvUser>,
+    pub prov_pass: Option<ProvPassword>,
+    pub sip_host: Option<Host>,
+    pub sip_port: Option<u16>,
+    pub mode: Option<TouchlessMode>,
+    pub settings: Option<Vec<Setting>>,
+}
+
+/// One SIP identity of a device (`idx` 1..n, Snom's `user_*` settings).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Line {
+    pub idx: u32,
+    pub extension: SipUser,
+    pub auth_user: SipUser,
+    #[serde(skip_serializing)]
+    pub sip_password: SipPassword,
+    #[serde(default = "empty_name")]
+    pub display_name: DisplayText,
+}
+
+fn empty_name() -> DisplayText {
+    DisplayText::parse("").expect("empty name is valid")
+}
+
+/// A phone in the registry, with everything needed to provision it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Device {
+    pub mac: Mac,
+    pub model: PhoneModel,
+    pub tenant: TenantId,
+    pub name: DisplayText,
+    pub status: DeviceStatus,
+    pub registered_at: Option<DateTime<Utc>>,
+    pub last_message: String,
+    /// Per-device credentials for `/ztprov`; the redirection provider hands them
+    /// to the phone as `http_client_user`/`http_client_pass`.
+    pub ztprov_user: ProvUser,
+    #[serde(skip)]
+    pub ztprov_pass: ProvPassword,
+    pub lines: Vec<Line>,
+    pub settings: Vec<Setting>,
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewDevice {
+    pub mac: Mac,
+    pub model: PhoneModel,
+    pub tenant: TenantId,
+    pub name: DisplayText,
+    pub ztprov_user: ProvUser,
+    pub ztprov_pass: ProvPassword,
+    pub lines: Vec<Line>,
+    pub settings: Vec<Setting>,
+}
+
+/// `None` leaves a field as it is; `Some(list)` replaces the whole list.
+#[derive(Clone, Debug, Default)]
+pub struct DevicePatch {
+    pub model: Option<PhoneModel>,
+    pub tenant: Option<TenantId>,
+    pub name: Option<DisplayText>,
+    pub status: Option<DeviceStatus>,
+    pub registered_at: Option<Option<DateTime<Utc>>>,
+    pub last_message: Option<String>,
+    pub ztprov: Option<(ProvUser, ProvPassword)>,
+    pub lines: Option<Vec<Line>>,
+    pub settings: Option<Vec<Setting>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeviceFilter {
+    pub tenant: Option<TenantId>,
+    pub status: Option<DeviceStatus>,
+    pub model: Option<PhoneModel>,
+    /// Matches name, MAC or any line's extension (substring, case-insensitive).
+    pub search: Option<String>,
+}
+
+/// The whole registry, as the provisioning server loads it.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub generation: i64,
+    pub tenants: Vec<Tenant>,
+    pub devices: Vec<Device>,
+}
+
+/// A request from a phone, as the contact log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub at: DateTime<Utc>,
+    pub mac: Mac,
+    pub ip: String,
+    pub user_agent: String,
+    pub path: String,
+    pub status: u16,
+    /// How many identical requests this row stands for (within one flush window).
+    pub hits: u32,
+}
