@@ -1,1 +1,201 @@
-fn main(){}
+//! `touchless`: the one binary. `serve` runs the server; the other subcommands
+//! are a CLI client of its admin API.
+
+mod cli;
+mod client;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use touchless_server::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "touchless",
+    version,
+    about = "Zero-touch provisioning for IP phones"
+)]
+struct Args {
+    /// TOML configuration file (see `touchless config example`).
+    #[arg(long, short, global = true, env = "TOUCHLESS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database, generated admin token).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Admin API URL the CLI talks to [default: from admin.listen].
+    #[arg(long, global = true)]
+    admin_url: Option<String>,
+    /// Admin API bearer token [default: admin.token, else <data_dir>/admin-token].
+    #[arg(long, global = true)]
+    token: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the provisioning server and admin API.
+    Serve(ServeArgs),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(cli::TenantCmd),
+    /// Manage devices (phones).
+    #[command(subcommand)]
+    Device(cli::DeviceCmd),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Provisioning server listen address [default: 0.0.0.0:8080].
+    #[arg(long)]
+    listen: Option<String>,
+    /// Admin API listen address [default: 127.0.0.1:15777].
+    #[arg(long)]
+    admin_listen: Option<String>,
+    /// Base URL phones use to reach the provisioning server.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Database URL [default: sqlite://<data_dir>/touchless.db].
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Template override directory.
+    #[arg(long)]
+    template_dir: Option<String>,
+    /// Access log: stdout, off or a file path.
+    #[arg(long)]
+    access_log: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print a complete, commented example configuration.
+    Example,
+    /// Print the effective configuration (secrets masked).
+    Show,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the cause chain on one line and never a backtrace:
+            // the person reading it wants the reason, not our stack.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let default_level = if matches!(args.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter = std::env::var("TOUCHLESS_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| default_level.into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+
+    if let Command::Config(ConfigCmd::Example) = args.command {
+        print!("{}", touchless_server::config::EXAMPLE);
+        return Ok(());
+    }
+    let cfg = load_config(&args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match args.command {
+        Command::Serve(_) => rt.block_on(serve(cfg)),
+        Command::Config(ConfigCmd::Show) => {
+            let mut shown = cfg.clone();
+            if !shown.admin.token.is_empty() {
+                shown.admin.token = "***".into();
+            }
+            print!("{}", toml::to_string_pretty(&shown)?);
+            Ok(())
+        }
+        Command::Config(ConfigCmd::Example) => unreachable!("handled above"),
+        Command::Tenant(cmd) => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            cli::tenant(&c, cmd, args.json).await
+        }),
+        Command::Device(cmd) => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            cli::device(&c, cmd, args.json).await
+        }),
+    }
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut o: Vec<(&str, toml::Value)> = Vec::new();
+    let s = |v: &str| toml::Value::String(v.to_owned());
+    if let Some(d) = &args.data_dir {
+        o.push(("data_dir", s(&d.to_string_lossy())));
+    }
+    if let Some(u) = &args.admin_url {
+        o.push(("admin.url", s(u)));
+    }
+    if let Some(t) = &args.token {
+        o.push(("admin.token", s(t)));
+    }
+    if let Command::Serve(sa) = &args.command {
+        for (key, val) in [
+            ("provisioning.listen", &sa.listen),
+            ("admin.listen", &sa.admin_listen),
+            ("public_url", &sa.public_url),
+            ("database_url", &sa.database_url),
+            ("template_dir", &sa.template_dir),
+            ("provisioning.access_log", &sa.access_log),
+        ] {
+            if let Some(v) = val {
+                o.push((key, s(v)));
+            }
+        }
+    }
+    Ok(Config::load(args.config.as_deref(), &o)?)
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let data_dir = cfg.data_dir.clone();
+    let token_file = cfg.admin_token_file();
+    let prov_listen = cfg.provisioning.listen;
+    let running = touchless_server::start(cfg).await?;
+    println!("touchless {} is running", env!("CARGO_PKG_VERSION"));
+    println!("  data directory       {}", data_dir.display());
+    println!(
+        "  provisioning server  {} (listening on {prov_listen}, bound {})",
+        running.public_url, running.provisioning_addr
+    );
+    println!("  admin API            http://{}", running.admin_addr);
+    match &running.new_admin_token {
+        Some(t) => {
+            println!("  admin token          {t}");
+            println!(
+                "                       (shown once; the CLI on this machine reads it from {})",
+                token_file.display()
+            );
+        }
+        None => println!(
+            "  admin token          as configured, or in {}",
+            token_file.display()
+        ),
+    }
+    println!("Stop with Ctrl-C.");
+    touchless_server::app::signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.shutdown().await;
+    Ok(())
+}

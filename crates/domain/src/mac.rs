@@ -159,7 +159,10 @@ mod tests {
             "０００４１３ａａｂｂｃｃ",
         ] {
             let err = Mac::parse(s).unwrap_err();
-            assert!(err.to_string().contains("invalid MAC address"), "{s}: {err}");
+            assert!(
+                err.to_string().contains("invalid MAC address"),
+                "{s}: {err}"
+            );
         }
     }
 

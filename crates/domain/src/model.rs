@@ -11,13 +11,55 @@ use crate::Mac;
 /// DECT bases report `Snom M900` in their User-Agent; their file names use the
 /// `snomM900` form like every other model.
 const MODELS: &[&str] = &[
-    "snom300", "snom320", "snom360", "snom370", "snom710", "snom715", "snom720", "snom725",
-    "snom760", "snom820", "snom821", "snom870", "snomD120", "snomD140", "snomD150", "snomD305",
-    "snomD315", "snomD335", "snomD345", "snomD375", "snomD385", "snomD712", "snomD713",
-    "snomD715", "snomD717", "snomD725", "snomD735", "snomD745", "snomD765", "snomD785",
-    "snomD810", "snomD812", "snomD815", "snomD862", "snomD865", "snomD892", "snomMP", "snomPA1",
-    "snomm9", "snomM3", "snomC520", "snomC620", "snomM100KLE", "snomM200SC", "snomM300",
-    "snomM400", "snomM500KLE", "snomM700", "snomM900",
+    "snom300",
+    "snom320",
+    "snom360",
+    "snom370",
+    "snom710",
+    "snom715",
+    "snom720",
+    "snom725",
+    "snom760",
+    "snom820",
+    "snom821",
+    "snom870",
+    "snomD120",
+    "snomD140",
+    "snomD150",
+    "snomD305",
+    "snomD315",
+    "snomD335",
+    "snomD345",
+    "snomD375",
+    "snomD385",
+    "snomD712",
+    "snomD713",
+    "snomD715",
+    "snomD717",
+    "snomD725",
+    "snomD735",
+    "snomD745",
+    "snomD765",
+    "snomD785",
+    "snomD810",
+    "snomD812",
+    "snomD815",
+    "snomD862",
+    "snomD865",
+    "snomD892",
+    "snomMP",
+    "snomPA1",
+    "snomm9",
+    "snomM3",
+    "snomC520",
+    "snomC620",
+    "snomM100KLE",
+    "snomM200SC",
+    "snomM300",
+    "snomM400",
+    "snomM500KLE",
+    "snomM700",
+    "snomM900",
 ];
 
 /// A known Snom phone model, e.g. `snomD717`.
@@ -114,10 +156,7 @@ impl ConfigFile {
             return Err(err());
         }
         let stem = name.strip_suffix(".htm").ok_or_else(err)?;
-        if !stem
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-')
-        {
+        if !stem.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
             return Err(err());
         }
         let (model, mac) = match stem.split_once('-') {

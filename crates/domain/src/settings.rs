@@ -127,10 +127,18 @@ fn setting_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Er
 /// A setting value is free text, but XML 1.0 cannot carry control characters.
 pub fn check_value(s: &str) -> Result<(), Error> {
     if s.len() > 4096 {
-        return Err(Error::field("setting value", s, "is too long (4096 bytes at most)"));
+        return Err(Error::field(
+            "setting value",
+            s,
+            "is too long (4096 bytes at most)",
+        ));
     }
     if s.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(Error::field("setting value", s, "must not contain control characters"));
+        return Err(Error::field(
+            "setting value",
+            s,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }

@@ -235,7 +235,9 @@ impl fmt::Display for DeviceStatus {
 
 /// How a tenant's devices are registered at a redirection provider: through the
 /// one account of the whole installation, or through the tenant's own account.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum TouchlessMode {
     #[default]
     #[serde(rename = "master")]
@@ -290,7 +292,13 @@ mod tests {
         assert!(ProvUser::parse("a:b").is_err());
         assert!(ProvPassword::parse(&"p".repeat(20)).is_ok());
         let e = ProvPassword::parse(&"p".repeat(21)).unwrap_err();
-        assert_eq!(e.to_string(), format!("invalid provisioning password {:?}: is too long", "p".repeat(21)));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid provisioning password {:?}: is too long",
+                "p".repeat(21)
+            )
+        );
         assert!(ProvPassword::parse("with space").is_err());
     }
 
@@ -303,7 +311,9 @@ mod tests {
 
     #[test]
     fn error_values_are_truncated() {
-        let e = DisplayText::parse(&"x".repeat(5000)).unwrap_err().to_string();
+        let e = DisplayText::parse(&"x".repeat(5000))
+            .unwrap_err()
+            .to_string();
         assert!(e.len() < 200, "{e}");
     }
 }

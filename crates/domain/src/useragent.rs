@@ -95,7 +95,11 @@ mod tests {
         );
         assert_eq!(
             parse("Mozilla/4.0 (compatible; snom710-SIP 8.7.5.35 1.1.5-IFX-05.01.12 000413741767)"),
-            ("snom710".into(), "8.7.5.35".into(), Some("000413741767".into()))
+            (
+                "snom710".into(),
+                "8.7.5.35".into(),
+                Some("000413741767".into())
+            )
         );
         assert_eq!(
             parse("Mozilla/4.0 (compatible; snom320-SIP 8.4.18 1.1.3-s)"),
@@ -103,7 +107,11 @@ mod tests {
         );
         assert_eq!(
             parse("Mozilla/4.0 (compatible; Snom M900 05.20.0001 000413b60680)"),
-            ("snomM900".into(), "05.20.0001".into(), Some("000413B60680".into()))
+            (
+                "snomM900".into(),
+                "05.20.0001".into(),
+                Some("000413B60680".into())
+            )
         );
         assert_eq!(
             parse("snomD717/10.1.198.19"),

@@ -1,1 +1,17 @@
-//! placeholder
+//! The HTTP surfaces of touchless (provisioning server, admin API), their
+//! configuration, and [`app::start`], which wires them to a store.
+
+pub mod accesslog;
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod contacts;
+pub mod directory;
+pub mod provisioning;
+pub mod render;
+pub mod secret;
+pub mod serve;
+
+pub use app::{start, Running};
+pub use config::Config;

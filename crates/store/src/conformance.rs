@@ -11,8 +11,7 @@ use touchless_domain::{
 };
 
 use crate::{
-    Contact, DeviceFilter, DevicePatch, Line, NewDevice, NewTenant, Store, StoreError,
-    TenantPatch,
+    Contact, DeviceFilter, DevicePatch, Line, NewDevice, NewTenant, Store, StoreError, TenantPatch,
 };
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
@@ -124,7 +123,10 @@ pub async fn tenants_round_trip(s: &dyn Store) {
 pub async fn duplicate_tenants_conflict(s: &dyn Store) {
     s.create_tenant(&new_tenant("acme")).await.unwrap();
     let e = s.create_tenant(&new_tenant("acme")).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Conflict(m) if m.contains("acme")), "{e}");
+    assert!(
+        matches!(&e, StoreError::Conflict(m) if m.contains("acme")),
+        "{e}"
+    );
     let mut other = new_tenant("other");
     other.prov_user = ProvUser::parse("prov-acme").unwrap();
     let e = s.create_tenant(&other).await.unwrap_err();
@@ -195,7 +197,10 @@ pub async fn device_errors_are_clean(s: &dyn Store) {
         .create_device(&new_device("000413000001", "acme"))
         .await
         .unwrap_err();
-    assert!(matches!(&e, StoreError::Conflict(m) if m.contains("000413000001")), "{e}");
+    assert!(
+        matches!(&e, StoreError::Conflict(m) if m.contains("000413000001")),
+        "{e}"
+    );
     let e = s
         .update_device(
             Mac::parse("000413000001").unwrap(),
@@ -220,7 +225,10 @@ pub async fn failed_writes_leave_nothing(s: &dyn Store) {
     let mut bad = new_device("000413000001", "acme");
     bad.lines = vec![line(1, "401"), line(1, "402")];
     let e = s.create_device(&bad).await.unwrap_err();
-    assert!(matches!(e, StoreError::Invalid { field: "lines", .. }), "{e}");
+    assert!(
+        matches!(e, StoreError::Invalid { field: "lines", .. }),
+        "{e}"
+    );
     let mut bad = new_device("000413000001", "acme");
     bad.settings = vec![
         Setting::new("language", None, "a", Perm::R).unwrap(),
@@ -390,7 +398,9 @@ pub async fn snapshot_is_complete(s: &dyn Store) {
     s.create_tenant(&new_tenant("acme")).await.unwrap();
     for i in 0..50u32 {
         let mut d = new_device(&format!("0004130000{i:02X}"), "acme");
-        d.lines = (1..=(i % 3) + 1).map(|n| line(n, &format!("{i}{n}"))).collect();
+        d.lines = (1..=(i % 3) + 1)
+            .map(|n| line(n, &format!("{i}{n}")))
+            .collect();
         s.create_device(&d).await.unwrap();
     }
     let snap = s.snapshot().await.unwrap();

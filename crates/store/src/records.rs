@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use touchless_domain::{
-    DeviceStatus, DisplayText, Host, Mac, PhoneModel, ProvPassword, ProvUser, Setting,
-    SipPassword, SipUser, TenantId, TouchlessMode,
+    DeviceStatus, DisplayText, Host, Mac, PhoneModel, ProvPassword, ProvUser, Setting, SipPassword,
+    SipUser, TenantId, TouchlessMode,
 };
 
 /// A customer of the PBX. Its devices fetch `/prov` with its provisioning credentials.

@@ -19,8 +19,8 @@ use touchless_domain::{
 };
 
 use crate::{
-    check_unique_settings, Contact, Device, DeviceFilter, DevicePatch, Line, NewDevice,
-    NewTenant, Result, Snapshot, Store, StoreError, Tenant, TenantPatch,
+    check_unique_settings, Contact, Device, DeviceFilter, DevicePatch, Line, NewDevice, NewTenant,
+    Result, Snapshot, Store, StoreError, Tenant, TenantPatch,
 };
 
 pub struct SqliteStore {
@@ -61,9 +61,9 @@ impl SqliteStore {
         T: Send,
         F: for<'c> FnOnce(
                 &'c mut SqliteConnection,
-            )
-                -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>
-            + Send,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>,
+            > + Send,
     {
         let mut conn = self.writer.acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
@@ -426,7 +426,10 @@ impl Store for SqliteStore {
         let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id"))
             .fetch_all(&mut *c)
             .await?;
-        let mut tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>>>()?;
+        let mut tenants = rows
+            .iter()
+            .map(tenant_from_row)
+            .collect::<Result<Vec<_>>>()?;
         attach_children(&mut c, &mut tenants, &mut [], true).await?;
         Ok(tenants)
     }
@@ -567,7 +570,10 @@ impl Store for SqliteStore {
             q = q.bind(s.clone()).bind(s.clone()).bind(s);
         }
         let rows = q.fetch_all(&mut *c).await?;
-        let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
+        let mut devices = rows
+            .iter()
+            .map(device_from_row)
+            .collect::<Result<Vec<_>>>()?;
         attach_children(&mut c, &mut [], &mut devices, true).await?;
         Ok(devices)
     }
@@ -634,9 +640,11 @@ impl Store for SqliteStore {
     }
 
     async fn generation(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
-            .fetch_one(&self.reader)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+                .fetch_one(&self.reader)
+                .await?,
+        )
     }
 
     async fn snapshot(&self) -> Result<Snapshot> {
@@ -650,11 +658,17 @@ impl Store for SqliteStore {
             let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants"))
                 .fetch_all(&mut *c)
                 .await?;
-            let mut tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>>>()?;
+            let mut tenants = rows
+                .iter()
+                .map(tenant_from_row)
+                .collect::<Result<Vec<_>>>()?;
             let rows = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices"))
                 .fetch_all(&mut *c)
                 .await?;
-            let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
+            let mut devices = rows
+                .iter()
+                .map(device_from_row)
+                .collect::<Result<Vec<_>>>()?;
             attach_children(&mut c, &mut tenants, &mut devices, true).await?;
             Ok(Snapshot {
                 generation,
@@ -747,4 +761,3 @@ impl Store for SqliteStore {
         self.writer.close().await;
     }
 }
-

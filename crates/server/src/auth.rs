@@ -1,0 +1,556 @@
+//! HTTP authentication for phones: Digest (RFC 7616, MD5 and SHA-256, qop=auth)
+//! and Basic (RFC 7617).
+//!
+//! Nonces are stateless: a nonce is its issue time plus an HMAC of that time under
+//! a secret shared by every node (kept in the database), so verifying one costs a
+//! hash and no write, and any node accepts a nonce another node issued. The price
+//! is that a captured response can be replayed while its nonce is fresh; phones
+//! fetch public-per-tenant files over it, so the trade is the one every stateless
+//! provisioning server makes. Use TLS where that matters.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac as _};
+use md5::Md5;
+use sha2::{Digest as _, Sha256};
+
+use crate::config::{AuthConfig, DigestAlgorithm, Scheme};
+use crate::secret::ct_eq;
+
+/// The longest `Authorization` header we parse; real ones are ~300 bytes.
+const MAX_HEADER: usize = 4096;
+
+/// A user name and password a phone may present, with the Digest HA1 values
+/// precomputed so a request costs no hashing of the password.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: String,
+    pass: String,
+    ha1_md5: String,
+    ha1_sha256: String,
+}
+
+impl Credentials {
+    pub fn new(user: &str, pass: &str, realm: &str) -> Self {
+        let a1 = format!("{user}:{realm}:{pass}");
+        Credentials {
+            user: user.to_owned(),
+            pass: pass.to_owned(),
+            ha1_md5: hex_md5(a1.as_bytes()),
+            ha1_sha256: hex_sha256(a1.as_bytes()),
+        }
+    }
+
+    fn ha1(&self, alg: DigestAlgorithm) -> &str {
+        match alg {
+            DigestAlgorithm::Md5 => &self.ha1_md5,
+            DigestAlgorithm::Sha256 => &self.ha1_sha256,
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({:?}, ***)", self.user)
+    }
+}
+
+fn hex_md5(data: &[u8]) -> String {
+    hex(&Md5::digest(data))
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// What the client sent in `Authorization`, parsed but not yet verified.
+#[derive(Debug)]
+pub enum Presented {
+    Basic { user: String, pass: String },
+    Digest(DigestResponse),
+}
+
+impl Presented {
+    pub fn user(&self) -> &str {
+        match self {
+            Presented::Basic { user, .. } => user,
+            Presented::Digest(d) => &d.username,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct DigestResponse {
+    pub username: String,
+    pub realm: String,
+    pub nonce: String,
+    pub uri: String,
+    pub response: String,
+    pub algorithm: Option<String>,
+    pub qop: Option<String>,
+    pub nc: Option<String>,
+    pub cnonce: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("malformed Authorization header: {0}")]
+    Malformed(&'static str),
+    #[error("authentication scheme not offered")]
+    SchemeNotOffered,
+}
+
+/// The outcome of checking presented credentials against expected ones.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    /// Wrong user, wrong password, wrong realm or URI: a fresh challenge.
+    Denied,
+    /// Everything right except that the nonce has expired: challenge with `stale=true`.
+    Stale,
+}
+
+/// Issues challenges and checks answers. One per process, cheap to share.
+pub struct Authenticator {
+    schemes: Vec<Scheme>,
+    algorithms: Vec<DigestAlgorithm>,
+    realm: String,
+    nonce_lifetime: u64,
+    secret: Vec<u8>,
+}
+
+impl Authenticator {
+    pub fn new(cfg: &AuthConfig, nonce_secret: &[u8]) -> Self {
+        Authenticator {
+            schemes: cfg.schemes.clone(),
+            algorithms: cfg.digest_algorithms.clone(),
+            realm: cfg.realm.clone(),
+            nonce_lifetime: cfg.nonce_lifetime_secs,
+            secret: nonce_secret.to_vec(),
+        }
+    }
+
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// The `WWW-Authenticate` values to send, most preferred first.
+    pub fn challenges(&self, stale: bool) -> Vec<String> {
+        let mut out = Vec::with_capacity(3);
+        for scheme in &self.schemes {
+            match scheme {
+                Scheme::Digest => {
+                    let nonce = self.nonce_at(now_secs());
+                    for alg in &self.algorithms {
+                        out.push(format!(
+                            "Digest realm=\"{}\", qop=\"auth\", algorithm={}, nonce=\"{nonce}\"{}",
+                            self.realm,
+                            alg.as_str(),
+                            if stale { ", stale=true" } else { "" }
+                        ));
+                    }
+                }
+                Scheme::Basic => {
+                    out.push(format!("Basic realm=\"{}\", charset=\"UTF-8\"", self.realm))
+                }
+            }
+        }
+        out
+    }
+
+    fn nonce_mac(&self, ts: u64) -> [u8; 16] {
+        let mut m = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
+        m.update(&ts.to_be_bytes());
+        m.update(self.realm.as_bytes());
+        let full = m.finalize().into_bytes();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&full[..16]);
+        out
+    }
+
+    fn nonce_at(&self, ts: u64) -> String {
+        let mut raw = [0u8; 24];
+        raw[..8].copy_from_slice(&ts.to_be_bytes());
+        raw[8..].copy_from_slice(&self.nonce_mac(ts));
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// `Some(true)` if the nonce is ours and fresh, `Some(false)` if ours but
+    /// expired, `None` if not ours at all.
+    fn check_nonce(&self, nonce: &str) -> Option<bool> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(nonce)
+            .ok()?;
+        if raw.len() != 24 {
+            return None;
+        }
+        let ts = u64::from_be_bytes(raw[..8].try_into().ok()?);
+        if !ct_eq(&raw[8..], &self.nonce_mac(ts)) {
+            return None;
+        }
+        let now = now_secs();
+        if ts > now + 5 {
+            return None;
+        }
+        Some(now - ts.min(now) <= self.nonce_lifetime)
+    }
+
+    /// Parses an `Authorization` header value.
+    pub fn parse(&self, header: &[u8]) -> Result<Presented, AuthError> {
+        if header.len() > MAX_HEADER {
+            return Err(AuthError::Malformed("too long"));
+        }
+        let header = std::str::from_utf8(header).map_err(|_| AuthError::Malformed("not UTF-8"))?;
+        let (scheme, rest) = header
+            .split_once(' ')
+            .ok_or(AuthError::Malformed("no credentials after the scheme"))?;
+        if scheme.eq_ignore_ascii_case("basic") {
+            if !self.schemes.contains(&Scheme::Basic) {
+                return Err(AuthError::SchemeNotOffered);
+            }
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .map_err(|_| AuthError::Malformed("Basic credentials are not base64"))?;
+            let decoded =
+                String::from_utf8(decoded).map_err(|_| AuthError::Malformed("not UTF-8"))?;
+            let (user, pass) = decoded
+                .split_once(':')
+                .ok_or(AuthError::Malformed("Basic credentials have no ':'"))?;
+            return Ok(Presented::Basic {
+                user: user.to_owned(),
+                pass: pass.to_owned(),
+            });
+        }
+        if scheme.eq_ignore_ascii_case("digest") {
+            if !self.schemes.contains(&Scheme::Digest) {
+                return Err(AuthError::SchemeNotOffered);
+            }
+            return parse_digest(rest).map(Presented::Digest);
+        }
+        Err(AuthError::SchemeNotOffered)
+    }
+
+    /// Checks presented credentials for a request `method uri` against `expected`.
+    /// Runs the same hashing whether or not the user name matches, so timing does
+    /// not tell a wrong user from a wrong password.
+    pub fn verify(
+        &self,
+        p: &Presented,
+        method: &str,
+        uri: &str,
+        expected: &Credentials,
+    ) -> Verdict {
+        match p {
+            Presented::Basic { user, pass } => {
+                let ok = ct_eq(user.as_bytes(), expected.user.as_bytes())
+                    & ct_eq(pass.as_bytes(), expected.pass.as_bytes());
+                if ok {
+                    Verdict::Ok
+                } else {
+                    Verdict::Denied
+                }
+            }
+            Presented::Digest(d) => {
+                let alg = match d.algorithm.as_deref() {
+                    None => DigestAlgorithm::Md5,
+                    Some(a) if a.eq_ignore_ascii_case("MD5") => DigestAlgorithm::Md5,
+                    Some(a) if a.eq_ignore_ascii_case("SHA-256") => DigestAlgorithm::Sha256,
+                    Some(_) => return Verdict::Denied,
+                };
+                if !self.algorithms.contains(&alg) {
+                    return Verdict::Denied;
+                }
+                let h = |s: &str| match alg {
+                    DigestAlgorithm::Md5 => hex_md5(s.as_bytes()),
+                    DigestAlgorithm::Sha256 => hex_sha256(s.as_bytes()),
+                };
+                let ha2 = h(&format!("{method}:{}", d.uri));
+                let want = match (&d.qop, &d.nc, &d.cnonce) {
+                    (Some(q), Some(nc), Some(cn)) if q == "auth" => h(&format!(
+                        "{}:{}:{nc}:{cn}:auth:{ha2}",
+                        expected.ha1(alg),
+                        d.nonce
+                    )),
+                    (None, None, None) => h(&format!("{}:{}:{ha2}", expected.ha1(alg), d.nonce)),
+                    _ => return Verdict::Denied,
+                };
+                let ok = ct_eq(want.as_bytes(), d.response.to_ascii_lowercase().as_bytes())
+                    & ct_eq(d.username.as_bytes(), expected.user.as_bytes())
+                    & (d.realm == self.realm)
+                    & (d.uri == uri);
+                if !ok {
+                    return Verdict::Denied;
+                }
+                match self.check_nonce(&d.nonce) {
+                    Some(true) => Verdict::Ok,
+                    Some(false) => Verdict::Stale,
+                    None => Verdict::Denied,
+                }
+            }
+        }
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Parses the parameters of a Digest `Authorization` header: `k=v` or `k="v"`
+/// pairs separated by commas, with backslash escapes inside quotes.
+fn parse_digest(s: &str) -> Result<DigestResponse, AuthError> {
+    let mut d = DigestResponse::default();
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t' || b[i] == b',') {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b'_') {
+            i += 1;
+        }
+        let key = s[start..i].to_ascii_lowercase();
+        if key.is_empty() {
+            return Err(AuthError::Malformed("expected a parameter name"));
+        }
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        if i >= b.len() || b[i] != b'=' {
+            return Err(AuthError::Malformed("expected '=' after a parameter name"));
+        }
+        i += 1;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        let value = if i < b.len() && b[i] == b'"' {
+            i += 1;
+            let mut v = Vec::new();
+            loop {
+                match b.get(i) {
+                    None => return Err(AuthError::Malformed("unterminated quoted string")),
+                    Some(b'"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(b'\\') => {
+                        v.push(
+                            *b.get(i + 1)
+                                .ok_or(AuthError::Malformed("dangling escape"))?,
+                        );
+                        i += 2;
+                    }
+                    Some(&c) => {
+                        v.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            String::from_utf8(v).map_err(|_| AuthError::Malformed("not UTF-8"))?
+        } else {
+            let start = i;
+            while i < b.len() && b[i] != b',' && b[i] != b' ' {
+                i += 1;
+            }
+            s[start..i].to_owned()
+        };
+        if !seen.insert(key.clone()) {
+            return Err(AuthError::Malformed("a parameter is repeated"));
+        }
+        match key.as_str() {
+            "username" => d.username = value,
+            "realm" => d.realm = value,
+            "nonce" => d.nonce = value,
+            "uri" => d.uri = value,
+            "response" => d.response = value,
+            "algorithm" => d.algorithm = Some(value),
+            "qop" => d.qop = Some(value),
+            "nc" => d.nc = Some(value),
+            "cnonce" => d.cnonce = Some(value),
+            // Known but unused; unknown parameters are ignored as RFC 7616 asks.
+            _ => {}
+        }
+    }
+    if d.username.is_empty() || d.nonce.is_empty() || d.uri.is_empty() || d.response.is_empty() {
+        return Err(AuthError::Malformed(
+            "Digest needs username, nonce, uri and response",
+        ));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(schemes: Vec<Scheme>) -> Authenticator {
+        let cfg = AuthConfig {
+            schemes,
+            ..AuthConfig::default()
+        };
+        Authenticator::new(&cfg, b"test-secret")
+    }
+
+    /// RFC 7616 §3.9.1: the example for "Mufasa" / "Circle of Life".
+    #[test]
+    fn rfc7616_example_vectors() {
+        let mut cfg = AuthConfig::default();
+        cfg.realm = "http-auth@example.org".into();
+        let a = Authenticator::new(&cfg, b"k");
+        let creds = Credentials::new("Mufasa", "Circle of Life", "http-auth@example.org");
+        let nonce = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
+        let uri = "/dir/index.html";
+        let ha2 = hex_md5(format!("GET:{uri}").as_bytes());
+        let resp = hex_md5(
+            format!(
+                "{}:{nonce}:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}",
+                creds.ha1_md5
+            )
+            .as_bytes(),
+        );
+        assert_eq!(resp, "8ca523f5e9506fed4657c9700eebdbec");
+        let ha2 = hex_sha256(format!("GET:{uri}").as_bytes());
+        let resp = hex_sha256(
+            format!(
+                "{}:{nonce}:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}",
+                creds.ha1_sha256
+            )
+            .as_bytes(),
+        );
+        assert_eq!(
+            resp,
+            "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
+        );
+        // Our verifier rejects it only because the nonce is not one we issued.
+        let header = format!(
+            "Digest username=\"Mufasa\", realm=\"http-auth@example.org\", uri=\"{uri}\", algorithm=SHA-256, \
+             nonce=\"{nonce}\", nc=00000001, cnonce=\"f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ\", qop=auth, \
+             response=\"{resp}\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\""
+        );
+        let p = a.parse(header.as_bytes()).unwrap();
+        assert_eq!(a.verify(&p, "GET", uri, &creds), Verdict::Denied);
+    }
+
+    fn answer(
+        a: &Authenticator,
+        alg: &str,
+        nonce: &str,
+        user: &str,
+        pass: &str,
+        uri: &str,
+    ) -> String {
+        let c = Credentials::new(user, pass, a.realm());
+        let (ha1, h): (&str, fn(&[u8]) -> String) = if alg == "MD5" {
+            (&c.ha1_md5, hex_md5)
+        } else {
+            (&c.ha1_sha256, hex_sha256)
+        };
+        let ha2 = h(format!("GET:{uri}").as_bytes());
+        let r = h(format!("{ha1}:{nonce}:00000001:abc:auth:{ha2}").as_bytes());
+        format!(
+            "Digest username=\"{user}\", realm=\"{}\", nonce=\"{nonce}\", uri=\"{uri}\", \
+             algorithm={alg}, qop=auth, nc=00000001, cnonce=\"abc\", response=\"{r}\"",
+            a.realm()
+        )
+    }
+
+    #[test]
+    fn digest_round_trip_and_failures() {
+        let a = auth(vec![Scheme::Digest]);
+        let creds = Credentials::new("u", "p", "touchless");
+        let nonce = a.nonce_at(now_secs());
+        for alg in ["MD5", "SHA-256"] {
+            let h = answer(&a, alg, &nonce, "u", "p", "/prov/x.htm");
+            let p = a.parse(h.as_bytes()).unwrap();
+            assert_eq!(a.verify(&p, "GET", "/prov/x.htm", &creds), Verdict::Ok);
+            assert_eq!(a.verify(&p, "GET", "/prov/y.htm", &creds), Verdict::Denied);
+            let wrong = Credentials::new("u", "q", "touchless");
+            assert_eq!(a.verify(&p, "GET", "/prov/x.htm", &wrong), Verdict::Denied);
+        }
+        let old = a.nonce_at(now_secs() - 301);
+        let p = a
+            .parse(answer(&a, "MD5", &old, "u", "p", "/x").as_bytes())
+            .unwrap();
+        assert_eq!(a.verify(&p, "GET", "/x", &creds), Verdict::Stale);
+        let forged = Authenticator::new(&AuthConfig::default(), b"other").nonce_at(now_secs());
+        let p = a
+            .parse(answer(&a, "MD5", &forged, "u", "p", "/x").as_bytes())
+            .unwrap();
+        assert_eq!(a.verify(&p, "GET", "/x", &creds), Verdict::Denied);
+    }
+
+    #[test]
+    fn basic_round_trip() {
+        let a = auth(vec![Scheme::Basic]);
+        let creds = Credentials::new("prov", "s3cr3t", "touchless");
+        let h = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("prov:s3cr3t")
+        );
+        let p = a.parse(h.as_bytes()).unwrap();
+        assert_eq!(a.verify(&p, "GET", "/", &creds), Verdict::Ok);
+        let h = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("prov:wrong")
+        );
+        assert_eq!(
+            a.verify(&a.parse(h.as_bytes()).unwrap(), "GET", "/", &creds),
+            Verdict::Denied
+        );
+        // Basic is not accepted when only Digest is offered
+        assert_eq!(
+            auth(vec![Scheme::Digest]).parse(h.as_bytes()).unwrap_err(),
+            AuthError::SchemeNotOffered
+        );
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        let a = auth(vec![Scheme::Digest, Scheme::Basic]);
+        for h in [
+            "",
+            "Digest",
+            "Digest ",
+            "Digest username",
+            "Digest username=\"unterminated",
+            "Digest username=\"a\", username=\"b\", nonce=x, uri=/, response=y",
+            "Digest username=\"a\\",
+            "Basic !!!",
+            "Basic Zm9v",
+            "Bearer abc",
+            "Digest =x",
+        ] {
+            assert!(a.parse(h.as_bytes()).is_err(), "{h}");
+        }
+        assert!(a.parse(&vec![b'a'; 10_000]).is_err());
+        assert!(a.parse(&[0xff, 0xfe, b' ', b'x']).is_err());
+    }
+
+    #[test]
+    fn challenges_follow_config() {
+        let a = auth(vec![Scheme::Digest, Scheme::Basic]);
+        let c = a.challenges(true);
+        assert_eq!(c.len(), 3);
+        assert!(c[0].starts_with("Digest realm=\"touchless\", qop=\"auth\", algorithm=SHA-256"));
+        assert!(c[0].ends_with("stale=true"));
+        assert!(c[1].contains("algorithm=MD5"));
+        assert!(c[2].starts_with("Basic"));
+    }
+}

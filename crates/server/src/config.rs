@@ -1,0 +1,348 @@
+//! Configuration: defaults, then a TOML file, then `TOUCHLESS_*` env, then flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The documented example, printed by `touchless config example`. A test checks
+/// that it parses to exactly [`Config::default`], so it cannot drift.
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: String,
+    pub template_dir: String,
+    pub provisioning: ProvisioningConfig,
+    pub admin: AdminConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProvisioningConfig {
+    pub listen: SocketAddr,
+    pub access_log: String,
+    pub reload_interval_ms: u64,
+    pub contact_flush_ms: u64,
+    pub tls_cert: String,
+    pub tls_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    pub listen: SocketAddr,
+    pub token: String,
+    pub url: String,
+    pub tls_cert: String,
+    pub tls_key: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Digest,
+    Basic,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DigestAlgorithm {
+    #[serde(rename = "SHA-256")]
+    Sha256,
+    #[serde(rename = "MD5")]
+    Md5,
+}
+
+impl DigestAlgorithm {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha256 => "SHA-256",
+            DigestAlgorithm::Md5 => "MD5",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub schemes: Vec<Scheme>,
+    pub digest_algorithms: Vec<DigestAlgorithm>,
+    pub realm: String,
+    pub nonce_lifetime_secs: u64,
+    pub allow_basic_over_http: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./touchless-data"),
+            database_url: String::new(),
+            public_url: String::new(),
+            template_dir: String::new(),
+            provisioning: ProvisioningConfig::default(),
+            admin: AdminConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Default for ProvisioningConfig {
+    fn default() -> Self {
+        ProvisioningConfig {
+            listen: ([0, 0, 0, 0], 8080).into(),
+            access_log: "stdout".into(),
+            reload_interval_ms: 1000,
+            contact_flush_ms: 1000,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: ([127, 0, 0, 1], 15777).into(),
+            token: String::new(),
+            url: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            schemes: vec![Scheme::Digest],
+            digest_algorithms: vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5],
+            realm: "touchless".into(),
+            nonce_lifetime_secs: 300,
+            allow_basic_over_http: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the layers. `overrides` are `(dotted.key, value)` pairs from flags.
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &[(&str, toml::Value)],
+    ) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        // TOUCHLESS_CONFIG and TOUCHLESS_LOG are read by the binary itself.
+        fig = fig.merge(
+            Env::prefixed("TOUCHLESS_")
+                .ignore(&["config", "log"])
+                .split("__"),
+        );
+        for (key, value) in overrides {
+            fig = fig.merge((*key, value.clone()));
+        }
+        let cfg: Config = fig.extract().map_err(Box::new)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let a = &self.auth;
+        if a.schemes.is_empty() {
+            return Err(ConfigError::Invalid(
+                "auth.schemes is empty: offer at least \"digest\" or \"basic\"".into(),
+            ));
+        }
+        if a.schemes.contains(&Scheme::Digest) && a.digest_algorithms.is_empty() {
+            return Err(ConfigError::Invalid(
+                "auth.digest_algorithms is empty while digest is offered".into(),
+            ));
+        }
+        if a.realm.is_empty()
+            || a.realm.contains(['"', '\\'])
+            || a.realm.chars().any(char::is_control)
+        {
+            return Err(ConfigError::Invalid(
+                "auth.realm must be non-empty and contain no quotes, backslashes or control characters".into(),
+            ));
+        }
+        if a.schemes.contains(&Scheme::Basic)
+            && !a.allow_basic_over_http
+            && self.provisioning.tls_cert.is_empty()
+        {
+            return Err(ConfigError::Invalid(
+                "auth.schemes offers \"basic\" on a plain-HTTP provisioning listener: Basic sends \
+                 passwords in clear. Configure provisioning.tls_cert/tls_key, or set \
+                 auth.allow_basic_over_http = true if the network is trusted"
+                    .into(),
+            ));
+        }
+        for (name, cert, key) in [
+            (
+                "provisioning",
+                &self.provisioning.tls_cert,
+                &self.provisioning.tls_key,
+            ),
+            ("admin", &self.admin.tls_cert, &self.admin.tls_key),
+        ] {
+            if cert.is_empty() != key.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "{name}.tls_cert and {name}.tls_key must be set together"
+                )));
+            }
+        }
+        if !self.public_url.is_empty()
+            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "public_url {:?} must start with http:// or https://",
+                self.public_url
+            )));
+        }
+        if self.provisioning.reload_interval_ms == 0 || self.provisioning.contact_flush_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "provisioning.reload_interval_ms and contact_flush_ms must be positive".into(),
+            ));
+        }
+        if self.auth.nonce_lifetime_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "auth.nonce_lifetime_secs must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("touchless.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The base URL phones are given, without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_owned();
+        }
+        let scheme = if self.provisioning.tls_cert.is_empty() {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{}", loopback_if_unspecified(bound))
+    }
+
+    /// Where the CLI reaches the admin API.
+    pub fn admin_url(&self) -> String {
+        if !self.admin.url.is_empty() {
+            return self.admin.url.trim_end_matches('/').to_owned();
+        }
+        let scheme = if self.admin.tls_cert.is_empty() {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{}", loopback_if_unspecified(self.admin.listen))
+    }
+
+    pub fn admin_token_file(&self) -> PathBuf {
+        self.data_dir.join("admin-token")
+    }
+}
+
+fn loopback_if_unspecified(mut addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_is_the_defaults() {
+        let parsed: Config = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(
+            &file,
+            "public_url = \"http://file\"\n[auth]\nrealm = \"from-file\"\n",
+        )
+        .unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TOUCHLESS_AUTH__REALM", "from-env");
+            jail.set_env("TOUCHLESS_ADMIN__LISTEN", "127.0.0.1:9999");
+            let c = Config::load(
+                Some(&file),
+                &[("public_url", toml::Value::String("http://flag".into()))],
+            )
+            .unwrap();
+            assert_eq!(c.public_url, "http://flag");
+            assert_eq!(c.auth.realm, "from-env");
+            assert_eq!(c.admin.listen.port(), 9999);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, "[auth]\nrelam = \"typo\"\n").unwrap();
+        let e = Config::load(Some(&file), &[]).unwrap_err().to_string();
+        assert!(e.contains("relam"), "{e}");
+        let e = Config::load(Some(&dir.path().join("missing.toml")), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        let mut c = Config::default();
+        c.auth.schemes = vec![Scheme::Basic];
+        assert!(c.validate().unwrap_err().to_string().contains("Basic"));
+        c.auth.allow_basic_over_http = true;
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn derived_urls() {
+        let c = Config::default();
+        assert_eq!(
+            c.public_url(([0, 0, 0, 0], 8080).into()),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(c.admin_url(), "http://127.0.0.1:15777");
+        assert!(c.database_url().ends_with("touchless-data/touchless.db"));
+    }
+}

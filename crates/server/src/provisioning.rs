@@ -1,0 +1,295 @@
+//! The provisioning server: `/ztprov/…` and `/prov/…` for phones.
+//!
+//! The hot path: parse the file name, look the device up in the in-memory
+//! [`Directory`], check the credentials against precomputed values, return the
+//! cached body. No database access, no password hashing with a slow KDF, no
+//! allocation beyond the log line. Unknown MACs, wrong passwords and other
+//! tenants' devices all get the very same `401`, so the server cannot be used to
+//! find out which MACs exist.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::Router;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, StatusCode};
+use touchless_domain::{ConfigFile, SnomUserAgent};
+
+use crate::accesslog::{AccessLog, Entry};
+use crate::auth::{AuthError, Authenticator, Credentials, Verdict};
+use crate::contacts::ContactSink;
+use crate::directory::Directory;
+use crate::serve::ClientAddr;
+
+pub struct ProvState {
+    pub dir: Arc<Directory>,
+    pub auth: Authenticator,
+    pub access: AccessLog,
+    pub contacts: Arc<ContactSink>,
+    /// Compared against when nothing is expected, so a miss costs what a hit costs.
+    decoy: Credentials,
+}
+
+impl ProvState {
+    pub fn new(
+        dir: Arc<Directory>,
+        auth: Authenticator,
+        access: AccessLog,
+        contacts: Arc<ContactSink>,
+    ) -> Self {
+        let decoy = Credentials::new("\u{0}decoy", &crate::secret::random_token(20), auth.realm());
+        ProvState {
+            dir,
+            auth,
+            access,
+            contacts,
+            decoy,
+        }
+    }
+}
+
+pub fn router(state: Arc<ProvState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+const MAX_PATH: usize = 1024;
+
+enum Kind {
+    Ztprov,
+    Prov,
+}
+
+/// What a request resolved to, for the access and contact logs.
+struct Outcome {
+    status: StatusCode,
+    user: Option<String>,
+    file: Option<ConfigFile>,
+    response: Response,
+}
+
+async fn handle(State(st): State<Arc<ProvState>>, req: Request) -> Response {
+    let out = dispatch(&st, &req);
+    let status = out.status.as_u16();
+    let peer = req.extensions().get::<ClientAddr>().map(|c| c.0);
+    let ua = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes());
+    if st.access.enabled() {
+        st.access.log(&Entry {
+            ip: peer.map(|p| p.ip()),
+            user: out.user.as_deref(),
+            method: req.method().as_str(),
+            uri: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/"),
+            version: version_str(req.version()),
+            status,
+            bytes: body_len(&out.response),
+            referer: req.headers().get(header::REFERER).map(|v| v.as_bytes()),
+            user_agent: ua,
+        });
+    }
+    // The contact log wants every phone contact; the MAC comes from the file name
+    // or, for model-wide files, from the User-Agent.
+    let ua_str = ua.and_then(|u| std::str::from_utf8(u).ok()).unwrap_or("");
+    let mac = out
+        .file
+        .and_then(|f| f.mac)
+        .or_else(|| SnomUserAgent::parse(ua_str).ok().and_then(|u| u.mac));
+    if let Some(mac) = mac {
+        st.contacts.record(
+            chrono::Utc::now(),
+            mac,
+            peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+            ua_str.chars().take(512).collect(),
+            req.uri().path().chars().take(256).collect(),
+            status,
+        );
+    }
+    out.response
+}
+
+fn version_str(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+fn body_len(r: &Response) -> usize {
+    r.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn plain(status: StatusCode, msg: &'static str) -> Outcome {
+    let mut r = Response::new(Body::from(msg));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(msg.len()));
+    Outcome {
+        status,
+        user: None,
+        file: None,
+        response: r,
+    }
+}
+
+fn dispatch(st: &ProvState, req: &Request) -> Outcome {
+    let path = req.uri().path();
+    if path.len() > MAX_PATH {
+        return plain(StatusCode::URI_TOO_LONG, "request path too long\n");
+    }
+    if path == "/healthz" {
+        return plain(StatusCode::OK, "ok\n");
+    }
+    let (kind, name) = if let Some(n) = path.strip_prefix("/ztprov/") {
+        (Kind::Ztprov, n)
+    } else if let Some(n) = path.strip_prefix("/prov/") {
+        (Kind::Prov, n)
+    } else {
+        return plain(StatusCode::NOT_FOUND, "not found: phones fetch /ztprov/snom<model>-<MAC>.htm or /prov/snom<model>[-<MAC>].htm\n");
+    };
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut o = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are allowed\n",
+        );
+        o.response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return o;
+    }
+    let file = match ConfigFile::parse(name) {
+        Ok(f) => f,
+        Err(_) => {
+            return plain(
+                StatusCode::NOT_FOUND,
+                "not found: not a Snom configuration file name\n",
+            )
+        }
+    };
+    if matches!(kind, Kind::Ztprov) && file.mac.is_none() {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: /ztprov serves per-device files only\n",
+        );
+    }
+    let mut out = authenticate_and_serve(st, req, kind, file);
+    out.file = Some(file);
+    out
+}
+
+fn authenticate_and_serve(st: &ProvState, req: &Request, kind: Kind, file: ConfigFile) -> Outcome {
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+        return challenge(st, false, None);
+    };
+    let presented = match st.auth.parse(header.as_bytes()) {
+        Ok(p) => p,
+        Err(AuthError::SchemeNotOffered) => return challenge(st, false, None),
+        Err(e @ AuthError::Malformed(_)) => {
+            tracing::debug!(error = %e, "bad Authorization header");
+            return plain(StatusCode::BAD_REQUEST, "malformed Authorization header\n");
+        }
+    };
+    let user = Some(presented.user().chars().take(64).collect::<String>());
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let method = req.method().as_str();
+
+    // Resolve what is expected, then verify once, in every branch.
+    enum Target {
+        Device(Arc<crate::directory::DeviceEntry>),
+        Model(Arc<crate::directory::TenantEntry>),
+        Nothing,
+    }
+    let target = match (&kind, file.mac) {
+        (_, Some(mac)) => st
+            .dir
+            .device(mac)
+            .map(Target::Device)
+            .unwrap_or(Target::Nothing),
+        (Kind::Prov, None) => st
+            .dir
+            .tenant_by_user(presented.user())
+            .map(Target::Model)
+            .unwrap_or(Target::Nothing),
+        (Kind::Ztprov, None) => Target::Nothing,
+    };
+    let expected = match (&target, &kind) {
+        (Target::Device(e), Kind::Ztprov) => &e.ztprov_creds,
+        (Target::Device(e), Kind::Prov) => &e.tenant.creds,
+        (Target::Model(t), _) => &t.creds,
+        (Target::Nothing, _) => &st.decoy,
+    };
+    match st.auth.verify(&presented, method, uri, expected) {
+        Verdict::Ok => {}
+        Verdict::Stale => return challenge(st, true, user),
+        Verdict::Denied => return challenge(st, false, user),
+    }
+    let body = match (&target, &kind) {
+        (Target::Device(e), Kind::Ztprov) => st.dir.ztprov_body(e),
+        (Target::Device(e), Kind::Prov) => {
+            if e.device.model != file.model {
+                tracing::warn!(mac = %e.device.mac, registered = %e.device.model, requested = %file.model,
+                    "phone asks for another model's file than registered; serving its configuration anyway");
+            }
+            st.dir.prov_body(e)
+        }
+        (Target::Model(t), _) => st.dir.model_body(t, file.model),
+        (Target::Nothing, _) => return challenge(st, false, user),
+    };
+    match body {
+        Ok(body) => {
+            let mut o = xml(body);
+            o.user = user;
+            o
+        }
+        Err(e) => {
+            tracing::error!(error = %e, file = %file, "rendering failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+        }
+    }
+}
+
+fn xml(body: Bytes) -> Outcome {
+    let len = body.len();
+    let mut r = Response::new(Body::from(body));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    // The body carries passwords: no shared cache may keep it.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Outcome {
+        status: StatusCode::OK,
+        user: None,
+        file: None,
+        response: r,
+    }
+}
+
+fn challenge(st: &ProvState, stale: bool, user: Option<String>) -> Outcome {
+    let mut o = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
+    for c in st.auth.challenges(stale) {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            o.response.headers_mut().append(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    o.user = user;
+    o
+}

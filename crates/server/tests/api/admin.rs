@@ -1,0 +1,271 @@
+//! The admin API: authentication, CRUD, and precise errors for bad input.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn requires_the_token() {
+    let mut app = spawn_app().await;
+    let r = app
+        .http
+        .get(format!("{}/tenants", app.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("missing admin token"));
+    let r = app
+        .http
+        .get(format!("{}/tenants", app.admin))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let health = app.admin.replace("/api/v1", "/healthz");
+    assert_eq!(
+        app.http.get(health).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tenant_and_device_crud() {
+    let mut app = spawn_app().await;
+    let t = app.tenant("acme", "prov", "s3cr3t-prov").await;
+    assert_eq!(t["prov_pass"], "s3cr3t-prov", "shown once at creation");
+    let (_, t) = app.get("/tenants/acme").await;
+    assert!(t.get("prov_pass").is_none(), "not shown afterwards: {t}");
+    let (_, cr) = app.get("/tenants/acme/credentials").await;
+    assert_eq!(cr["prov_pass"], "s3cr3t-prov");
+
+    // generated credentials when none are given
+    let (s, g) = app
+        .post(
+            "/tenants",
+            json!({"id": "gen", "sip_host": "10.0.0.1", "sip_port": 5070}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    assert_eq!(g["prov_user"], "prov-gen");
+    assert_eq!(g["prov_pass"].as_str().unwrap().len(), 20);
+
+    let d = app.device("00-04-13-aa-bb-cc", "acme").await;
+    assert_eq!(d["mac"], "000413AABBCC");
+    assert_eq!(d["status"], "unregistered");
+    assert_eq!(d["last_message"], "-");
+    assert!(d["ztprov_user"].as_str().unwrap().starts_with("zt"));
+    assert_eq!(d["ztprov_pass"].as_str().unwrap().len(), 20);
+    let (_, got) = app.get("/devices/000413aabbcc").await;
+    assert!(got.get("ztprov_pass").is_none());
+    assert!(got["lines"][0].get("sip_password").is_none(), "{got}");
+    let (_, cr) = app.get("/devices/00:04:13:AA:BB:CC/credentials").await;
+    assert_eq!(cr["ztprov_pass"], d["ztprov_pass"]);
+    assert!(cr["ztprov_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/ztprov/snomD717-000413AABBCC.htm"));
+
+    // bulk creation
+    let many: Vec<Value> = (1..=20)
+        .map(|i| {
+            json!({"mac": format!("0004130000{i:02X}"), "model": "snomD785", "tenant": "gen",
+                        "lines": [{"extension": format!("{}", 500 + i), "sip_password": "pw"}]})
+        })
+        .collect();
+    let (s, v) = app.post("/devices", Value::Array(many)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v.as_array().unwrap().len(), 20);
+
+    let (_, list) = app.get("/devices?tenant=gen").await;
+    assert_eq!(list.as_array().unwrap().len(), 20);
+    let (_, list) = app.get("/devices?q=505").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, list) = app.get("/devices?model=snomD717").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let (s, v) = app
+        .admin_call(
+            Method::PATCH,
+            "/devices/000413AABBCC",
+            Some(json!({"name": "Lobby", "tenant": "gen"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["name"].as_str(),
+            v["tenant"].as_str(),
+            v["revision"].as_i64()
+        ),
+        (Some("Lobby"), Some("gen"), Some(2))
+    );
+
+    let (s, v) = app.admin_call(Method::DELETE, "/tenants/gen", None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = app
+        .admin_call(Method::DELETE, "/devices/000413AABBCC", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.get("/devices/000413AABBCC").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, preview) = app.get("/devices/000413000001/preview").await;
+    assert_eq!(s, StatusCode::OK);
+    roxmltree::Document::parse(preview.as_str().unwrap()).unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_writes_nothing() {
+    let mut app = spawn_app().await;
+    app.tenant("acme", "prov", "s3cr3t-prov").await;
+    let cases = [
+        (
+            json!({"mac": "zz", "model": "snomD717", "tenant": "acme"}),
+            "mac",
+            "invalid MAC address",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD999", "tenant": "acme"}),
+            "model",
+            "unknown phone model",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717", "tenant": "Bad Id"}),
+            "tenant",
+            "invalid tenant id",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717", "tenant": "ghost"}),
+            "tenant",
+            "does not exist",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717"}),
+            "tenant",
+            "tenant is required",
+        ),
+        (
+            json!({"mac": 12, "model": "snomD717", "tenant": "acme"}),
+            "mac",
+            "must be a string",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717", "tenant": "acme", "colour": "red"}),
+            "body",
+            "unknown field",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717", "tenant": "acme", "name": "a\u{1}b"}),
+            "name",
+            "control characters",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717", "tenant": "acme",
+                "lines": [{"extension": "401", "sip_password": "a"}, {"idx": 1, "extension": "402", "sip_password": "b"}]}),
+            "lines",
+            "given twice",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717", "tenant": "acme",
+                "lines": [{"extension": "40 1", "sip_password": "a"}]}),
+            "lines",
+            "SIP user",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717", "tenant": "acme",
+                "settings": [{"name": "bad name", "value": "x"}]}),
+            "settings",
+            "setting name",
+        ),
+        (
+            json!({"mac": "000413000001", "model": "snomD717", "tenant": "acme",
+                "settings": [{"name": "x", "value": "x", "perm": "Q"}]}),
+            "perm",
+            "expected R, RW or !",
+        ),
+    ];
+    for (body, field, msg) in cases {
+        let (s, v) = app.post("/devices", body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body} -> {v}");
+        assert_eq!(v["field"], field, "{body} -> {v}");
+        assert!(v["error"].as_str().unwrap().contains(msg), "{body} -> {v}");
+    }
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!({"mac": "zz", "model": "snomD717", "tenant": "acme"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["value"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("zz"))
+    );
+    let (_, list) = app.get("/devices").await;
+    assert_eq!(list, json!([]), "nothing half-written");
+
+    // a bulk request with one bad device creates none of them
+    let (s, _) = app
+        .post(
+            "/devices",
+            json!([{"mac": "000413000001", "model": "snomD717", "tenant": "acme"},
+                                 {"mac": "bad", "model": "snomD717", "tenant": "acme"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/devices").await.1, json!([]));
+
+    for (body, field) in [
+        (
+            json!({"id": "acme2", "sip_host": "pbx", "prov_pass": "x".repeat(21)}),
+            "prov_pass",
+        ),
+        (
+            json!({"id": "acme2", "sip_host": "pbx", "sip_port": 70000}),
+            "sip_port",
+        ),
+        (
+            json!({"id": "acme2", "sip_host": "pbx", "mode": "solo"}),
+            "mode",
+        ),
+        (json!({"id": "acme2", "sip_host": "bad host/"}), "sip_host"),
+    ] {
+        let (s, v) = app.post("/tenants", body.clone()).await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{body} -> {v}"
+        );
+    }
+    let (s, v) = app
+        .post(
+            "/tenants",
+            json!({"id": "other", "sip_host": "pbx", "prov_user": "prov"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("provisioning user prov is already used"));
+
+    let r = app
+        .http
+        .post(format!("{}/tenants", app.admin))
+        .bearer_auth(TOKEN)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("not valid JSON"));
+    let (s, _) = app.get("/devices/zz").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = app.get("/nope").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    app.stop().await;
+}

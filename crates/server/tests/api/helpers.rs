@@ -1,0 +1,156 @@
+//! `spawn_app`: a real touchless on ephemeral ports, in a temp dir, with helpers
+//! to create tenants and devices through the admin API.
+
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use touchless_server::{Config, Running};
+
+pub const TOKEN: &str = "test-admin-token";
+
+pub struct TestApp {
+    pub running: Option<Running>,
+    pub prov: String,
+    pub admin: String,
+    pub http: reqwest::Client,
+    pub access_log: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let access_log = dir.path().join("access.log");
+    let mut cfg = Config::default();
+    cfg.data_dir = dir.path().join("data");
+    cfg.provisioning.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.admin.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.admin.token = TOKEN.into();
+    cfg.provisioning.access_log = access_log.to_string_lossy().into_owned();
+    cfg.provisioning.contact_flush_ms = 50;
+    cfg.provisioning.reload_interval_ms = 100;
+    f(&mut cfg);
+    cfg.validate().unwrap();
+    let tls = !cfg.provisioning.tls_cert.is_empty();
+    let running = touchless_server::start(cfg).await.unwrap();
+    // The test certificate names localhost; phones get 127.0.0.1 either way.
+    let base = if tls {
+        "https://localhost"
+    } else {
+        "http://127.0.0.1"
+    };
+    TestApp {
+        prov: format!("{base}:{}", running.provisioning_addr.port()),
+        admin: format!("http://{}/api/v1", running.admin_addr),
+        running: Some(running),
+        http: reqwest::Client::builder().build().unwrap(),
+        access_log,
+        dir,
+    }
+}
+
+impl TestApp {
+    pub async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.admin))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.admin_call(reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.admin_call(reqwest::Method::GET, path, None).await
+    }
+
+    /// A tenant with provisioning credentials `user`/`pass`.
+    pub async fn tenant(&self, id: &str, user: &str, pass: &str) -> Value {
+        let (s, v) = self
+            .post(
+                "/tenants",
+                json!({"id": id, "name": format!("Tenant {id}"), "sip_host": "pbx.example.com",
+                       "prov_user": user, "prov_pass": pass}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    /// A snomD717 with one line; returns the device JSON including `ztprov_pass`.
+    pub async fn device(&self, mac: &str, tenant: &str) -> Value {
+        let (s, v) = self
+            .post(
+                "/devices",
+                json!({"mac": mac, "model": "snomD717", "tenant": tenant, "name": "Desk",
+                       "lines": [{"extension": "401", "sip_password": "sip-secret", "display_name": "Alice"}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(&self.access_log).unwrap_or_default()
+    }
+}
+
+/// GET without credentials, answer the challenge for `algorithm` with the
+/// independent `digest_auth` implementation, GET again.
+pub async fn digest_get(
+    http: &reqwest::Client,
+    url: &str,
+    user: &str,
+    pass: &str,
+    algorithm: &str,
+) -> (StatusCode, String) {
+    let first = http.get(url).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let challenge = first
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.contains(&format!("algorithm={algorithm}")))
+        .unwrap_or_else(|| panic!("no {algorithm} challenge"));
+    let path = url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap();
+    let mut prompt = digest_auth::parse(&challenge).unwrap();
+    let answer = prompt
+        .respond(&digest_auth::AuthContext::new(user, pass, &path))
+        .unwrap()
+        .to_header_string();
+    let resp = http
+        .get(url)
+        .header("authorization", answer)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}

@@ -1,0 +1,527 @@
+//! The CLI subcommands that mirror the admin API: `tenant …` and `device …`.
+
+use clap::Subcommand;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::client::Client;
+
+#[derive(Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant.
+    Add {
+        /// Tenant id, a slug such as `acme`.
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// SIP registrar host the phones register at.
+        #[arg(long)]
+        sip_host: String,
+        #[arg(long)]
+        sip_port: Option<u16>,
+        /// Provisioning HTTP user (≤30 chars) [default: prov-<id>].
+        #[arg(long)]
+        prov_user: Option<String>,
+        /// Provisioning HTTP password (≤20 chars) [default: generated].
+        #[arg(long)]
+        prov_pass: Option<String>,
+        /// master or per-tenant.
+        #[arg(long)]
+        mode: Option<String>,
+        /// A Snom setting for every phone of the tenant: NAME[IDX]=VALUE, repeatable.
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+    },
+    /// List tenants.
+    List,
+    /// Show one tenant.
+    Show {
+        id: String,
+        /// Also show the provisioning password.
+        #[arg(long)]
+        secrets: bool,
+    },
+    /// Remove a tenant (it must have no devices).
+    Remove { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCmd {
+    /// Add a device.
+    Add {
+        /// MAC address, e.g. 000413AABBCC or 00:04:13:AA:BB:CC.
+        mac: String,
+        /// Model, e.g. snomD717.
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// A SIP line: EXTENSION:PASSWORD[:DISPLAY NAME], repeatable (line 1, 2, …).
+        #[arg(long = "line")]
+        lines: Vec<String>,
+        /// A Snom setting for this phone: NAME[IDX]=VALUE, repeatable.
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+    },
+    /// List devices.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        /// Search name, MAC and extensions.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Show one device.
+    Show {
+        mac: String,
+        /// Also show the per-device ztprov credentials.
+        #[arg(long)]
+        secrets: bool,
+    },
+    /// Remove a device.
+    Remove { mac: String },
+    /// Print the exact file the provisioning server serves for the device.
+    Preview {
+        mac: String,
+        /// prov (default), ztprov or model.
+        #[arg(long, default_value = "prov")]
+        file: String,
+    },
+    /// Show the device's contact log (phone requests).
+    Contacts {
+        mac: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+/// `language=Deutsch`, `user_idle_text[1]=Hi`, `fkey[0]=blf sip:402@pbx`.
+fn parse_setting(s: &str) -> anyhow::Result<Value> {
+    let (key, value) = s.split_once('=').ok_or_else(|| {
+        anyhow::anyhow!("setting {s:?} must look like NAME=VALUE or NAME[IDX]=VALUE")
+    })?;
+    let (name, idx) = match key.split_once('[') {
+        Some((n, rest)) => {
+            let idx: u32 = rest
+                .strip_suffix(']')
+                .and_then(|i| i.parse().ok())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("setting {s:?}: the index must be a number in [ ]")
+                })?;
+            (n, Some(idx))
+        }
+        None => (key, None),
+    };
+    Ok(json!({ "name": name, "idx": idx, "value": value }))
+}
+
+fn parse_line(s: &str) -> anyhow::Result<Value> {
+    let mut parts = s.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(ext), Some(pass), name) if !ext.is_empty() && !pass.is_empty() => Ok(json!({
+            "extension": ext, "sip_password": pass, "display_name": name.unwrap_or(""),
+        })),
+        _ => anyhow::bail!("line {s:?} must look like EXTENSION:PASSWORD[:DISPLAY NAME]"),
+    }
+}
+
+fn s(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "-".into(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Prints rows as aligned columns.
+fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut out = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        line(r);
+    }
+}
+
+fn print_json(v: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        TenantCmd::Add {
+            id,
+            name,
+            sip_host,
+            sip_port,
+            prov_user,
+            prov_pass,
+            mode,
+            settings,
+        } => {
+            let settings = settings
+                .iter()
+                .map(|s| parse_setting(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let body = json!({
+                "id": id, "name": name, "sip_host": sip_host, "sip_port": sip_port,
+                "prov_user": prov_user, "prov_pass": prov_pass, "mode": mode, "settings": settings,
+            });
+            let t = c.call(Method::POST, "/tenants", Some(&body)).await?;
+            if as_json {
+                return print_json(&t);
+            }
+            println!("tenant {} created", s(&t, "id"));
+            println!("  provisioning user      {}", s(&t, "prov_user"));
+            println!("  provisioning password  {}", s(&t, "prov_pass"));
+        }
+        TenantCmd::List => {
+            let ts = c.call(Method::GET, "/tenants", None).await?;
+            if as_json {
+                return print_json(&ts);
+            }
+            let rows = ts
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| {
+                    vec![
+                        s(t, "id"),
+                        s(t, "name"),
+                        format!("{}:{}", s(t, "sip_host"), s(t, "sip_port")),
+                        s(t, "prov_user"),
+                        s(t, "mode"),
+                    ]
+                })
+                .collect();
+            table(&["ID", "NAME", "REGISTRAR", "PROV USER", "MODE"], rows);
+        }
+        TenantCmd::Show { id, secrets } => {
+            let mut t = c
+                .call(Method::GET, &format!("/tenants/{}", enc(&id)), None)
+                .await?;
+            if secrets {
+                let cr = c
+                    .call(
+                        Method::GET,
+                        &format!("/tenants/{}/credentials", enc(&id)),
+                        None,
+                    )
+                    .await?;
+                t["prov_pass"] = cr["prov_pass"].clone();
+            }
+            if as_json {
+                return print_json(&t);
+            }
+            for key in [
+                "id",
+                "name",
+                "sip_host",
+                "sip_port",
+                "mode",
+                "prov_user",
+                "prov_pass",
+                "revision",
+                "created_at",
+                "updated_at",
+            ] {
+                if t.get(key).is_some() {
+                    println!("{key:<12} {}", s(&t, key));
+                }
+            }
+            print_settings(&t);
+        }
+        TenantCmd::Remove { id } => {
+            c.call(Method::DELETE, &format!("/tenants/{}", enc(&id)), None)
+                .await?;
+            if !as_json {
+                println!("tenant {id} removed");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_settings(v: &Value) {
+    let settings = v["settings"].as_array().cloned().unwrap_or_default();
+    if settings.is_empty() {
+        return;
+    }
+    println!("settings:");
+    for st in settings {
+        let idx = st
+            .get("idx")
+            .and_then(Value::as_u64)
+            .map(|i| format!("[{i}]"))
+            .unwrap_or_default();
+        println!(
+            "  {}{idx} = {} (perm {})",
+            s(&st, "name"),
+            s(&st, "value"),
+            s(&st, "perm")
+        );
+    }
+}
+
+fn extension(d: &Value) -> String {
+    d["lines"]
+        .as_array()
+        .and_then(|l| l.first())
+        .map(|l| s(l, "extension"))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        DeviceCmd::Add {
+            mac,
+            model,
+            tenant,
+            name,
+            lines,
+            settings,
+        } => {
+            let lines = lines
+                .iter()
+                .map(|l| parse_line(l))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let settings = settings
+                .iter()
+                .map(|s| parse_setting(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let body = json!({
+                "mac": mac, "model": model, "tenant": tenant, "name": name,
+                "lines": lines, "settings": settings,
+            });
+            let d = c.call(Method::POST, "/devices", Some(&body)).await?;
+            if as_json {
+                return print_json(&d);
+            }
+            println!(
+                "device {} ({}) added to tenant {}",
+                s(&d, "mac"),
+                s(&d, "model"),
+                s(&d, "tenant")
+            );
+            println!("  ztprov user      {}", s(&d, "ztprov_user"));
+            println!("  ztprov password  {}", s(&d, "ztprov_pass"));
+        }
+        DeviceCmd::List {
+            tenant,
+            status,
+            model,
+            search,
+        } => {
+            let mut q = Vec::new();
+            for (k, v) in [
+                ("tenant", tenant),
+                ("status", status),
+                ("model", model),
+                ("q", search),
+            ] {
+                if let Some(v) = v {
+                    q.push(format!("{k}={}", enc(&v)));
+                }
+            }
+            let path = if q.is_empty() {
+                "/devices".to_owned()
+            } else {
+                format!("/devices?{}", q.join("&"))
+            };
+            let ds = c.call(Method::GET, &path, None).await?;
+            if as_json {
+                return print_json(&ds);
+            }
+            let rows = ds
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| {
+                    vec![
+                        s(d, "mac"),
+                        s(d, "name"),
+                        extension(d),
+                        s(d, "model"),
+                        s(d, "tenant"),
+                        s(d, "status"),
+                        s(d, "registered_at"),
+                        s(d, "last_message"),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "MAC",
+                    "NAME",
+                    "EXTENSION",
+                    "MODEL",
+                    "TENANT",
+                    "STATUS",
+                    "REGISTERED",
+                    "LAST MESSAGE",
+                ],
+                rows,
+            );
+        }
+        DeviceCmd::Show { mac, secrets } => {
+            let mut d = c
+                .call(Method::GET, &format!("/devices/{}", enc(&mac)), None)
+                .await?;
+            if secrets {
+                let cr = c
+                    .call(
+                        Method::GET,
+                        &format!("/devices/{}/credentials", enc(&mac)),
+                        None,
+                    )
+                    .await?;
+                for k in ["ztprov_pass", "ztprov_url", "prov_url"] {
+                    d[k] = cr[k].clone();
+                }
+            }
+            if as_json {
+                return print_json(&d);
+            }
+            for key in [
+                "mac",
+                "model",
+                "tenant",
+                "name",
+                "status",
+                "registered_at",
+                "last_message",
+                "ztprov_user",
+                "ztprov_pass",
+                "ztprov_url",
+                "prov_url",
+                "revision",
+                "created_at",
+                "updated_at",
+            ] {
+                if d.get(key).is_some() {
+                    println!("{key:<14} {}", s(&d, key));
+                }
+            }
+            let lines = d["lines"].as_array().cloned().unwrap_or_default();
+            if !lines.is_empty() {
+                println!("lines:");
+                for l in lines {
+                    println!(
+                        "  {}: {} (auth {}) {}",
+                        s(&l, "idx"),
+                        s(&l, "extension"),
+                        s(&l, "auth_user"),
+                        s(&l, "display_name")
+                    );
+                }
+            }
+            print_settings(&d);
+        }
+        DeviceCmd::Remove { mac } => {
+            c.call(Method::DELETE, &format!("/devices/{}", enc(&mac)), None)
+                .await?;
+            if !as_json {
+                println!("device {mac} removed");
+            }
+        }
+        DeviceCmd::Preview { mac, file } => {
+            let text = c
+                .call_text(
+                    Method::GET,
+                    &format!("/devices/{}/preview?file={}", enc(&mac), enc(&file)),
+                    None,
+                )
+                .await?;
+            print!("{text}");
+        }
+        DeviceCmd::Contacts { mac, limit } => {
+            let cs = c
+                .call(
+                    Method::GET,
+                    &format!("/devices/{}/contacts?limit={limit}", enc(&mac)),
+                    None,
+                )
+                .await?;
+            if as_json {
+                return print_json(&cs);
+            }
+            let rows = cs
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    vec![
+                        s(c, "at"),
+                        s(c, "ip"),
+                        s(c, "status"),
+                        s(c, "hits"),
+                        s(c, "path"),
+                        s(c, "user_agent"),
+                    ]
+                })
+                .collect();
+            table(
+                &["TIME", "SOURCE", "STATUS", "HITS", "PATH", "USER AGENT"],
+                rows,
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_settings_and_lines() {
+        assert_eq!(
+            parse_setting("language=Deutsch").unwrap(),
+            json!({"name":"language","idx":null,"value":"Deutsch"})
+        );
+        assert_eq!(
+            parse_setting("fkey[3]=blf sip:1@x=y").unwrap(),
+            json!({"name":"fkey","idx":3,"value":"blf sip:1@x=y"})
+        );
+        assert!(parse_setting("novalue").is_err());
+        assert!(parse_setting("x[a]=1").is_err());
+        assert_eq!(
+            parse_line("401:pw:Alice: Front").unwrap(),
+            json!({"extension":"401","sip_password":"pw","display_name":"Alice: Front"})
+        );
+        assert!(parse_line("401").is_err());
+    }
+}
