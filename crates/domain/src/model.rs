@@ -70,6 +70,10 @@ impl PhoneModel {
     /// Parses a model identifier, with or without the `snom` prefix and in any case
     /// (`snomD717`, `D717`, `snomd717`), and returns it in the phone's own spelling.
     pub fn parse(s: &str) -> Result<Self, Error> {
+        // Phones spell it exactly; that is the common case on the request path.
+        if let Some(m) = MODELS.iter().find(|m| **m == s) {
+            return Ok(PhoneModel(m));
+        }
         let bare = strip_prefix_ci(s, "snom").unwrap_or(s);
         MODELS
             .iter()

@@ -8,23 +8,39 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-enum Msg {
-    Line(String),
-    Close,
+/// Lines accumulate here; the writer swaps the buffer out. Handlers never wake
+/// the writer for a single line (a cross-thread wake per request costs more
+/// than the request), only when a buffer fills up.
+struct Shared {
+    buf: Mutex<Buffer>,
+    wake: Condvar,
 }
 
+#[derive(Default)]
+struct Buffer {
+    data: Vec<u8>,
+    closing: bool,
+}
+
+/// The writer flushes at least this often, so a lone request shows up at once
+/// for a person tailing the log.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// A buffer this full wakes the writer early.
+const HIGH_WATER: usize = 256 * 1024;
+
 pub struct AccessLog {
-    tx: Option<Sender<Msg>>,
+    shared: Option<Arc<Shared>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// What one request contributes to its log line.
 pub struct Entry<'a> {
+    /// Seconds since the Unix epoch.
+    pub time: u64,
     pub ip: Option<IpAddr>,
     pub user: Option<&'a str>,
     pub method: &'a str,
@@ -42,7 +58,7 @@ impl AccessLog {
         let out: Box<dyn std::io::Write + Send> = match target {
             "off" | "" => {
                 return Ok(AccessLog {
-                    tx: None,
+                    shared: None,
                     thread: Mutex::new(None),
                 })
             }
@@ -61,47 +77,43 @@ impl AccessLog {
                 )
             }
         };
-        let (tx, rx) = channel();
+        let shared = Arc::new(Shared {
+            buf: Mutex::new(Buffer::default()),
+            wake: Condvar::new(),
+        });
+        let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || writer(rx, out))?;
+            .spawn(move || writer(&s, out))?;
         Ok(AccessLog {
-            tx: Some(tx),
+            shared: Some(shared),
             thread: Mutex::new(Some(thread)),
         })
     }
 
     pub fn enabled(&self) -> bool {
-        self.tx.is_some()
+        self.shared.is_some()
     }
 
     pub fn log(&self, e: &Entry<'_>) {
-        let Some(tx) = &self.tx else { return };
-        let mut line = String::with_capacity(200);
-        match e.ip {
-            Some(ip) => {
-                let _ = write!(line, "{ip}");
+        let Some(shared) = &self.shared else { return };
+        LINE.with(|cell| {
+            let mut line = cell.borrow_mut();
+            line.clear();
+            format_line(&mut line, e);
+            let mut buf = shared.buf.lock().unwrap_or_else(|p| p.into_inner());
+            buf.data.extend_from_slice(line.as_bytes());
+            if buf.data.len() >= HIGH_WATER {
+                shared.wake.notify_one();
             }
-            None => line.push('-'),
-        }
-        line.push_str(" - ");
-        escape_into(&mut line, e.user.map(str::as_bytes), false);
-        line.push_str(" [");
-        with_time(|t| line.push_str(t));
-        let _ = write!(line, "] \"{} ", e.method);
-        escape_into(&mut line, Some(e.uri.as_bytes()), false);
-        let _ = write!(line, " {}\" {} {} \"", e.version, e.status, e.bytes);
-        escape_into(&mut line, e.referer, true);
-        line.push_str("\" \"");
-        escape_into(&mut line, e.user_agent, true);
-        line.push_str("\"\n");
-        let _ = tx.send(Msg::Line(line));
+        });
     }
 
     /// Writes out everything logged so far and stops the writer.
     pub fn close(&self) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Msg::Close);
+        if let Some(shared) = &self.shared {
+            shared.buf.lock().unwrap_or_else(|p| p.into_inner()).closing = true;
+            shared.wake.notify_one();
         }
         if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = t.join();
@@ -109,31 +121,59 @@ impl AccessLog {
     }
 }
 
-fn writer(rx: Receiver<Msg>, out: Box<dyn std::io::Write + Send>) {
-    use std::sync::mpsc::TryRecvError;
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-    'run: loop {
-        match rx.recv_timeout(Duration::from_secs(1)) {
-            Ok(Msg::Line(l)) => {
-                let _ = out.write_all(l.as_bytes());
-                // Write the whole burst, then flush once the channel runs dry: large
-                // writes under load, and a lone request still shows up at once.
-                loop {
-                    match rx.try_recv() {
-                        Ok(Msg::Line(l)) => {
-                            let _ = out.write_all(l.as_bytes());
-                        }
-                        Ok(Msg::Close) | Err(TryRecvError::Disconnected) => break 'run,
-                        Err(TryRecvError::Empty) => break,
-                    }
-                }
-                let _ = out.flush();
+thread_local! {
+    static LINE: RefCell<String> = RefCell::new(String::with_capacity(256));
+}
+
+fn format_line(line: &mut String, e: &Entry<'_>) {
+    match e.ip {
+        Some(ip) => {
+            let _ = write!(line, "{ip}");
+        }
+        None => line.push('-'),
+    }
+    line.push_str(" - ");
+    escape_into(line, e.user.map(str::as_bytes), false);
+    line.push_str(" [");
+    with_time(e.time, |t| line.push_str(t));
+    let _ = write!(line, "] \"{} ", e.method);
+    escape_into(line, Some(e.uri.as_bytes()), false);
+    let _ = write!(line, " {}\" {} {} \"", e.version, e.status, e.bytes);
+    escape_into(line, e.referer, true);
+    line.push_str("\" \"");
+    escape_into(line, e.user_agent, true);
+    line.push_str("\"\n");
+}
+
+fn writer(shared: &Shared, out: Box<dyn std::io::Write + Send>) {
+    let mut out = out;
+    let mut spare = Vec::with_capacity(HIGH_WATER);
+    loop {
+        let closing = {
+            let guard = shared.buf.lock().unwrap_or_else(|p| p.into_inner());
+            let (mut guard, _) = shared
+                .wake
+                .wait_timeout_while(guard, FLUSH_EVERY, |b| {
+                    !b.closing && b.data.len() < HIGH_WATER
+                })
+                .unwrap_or_else(|p| p.into_inner());
+            std::mem::swap(&mut guard.data, &mut spare);
+            guard.closing
+        };
+        if !spare.is_empty() {
+            if let Err(e) = out.write_all(&spare).and_then(|_| out.flush()) {
+                tracing::error!(error = %e, "writing the access log failed");
             }
-            Ok(Msg::Close) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {}
+            spare.clear();
+        }
+        if closing {
+            // Lines logged between the swap and now are in the buffer still.
+            let rest =
+                std::mem::take(&mut shared.buf.lock().unwrap_or_else(|p| p.into_inner()).data);
+            let _ = out.write_all(&rest).and_then(|_| out.flush());
+            return;
         }
     }
-    let _ = out.flush();
 }
 
 /// nginx escapes `"`, `\` and bytes outside printable ASCII as `\xHH`; `-` stands
@@ -143,13 +183,18 @@ fn escape_into(out: &mut String, v: Option<&[u8]>, quoted: bool) {
         out.push('-');
         return;
     };
-    for &b in v.iter().take(1024) {
-        if (b == b'"' || b == b'\\') && quoted || !(0x20..0x7f).contains(&b) {
+    let v = &v[..v.len().min(1024)];
+    let needs = |b: u8| (quoted && (b == b'"' || b == b'\\')) || !(0x20..0x7f).contains(&b);
+    let mut start = 0;
+    for (i, &b) in v.iter().enumerate() {
+        if needs(b) {
+            // Safe: everything before i is printable ASCII.
+            out.push_str(std::str::from_utf8(&v[start..i]).unwrap_or(""));
             let _ = write!(out, "\\x{b:02X}");
-        } else {
-            out.push(b as char);
+            start = i + 1;
         }
     }
+    out.push_str(std::str::from_utf8(&v[start..]).unwrap_or(""));
 }
 
 thread_local! {
@@ -157,11 +202,7 @@ thread_local! {
 }
 
 /// `10/Oct/2000:13:55:36 +0000`, formatted once per second per thread.
-fn with_time(f: impl FnOnce(&str)) {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+fn with_time(secs: u64, f: impl FnOnce(&str)) {
     TIME.with(|cell| {
         let mut c = cell.borrow_mut();
         if c.0 != secs || c.1.is_empty() {
@@ -184,6 +225,7 @@ mod tests {
         let log = AccessLog::open(path.to_str().unwrap()).unwrap();
         for i in 0..1000 {
             log.log(&Entry {
+                time: 1_700_000_000,
                 ip: Some([192, 0, 2, 1].into()),
                 user: if i == 0 { Some("prov") } else { None },
                 method: "GET",

@@ -105,14 +105,14 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             "provisioning",
             prov_listener,
             prov_tls,
-            provisioning::router(Arc::clone(&prov)),
+            provisioning::handler(Arc::clone(&prov)),
             rx.clone(),
         )),
         tokio::spawn(serve::run(
             "admin",
             admin_listener,
             admin_tls,
-            admin::router(admin_state),
+            serve::router_handler(admin::router(admin_state)),
             rx,
         )),
     ];

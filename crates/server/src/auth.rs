@@ -411,8 +411,10 @@ mod tests {
     /// RFC 7616 §3.9.1: the example for "Mufasa" / "Circle of Life".
     #[test]
     fn rfc7616_example_vectors() {
-        let mut cfg = AuthConfig::default();
-        cfg.realm = "http-auth@example.org".into();
+        let cfg = AuthConfig {
+            realm: "http-auth@example.org".into(),
+            ..AuthConfig::default()
+        };
         let a = Authenticator::new(&cfg, b"k");
         let creds = Credentials::new("Mufasa", "Circle of Life", "http-auth@example.org");
         let nonce = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";

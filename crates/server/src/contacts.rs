@@ -2,25 +2,34 @@
 //! flush interval, coalesced, never on the request path.
 //!
 //! Identical requests (same MAC, source, agent, path and status) within one
-//! interval become one row with a hit count. That keeps a boot storm or a
-//! misconfigured phone in a retry loop from turning the contact log into a
-//! second access log, while every distinct event is still recorded.
+//! interval become one row with a hit count. That keeps a boot storm or a phone
+//! in a retry loop from turning the contact log into a second access log, while
+//! every distinct event is still recorded. Handlers add to a map under a mutex
+//! (a lookup, no allocation for a repeat); a task swaps the map out and writes it.
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use foldhash::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use touchless_domain::Mac;
 use touchless_store::{Contact, Store};
 
-const QUEUE: usize = 100_000;
-const MAX_BATCH: usize = 5_000;
+/// Distinct contacts kept between flushes before new ones are dropped (and counted).
+const MAX_PENDING: usize = 200_000;
+
+/// `(mac, source, status, hash of path and user agent)`: hashing the strings
+/// instead of owning them makes a repeat contact allocation-free.
+type Key = (Mac, Option<IpAddr>, u16, u64);
 
 pub struct ContactSink {
-    tx: mpsc::Sender<Contact>,
+    pending: Mutex<HashMap<Key, Contact>>,
+    hasher: foldhash::fast::RandomState,
     dropped: AtomicU64,
 }
 
@@ -29,28 +38,48 @@ impl ContactSink {
         &self,
         at: DateTime<Utc>,
         mac: Mac,
-        ip: String,
-        user_agent: String,
-        path: String,
+        ip: Option<IpAddr>,
+        user_agent: &str,
+        path: &str,
         status: u16,
     ) {
-        let c = Contact {
-            at,
-            mac,
-            ip,
-            user_agent,
-            path,
-            status,
-            hits: 1,
-        };
-        if self.tx.try_send(c).is_err() {
-            // Only under a flood the database cannot absorb; counted and reported.
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        let mut h = self.hasher.build_hasher();
+        path.hash(&mut h);
+        user_agent.hash(&mut h);
+        let key = (mac, ip, status, h.finish());
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = pending.get_mut(&key) {
+            c.hits += 1;
+            c.at = at;
+            return;
         }
+        if pending.len() >= MAX_PENDING {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        pending.insert(
+            key,
+            Contact {
+                at,
+                mac,
+                ip: ip.map(|i| i.to_string()).unwrap_or_default(),
+                user_agent: user_agent.chars().take(512).collect(),
+                path: path.chars().take(256).collect(),
+                status,
+                hits: 1,
+            },
+        );
+    }
+
+    fn take(&self) -> Vec<Contact> {
+        let map = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut batch: Vec<Contact> = map.into_values().collect();
+        batch.sort_by_key(|c| c.at);
+        batch
     }
 }
 
-/// Handle to stop the writer: it drains what is queued, writes it, then returns.
+/// Handle to stop the writer: it writes what is pending, then returns.
 pub struct ContactWriter {
     finish: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
@@ -64,78 +93,45 @@ impl ContactWriter {
 }
 
 pub fn start(store: Arc<dyn Store>, interval: Duration) -> (Arc<ContactSink>, ContactWriter) {
-    let (tx, rx) = mpsc::channel(QUEUE);
     let sink = Arc::new(ContactSink {
-        tx,
+        pending: Mutex::new(HashMap::default()),
+        hasher: foldhash::fast::RandomState::default(),
         dropped: AtomicU64::new(0),
     });
     let (finish, finish_rx) = oneshot::channel();
-    let task = tokio::spawn(run(store, rx, finish_rx, interval, Arc::clone(&sink)));
+    let task = tokio::spawn(run(store, Arc::clone(&sink), finish_rx, interval));
     (sink, ContactWriter { finish, task })
 }
 
-type Key = (Mac, String, String, String, u16);
-
 async fn run(
     store: Arc<dyn Store>,
-    mut rx: mpsc::Receiver<Contact>,
+    sink: Arc<ContactSink>,
     mut finish: oneshot::Receiver<()>,
     interval: Duration,
-    sink: Arc<ContactSink>,
 ) {
-    let mut pending: HashMap<Key, Contact> = HashMap::new();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            Some(c) = rx.recv() => {
-                add(&mut pending, c);
-                if pending.len() >= MAX_BATCH {
-                    flush(&*store, &mut pending, &sink).await;
-                }
-            }
-            _ = tick.tick() => flush(&*store, &mut pending, &sink).await,
+            _ = tick.tick() => flush(&*store, &sink).await,
             _ = &mut finish => break,
         }
     }
-    while let Ok(c) = rx.try_recv() {
-        add(&mut pending, c);
-    }
-    flush(&*store, &mut pending, &sink).await;
+    flush(&*store, &sink).await;
 }
 
-fn add(pending: &mut HashMap<Key, Contact>, c: Contact) {
-    let key = (
-        c.mac,
-        c.ip.clone(),
-        c.user_agent.clone(),
-        c.path.clone(),
-        c.status,
-    );
-    match pending.get_mut(&key) {
-        Some(p) => {
-            p.hits += 1;
-            p.at = c.at;
-        }
-        None => {
-            pending.insert(key, c);
-        }
-    }
-}
-
-async fn flush(store: &dyn Store, pending: &mut HashMap<Key, Contact>, sink: &ContactSink) {
+async fn flush(store: &dyn Store, sink: &ContactSink) {
     let dropped = sink.dropped.swap(0, Ordering::Relaxed);
     if dropped > 0 {
         tracing::warn!(
             dropped,
-            "contact log queue was full; some phone contacts were not recorded"
+            "too many distinct phone contacts between flushes; some were not recorded"
         );
     }
-    if pending.is_empty() {
+    let batch = sink.take();
+    if batch.is_empty() {
         return;
     }
-    let mut batch: Vec<Contact> = pending.drain().map(|(_, c)| c).collect();
-    batch.sort_by_key(|c| c.at);
     if let Err(e) = store.record_contacts(&batch).await {
         tracing::error!(error = %e, rows = batch.len(), "writing the contact log failed");
     }

@@ -9,19 +9,17 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::Response;
-use axum::Router;
+use std::net::SocketAddr;
+
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
 use touchless_domain::{ConfigFile, SnomUserAgent};
 
 use crate::accesslog::{AccessLog, Entry};
 use crate::auth::{AuthError, Authenticator, Credentials, Verdict};
 use crate::contacts::ContactSink;
 use crate::directory::Directory;
-use crate::serve::ClientAddr;
 
 pub struct ProvState {
     pub dir: Arc<Directory>,
@@ -50,8 +48,17 @@ impl ProvState {
     }
 }
 
-pub fn router(state: Arc<ProvState>) -> Router {
-    Router::new().fallback(handle).with_state(state)
+type Body = Full<Bytes>;
+
+/// The handler for [`crate::serve::run`]: no router, no boxing, no await.
+pub fn handler(
+    state: Arc<ProvState>,
+) -> impl Fn(Request<hyper::body::Incoming>, SocketAddr) -> std::future::Ready<Response<Body>>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    move |req, peer| std::future::ready(handle(&state, &req, peer))
 }
 
 const MAX_PATH: usize = 1024;
@@ -66,16 +73,18 @@ struct Outcome {
     status: StatusCode,
     user: Option<String>,
     file: Option<ConfigFile>,
-    response: Response,
+    response: Response<Body>,
 }
 
-async fn handle(State(st): State<Arc<ProvState>>, req: Request) -> Response {
-    let out = dispatch(&st, &req);
+fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
+    let now = chrono::Utc::now();
+    let out = dispatch(st, req);
     let status = out.status.as_u16();
-    let peer = req.extensions().get::<ClientAddr>().map(|c| c.0);
+    let peer = Some(peer);
     let ua = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes());
     if st.access.enabled() {
         st.access.log(&Entry {
+            time: now.timestamp().max(0) as u64,
             ip: peer.map(|p| p.ip()),
             user: out.user.as_deref(),
             method: req.method().as_str(),
@@ -100,11 +109,11 @@ async fn handle(State(st): State<Arc<ProvState>>, req: Request) -> Response {
         .or_else(|| SnomUserAgent::parse(ua_str).ok().and_then(|u| u.mac));
     if let Some(mac) = mac {
         st.contacts.record(
-            chrono::Utc::now(),
+            now,
             mac,
-            peer.map(|p| p.ip().to_string()).unwrap_or_default(),
-            ua_str.chars().take(512).collect(),
-            req.uri().path().chars().take(256).collect(),
+            peer.map(|p| p.ip()),
+            ua_str,
+            req.uri().path(),
             status,
         );
     }
@@ -119,7 +128,7 @@ fn version_str(v: http::Version) -> &'static str {
     }
 }
 
-fn body_len(r: &Response) -> usize {
+fn body_len(r: &Response<Body>) -> usize {
     r.headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -144,7 +153,7 @@ fn plain(status: StatusCode, msg: &'static str) -> Outcome {
     }
 }
 
-fn dispatch(st: &ProvState, req: &Request) -> Outcome {
+fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     let path = req.uri().path();
     if path.len() > MAX_PATH {
         return plain(StatusCode::URI_TOO_LONG, "request path too long\n");
@@ -189,7 +198,12 @@ fn dispatch(st: &ProvState, req: &Request) -> Outcome {
     out
 }
 
-fn authenticate_and_serve(st: &ProvState, req: &Request, kind: Kind, file: ConfigFile) -> Outcome {
+fn authenticate_and_serve<B>(
+    st: &ProvState,
+    req: &Request<B>,
+    kind: Kind,
+    file: ConfigFile,
+) -> Outcome {
     let Some(header) = req.headers().get(header::AUTHORIZATION) else {
         return challenge(st, false, None);
     };

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -25,13 +27,21 @@ pub const DRAIN: Duration = Duration::from_secs(20);
 /// Request heads (request line and headers) larger than this get `431`.
 const MAX_HEAD: usize = 16 * 1024;
 
-pub async fn run(
+/// Serves `handler` on `listener`. The handler gets each request with the
+/// peer's address; the provisioning server plugs in a plain function (no router
+/// on its hot path), the admin API its axum [`Router`] via [`router_handler`].
+pub async fn run<H, Fut, B>(
     name: &'static str,
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    router: Router,
+    handler: H,
     mut shutdown: watch::Receiver<bool>,
-) {
+) where
+    H: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let graceful = GracefulShutdown::new();
     let acceptor = tls.map(TlsAcceptor::from);
     loop {
@@ -48,12 +58,11 @@ pub async fn run(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let svc =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ClientAddr(peer));
-                router.clone().oneshot(req)
-            });
+        let handler = handler.clone();
+        let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let fut = handler(req, peer);
+            async move { Ok::<_, std::convert::Infallible>(fut.await) }
+        });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -106,6 +115,29 @@ pub async fn run(
         );
     }
 }
+
+/// Adapts an axum router to [`run`], with the peer in the request extensions.
+pub fn router_handler(
+    router: Router,
+) -> impl Fn(Request<Incoming>, SocketAddr) -> BoxFuture<Response<axum::body::Body>>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    move |req, peer| {
+        let mut req = req.map(axum::body::Body::new);
+        req.extensions_mut().insert(ClientAddr(peer));
+        let router = router.clone();
+        Box::pin(async move {
+            match router.oneshot(req).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            }
+        })
+    }
+}
+
+type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
 /// Loads a PEM certificate chain and private key into a rustls server config.
 pub fn load_tls(cert: &str, key: &str) -> anyhow::Result<Arc<rustls::ServerConfig>> {

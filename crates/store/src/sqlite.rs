@@ -688,19 +688,21 @@ impl Store for SqliteStore {
         // Not through `write`: contacts do not change what is provisioned, so they
         // must not bump the generation and make every node reload.
         let mut tx = self.writer.begin().await?;
-        for ct in batch {
-            sqlx::query(
-                "INSERT INTO contacts (at, mac, ip, user_agent, path, status, hits) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(ct.at)
-            .bind(ct.mac.to_string())
-            .bind(&ct.ip)
-            .bind(&ct.user_agent)
-            .bind(&ct.path)
-            .bind(i64::from(ct.status))
-            .bind(i64::from(ct.hits))
-            .execute(&mut *tx)
-            .await?;
+        // Multi-row INSERTs: one statement per 100 rows instead of one per row.
+        for chunk in batch.chunks(100) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO contacts (at, mac, ip, user_agent, path, status, hits) ",
+            );
+            q.push_values(chunk, |mut b, ct| {
+                b.push_bind(ct.at)
+                    .push_bind(ct.mac.to_string())
+                    .push_bind(&ct.ip)
+                    .push_bind(&ct.user_agent)
+                    .push_bind(&ct.path)
+                    .push_bind(i64::from(ct.status))
+                    .push_bind(i64::from(ct.hits));
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -25,8 +25,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let access_log = dir.path().join("access.log");
-    let mut cfg = Config::default();
-    cfg.data_dir = dir.path().join("data");
+    let mut cfg = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
     cfg.provisioning.listen = "127.0.0.1:0".parse().unwrap();
     cfg.admin.listen = "127.0.0.1:0".parse().unwrap();
     cfg.admin.token = TOKEN.into();

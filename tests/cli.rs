@@ -1,0 +1,241 @@
+//! The binary as a new user runs it: `touchless serve` with no config file, the
+//! CLI against it, curl-like requests from a phone, SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    admin_url: String,
+    prov_url: String,
+    dir: tempfile::TempDir,
+    stdout: std::sync::mpsc::Receiver<String>,
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_touchless"))
+}
+
+fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .current_dir(dir.path())
+        .env_remove("TOUCHLESS_CONFIG")
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut admin_url, mut prov_url) = (String::new(), String::new());
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("serve printed its banner");
+        if let Some(rest) = line.trim().strip_prefix("admin API") {
+            admin_url = rest.trim().to_owned();
+        }
+        if let Some(rest) = line.trim().strip_prefix("provisioning server") {
+            prov_url = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if line.starts_with("Stop with") {
+            break;
+        }
+    }
+    Server {
+        child,
+        admin_url,
+        prov_url,
+        dir,
+        stdout: rx,
+    }
+}
+
+impl Server {
+    fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = bin()
+            .current_dir(self.dir.path())
+            .env_remove("TOUCHLESS_CONFIG")
+            .arg("--admin-url")
+            .arg(&self.admin_url)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        // SIGTERM: the graceful path, as a service manager stops it.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "serve exited with {status}");
+        self.stdout.try_iter().collect()
+    }
+}
+
+#[test]
+fn a_new_user_provisions_a_phone_from_the_cli() {
+    let server = start();
+    assert!(server
+        .dir
+        .path()
+        .join("touchless-data/touchless.db")
+        .exists());
+    assert!(server
+        .dir
+        .path()
+        .join("touchless-data/admin-token")
+        .exists());
+
+    let (ok, out, err) = server.cli(&[
+        "tenant",
+        "add",
+        "acme",
+        "--name",
+        "Acme",
+        "--sip-host",
+        "pbx.example.com",
+        "--prov-user",
+        "prov",
+        "--prov-pass",
+        "s3cr3t-prov",
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = server.cli(&[
+        "device",
+        "add",
+        "00:04:13:aa:bb:cc",
+        "--model",
+        "snomD717",
+        "--tenant",
+        "acme",
+        "--name",
+        "Reception",
+        "--line",
+        "401:sip-secret:Alice",
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, list, _) = server.cli(&["device", "list"]);
+    assert!(ok);
+    assert!(list.lines().next().unwrap().starts_with("MAC"), "{list}");
+    assert!(
+        list.contains("000413AABBCC") && list.contains("401") && list.contains("unregistered"),
+        "{list}"
+    );
+
+    let (ok, json, _) = server.cli(&["--json", "device", "show", "000413AABBCC", "--secrets"]);
+    assert!(ok);
+    let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (zu, zp) = (
+        d["ztprov_user"].as_str().unwrap(),
+        d["ztprov_pass"].as_str().unwrap(),
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        for (path, user, pass) in [
+            ("/ztprov/snomD717-000413AABBCC.htm", zu, zp),
+            ("/prov/snomD717-000413AABBCC.htm", "prov", "s3cr3t-prov"),
+        ] {
+            let url = format!("{}{path}", server.prov_url);
+            let r = http.get(&url).send().await.unwrap();
+            assert_eq!(r.status(), 401);
+            let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+            let mut prompt = digest_auth::parse(&challenge).unwrap();
+            let answer = prompt
+                .respond(&digest_auth::AuthContext::new(user, pass, path))
+                .unwrap();
+            let r = http
+                .get(&url)
+                .header("authorization", answer.to_header_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+        }
+    });
+
+    let (ok, preview, _) = server.cli(&["device", "preview", "000413AABBCC"]);
+    assert!(
+        ok && preview.contains("<user_name idx=\"1\" perm=\"R\">401</user_name>"),
+        "{preview}"
+    );
+
+    let (ok, _, err) = server.cli(&[
+        "device", "add", "zz", "--model", "snomD717", "--tenant", "acme",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.starts_with("error: 400 invalid MAC address \"zz\""),
+        "{err}"
+    );
+    assert!(!err.contains("backtrace"), "{err}");
+    let (ok, _, err) = server.cli(&["--token", "wrong", "tenant", "list"]);
+    assert!(!ok && err.contains("401 wrong admin token"), "{err}");
+
+    let out = server.stop();
+    let log: Vec<&String> = out.iter().filter(|l| l.contains("GET /")).collect();
+    let statuses: Vec<(&str, &str)> = log
+        .iter()
+        .map(|l| {
+            let path = l.split('"').nth(1).unwrap().split(' ').nth(1).unwrap();
+            let status = l
+                .split('"')
+                .nth(2)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            (path, status)
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("/ztprov/snomD717-000413AABBCC.htm", "401"),
+            ("/ztprov/snomD717-000413AABBCC.htm", "200"),
+            ("/prov/snomD717-000413AABBCC.htm", "401"),
+            ("/prov/snomD717-000413AABBCC.htm", "200"),
+        ],
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn config_example_is_printed_and_bad_config_is_reported() {
+    let out = bin().args(["config", "example"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("[provisioning]") && text.contains("listen = \"127.0.0.1:15777\""));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[auth]\nschemes = [\"basic\"]\n").unwrap();
+    let out = bin()
+        .args(["--config", file.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("Basic sends passwords in clear"), "{err}");
+}
