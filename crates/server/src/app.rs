@@ -80,6 +80,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let (sink, contact_writer) = contacts::start(
         Arc::clone(&store),
         Duration::from_millis(cfg.provisioning.contact_flush_ms),
+        Duration::from_secs(cfg.provisioning.contact_retention_days * 86_400),
     );
     let prov = Arc::new(ProvState::new(
         Arc::clone(&dir),

@@ -30,6 +30,7 @@ pub struct ProvisioningConfig {
     pub access_log: String,
     pub reload_interval_ms: u64,
     pub contact_flush_ms: u64,
+    pub contact_retention_days: u64,
     pub tls_cert: String,
     pub tls_key: String,
 }
@@ -99,6 +100,7 @@ impl Default for ProvisioningConfig {
             access_log: "stdout".into(),
             reload_interval_ms: 1000,
             contact_flush_ms: 5000,
+            contact_retention_days: 30,
             tls_cert: String::new(),
             tls_key: String::new(),
         }
@@ -219,9 +221,11 @@ impl Config {
                 self.public_url
             )));
         }
-        if self.provisioning.reload_interval_ms == 0 || self.provisioning.contact_flush_ms == 0 {
+        let p = &self.provisioning;
+        if p.reload_interval_ms == 0 || p.contact_flush_ms == 0 || p.contact_retention_days == 0 {
             return Err(ConfigError::Invalid(
-                "provisioning.reload_interval_ms and contact_flush_ms must be positive".into(),
+                "provisioning.reload_interval_ms, contact_flush_ms and contact_retention_days must be positive"
+                    .into(),
             ));
         }
         if self.auth.nonce_lifetime_secs == 0 {

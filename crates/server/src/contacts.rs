@@ -92,14 +92,25 @@ impl ContactWriter {
     }
 }
 
-pub fn start(store: Arc<dyn Store>, interval: Duration) -> (Arc<ContactSink>, ContactWriter) {
+/// Contacts older than `retention` are deleted, checked once an hour.
+pub fn start(
+    store: Arc<dyn Store>,
+    interval: Duration,
+    retention: Duration,
+) -> (Arc<ContactSink>, ContactWriter) {
     let sink = Arc::new(ContactSink {
         pending: Mutex::new(HashMap::default()),
         hasher: foldhash::fast::RandomState::default(),
         dropped: AtomicU64::new(0),
     });
     let (finish, finish_rx) = oneshot::channel();
-    let task = tokio::spawn(run(store, Arc::clone(&sink), finish_rx, interval));
+    let task = tokio::spawn(run(
+        store,
+        Arc::clone(&sink),
+        finish_rx,
+        interval,
+        retention,
+    ));
     (sink, ContactWriter { finish, task })
 }
 
@@ -108,12 +119,23 @@ async fn run(
     sink: Arc<ContactSink>,
     mut finish: oneshot::Receiver<()>,
     interval: Duration,
+    retention: Duration,
 ) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prune = tokio::time::interval(Duration::from_secs(3600));
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => flush(&*store, &sink).await,
+            _ = prune.tick() => {
+                let keep = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
+                match store.prune_contacts(Utc::now() - keep).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "pruned old phone contacts"),
+                    Err(e) => tracing::error!(error = %e, "pruning the contact log failed"),
+                }
+            }
             _ = &mut finish => break,
         }
     }

@@ -452,6 +452,13 @@ pub async fn contacts_newest_first(s: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+    let cutoff = Utc::now() - chrono::Duration::seconds(15);
+    assert_eq!(s.prune_contacts(cutoff).await.unwrap(), 2);
+    let left = s
+        .contacts(Mac::parse("000413000001").unwrap(), 100)
+        .await
+        .unwrap();
+    assert_eq!(left, vec![batch[3].clone()]);
 }
 
 pub async fn meta_first_writer_wins(s: &dyn Store) {

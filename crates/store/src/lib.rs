@@ -53,6 +53,8 @@ pub trait Store: Send + Sync + 'static {
     async fn record_contacts(&self, batch: &[Contact]) -> Result<()>;
     /// The newest `limit` contacts of one MAC, newest first.
     async fn contacts(&self, mac: Mac, limit: u32) -> Result<Vec<Contact>>;
+    /// Deletes contacts older than `before`; returns how many.
+    async fn prune_contacts(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64>;
 
     // -- installation-wide values -------------------------------------------------
     /// Stores `value` under `key` unless a value is there already, and returns

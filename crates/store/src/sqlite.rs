@@ -734,6 +734,14 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn prune_contacts(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM contacts WHERE at < ?")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String> {
         let mut c = self.writer.acquire().await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
