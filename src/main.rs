@@ -54,6 +54,9 @@ enum Command {
     /// Manage devices (phones).
     #[command(subcommand)]
     Device(cli::DeviceCmd),
+    /// The redirection service: companies, API keys, endpoints, phone contacts.
+    #[command(subcommand)]
+    Redirect(cli::RedirectCmd),
 }
 
 #[derive(clap::Args)]
@@ -76,6 +79,12 @@ struct ServeArgs {
     /// Access log: stdout, off or a file path.
     #[arg(long)]
     access_log: Option<String>,
+    /// Redirection service listen address [default: 0.0.0.0:8081].
+    #[arg(long)]
+    redirect_listen: Option<String>,
+    /// Do not run the redirection service.
+    #[arg(long)]
+    no_redirect: bool,
 }
 
 #[derive(Subcommand)]
@@ -141,6 +150,10 @@ fn run(args: Args) -> anyhow::Result<()> {
             let c = client::Client::new(&cfg)?;
             cli::device(&c, cmd, args.json).await
         }),
+        Command::Redirect(cmd) => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            cli::redirect(&c, cmd, args.json).await
+        }),
     }
 }
 
@@ -164,10 +177,14 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
             ("database_url", &sa.database_url),
             ("template_dir", &sa.template_dir),
             ("provisioning.access_log", &sa.access_log),
+            ("redirect.listen", &sa.redirect_listen),
         ] {
             if let Some(v) = val {
                 o.push((key, s(v)));
             }
+        }
+        if sa.no_redirect {
+            o.push(("redirect.enabled", toml::Value::Boolean(false)));
         }
     }
     Ok(Config::load(args.config.as_deref(), &o)?)
@@ -185,6 +202,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         running.public_url, running.provisioning_addr
     );
     println!("  admin API            http://{}", running.admin_addr);
+    match running.redirect_addr {
+        Some(a) => println!("  redirection service  {a} (SRAPS API under /api/v1/, phones ask for /snom<model>-<MAC>.htm)"),
+        None => println!("  redirection service  off"),
+    }
     match &running.new_admin_token {
         Some(t) => {
             println!("  admin token          {t}");

@@ -60,6 +60,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/devices/{mac}/credentials", get(device_credentials))
         .route("/devices/{mac}/preview", get(preview))
         .route("/devices/{mac}/contacts", get(contacts))
+        .nest("/redirect", crate::redirect::admin::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -100,7 +101,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, error: impl Into<String>) -> Self {
         ApiError {
             status,
             error: error.into(),
@@ -109,7 +110,7 @@ impl ApiError {
         }
     }
 
-    fn field(field: &'static str, value: Value, error: impl Into<String>) -> Self {
+    pub(crate) fn field(field: &'static str, value: Value, error: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             error: error.into(),
@@ -124,6 +125,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            StoreError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             StoreError::Invalid { field, message } => ApiError {
                 status: StatusCode::BAD_REQUEST,
                 error: message,
@@ -154,14 +156,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 // -- field-by-field body parsing ---------------------------------------------------
 
-struct Fields(Map<String, Value>);
+pub(crate) struct Fields(Map<String, Value>);
 
 impl Fields {
-    fn parse(body: &[u8], allowed: &[&str]) -> ApiResult<Self> {
+    pub(crate) fn parse(body: &[u8], allowed: &[&str]) -> ApiResult<Self> {
         let v: Value = serde_json::from_slice(body).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -192,7 +194,7 @@ impl Fields {
     }
 
     /// A string field parsed by `parse`; `None` if absent or null.
-    fn opt<T, E: std::fmt::Display>(
+    pub(crate) fn opt<T, E: std::fmt::Display>(
         &self,
         key: &'static str,
         parse: impl FnOnce(&str) -> Result<T, E>,
@@ -210,7 +212,7 @@ impl Fields {
         }
     }
 
-    fn req<T, E: std::fmt::Display>(
+    pub(crate) fn req<T, E: std::fmt::Display>(
         &self,
         key: &'static str,
         parse: impl FnOnce(&str) -> Result<T, E>,

@@ -21,6 +21,7 @@ pub struct Config {
     pub provisioning: ProvisioningConfig,
     pub admin: AdminConfig,
     pub auth: AuthConfig,
+    pub redirect: RedirectConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +44,38 @@ pub struct AdminConfig {
     pub url: String,
     pub tls_cert: String,
     pub tls_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedirectConfig {
+    pub enabled: bool,
+    pub listen: SocketAddr,
+    pub tls_cert: String,
+    pub tls_key: String,
+    pub client_ca: String,
+    pub trust_forwarded: bool,
+    pub rate_limit_per_minute: u32,
+    pub max_body_bytes: usize,
+    pub timestamp_skew_secs: u64,
+    pub nonce_cache_size: usize,
+}
+
+impl Default for RedirectConfig {
+    fn default() -> Self {
+        RedirectConfig {
+            enabled: true,
+            listen: ([0, 0, 0, 0], 8081).into(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            client_ca: String::new(),
+            trust_forwarded: false,
+            rate_limit_per_minute: 1200,
+            max_body_bytes: 64 * 1024,
+            timestamp_skew_secs: 60,
+            nonce_cache_size: 100_000,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +122,7 @@ impl Default for Config {
             provisioning: ProvisioningConfig::default(),
             admin: AdminConfig::default(),
             auth: AuthConfig::default(),
+            redirect: RedirectConfig::default(),
         }
     }
 }

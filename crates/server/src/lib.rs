@@ -9,6 +9,7 @@ pub mod config;
 pub mod contacts;
 pub mod directory;
 pub mod provisioning;
+pub mod redirect;
 pub mod render;
 pub mod secret;
 pub mod serve;

@@ -53,12 +53,12 @@ type Body = Full<Bytes>;
 /// The handler for [`crate::serve::run`]: no router, no boxing, no await.
 pub fn handler(
     state: Arc<ProvState>,
-) -> impl Fn(Request<hyper::body::Incoming>, SocketAddr) -> std::future::Ready<Response<Body>>
+) -> impl Fn(Request<hyper::body::Incoming>, &crate::serve::Conn) -> std::future::Ready<Response<Body>>
        + Clone
        + Send
        + Sync
        + 'static {
-    move |req, peer| std::future::ready(handle(&state, &req, peer))
+    move |req, conn| std::future::ready(handle(&state, &req, conn.peer))
 }
 
 const MAX_PATH: usize = 1024;

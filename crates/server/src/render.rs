@@ -31,6 +31,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "snom/device.xml",
         include_str!("../templates/snom/device.xml"),
     ),
+    (
+        "snom/redirect.xml",
+        include_str!("../templates/snom/redirect.xml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +154,14 @@ impl Renderer {
                 tenant => minijinja::context! { id => tenant.id.as_str(), name => tenant.name.as_str() },
                 settings => settings,
             },
+        )
+    }
+
+    /// What the redirection service hands a phone: the settings its PBX pushed.
+    pub fn redirect(&self, settings: &[SettingView]) -> Result<Bytes, RenderError> {
+        self.render(
+            "snom/redirect.xml",
+            minijinja::context! { settings => settings },
         )
     }
 
@@ -392,6 +404,31 @@ mod tests {
         assert!(std::str::from_utf8(&z)
             .unwrap()
             .contains("http_client_user"));
+    }
+
+    #[test]
+    fn redirect_documents_are_well_formed() {
+        let r = Renderer::new(None).unwrap();
+        let empty = r.redirect(&[]).unwrap();
+        roxmltree::Document::parse(std::str::from_utf8(&empty).unwrap()).unwrap();
+        let one = r
+            .redirect(&[SettingView {
+                name: "setting_server".into(),
+                idx: None,
+                value: "http://a/?x=1&y=<2>".into(),
+                perm: "RW",
+            }])
+            .unwrap();
+        let text = std::str::from_utf8(&one).unwrap();
+        let doc = roxmltree::Document::parse(text).unwrap();
+        let n = doc
+            .descendants()
+            .find(|n| n.has_tag_name("setting_server"))
+            .unwrap();
+        assert_eq!(
+            (n.text(), n.attribute("perm")),
+            (Some("http://a/?x=1&y=<2>"), Some("RW"))
+        );
     }
 
     #[test]

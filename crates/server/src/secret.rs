@@ -21,11 +21,11 @@ pub fn random_token(len: usize) -> String {
     out
 }
 
-/// Random bytes for keys (nonce HMAC secret).
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut buf = [0u8; N];
+/// `2 * n` lowercase hex characters from `n` random bytes (object ids).
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf).expect("the OS random number generator failed");
-    buf
+    buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Constant-time equality; the length may leak, the content does not.

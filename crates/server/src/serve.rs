@@ -22,6 +22,17 @@ use tower::ServiceExt as _;
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// The DER certificate a TLS client presented (only with a client CA configured).
+#[derive(Clone, Debug)]
+pub struct ClientCert(pub Arc<Vec<u8>>);
+
+/// What a handler knows about the connection a request came on.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    pub peer: SocketAddr,
+    pub client_cert: Option<ClientCert>,
+}
+
 /// How long shutdown waits for in-flight requests.
 pub const DRAIN: Duration = Duration::from_secs(20);
 /// Request heads (request line and headers) larger than this get `431`.
@@ -37,7 +48,7 @@ pub async fn run<H, Fut, B>(
     handler: H,
     mut shutdown: watch::Receiver<bool>,
 ) where
-    H: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    H: Fn(Request<Incoming>, &Conn) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Response<B>> + Send + 'static,
     B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -59,10 +70,12 @@ pub async fn run<H, Fut, B>(
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let fut = handler(req, peer);
-            async move { Ok::<_, std::convert::Infallible>(fut.await) }
-        });
+        let service = move |conn: Arc<Conn>| {
+            hyper::service::service_fn(move |req: Request<Incoming>| {
+                let fut = handler(req, &conn);
+                async move { Ok::<_, std::convert::Infallible>(fut.await) }
+            })
+        };
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -71,6 +84,10 @@ pub async fn run<H, Fut, B>(
             .keep_alive(true);
         match &acceptor {
             None => {
+                let svc = service(Arc::new(Conn {
+                    peer,
+                    client_cert: None,
+                }));
                 let conn = builder.serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
@@ -96,6 +113,13 @@ pub async fn run<H, Fut, B>(
                         }
                         Err(_) => return,
                     };
+                    let client_cert = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .map(|c| ClientCert(Arc::new(c.as_ref().to_vec())));
+                    let svc = service(Arc::new(Conn { peer, client_cert }));
                     let conn = builder.serve_connection(TokioIo::new(tls), svc);
                     if let Err(e) = watcher.watch(conn).await {
                         tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
@@ -116,17 +140,21 @@ pub async fn run<H, Fut, B>(
     }
 }
 
-/// Adapts an axum router to [`run`], with the peer in the request extensions.
+/// Adapts an axum router to [`run`], with the peer (and client certificate) in
+/// the request extensions.
 pub fn router_handler(
     router: Router,
-) -> impl Fn(Request<Incoming>, SocketAddr) -> BoxFuture<Response<axum::body::Body>>
+) -> impl Fn(Request<Incoming>, &Conn) -> BoxFuture<Response<axum::body::Body>>
        + Clone
        + Send
        + Sync
        + 'static {
-    move |req, peer| {
+    move |req, conn| {
         let mut req = req.map(axum::body::Body::new);
-        req.extensions_mut().insert(ClientAddr(peer));
+        req.extensions_mut().insert(ClientAddr(conn.peer));
+        if let Some(c) = &conn.client_cert {
+            req.extensions_mut().insert(c.clone());
+        }
         let router = router.clone();
         Box::pin(async move {
             match router.oneshot(req).await {
@@ -140,7 +168,15 @@ pub fn router_handler(
 type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
 /// Loads a PEM certificate chain and private key into a rustls server config.
-pub fn load_tls(cert: &str, key: &str) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+/// With `client_ca`, clients may present a certificate, which must chain to one
+/// of those CAs (a certificate from elsewhere fails the handshake); whether one
+/// is required is the handler's decision, since API clients on the same
+/// listener have none.
+pub fn load_tls(
+    cert: &str,
+    key: &str,
+    client_ca: Option<&str>,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
     use anyhow::Context as _;
     use rustls_pki_types::pem::PemObject as _;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -154,10 +190,31 @@ pub fn load_tls(cert: &str, key: &str) -> anyhow::Result<Arc<rustls::ServerConfi
     let key =
         PrivateKeyDer::from_pem_file(key).with_context(|| format!("cannot read TLS key {key}"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_no_client_auth()
+        .context("TLS protocol versions")?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_file_iter(ca)
+                .with_context(|| format!("cannot read client CA bundle {ca}"))?
+            {
+                roots
+                    .add(c.with_context(|| format!("cannot parse client CA bundle {ca}"))?)
+                    .with_context(|| format!("bad CA certificate in {ca}"))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()
+            .context("building the client certificate verifier")?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut cfg = builder
         .with_single_cert(certs, key)
         .context("TLS certificate and key do not match")?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];

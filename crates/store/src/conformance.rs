@@ -11,7 +11,8 @@ use touchless_domain::{
 };
 
 use crate::{
-    Contact, DeviceFilter, DevicePatch, Line, NewDevice, NewTenant, Store, StoreError, TenantPatch,
+    Contact, DeviceFilter, DevicePatch, EndpointIn, Line, NewDevice, NewTenant, ProfileIn,
+    RedirectContact, Role, SettingValue, SettingValues, Store, StoreError, TenantPatch,
 };
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
@@ -23,7 +24,8 @@ macro_rules! conformance_tests {
             devices_round_trip device_errors_are_clean failed_writes_leave_nothing
             patches_replace_lists_and_bump_revisions list_filters generation_tracks_writes
             snapshot_is_complete contacts_newest_first meta_first_writer_wins
-            unicode_and_markup_survive);
+            unicode_and_markup_survive companies_and_keys endpoints_have_one_owner
+            profiles_round_trip redirect_contacts_round_trip);
     };
     (@cases $make:path; $($case:ident)*) => {
         $(
@@ -480,4 +482,206 @@ pub async fn unicode_and_markup_survive(s: &dyn Store) {
     assert_eq!(got.name, d.name);
     assert_eq!(got.settings, d.settings);
     assert_eq!(s.get_tenant(&t.id).await.unwrap().unwrap().name, t.name);
+}
+
+const C1: &str = "0123456789abcdef0123456789abcdef";
+const C2: &str = "fedcba9876543210fedcba9876543210";
+
+fn endpoint_in(mac: &str, value: &str) -> EndpointIn {
+    let mut settings = SettingValues::new();
+    settings.insert(
+        "aaaabbbbccccddddeeeeffff00001111".into(),
+        SettingValue {
+            value: value.into(),
+            perm: Perm::RW,
+            idx: None,
+        },
+    );
+    EndpointIn {
+        mac: Mac::parse(mac).unwrap(),
+        name: "Desk".into(),
+        autoprovisioning_enabled: true,
+        profile: None,
+        settings,
+    }
+}
+
+pub async fn companies_and_keys(s: &dyn Store) {
+    let c = s.create_company(C1, "Acme Telecom").await.unwrap();
+    assert_eq!(s.get_company(C1).await.unwrap(), Some(c.clone()));
+    assert!(matches!(
+        s.create_company(C1, "again").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let k = s
+        .create_api_key("ck_one", C1, "s3cret", Role::Write)
+        .await
+        .unwrap();
+    assert_eq!(
+        (k.role, k.enabled, k.secret.as_str()),
+        (Role::Write, true, "s3cret")
+    );
+    assert!(
+        !format!("{k:?}").contains("s3cret"),
+        "secrets stay out of Debug"
+    );
+    assert!(matches!(
+        s.create_api_key("ck_two", C2, "x", Role::Read).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    s.create_company(C2, "Beta").await.unwrap();
+    s.create_api_key("ck_two", C2, "x", Role::None)
+        .await
+        .unwrap();
+    assert_eq!(s.list_api_keys(Some(C1)).await.unwrap().len(), 1);
+    assert_eq!(s.list_api_keys(None).await.unwrap().len(), 2);
+    let off = s.set_api_key_enabled("ck_one", false).await.unwrap();
+    assert!(!off.enabled);
+    let at = Utc::now();
+    s.touch_api_key("ck_one", at).await.unwrap();
+    let k = s.get_api_key("ck_one").await.unwrap().unwrap();
+    assert_eq!(
+        k.last_used_at.map(|t| t.timestamp_millis()),
+        Some(at.timestamp_millis())
+    );
+    assert_eq!(s.list_companies().await.unwrap().len(), 2);
+    assert!(s.get_api_key("nope").await.unwrap().is_none());
+}
+
+pub async fn endpoints_have_one_owner(s: &dyn Store) {
+    s.create_company(C1, "A").await.unwrap();
+    s.create_company(C2, "B").await.unwrap();
+    let (e, created) = s
+        .put_endpoint(C1, &endpoint_in("000413aabbcc", "http://one"))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(e.company, C1);
+    let (e, created) = s
+        .put_endpoint(C1, &endpoint_in("000413AABBCC", "http://two"))
+        .await
+        .unwrap();
+    assert!(!created, "PUT replaces");
+    assert_eq!(e.settings.values().next().unwrap().value, "http://two");
+    let err = s
+        .put_endpoint(C2, &endpoint_in("000413aabbcc", "http://evil"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Forbidden(m) if m.contains("taken_mac_or_forbidden")),
+        "{err}"
+    );
+    let err = s
+        .delete_endpoint(C2, Mac::parse("000413aabbcc").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Forbidden(_)));
+    let got = s
+        .get_endpoint(Mac::parse("000413aabbcc").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.settings.values().next().unwrap().value,
+        "http://two",
+        "nothing written by the refused PUT"
+    );
+    for i in 0..5 {
+        s.put_endpoint(C1, &endpoint_in(&format!("0004130000{i:02x}"), "x"))
+            .await
+            .unwrap();
+    }
+    let (page, total) = s.list_endpoints(Some(C1), 2, 2).await.unwrap();
+    assert_eq!(total, 6);
+    assert_eq!(
+        page.iter().map(|e| e.mac.to_string()).collect::<Vec<_>>(),
+        ["000413000002", "000413000003"]
+    );
+    assert_eq!(s.list_endpoints(Some(C2), 0, 10).await.unwrap().1, 0);
+    let mut with_profile = endpoint_in("000413000009", "x");
+    with_profile.profile = Some("ffffffffffffffffffffffffffffffff".into());
+    assert!(matches!(
+        s.put_endpoint(C1, &with_profile).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    s.delete_endpoint(C1, Mac::parse("000413aabbcc").unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.delete_endpoint(C1, Mac::parse("000413aabbcc").unwrap())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // once released, another company may claim it
+    s.put_endpoint(C2, &endpoint_in("000413aabbcc", "http://b"))
+        .await
+        .unwrap();
+}
+
+pub async fn profiles_round_trip(s: &dyn Store) {
+    s.create_company(C1, "A").await.unwrap();
+    s.create_company(C2, "B").await.unwrap();
+    let p = ProfileIn {
+        name: "D7 office".into(),
+        product_group: Some("11111111111111111111111111111111".into()),
+        autoprovisioning_enabled: true,
+        settings: endpoint_in("000413000001", "http://prov").settings,
+    };
+    let created = s
+        .create_profile("22222222222222222222222222222222", C1, &p)
+        .await
+        .unwrap();
+    assert_eq!(created.settings, p.settings);
+    assert!(
+        s.get_profile(C2, &created.id).await.unwrap().is_none(),
+        "scoped to its company"
+    );
+    let mut q = p.clone();
+    q.name = "renamed".into();
+    assert_eq!(
+        s.replace_profile(C1, &created.id, &q).await.unwrap().name,
+        "renamed"
+    );
+    assert!(matches!(
+        s.replace_profile(C2, &created.id, &q).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let mut e = endpoint_in("000413000001", "x");
+    e.profile = Some(created.id.clone());
+    s.put_endpoint(C1, &e).await.unwrap();
+    assert_eq!(s.list_profiles(C1).await.unwrap().len(), 1);
+    s.delete_profile(C1, &created.id).await.unwrap();
+    let e = s
+        .get_endpoint(Mac::parse("000413000001").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.profile, None, "deleting a profile detaches its endpoints");
+}
+
+pub async fn redirect_contacts_round_trip(s: &dyn Store) {
+    let c = |mac: Option<&str>, outcome: &str, secs: i64| RedirectContact {
+        at: chrono::DateTime::from_timestamp_millis(
+            (Utc::now() - chrono::Duration::seconds(secs)).timestamp_millis(),
+        )
+        .unwrap(),
+        mac: mac.map(|m| Mac::parse(m).unwrap()),
+        ip: "192.0.2.9".into(),
+        user_agent: "ua".into(),
+        firmware: Some("10.1.33.33".into()),
+        path: "/snomD717-000413000001.htm".into(),
+        outcome: outcome.into(),
+    };
+    let batch = vec![
+        c(Some("000413000001"), "unknown", 20),
+        c(None, "bad_request", 10),
+        c(Some("000413000001"), "redirected", 5),
+    ];
+    s.record_redirect_contacts(&batch).await.unwrap();
+    let got = s
+        .redirect_contacts(Some(Mac::parse("000413000001").unwrap()), 10)
+        .await
+        .unwrap();
+    assert_eq!(got, vec![batch[2].clone(), batch[0].clone()]);
+    assert_eq!(s.redirect_contacts(None, 2).await.unwrap().len(), 2);
 }

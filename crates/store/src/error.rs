@@ -8,6 +8,9 @@ pub enum StoreError {
     NotFound { what: &'static str, key: String },
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not touch this (another company's MAC, for instance).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{message}")]
     Invalid {
         field: &'static str,

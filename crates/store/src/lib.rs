@@ -8,13 +8,16 @@
 pub mod conformance;
 mod error;
 mod records;
+mod redirect;
 mod sqlite;
+mod sqlite_redirect;
 
 use async_trait::async_trait;
 use touchless_domain::{Mac, Setting, TenantId};
 
 pub use error::StoreError;
 pub use records::*;
+pub use redirect::*;
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -25,7 +28,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 ///
 /// [`generation`]: Store::generation
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RedirectStore + Send + Sync + 'static {
     // -- tenants ------------------------------------------------------------------
     async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant>;
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>>;

@@ -24,8 +24,8 @@ use crate::{
 };
 
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    pub(crate) writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
 }
 
 impl SqliteStore {
@@ -92,7 +92,7 @@ impl SqliteStore {
     }
 }
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     // Millisecond precision: what both SQLite text and PostgreSQL round-trip exactly.
     let n = Utc::now();
     DateTime::from_timestamp_millis(n.timestamp_millis()).unwrap_or(n)

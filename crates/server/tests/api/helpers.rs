@@ -13,6 +13,8 @@ pub struct TestApp {
     pub running: Option<Running>,
     pub prov: String,
     pub admin: String,
+    /// `http://127.0.0.1:PORT` of the redirection service.
+    pub redirect: String,
     pub http: reqwest::Client,
     pub access_log: PathBuf,
     pub dir: tempfile::TempDir,
@@ -31,6 +33,7 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
     };
     cfg.provisioning.listen = "127.0.0.1:0".parse().unwrap();
     cfg.admin.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.redirect.listen = "127.0.0.1:0".parse().unwrap();
     cfg.admin.token = TOKEN.into();
     cfg.provisioning.access_log = access_log.to_string_lossy().into_owned();
     cfg.provisioning.contact_flush_ms = 50;
@@ -38,6 +41,7 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
     f(&mut cfg);
     cfg.validate().unwrap();
     let tls = !cfg.provisioning.tls_cert.is_empty();
+    let redirect_tls = !cfg.redirect.tls_cert.is_empty();
     let running = touchless_server::start(cfg).await.unwrap();
     // The test certificate names localhost; phones get 127.0.0.1 either way.
     let base = if tls {
@@ -48,6 +52,11 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         prov: format!("{base}:{}", running.provisioning_addr.port()),
         admin: format!("http://{}/api/v1", running.admin_addr),
+        redirect: format!(
+            "{}://localhost:{}",
+            if redirect_tls { "https" } else { "http" },
+            running.redirect_addr.map(|a| a.port()).unwrap_or(0)
+        ),
         running: Some(running),
         http: reqwest::Client::builder().build().unwrap(),
         access_log,

@@ -3,3 +3,4 @@
 mod admin;
 mod helpers;
 mod provisioning;
+mod redirect;

@@ -1,0 +1,101 @@
+//! The redirection service: an SRAPS-compatible REST API for PBXes (Hawk) and
+//! the phone-facing redirect, on their own listener.
+
+pub mod admin;
+pub mod api;
+pub mod catalogue;
+pub mod hawk;
+pub mod phone;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::routing::get;
+use axum::Router;
+use touchless_store::Store;
+
+use crate::config::RedirectConfig;
+use crate::render::Renderer;
+
+pub struct RedirectState {
+    pub store: Arc<dyn Store>,
+    pub renderer: Arc<Renderer>,
+    pub nonces: hawk::NonceCache,
+    pub limiter: api::RateLimiter,
+    pub log: phone::RedirectLog,
+    pub tls: bool,
+    pub client_ca: bool,
+    pub trust_forwarded: bool,
+    pub max_body: usize,
+    pub skew: u64,
+    touched: Mutex<HashMap<String, Instant>>,
+}
+
+impl RedirectState {
+    pub fn new(store: Arc<dyn Store>, renderer: Arc<Renderer>, cfg: &RedirectConfig) -> Self {
+        RedirectState {
+            store,
+            renderer,
+            nonces: hawk::NonceCache::new(cfg.nonce_cache_size),
+            limiter: api::RateLimiter::new(cfg.rate_limit_per_minute),
+            log: phone::RedirectLog::new(),
+            tls: !cfg.tls_cert.is_empty(),
+            client_ca: !cfg.client_ca.is_empty(),
+            trust_forwarded: cfg.trust_forwarded,
+            max_body: cfg.max_body_bytes,
+            skew: cfg.timestamp_skew_secs,
+            touched: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// Routes are spelled out in full rather than nested: `nest` would rewrite the
+/// request URI, and the Hawk MAC covers the URI exactly as the client sent it.
+pub fn router(state: Arc<RedirectState>) -> Router {
+    const V1: &str = "/api/v1";
+    let r = |path: &str| format!("{V1}{path}");
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(&r("/tokens/{id}"), get(api::token))
+        .route(&r("/companies/{id}"), get(api::company))
+        .route(&r("/companies/{id}/"), get(api::company))
+        .route(&r("/settings"), get(api::settings))
+        .route(&r("/settings/"), get(api::settings))
+        .route(&r("/settings/{uuid}"), get(api::setting))
+        .route(&r("/product-groups"), get(api::product_groups))
+        .route(&r("/product-groups/"), get(api::product_groups))
+        .route(
+            &r("/companies/{id}/provisioning-profiles"),
+            get(api::profiles).post(api::profiles),
+        )
+        .route(
+            &r("/companies/{id}/provisioning-profiles/"),
+            get(api::profiles).post(api::profiles),
+        )
+        .route(
+            &r("/companies/{id}/provisioning-profiles/{uuid}"),
+            get(api::profile).put(api::profile).delete(api::profile),
+        )
+        .route(&r("/companies/{id}/endpoints"), get(api::endpoints))
+        .route(&r("/companies/{id}/endpoints/"), get(api::endpoints))
+        .route(
+            &r("/companies/{id}/endpoints/{mac}"),
+            get(api::endpoint).put(api::endpoint).delete(api::endpoint),
+        )
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .fallback(fallback)
+        .with_state(state)
+}
+
+/// Unknown API paths get a JSON 404; everything else is a phone asking.
+async fn fallback(
+    state: axum::extract::State<Arc<RedirectState>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if req.uri().path().starts_with("/api/") {
+        return api::not_found().await.into_response();
+    }
+    phone::handle(state, req).await
+}

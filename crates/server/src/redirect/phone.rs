@@ -1,0 +1,272 @@
+//! The phone-facing side of the redirection service: a factory-reset Snom phone
+//! asks for `snom{model}.htm` and `snom{model}-{MAC}.htm` and gets the settings
+//! its PBX pushed (its setting server and one-time credentials).
+//!
+//! What a phone that is not registered gets: `404` with the same body whether
+//! the MAC is unknown, disabled, or does not match the phone's User-Agent or
+//! certificate, so the service cannot be used to learn which MACs exist or who
+//! owns them. The model-wide file carries nothing device-specific and is always
+//! an empty settings document (`200`), so the phone goes on to its per-MAC file.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use touchless_domain::{ConfigFile, Mac, SnomUserAgent};
+use touchless_store::{RedirectContact, Store};
+
+use super::catalogue::Catalogue;
+use super::RedirectState;
+use crate::render::SettingView;
+use crate::serve::{ClientAddr, ClientCert};
+
+const NOT_HERE: &str = "not found\n";
+
+pub async fn handle(State(st): State<Arc<RedirectState>>, req: Request) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(512)
+        .collect::<String>();
+    let parsed_ua = SnomUserAgent::parse(&ua).ok();
+    let path = req.uri().path().chars().take(256).collect::<String>();
+    let cert = req.extensions().get::<ClientCert>().cloned();
+    let (outcome, mac, response) = decide(&st, &path, parsed_ua.as_ref(), cert.as_ref()).await;
+    st.log.push(RedirectContact {
+        at: chrono::Utc::now(),
+        mac,
+        ip: peer,
+        user_agent: ua,
+        firmware: parsed_ua.map(|u| u.firmware),
+        path,
+        outcome: outcome.to_owned(),
+    });
+    response
+}
+
+fn not_here() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        NOT_HERE,
+    )
+        .into_response()
+}
+
+fn xml(body: bytes::Bytes) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn decide(
+    st: &RedirectState,
+    path: &str,
+    ua: Option<&SnomUserAgent>,
+    cert: Option<&ClientCert>,
+) -> (&'static str, Option<Mac>, Response) {
+    let Some(file) = path
+        .strip_prefix('/')
+        .and_then(|n| ConfigFile::parse(n).ok())
+    else {
+        return ("bad_request", None, not_here());
+    };
+    // With a client CA configured, the certificate is the phone's identity.
+    let cert_mac = match (st.client_ca, cert) {
+        (false, _) => None,
+        (true, None) => {
+            return (
+                "no_client_certificate",
+                file.mac,
+                (StatusCode::FORBIDDEN, "a client certificate is required\n").into_response(),
+            )
+        }
+        (true, Some(c)) => match cert_subject_mac(&c.0) {
+            Some(m) => Some(m),
+            None => {
+                return (
+                    "certificate_without_mac",
+                    file.mac,
+                    (
+                        StatusCode::FORBIDDEN,
+                        "the client certificate names no MAC address\n",
+                    )
+                        .into_response(),
+                )
+            }
+        },
+    };
+    let Some(mac) = file.mac else {
+        let body = st.renderer.redirect(&[]);
+        return match body {
+            Ok(b) => ("model_file", ua.and_then(|u| u.mac).or(cert_mac), xml(b)),
+            Err(e) => {
+                tracing::error!(error = %e, "rendering the redirect document failed");
+                (
+                    "error",
+                    None,
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                )
+            }
+        };
+    };
+    if cert_mac.is_some_and(|c| c != mac) {
+        return (
+            "certificate_mac_mismatch",
+            Some(mac),
+            (
+                StatusCode::FORBIDDEN,
+                "the client certificate belongs to another MAC\n",
+            )
+                .into_response(),
+        );
+    }
+    if ua.and_then(|u| u.mac).is_some_and(|m| m != mac) {
+        return ("ua_mac_mismatch", Some(mac), not_here());
+    }
+    let endpoint = match st.store.get_endpoint(mac).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return ("unknown", Some(mac), not_here()),
+        Err(e) => {
+            tracing::error!(error = %e, "looking up an endpoint failed");
+            return (
+                "error",
+                Some(mac),
+                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            );
+        }
+    };
+    if !endpoint.autoprovisioning_enabled {
+        return ("disabled", Some(mac), not_here());
+    }
+    match settings_for(&*st.store, &endpoint).await {
+        Ok(settings) => match st.renderer.redirect(&settings) {
+            Ok(body) => {
+                tracing::info!(mac = %mac, company = %endpoint.company, "phone redirected");
+                ("redirected", Some(mac), xml(body))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rendering the redirect document failed");
+                (
+                    "error",
+                    Some(mac),
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                )
+            }
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "loading the endpoint's profile failed");
+            (
+                "error",
+                Some(mac),
+                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            )
+        }
+    }
+}
+
+/// Profile values, overridden by the endpoint's own, in catalogue order.
+async fn settings_for(
+    store: &dyn Store,
+    e: &touchless_store::Endpoint,
+) -> Result<Vec<SettingView>, touchless_store::StoreError> {
+    let mut values = match &e.profile {
+        Some(p) => store
+            .get_profile(&e.company, p)
+            .await?
+            .map(|p| p.settings)
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    values.extend(e.settings.clone());
+    let cat = Catalogue::get();
+    Ok(cat
+        .settings
+        .iter()
+        .filter_map(|def| {
+            values.get(&def.uuid).map(|v| SettingView {
+                name: def.param_name.to_owned(),
+                idx: v.idx,
+                value: v.value.clone(),
+                perm: v.perm.as_str(),
+            })
+        })
+        .collect())
+}
+
+/// The MAC named in the certificate's subject (any attribute, typically CN), in
+/// any of the usual spellings.
+fn cert_subject_mac(der: &[u8]) -> Option<Mac> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let mac = cert
+        .subject()
+        .iter_attributes()
+        .filter_map(|a| a.as_str().ok())
+        .find_map(|s| Mac::parse(s.trim()).ok());
+    mac
+}
+
+/// Phone contacts, batched to the database once a second.
+pub struct RedirectLog {
+    pending: Mutex<Vec<RedirectContact>>,
+}
+
+impl RedirectLog {
+    pub fn new() -> Self {
+        RedirectLog {
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn push(&self, c: RedirectContact) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: a flood of bogus requests must not eat memory.
+        if p.len() < 100_000 {
+            p.push(c);
+        }
+    }
+
+    pub async fn flush(&self, store: &dyn Store) {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = store.record_redirect_contacts(&batch).await {
+            tracing::error!(error = %e, rows = batch.len(), "writing redirect contacts failed");
+        }
+    }
+}
+
+impl Default for RedirectLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub async fn run_log_writer(
+    st: Arc<RedirectState>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => st.log.flush(&*st.store).await,
+            _ = shutdown.changed() => break,
+        }
+    }
+}
