@@ -27,6 +27,8 @@ fn start() -> Server {
             "127.0.0.1:0",
             "--admin-listen",
             "127.0.0.1:0",
+            "--redirect-listen",
+            "127.0.0.1:0",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -194,7 +196,7 @@ fn a_new_user_provisions_a_phone_from_the_cli() {
     assert!(!ok && err.contains("401 wrong admin token"), "{err}");
 
     let out = server.stop();
-    let log: Vec<&String> = out.iter().filter(|l| l.contains("GET /")).collect();
+    let log: Vec<&String> = out.iter().filter(|l| l.contains("\"GET /")).collect();
     let statuses: Vec<(&str, &str)> = log
         .iter()
         .map(|l| {
@@ -219,6 +221,58 @@ fn a_new_user_provisions_a_phone_from_the_cli() {
         ],
         "{out:#?}"
     );
+}
+
+#[test]
+fn the_redirection_service_is_managed_from_the_cli() {
+    let server = start();
+    let (ok, out, err) = server.cli(&["--json", "redirect", "company", "add", "Acme Telecom"]);
+    assert!(ok, "{err}");
+    let company: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = company["id"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    let (ok, out, _) = server.cli(&["redirect", "company", "list"]);
+    assert!(
+        ok && out.contains("Acme Telecom") && out.contains(id),
+        "{out}"
+    );
+    let (ok, out, err) = server.cli(&["redirect", "key", "add", "--company", id, "--role", "none"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("access key id")
+            && out.contains("access key secret")
+            && out.contains("role none"),
+        "{out}"
+    );
+    let key_id = out
+        .lines()
+        .find(|l| l.contains("access key id"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    let (ok, out, _) = server.cli(&["redirect", "key", "list"]);
+    assert!(
+        ok && out.contains(&key_id) && !out.contains("secret"),
+        "{out}"
+    );
+    let (ok, _, _) = server.cli(&["redirect", "key", "revoke", &key_id]);
+    assert!(ok);
+    let (_, out, _) = server.cli(&["--json", "redirect", "key", "list"]);
+    assert!(out.contains("\"enabled\": false"), "{out}");
+    let (ok, _, err) = server.cli(&["redirect", "key", "add", "--company", id, "--role", "root"]);
+    assert!(
+        !ok && err.contains("expected none, read, write or admin"),
+        "{err}"
+    );
+    let (ok, out, _) = server.cli(&["redirect", "endpoint", "list"]);
+    assert!(ok && out.contains("0 endpoint(s)"), "{out}");
+    let (ok, _, err) = server.cli(&["redirect", "endpoint", "show", "000413AABBCC"]);
+    assert!(!ok && err.contains("404"), "{err}");
+    let (ok, out, _) = server.cli(&["redirect", "contacts"]);
+    assert!(ok && out.starts_with("TIME"), "{out}");
+    server.stop();
 }
 
 #[test]
