@@ -93,12 +93,248 @@ pub enum DeviceCmd {
         #[arg(long, default_value = "prov")]
         file: String,
     },
+    /// Register devices at their redirection provider (queued; see `events list`).
+    Register {
+        /// MAC addresses.
+        macs: Vec<String>,
+        /// Every device.
+        #[arg(long, conflicts_with_all = ["macs", "tenant"])]
+        all: bool,
+        /// Every device of a tenant.
+        #[arg(long, conflicts_with = "macs")]
+        tenant: Option<String>,
+    },
+    /// Remove devices from their redirection provider and invalidate their ztprov credentials.
+    Deregister {
+        macs: Vec<String>,
+        #[arg(long, conflicts_with_all = ["macs", "tenant"])]
+        all: bool,
+        #[arg(long, conflicts_with = "macs")]
+        tenant: Option<String>,
+    },
     /// Show the device's contact log (phone requests).
     Contacts {
         mac: String,
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+}
+
+async fn queue(
+    c: &Client,
+    action: &str,
+    macs: Vec<String>,
+    all: bool,
+    tenant: Option<String>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let body = if all {
+        json!({ "all": true })
+    } else if let Some(t) = tenant {
+        json!({ "tenant": t })
+    } else {
+        json!({ "macs": macs })
+    };
+    let v = c
+        .call(Method::POST, &format!("/devices/{action}"), Some(&body))
+        .await?;
+    if as_json {
+        return print_json(&v);
+    }
+    println!("{} device(s) queued to {action}; follow with `touchless device list` or `touchless events list`", s(&v, "queued"));
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum ProviderCmd {
+    /// Add a redirection provider account (Snom SRAPS or a compatible service).
+    Add {
+        /// A name for it, e.g. `snom`.
+        name: String,
+        /// API base URL.
+        #[arg(long, default_value = "https://secure-provisioning.snom.com/api/v1/")]
+        url: String,
+        /// Access key id.
+        #[arg(long)]
+        key_id: String,
+        /// Access key secret.
+        #[arg(long, env = "TOUCHLESS_PROVIDER_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The tenant whose own account this is (per-tenant mode); without it, the master account.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List providers.
+    List,
+    /// Show one provider.
+    Show { name: String },
+    /// Run the discovery chain and report what the provider says.
+    Test { name: String },
+    /// Remove a provider.
+    Remove { name: String },
+}
+
+pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        ProviderCmd::Add {
+            name,
+            url,
+            key_id,
+            secret,
+            tenant,
+        } => {
+            let body = json!({ "name": name, "base_url": url, "access_key_id": key_id, "secret": secret, "tenant": tenant });
+            let v = c.call(Method::POST, "/providers", Some(&body)).await?;
+            if as_json {
+                return print_json(&v);
+            }
+            let scope = v
+                .get("tenant")
+                .and_then(Value::as_str)
+                .map(|t| format!("tenant {t}"))
+                .unwrap_or_else(|| "master".into());
+            println!(
+                "provider {} added ({scope}): {}",
+                s(&v, "name"),
+                s(&v, "base_url")
+            );
+        }
+        ProviderCmd::List => {
+            let v = c.call(Method::GET, "/providers", None).await?;
+            if as_json {
+                return print_json(&v);
+            }
+            let rows = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let scope = p
+                        .get("tenant")
+                        .and_then(Value::as_str)
+                        .map(|t| format!("tenant {t}"))
+                        .unwrap_or_else(|| "master".into());
+                    vec![
+                        s(p, "name"),
+                        s(p, "kind"),
+                        scope,
+                        s(p, "base_url"),
+                        s(p, "access_key_id"),
+                    ]
+                })
+                .collect();
+            table(&["NAME", "KIND", "SCOPE", "URL", "ACCESS KEY ID"], rows);
+        }
+        ProviderCmd::Show { name } => {
+            let v = c
+                .call(Method::GET, &format!("/providers/{}", enc(&name)), None)
+                .await?;
+            if as_json {
+                return print_json(&v);
+            }
+            for key in [
+                "name",
+                "kind",
+                "base_url",
+                "access_key_id",
+                "tenant",
+                "created_at",
+            ] {
+                println!("{key:<14} {}", s(&v, key));
+            }
+        }
+        ProviderCmd::Test { name } => {
+            let v = c
+                .call(
+                    Method::POST,
+                    &format!("/providers/{}/test", enc(&name)),
+                    None,
+                )
+                .await?;
+            if as_json {
+                return print_json(&v);
+            }
+            println!("{}", s(&v, "message"));
+            if v["ok"] != json!(true) {
+                anyhow::bail!("provider {name} is not usable");
+            }
+        }
+        ProviderCmd::Remove { name } => {
+            c.call(Method::DELETE, &format!("/providers/{}", enc(&name)), None)
+                .await?;
+            if !as_json {
+                println!("provider {name} removed");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum EventsCmd {
+    /// List events, newest first.
+    List {
+        /// pending, running, done or failed.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Put a failed event back in the queue.
+    Retry { id: i64 },
+}
+
+pub async fn events(c: &Client, cmd: EventsCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        EventsCmd::List { state, limit } => {
+            let mut path = format!("/events?limit={limit}");
+            if let Some(st) = state {
+                path.push_str(&format!("&state={}", enc(&st)));
+            }
+            let v = c.call(Method::GET, &path, None).await?;
+            if as_json {
+                return print_json(&v);
+            }
+            let rows = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    vec![
+                        s(e, "id"),
+                        s(e, "action"),
+                        s(e, "mac"),
+                        s(e, "state"),
+                        s(e, "attempts"),
+                        s(e, "next_attempt_at"),
+                        s(e, "last_error"),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "ID",
+                    "ACTION",
+                    "MAC",
+                    "STATE",
+                    "ATTEMPTS",
+                    "NEXT ATTEMPT",
+                    "LAST ERROR",
+                ],
+                rows,
+            );
+        }
+        EventsCmd::Retry { id } => {
+            let v = c
+                .call(Method::POST, &format!("/events/{id}/retry"), None)
+                .await?;
+            if as_json {
+                return print_json(&v);
+            }
+            println!("event {id} queued again");
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -707,6 +943,18 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                 )
                 .await?;
             print!("{text}");
+        }
+        DeviceCmd::Register { macs, all, tenant } | DeviceCmd::Deregister { macs, all, tenant }
+            if macs.is_empty() && !all && tenant.is_none() =>
+        {
+            let _ = (macs, all, tenant);
+            anyhow::bail!("name the devices: MAC addresses, --tenant T or --all");
+        }
+        DeviceCmd::Register { macs, all, tenant } => {
+            queue(c, "register", macs, all, tenant, as_json).await?
+        }
+        DeviceCmd::Deregister { macs, all, tenant } => {
+            queue(c, "deregister", macs, all, tenant, as_json).await?
         }
         DeviceCmd::Contacts { mac, limit } => {
             let cs = c

@@ -57,6 +57,12 @@ enum Command {
     /// The redirection service: companies, API keys, endpoints, phone contacts.
     #[command(subcommand)]
     Redirect(cli::RedirectCmd),
+    /// Redirection provider accounts the daemon registers devices at.
+    #[command(subcommand)]
+    Provider(cli::ProviderCmd),
+    /// The daemon's event queue.
+    #[command(subcommand)]
+    Events(cli::EventsCmd),
 }
 
 #[derive(clap::Args)]
@@ -153,6 +159,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         Command::Redirect(cmd) => rt.block_on(async {
             let c = client::Client::new(&cfg)?;
             cli::redirect(&c, cmd, args.json).await
+        }),
+        Command::Provider(cmd) => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            cli::provider(&c, cmd, args.json).await
+        }),
+        Command::Events(cmd) => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            cli::events(&c, cmd, args.json).await
         }),
     }
 }

@@ -34,6 +34,8 @@ use crate::secret::{ct_eq, random_token};
 
 pub struct AdminState {
     pub store: Arc<dyn Store>,
+    /// `None` when the daemon is disabled on this node.
+    pub daemon: Option<Arc<crate::daemon::Daemon>>,
     pub dir: Arc<Directory>,
     pub renderer: Arc<Renderer>,
     /// SHA-256 of the bearer token; the token itself is not kept.
@@ -61,6 +63,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/devices/{mac}/preview", get(preview))
         .route("/devices/{mac}/contacts", get(contacts))
         .nest("/redirect", crate::redirect::admin::routes())
+        .merge(crate::daemon::admin::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -160,7 +163,7 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 // -- field-by-field body parsing ---------------------------------------------------
 
-pub(crate) struct Fields(Map<String, Value>);
+pub(crate) struct Fields(pub(crate) Map<String, Value>);
 
 impl Fields {
     pub(crate) fn parse(body: &[u8], allowed: &[&str]) -> ApiResult<Self> {
@@ -351,6 +354,10 @@ fn parse_lines(items: Vec<Value>) -> ApiResult<Vec<Line>> {
 }
 
 // -- tenants ----------------------------------------------------------------------
+
+pub(crate) async fn refresh_view(st: &AdminState) {
+    refresh(st).await
+}
 
 async fn refresh(st: &AdminState) {
     // The provisioning server must serve a change on the next request.

@@ -34,6 +34,7 @@ pub struct Running {
     contacts: contacts::ContactWriter,
     prov: Arc<ProvState>,
     redirect: Option<(Arc<RedirectState>, JoinHandle<()>)>,
+    daemon: Option<JoinHandle<()>>,
     store: Arc<dyn touchless_store::Store>,
 }
 
@@ -118,7 +119,12 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             &cfg.redirect,
         ))
     });
+    let daemon = cfg
+        .daemon
+        .enabled
+        .then(|| crate::daemon::Daemon::new(Arc::clone(&store), cfg.daemon.clone(), &public_url));
     let admin_state = Arc::new(AdminState {
+        daemon: daemon.clone(),
         store: Arc::clone(&store),
         dir: Arc::clone(&dir),
         renderer,
@@ -147,6 +153,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             rx,
         )),
     ];
+    let daemon_task =
+        daemon.map(|d| tokio::spawn(crate::daemon::queue::run(d, shutdown.subscribe())));
     let mut redirect = None;
     if let (Some(st), Some(listener)) = (redirect_state, redirect_listener) {
         servers.push(tokio::spawn(serve::run(
@@ -175,6 +183,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         contacts: contact_writer,
         prov,
         redirect,
+        daemon: daemon_task,
         store,
     })
 }
@@ -241,6 +250,9 @@ impl Running {
             let _ = s.await;
         }
         let _ = self.reloader.await;
+        if let Some(d) = self.daemon {
+            let _ = d.await;
+        }
         if let Some((st, writer)) = self.redirect {
             let _ = writer.await;
             st.log.flush(&*self.store).await;

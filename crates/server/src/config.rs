@@ -22,6 +22,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub auth: AuthConfig,
     pub redirect: RedirectConfig,
+    pub daemon: DaemonConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -70,10 +71,42 @@ impl Default for RedirectConfig {
             tls_key: String::new(),
             client_ca: String::new(),
             trust_forwarded: false,
-            rate_limit_per_minute: 1200,
+            rate_limit_per_minute: 6000,
             max_body_bytes: 64 * 1024,
             timestamp_skew_secs: 60,
             nonce_cache_size: 100_000,
+        }
+    }
+}
+
+/// The registration daemon. `queuenum` and `queuecap` keep the names of the
+/// seed's `rps.ini`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    pub enabled: bool,
+    pub queuenum: usize,
+    pub queuecap: usize,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub lease_secs: u64,
+    pub poll_ms: u64,
+    pub request_timeout_ms: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            enabled: true,
+            queuenum: 4,
+            queuecap: 100,
+            max_attempts: 8,
+            backoff_base_ms: 2000,
+            backoff_max_ms: 300_000,
+            lease_secs: 120,
+            poll_ms: 1000,
+            request_timeout_ms: 15_000,
         }
     }
 }
@@ -123,6 +156,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             auth: AuthConfig::default(),
             redirect: RedirectConfig::default(),
+            daemon: DaemonConfig::default(),
         }
     }
 }

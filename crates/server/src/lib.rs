@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod contacts;
+pub mod daemon;
 pub mod directory;
 pub mod provisioning;
 pub mod redirect;

@@ -11,8 +11,9 @@ use touchless_domain::{
 };
 
 use crate::{
-    Contact, DeviceFilter, DevicePatch, EndpointIn, Line, NewDevice, NewTenant, ProfileIn,
-    RedirectContact, Role, SettingValue, SettingValues, Store, StoreError, TenantPatch,
+    Action, Contact, DeviceFilter, DevicePatch, EndpointIn, EventState, Line, NewDevice, NewTenant,
+    Outcome, ProfileIn, Provider, RedirectContact, Role, SettingValue, SettingValues, Store,
+    StoreError, TenantPatch,
 };
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
@@ -25,7 +26,8 @@ macro_rules! conformance_tests {
             patches_replace_lists_and_bump_revisions list_filters generation_tracks_writes
             snapshot_is_complete contacts_newest_first meta_first_writer_wins
             unicode_and_markup_survive companies_and_keys endpoints_have_one_owner
-            profiles_round_trip redirect_contacts_round_trip);
+            profiles_round_trip redirect_contacts_round_trip providers_one_per_scope
+            queue_claims_in_order_per_mac expired_leases_are_reclaimed outcomes_reach_the_device);
     };
     (@cases $make:path; $($case:ident)*) => {
         $(
@@ -684,4 +686,250 @@ pub async fn redirect_contacts_round_trip(s: &dyn Store) {
         .unwrap();
     assert_eq!(got, vec![batch[2].clone(), batch[0].clone()]);
     assert_eq!(s.redirect_contacts(None, 2).await.unwrap().len(), 2);
+}
+
+fn provider(name: &str, tenant: Option<&str>) -> Provider {
+    Provider {
+        name: name.into(),
+        kind: "snom".into(),
+        base_url: "http://127.0.0.1:9/api/v1/".into(),
+        access_key_id: "key".into(),
+        secret: "secret".into(),
+        tenant: tenant.map(tid),
+        created_at: Utc::now(),
+    }
+}
+
+pub async fn providers_one_per_scope(s: &dyn Store) {
+    s.create_tenant(&new_tenant("acme")).await.unwrap();
+    let p = s.create_provider(&provider("snom", None)).await.unwrap();
+    assert_eq!((p.secret.as_str(), p.tenant.as_ref()), ("secret", None));
+    assert!(!format!("{p:?}").contains("secret\""));
+    assert!(
+        matches!(s.create_provider(&provider("other", None)).await, Err(StoreError::Conflict(m)) if m.contains("master"))
+    );
+    assert!(matches!(
+        s.create_provider(&provider("snom", Some("acme"))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.create_provider(&provider("acme-snom", Some("acme")))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_provider(&provider("x", Some("ghost"))).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert_eq!(s.list_providers().await.unwrap().len(), 2);
+    s.delete_provider("snom").await.unwrap();
+    assert!(s.get_provider("snom").await.unwrap().is_none());
+}
+
+fn creds(n: u32) -> (ProvUser, ProvPassword) {
+    (
+        ProvUser::parse(&format!("zt{n}")).unwrap(),
+        ProvPassword::parse(&format!("pw{n}")).unwrap(),
+    )
+}
+
+async fn devices_for_queue(s: &dyn Store, n: u32) -> Vec<Mac> {
+    s.create_tenant(&new_tenant("acme")).await.unwrap();
+    let mut macs = Vec::new();
+    for i in 0..n {
+        let d = s
+            .create_device(&new_device(&format!("0004130000{i:02X}"), "acme"))
+            .await
+            .unwrap();
+        macs.push(d.mac);
+    }
+    macs
+}
+
+pub async fn queue_claims_in_order_per_mac(s: &dyn Store) {
+    let macs = devices_for_queue(s, 2).await;
+    let (u, p) = creds(1);
+    let ids = s
+        .enqueue(
+            Action::Register,
+            &[
+                (macs[0], u.clone(), p.clone()),
+                (macs[1], u.clone(), p.clone()),
+            ],
+        )
+        .await
+        .unwrap_err();
+    // the same ztprov user twice violates uniqueness: nothing is queued
+    let _ = ids;
+    assert!(s.list_events(None, 10).await.unwrap().is_empty());
+    let (u2, p2) = creds(2);
+    let ids = s
+        .enqueue(
+            Action::Register,
+            &[(macs[0], u.clone(), p.clone()), (macs[1], u2, p2)],
+        )
+        .await
+        .unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.ztprov_user.as_str(), d.ztprov_pass.as_str()),
+        (touchless_domain::DeviceStatus::Pending, "zt1", "pw1")
+    );
+    let (u3, p3) = creds(3);
+    let later = s
+        .enqueue(Action::Deregister, &[(macs[0], u3, p3)])
+        .await
+        .unwrap();
+    assert!(s
+        .enqueue(
+            Action::Register,
+            &[(Mac::parse("000413FFFFFF").unwrap(), creds(9).0, creds(9).1)]
+        )
+        .await
+        .is_err());
+
+    let lease = std::time::Duration::from_secs(60);
+    let got = s.claim_events("a", 10, lease).await.unwrap();
+    assert_eq!(
+        got.iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids,
+        "the deregister waits for the register of the same MAC"
+    );
+    assert!(got
+        .iter()
+        .all(|e| e.state == EventState::Running && e.attempts == 1));
+    assert!(
+        s.claim_events("b", 10, lease).await.unwrap().is_empty(),
+        "leased events are not claimed twice"
+    );
+    assert!(s.finish_event(ids[0], "a", &Outcome::Done).await.unwrap());
+    assert!(
+        !s.finish_event(ids[0], "a", &Outcome::Done).await.unwrap(),
+        "finished once"
+    );
+    let next = s.claim_events("b", 10, lease).await.unwrap();
+    assert_eq!(next.iter().map(|e| e.id).collect::<Vec<_>>(), later);
+    assert!(
+        !s.finish_event(later[0], "a", &Outcome::Done).await.unwrap(),
+        "only the holder finishes"
+    );
+    assert!(s.renew_lease(later[0], "b", lease).await.unwrap());
+    assert!(!s.renew_lease(later[0], "a", lease).await.unwrap());
+}
+
+pub async fn expired_leases_are_reclaimed(s: &dyn Store) {
+    let macs = devices_for_queue(s, 1).await;
+    let (u, p) = creds(1);
+    let ids = s
+        .enqueue(Action::Register, &[(macs[0], u, p)])
+        .await
+        .unwrap();
+    let got = s
+        .claim_events("dead-node", 10, std::time::Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let again = s
+        .claim_events("live-node", 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|e| (e.id, e.attempts)).collect::<Vec<_>>(),
+        vec![(ids[0], 2)]
+    );
+    assert!(
+        !s.finish_event(ids[0], "dead-node", &Outcome::Done)
+            .await
+            .unwrap(),
+        "the dead node lost it"
+    );
+    assert!(s
+        .finish_event(ids[0], "live-node", &Outcome::Done)
+        .await
+        .unwrap());
+}
+
+pub async fn outcomes_reach_the_device(s: &dyn Store) {
+    let macs = devices_for_queue(s, 1).await;
+    let lease = std::time::Duration::from_secs(60);
+    let (u, p) = creds(1);
+    let id = s
+        .enqueue(Action::Register, &[(macs[0], u, p)])
+        .await
+        .unwrap()[0];
+    s.claim_events("n", 1, lease).await.unwrap();
+    let soon = Utc::now() + chrono::Duration::milliseconds(30);
+    s.finish_event(
+        id,
+        "n",
+        &Outcome::Retry {
+            at: soon,
+            message: "provider error 503; retrying".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.last_message.as_str()),
+        (
+            touchless_domain::DeviceStatus::Pending,
+            "provider error 503; retrying"
+        )
+    );
+    assert!(
+        s.claim_events("n", 1, lease).await.unwrap().is_empty(),
+        "not due yet"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(s.claim_events("n", 1, lease).await.unwrap()[0].attempts, 2);
+    s.finish_event(
+        id,
+        "n",
+        &Outcome::Failed {
+            message: "403 Forbidden: no role".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.last_message.as_str()),
+        (
+            touchless_domain::DeviceStatus::Failed,
+            "403 Forbidden: no role"
+        )
+    );
+    assert_eq!(
+        s.list_events(Some(EventState::Failed), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let e = s.retry_event(id).await.unwrap();
+    assert_eq!((e.state, e.attempts), (EventState::Pending, 0));
+    assert!(matches!(
+        s.retry_event(id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.claim_events("n", 1, lease).await.unwrap();
+    s.finish_event(id, "n", &Outcome::Done).await.unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.last_message.as_str()),
+        (touchless_domain::DeviceStatus::Registered, "-")
+    );
+    assert!(d.registered_at.is_some());
+    let (u, p) = creds(2);
+    let id = s
+        .enqueue(Action::Deregister, &[(macs[0], u, p)])
+        .await
+        .unwrap()[0];
+    s.claim_events("n", 1, lease).await.unwrap();
+    s.finish_event(id, "n", &Outcome::Done).await.unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.registered_at),
+        (touchless_domain::DeviceStatus::Unregistered, None)
+    );
 }

@@ -6,15 +6,18 @@
 //! the trait promises (atomic writes, clean conflict errors, revision counters).
 
 pub mod conformance;
+mod daemon;
 mod error;
 mod records;
 mod redirect;
 mod sqlite;
+mod sqlite_daemon;
 mod sqlite_redirect;
 
 use async_trait::async_trait;
-use touchless_domain::{Mac, Setting, TenantId};
+use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};
 
+pub use daemon::*;
 pub use error::StoreError;
 pub use records::*;
 pub use redirect::*;
@@ -58,6 +61,40 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     async fn contacts(&self, mac: Mac, limit: u32) -> Result<Vec<Contact>>;
     /// Deletes contacts older than `before`; returns how many.
     async fn prune_contacts(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64>;
+
+    // -- daemon: providers ------------------------------------------------------
+    async fn create_provider(&self, p: &Provider) -> Result<Provider>;
+    async fn list_providers(&self) -> Result<Vec<Provider>>;
+    async fn get_provider(&self, name: &str) -> Result<Option<Provider>>;
+    async fn delete_provider(&self, name: &str) -> Result<()>;
+
+    // -- daemon: event queue ----------------------------------------------------
+    /// One event per MAC, atomically. Each device's ztprov credentials are
+    /// replaced by the given ones (fresh for a register, unknown to anyone for a
+    /// deregister, which invalidates the old ones at once) and its status
+    /// becomes `pending`. An unknown MAC fails the whole call.
+    async fn enqueue(
+        &self,
+        action: Action,
+        items: &[(Mac, ProvUser, ProvPassword)],
+    ) -> Result<Vec<i64>>;
+    /// Leases up to `limit` due events to `node`: pending ones whose time has
+    /// come and running ones whose lease expired, never an event whose MAC has
+    /// an older unfinished event. Each claim counts as an attempt.
+    async fn claim_events(
+        &self,
+        node: &str,
+        limit: u32,
+        lease: std::time::Duration,
+    ) -> Result<Vec<Event>>;
+    /// Extends `node`'s lease; `false` if the event is no longer `node`'s.
+    async fn renew_lease(&self, id: i64, node: &str, lease: std::time::Duration) -> Result<bool>;
+    /// Records the outcome on the event and its device, if `node` still holds it.
+    async fn finish_event(&self, id: i64, node: &str, outcome: &Outcome) -> Result<bool>;
+    async fn list_events(&self, state: Option<EventState>, limit: u32) -> Result<Vec<Event>>;
+    async fn get_event(&self, id: i64) -> Result<Option<Event>>;
+    /// Puts a failed event back in the queue, due now, with its attempts reset.
+    async fn retry_event(&self, id: i64) -> Result<Event>;
 
     // -- installation-wide values -------------------------------------------------
     /// Stores `value` under `key` unless a value is there already, and returns

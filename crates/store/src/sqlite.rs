@@ -56,7 +56,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` in a write transaction that also bumps the generation.
-    async fn write<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send,
         F: for<'c> FnOnce(
@@ -242,7 +242,7 @@ fn tenant_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Tenant> {
     })
 }
 
-fn device_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Device> {
+pub(crate) fn device_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Device> {
     Ok(Device {
         mac: Mac::parse(r.try_get("mac")?)?,
         model: PhoneModel::parse(r.try_get("model")?)?,
@@ -740,6 +740,53 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn create_provider(&self, p: &crate::Provider) -> Result<crate::Provider> {
+        crate::sqlite_daemon::create_provider(self, p).await
+    }
+    async fn list_providers(&self) -> Result<Vec<crate::Provider>> {
+        crate::sqlite_daemon::list_providers(self).await
+    }
+    async fn get_provider(&self, name: &str) -> Result<Option<crate::Provider>> {
+        crate::sqlite_daemon::get_provider(self, name).await
+    }
+    async fn delete_provider(&self, name: &str) -> Result<()> {
+        crate::sqlite_daemon::delete_provider(self, name).await
+    }
+    async fn enqueue(
+        &self,
+        action: crate::Action,
+        items: &[(Mac, ProvUser, ProvPassword)],
+    ) -> Result<Vec<i64>> {
+        crate::sqlite_daemon::enqueue(self, action, items).await
+    }
+    async fn claim_events(
+        &self,
+        node: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<crate::Event>> {
+        crate::sqlite_daemon::claim_events(self, node, limit, lease).await
+    }
+    async fn renew_lease(&self, id: i64, node: &str, lease: Duration) -> Result<bool> {
+        crate::sqlite_daemon::renew_lease(self, id, node, lease).await
+    }
+    async fn finish_event(&self, id: i64, node: &str, outcome: &crate::Outcome) -> Result<bool> {
+        crate::sqlite_daemon::finish_event(self, id, node, outcome).await
+    }
+    async fn list_events(
+        &self,
+        state: Option<crate::EventState>,
+        limit: u32,
+    ) -> Result<Vec<crate::Event>> {
+        crate::sqlite_daemon::list_events(self, state, limit).await
+    }
+    async fn get_event(&self, id: i64) -> Result<Option<crate::Event>> {
+        crate::sqlite_daemon::get_event(self, id).await
+    }
+    async fn retry_event(&self, id: i64) -> Result<crate::Event> {
+        crate::sqlite_daemon::retry_event(self, id).await
     }
 
     async fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String> {

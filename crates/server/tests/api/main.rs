@@ -1,6 +1,9 @@
 //! Integration tests: the real server on port 0, driven by real HTTP clients.
 
 mod admin;
+mod daemon;
+#[path = "../support/fake_sraps.rs"]
+mod fake_sraps;
 mod helpers;
 mod provisioning;
 mod redirect;

@@ -1,0 +1,294 @@
+//! The daemon in the admin API: providers, register/deregister, the event queue.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use touchless_domain::{Mac, ProvPassword, ProvUser, TenantId};
+use touchless_store::{Action, DeviceFilter, EventState, Provider, StoreError};
+
+use crate::admin::{AdminState, ApiError, ApiResult, Fields};
+use crate::secret::random_token;
+
+pub fn routes() -> Router<Arc<AdminState>> {
+    Router::new()
+        .route("/providers", get(list_providers).post(create_provider))
+        .route(
+            "/providers/{name}",
+            get(get_provider).delete(delete_provider),
+        )
+        .route("/providers/{name}/test", post(test_provider))
+        .route("/devices/register", post(register))
+        .route("/devices/deregister", post(deregister))
+        .route("/events", get(list_events))
+        .route("/events/{id}/retry", post(retry_event))
+}
+
+fn provider_json(p: &Provider) -> Value {
+    serde_json::to_value(p).unwrap_or_default()
+}
+
+async fn list_providers(State(st): State<Arc<AdminState>>) -> ApiResult<Json<Value>> {
+    let ps = st.store.list_providers().await?;
+    Ok(Json(Value::Array(ps.iter().map(provider_json).collect())))
+}
+
+fn slug(s: &str) -> Result<String, &'static str> {
+    TenantId::parse(s)
+        .map(|t| t.into_string())
+        .map_err(|_| "use lowercase letters, digits and '-'")
+}
+
+fn url(s: &str) -> Result<String, &'static str> {
+    let ok =
+        (s.starts_with("https://") || s.starts_with("http://")) && reqwest::Url::parse(s).is_ok();
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("expected an http:// or https:// URL")
+    }
+}
+
+fn printable(s: &str) -> Result<String, &'static str> {
+    if !s.is_empty() && s.len() <= 200 && s.bytes().all(|c| c.is_ascii_graphic()) {
+        Ok(s.to_owned())
+    } else {
+        Err("expected 1-200 printable ASCII characters")
+    }
+}
+
+async fn create_provider(
+    State(st): State<Arc<AdminState>>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let f = Fields::parse(
+        &body,
+        &[
+            "name",
+            "kind",
+            "base_url",
+            "access_key_id",
+            "secret",
+            "tenant",
+        ],
+    )?;
+    let kind = f.opt("kind", |s: &str| {
+        if s == "snom" {
+            Ok(s.to_owned())
+        } else {
+            Err("only snom (SRAPS and compatible services) is supported")
+        }
+    })?;
+    let p = Provider {
+        name: f.req("name", slug)?,
+        kind: kind.unwrap_or_else(|| "snom".into()),
+        base_url: f
+            .opt("base_url", url)?
+            .unwrap_or_else(|| "https://secure-provisioning.snom.com/api/v1/".into()),
+        access_key_id: f.req("access_key_id", printable)?,
+        secret: f.req("secret", printable)?,
+        tenant: f.opt("tenant", TenantId::parse)?,
+        created_at: chrono::Utc::now(),
+    };
+    let created = st.store.create_provider(&p).await?;
+    tracing::info!(provider = %created.name, url = %created.base_url, "provider added");
+    Ok((StatusCode::CREATED, Json(provider_json(&created))))
+}
+
+async fn get_provider(
+    State(st): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = st
+        .store
+        .get_provider(&name)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "provider",
+            key: name,
+        })?;
+    Ok(Json(provider_json(&p)))
+}
+
+async fn delete_provider(
+    State(st): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    st.store.delete_provider(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs the discovery chain now; a failure is a normal answer (`ok: false`), not an error.
+async fn test_provider(
+    State(st): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = st
+        .store
+        .get_provider(&name)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "provider",
+            key: name,
+        })?;
+    let daemon = st.daemon.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon is disabled on this node",
+        )
+    })?;
+    Ok(Json(match daemon.client(&p).test().await {
+        Ok(m) => json!({ "ok": true, "message": m }),
+        Err(e) => json!({ "ok": false, "message": e.to_string() }),
+    }))
+}
+
+/// `{"macs": [...]}`, `{"tenant": "acme"}` or `{"all": true}`.
+async fn select(st: &AdminState, body: &[u8]) -> ApiResult<Vec<Mac>> {
+    let f = Fields::parse(body, &["macs", "tenant", "all"])?;
+    let all = matches!(f.0.get("all"), Some(Value::Bool(true)));
+    let tenant = f.opt("tenant", TenantId::parse)?;
+    let macs = match f.0.get("macs") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| {
+                            ApiError::field("macs", v.clone(), "must be a list of MAC addresses")
+                        })
+                        .and_then(|s| {
+                            Mac::parse(s)
+                                .map_err(|e| ApiError::field("macs", v.clone(), e.to_string()))
+                        })
+                })
+                .collect::<ApiResult<Vec<_>>>()?,
+        ),
+        Some(other) => {
+            return Err(ApiError::field(
+                "macs",
+                other.clone(),
+                "must be a list of MAC addresses",
+            ))
+        }
+    };
+    match (macs, tenant, all) {
+        (Some(m), None, false) if !m.is_empty() => Ok(m),
+        (None, Some(t), false) => {
+            let ds = st
+                .store
+                .list_devices(&DeviceFilter {
+                    tenant: Some(t),
+                    ..Default::default()
+                })
+                .await?;
+            Ok(ds.into_iter().map(|d| d.mac).collect())
+        }
+        (None, None, true) => Ok(st
+            .store
+            .list_devices(&DeviceFilter::default())
+            .await?
+            .into_iter()
+            .map(|d| d.mac)
+            .collect()),
+        _ => Err(ApiError::field(
+            "body",
+            Value::Null,
+            "give exactly one of: macs (a non-empty list), tenant, all: true",
+        )),
+    }
+}
+
+fn fresh_credentials() -> (ProvUser, ProvPassword) {
+    (
+        ProvUser::parse(&format!("zt{}", random_token(12))).expect("generated user is valid"),
+        ProvPassword::parse(&random_token(20)).expect("generated password is valid"),
+    )
+}
+
+/// Commits one event per device (and its fresh credentials) before answering 202.
+async fn enqueue(
+    st: &AdminState,
+    action: Action,
+    body: &[u8],
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let macs = select(st, body).await?;
+    let items: Vec<_> = macs
+        .iter()
+        .map(|m| {
+            let (u, p) = fresh_credentials();
+            (*m, u, p)
+        })
+        .collect();
+    let ids = st.store.enqueue(action, &items).await?;
+    if let Some(d) = &st.daemon {
+        d.notify();
+    }
+    crate::admin::refresh_view(st).await;
+    tracing::info!(count = ids.len(), action = action.as_str(), "events queued");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "queued": ids.len(), "events": ids })),
+    ))
+}
+
+async fn register(
+    State(st): State<Arc<AdminState>>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    enqueue(&st, Action::Register, &body).await
+}
+
+async fn deregister(
+    State(st): State<Arc<AdminState>>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    enqueue(&st, Action::Deregister, &body).await
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list_events(
+    State(st): State<Arc<AdminState>>,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Json<Value>> {
+    let state = q
+        .state
+        .as_deref()
+        .map(|s| {
+            EventState::parse(s).ok_or_else(|| {
+                ApiError::field(
+                    "state",
+                    json!(s),
+                    "expected pending, running, done or failed",
+                )
+            })
+        })
+        .transpose()?;
+    let es = st
+        .store
+        .list_events(state, q.limit.unwrap_or(100).clamp(1, 10_000))
+        .await?;
+    Ok(Json(serde_json::to_value(es).unwrap_or_default()))
+}
+
+async fn retry_event(
+    State(st): State<Arc<AdminState>>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let e = st.store.retry_event(id).await?;
+    if let Some(d) = &st.daemon {
+        d.notify();
+    }
+    Ok(Json(serde_json::to_value(e).unwrap_or_default()))
+}

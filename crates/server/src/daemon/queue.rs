@@ -1,0 +1,327 @@
+//! The event queue: a distributor claims due events from the database (with a
+//! lease) and hands them to `queuenum` queues of `queuecap` events each; one
+//! worker per queue runs them. Events of one MAC hash to one queue, and the
+//! store never hands out an event while an older one of the same MAC is
+//! unfinished, so they run in order. A crash loses nothing: a claimed event
+//! whose lease runs out is claimed again, and PUT/DELETE are idempotent.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Notify};
+use touchless_domain::TouchlessMode;
+use touchless_store::{Action, Event, Outcome, Provider, Store};
+
+use super::provider::{ProviderApi, ProviderError, Registration};
+use super::sraps::Sraps;
+use crate::config::DaemonConfig;
+
+/// A provider record and the API client built from it.
+type Client = (Provider, Arc<dyn ProviderApi>);
+
+pub struct Daemon {
+    store: Arc<dyn Store>,
+    cfg: DaemonConfig,
+    public_url: String,
+    /// Identifies this process's leases.
+    node: String,
+    wake: Notify,
+    clients: Mutex<HashMap<String, Client>>,
+    /// A provider that answered 429 is left alone by every worker until then.
+    paused: Mutex<HashMap<String, std::time::Instant>>,
+}
+
+impl Daemon {
+    pub fn new(store: Arc<dyn Store>, cfg: DaemonConfig, public_url: &str) -> Arc<Self> {
+        Arc::new(Daemon {
+            store,
+            cfg,
+            public_url: public_url.to_owned(),
+            node: format!("node-{}", crate::secret::random_hex(6)),
+            wake: Notify::new(),
+            clients: Mutex::new(HashMap::new()),
+            paused: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Something was enqueued: distribute now instead of at the next poll.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The API client for a provider record, reused while the record is unchanged
+    /// (so its discovery cache survives).
+    pub fn client(&self, p: &Provider) -> Arc<dyn ProviderApi> {
+        let mut c = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((rec, api)) = c.get(&p.name) {
+            if rec == p {
+                return Arc::clone(api);
+            }
+        }
+        let api: Arc<dyn ProviderApi> = Arc::new(Sraps::new(
+            &p.base_url,
+            &p.access_key_id,
+            &p.secret,
+            Duration::from_millis(self.cfg.request_timeout_ms),
+        ));
+        c.insert(p.name.clone(), (p.clone(), Arc::clone(&api)));
+        api
+    }
+
+    /// The provider responsible for a device: the master account for tenants in
+    /// `master` mode, the tenant's own account for `per-tenant`.
+    async fn provider_for(&self, ev: &Event) -> Result<(Provider, Arc<dyn ProviderApi>), String> {
+        let device = self
+            .store
+            .get_device(ev.mac)
+            .await
+            .map_err(|e| format!("store error: {e}"))?
+            .ok_or_else(|| format!("device {} no longer exists", ev.mac))?;
+        let tenant = self
+            .store
+            .get_tenant(&device.tenant)
+            .await
+            .map_err(|e| format!("store error: {e}"))?
+            .ok_or_else(|| format!("tenant {} no longer exists", device.tenant))?;
+        let providers = self
+            .store
+            .list_providers()
+            .await
+            .map_err(|e| format!("store error: {e}"))?;
+        let found = match tenant.mode {
+            TouchlessMode::Master => providers.into_iter().find(|p| p.tenant.is_none()),
+            TouchlessMode::PerTenant => providers
+                .into_iter()
+                .find(|p| p.tenant.as_ref() == Some(&tenant.id)),
+        };
+        let p = found.ok_or_else(|| match tenant.mode {
+            TouchlessMode::Master => "no master provider is configured; add one with `touchless provider add`".to_owned(),
+            TouchlessMode::PerTenant => format!(
+                "tenant {} is in per-tenant mode but has no provider; add one with `touchless provider add --tenant {}`",
+                tenant.id, tenant.id
+            ),
+        })?;
+        let api = self.client(&p);
+        Ok((p, api))
+    }
+
+    fn backoff(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self
+            .cfg
+            .backoff_base_ms
+            .saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
+        let capped = exp.min(self.cfg.backoff_max_ms);
+        // Full jitter on the upper half: spreads a burst of retries out.
+        let mut r = [0u8; 8];
+        let _ = getrandom::fill(&mut r);
+        let jitter = u64::from_le_bytes(r) % (capped / 2 + 1);
+        let d = Duration::from_millis(capped / 2 + jitter);
+        retry_after.map_or(d, |r| d.max(r))
+    }
+
+    async fn handle(&self, ev: &Event) -> Outcome {
+        let action = match ev.action {
+            Action::Register => "add",
+            Action::Deregister => "delete",
+        };
+        let (provider, api) = match self.provider_for(ev).await {
+            Ok(p) => p,
+            Err(message) => {
+                tracing::error!(
+                    "Error while handling Event. Action={action} Err={message} Mac={}",
+                    ev.mac
+                );
+                return Outcome::Failed { message };
+            }
+        };
+        let pause = self
+            .paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&provider.name)
+            .copied();
+        if let Some(until) = pause {
+            tokio::time::sleep_until(until.into()).await;
+        }
+        let result = match ev.action {
+            Action::Register => match self.store.get_device(ev.mac).await {
+                Ok(Some(d)) => {
+                    api.register(&Registration {
+                        mac: d.mac,
+                        model: d.model,
+                        url: format!("{}/ztprov/{}-{}.htm", self.public_url, d.model, d.mac),
+                        user: d.ztprov_user.as_str().to_owned(),
+                        pass: d.ztprov_pass.as_str().to_owned(),
+                    })
+                    .await
+                }
+                Ok(None) => Err(ProviderError::Permanent(format!(
+                    "device {} no longer exists",
+                    ev.mac
+                ))),
+                Err(e) => Err(ProviderError::Transient {
+                    message: format!("store error: {e}"),
+                    retry_after: None,
+                }),
+            },
+            Action::Deregister => api.deregister(ev.mac).await,
+        };
+        match result {
+            Ok(()) => {
+                tracing::info!(
+                    "Event handled. Action={action} Mac={} Provider={} Attempt={}",
+                    ev.mac,
+                    provider.name,
+                    ev.attempts
+                );
+                Outcome::Done
+            }
+            Err(e) => {
+                tracing::error!(
+                    "Error while handling Event. Action={action} Err={e} Mac={} Provider={} Attempt={}",
+                    ev.mac,
+                    provider.name,
+                    ev.attempts
+                );
+                match e {
+                    // Throttling is the provider pacing us, not a failure: wait as
+                    // told (all workers, via the pause), and do not count it.
+                    ProviderError::Throttled {
+                        message,
+                        retry_after,
+                    } if ev.attempts < self.cfg.max_attempts * 10 => {
+                        let until = std::time::Instant::now() + retry_after;
+                        self.paused
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(provider.name.clone(), until);
+                        let wait = self.backoff(1, Some(retry_after));
+                        Outcome::Retry {
+                            at: chrono::Utc::now()
+                                + chrono::Duration::from_std(wait)
+                                    .unwrap_or(chrono::Duration::seconds(1)),
+                            message,
+                        }
+                    }
+                    ProviderError::Throttled { message, .. } => Outcome::Failed {
+                        message: format!(
+                            "gave up after {} throttled attempts: {message}",
+                            ev.attempts
+                        ),
+                    },
+                    ProviderError::Transient {
+                        message,
+                        retry_after,
+                    } if ev.attempts < self.cfg.max_attempts => {
+                        let wait = self.backoff(ev.attempts, retry_after);
+                        Outcome::Retry {
+                            at: chrono::Utc::now()
+                                + chrono::Duration::from_std(wait)
+                                    .unwrap_or(chrono::Duration::seconds(1)),
+                            message: format!(
+                                "{message}; retry {} of {} in {} s",
+                                ev.attempts,
+                                self.cfg.max_attempts - 1,
+                                wait.as_secs().max(1)
+                            ),
+                        }
+                    }
+                    ProviderError::Transient { message, .. } => Outcome::Failed {
+                        message: format!("gave up after {} attempts: {message}", ev.attempts),
+                    },
+                    ProviderError::Permanent(message) => Outcome::Failed { message },
+                }
+            }
+        }
+    }
+
+    async fn work(&self, ev: Event) {
+        let lease = Duration::from_secs(self.cfg.lease_secs);
+        // The event may have waited in the queue; make sure it is still ours.
+        match self.store.renew_lease(ev.id, &self.node, lease).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(error = %e, event = ev.id, "renewing a lease failed");
+                return;
+            }
+        }
+        let outcome = self.handle(&ev).await;
+        if let Err(e) = self.store.finish_event(ev.id, &self.node, &outcome).await {
+            // The lease will run out and the event will run again; PUT/DELETE
+            // are idempotent, so that is safe.
+            tracing::error!(error = %e, event = ev.id, "recording an event's outcome failed");
+        }
+    }
+}
+
+fn queue_of(mac: &touchless_domain::Mac, n: usize) -> usize {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    mac.hash(&mut h);
+    (h.finish() % n as u64) as usize
+}
+
+/// Runs the distributor and the workers until `shutdown`; events in flight finish
+/// (or their leases run out and another run picks them up).
+pub async fn run(daemon: Arc<Daemon>, mut shutdown: watch::Receiver<bool>) {
+    let n = daemon.cfg.queuenum.max(1);
+    let cap = daemon.cfg.queuecap.max(1);
+    let mut senders = Vec::with_capacity(n);
+    let mut workers = Vec::with_capacity(n);
+    for i in 0..n {
+        let (tx, mut rx) = mpsc::channel::<Event>(cap);
+        senders.push(tx);
+        let d = Arc::clone(&daemon);
+        let mut stop = shutdown.clone();
+        workers.push(tokio::spawn(async move {
+            loop {
+                // At shutdown, finish the event in hand but start no new one:
+                // queued events keep their lease and are claimed again later.
+                let ev = tokio::select! {
+                    biased;
+                    _ = stop.changed() => break,
+                    ev = rx.recv() => match ev { Some(ev) => ev, None => break },
+                };
+                d.work(ev).await;
+            }
+            tracing::debug!(queue = i, "queue stopped");
+        }));
+    }
+    let poll = Duration::from_millis(daemon.cfg.poll_ms);
+    let lease = Duration::from_secs(daemon.cfg.lease_secs);
+    loop {
+        let free: usize = senders.iter().map(|s| s.capacity()).sum();
+        if free > 0 {
+            match daemon
+                .store
+                .claim_events(&daemon.node, free.min(1000) as u32, lease)
+                .await
+            {
+                Ok(events) if !events.is_empty() => {
+                    tracing::info!("(DISTRIBUTOR): Distributing events. Num={}", events.len());
+                    for ev in events {
+                        let q = queue_of(&ev.mac, n);
+                        if senders[q].send(ev).await.is_err() {
+                            break;
+                        }
+                    }
+                    // More may be due right away.
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "(DISTRIBUTOR): claiming events failed"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = daemon.wake.notified() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(senders);
+    for w in workers {
+        let _ = w.await;
+    }
+}

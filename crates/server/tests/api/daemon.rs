@@ -1,0 +1,385 @@
+//! The registration daemon against our own redirection service and against a
+//! fault-injecting fake of Snom's cloud.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::fake_sraps::{FakeSraps, Fault};
+use crate::helpers::*;
+
+fn fast(c: &mut touchless_server::Config) {
+    c.daemon.poll_ms = 50;
+    c.daemon.backoff_base_ms = 50;
+    c.daemon.backoff_max_ms = 200;
+    c.daemon.request_timeout_ms = 500;
+    c.daemon.max_attempts = 4;
+}
+
+async fn devices(app: &TestApp, n: u32) -> Vec<String> {
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"mac": format!("000413{i:06X}"), "model": "snomD717", "tenant": "acme",
+                        "lines": [{"extension": format!("{}", 1000 + i), "sip_password": "pw"}]})
+        })
+        .collect();
+    let (s, v) = app.post("/devices", Value::Array(items)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (0..n).map(|i| format!("000413{i:06X}")).collect()
+}
+
+/// Polls until no device is pending, then returns them all.
+async fn settle(app: &TestApp) -> Vec<Value> {
+    for _ in 0..600 {
+        let (_, list) = app.get("/devices").await;
+        let list = list.as_array().unwrap().clone();
+        if list.iter().all(|d| d["status"] != "pending") {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("devices still pending after 30 s");
+}
+
+async fn provider(
+    app: &TestApp,
+    name: &str,
+    url: &str,
+    key: &str,
+    secret: &str,
+    tenant: Option<&str>,
+) {
+    let (s, v) = app
+        .post("/providers", json!({"name": name, "base_url": url, "access_key_id": key, "secret": secret, "tenant": tenant}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v.get("secret").is_none(), "the secret is never returned");
+}
+
+async fn own_redirect_account(app: &TestApp, role: &str) -> (String, String) {
+    let (_, c) = app
+        .post("/redirect/companies", json!({"name": "Acme Telecom"}))
+        .await;
+    let (_, k) = app
+        .post("/redirect/keys", json!({"company": c["id"], "role": role}))
+        .await;
+    (
+        k["id"].as_str().unwrap().to_owned(),
+        k["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn registers_200_devices_at_our_own_redirection_service_and_deregisters_them() {
+    let mut app = spawn_app_with(fast).await;
+    let macs = devices(&app, 200).await;
+    let (key, secret) = own_redirect_account(&app, "write").await;
+    provider(
+        &app,
+        "local",
+        &format!("{}/api/v1/", app.redirect),
+        &key,
+        &secret,
+        None,
+    )
+    .await;
+
+    let (s, v) = app.post("/devices/register", json!({"all": true})).await;
+    assert_eq!(
+        (s, v["queued"].as_u64()),
+        (StatusCode::ACCEPTED, Some(200)),
+        "{v}"
+    );
+    let list = settle(&app).await;
+    for d in &list {
+        assert_eq!(d["status"], "registered", "{d}");
+        assert_eq!(d["last_message"], "-");
+        assert!(d["registered_at"].is_string());
+    }
+    // The redirection service holds every endpoint with the URL and the device's current credentials.
+    let (_, eps) = app.get("/redirect/endpoints").await;
+    assert_eq!(eps["total"], 200);
+    for mac in macs.iter().step_by(37) {
+        let (_, e) = app.get(&format!("/redirect/endpoints/{mac}")).await;
+        let (_, cr) = app.get(&format!("/devices/{mac}/credentials")).await;
+        let get = |p: &str| {
+            e["settings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["param_name"] == p)
+                .unwrap()["value"]
+                .clone()
+        };
+        assert_eq!(get("setting_server"), cr["ztprov_url"]);
+        assert_eq!(get("http_client_user"), cr["ztprov_user"]);
+        assert_eq!(get("http_client_pass"), cr["ztprov_pass"]);
+    }
+    // Re-registering re-pushes with fresh credentials, nothing duplicated.
+    let (_, before) = app.get(&format!("/devices/{}/credentials", macs[0])).await;
+    app.post("/devices/register", json!({"macs": [macs[0]]}))
+        .await;
+    settle(&app).await;
+    let (_, after) = app.get(&format!("/devices/{}/credentials", macs[0])).await;
+    assert_ne!(before["ztprov_pass"], after["ztprov_pass"]);
+    assert_eq!(app.get("/redirect/endpoints").await.1["total"], 200);
+    // the old ztprov credentials no longer open the ztprov file
+    let zt = format!("{}/ztprov/snomD717-{}.htm", app.prov, macs[0]);
+    let old = digest_get(
+        &app.http,
+        &zt,
+        before["ztprov_user"].as_str().unwrap(),
+        before["ztprov_pass"].as_str().unwrap(),
+        "MD5",
+    )
+    .await;
+    assert_eq!(old.0, StatusCode::UNAUTHORIZED);
+    let new = digest_get(
+        &app.http,
+        &zt,
+        after["ztprov_user"].as_str().unwrap(),
+        after["ztprov_pass"].as_str().unwrap(),
+        "MD5",
+    )
+    .await;
+    assert_eq!(new.0, StatusCode::OK);
+
+    let (s, _) = app
+        .post("/devices/deregister", json!({"tenant": "acme"}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let list = settle(&app).await;
+    assert!(
+        list.iter().all(|d| d["status"] == "unregistered"),
+        "{list:?}"
+    );
+    assert_eq!(app.get("/redirect/endpoints").await.1["total"], 0);
+    let gone = digest_get(
+        &app.http,
+        &zt,
+        after["ztprov_user"].as_str().unwrap(),
+        after["ztprov_pass"].as_str().unwrap(),
+        "MD5",
+    )
+    .await;
+    assert_eq!(
+        gone.0,
+        StatusCode::UNAUTHORIZED,
+        "deregistering invalidates the ztprov credentials"
+    );
+    let (_, done) = app.get("/events?state=done&limit=1000").await;
+    assert_eq!(done.as_array().unwrap().len(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried_and_permanent_ones_fail_with_a_clear_message() {
+    let fake = FakeSraps::start(Duration::ZERO).await;
+    let mut app = spawn_app_with(fast).await;
+    let macs = devices(&app, 6).await;
+    let m = |i: usize| macs[i].to_ascii_lowercase();
+    fake.script(
+        &m(0),
+        vec![
+            Fault::Status(500, json!({"detail": "boom"})),
+            Fault::Status(502, json!("bad gateway")),
+        ],
+    );
+    fake.script(&m(1), vec![Fault::RateLimited(1)]);
+    fake.script(&m(2), vec![Fault::Hang(Duration::from_secs(2))]);
+    fake.script(
+        &m(3),
+        vec![Fault::Status(
+            403,
+            json!({"detail": "taken_mac_or_forbidden"}),
+        )],
+    );
+    fake.script(
+        &m(4),
+        vec![Fault::Status(503, json!({"detail": "maintenance"})); 10],
+    );
+    fake.script(
+        &m(5),
+        vec![Fault::Status(
+            400,
+            json!({"message": "invalid settings_manager"}),
+        )],
+    );
+    provider(&app, "snom", &fake.url(), "key", "secret", None).await;
+    let started = std::time::Instant::now();
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settle(&app).await;
+    let by_mac = |i: usize| list.iter().find(|d| d["mac"] == macs[i]).unwrap().clone();
+    for i in 0..3 {
+        assert_eq!(by_mac(i)["status"], "registered", "{}", by_mac(i));
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    assert_eq!(by_mac(3)["status"], "failed");
+    assert_eq!(
+        by_mac(3)["last_message"],
+        "MAC is owned by another account (taken_mac_or_forbidden)"
+    );
+    assert_eq!(by_mac(4)["status"], "failed");
+    assert_eq!(
+        by_mac(4)["last_message"],
+        "gave up after 4 attempts: provider error 503: maintenance"
+    );
+    assert_eq!(
+        by_mac(5)["last_message"],
+        "400 Bad Request: invalid settings_manager"
+    );
+    let rec = fake.state.recorded.lock().unwrap();
+    assert_eq!(rec.attempts[&m(0)], 3);
+    assert_eq!(rec.attempts[&m(4)], 4);
+    assert_eq!(rec.attempts[&m(3)], 1, "permanent errors are not retried");
+    // what was pushed: the phone-settings uuid (not the `global` duplicate), and credentials
+    let body = &rec.puts[&m(0)].1;
+    assert!(
+        body["settings_manager"]["22222222222222222222222222222222"]["value"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/ztprov/snomD717-{}.htm", macs[0]))
+    );
+    assert!(body["settings_manager"]
+        .get("11111111111111111111111111111111")
+        .is_none());
+    assert_eq!(body["autoprovisioning_enabled"], true);
+    drop(rec);
+    assert_eq!(
+        fake.state
+            .overlaps
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no MAC was written twice at once"
+    );
+
+    // a failed event can be retried once the cause is fixed
+    let (_, failed) = app.get("/events?state=failed").await;
+    let ev = failed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["mac"] == macs[3])
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, v) = app.post(&format!("/events/{ev}/retry"), json!(null)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let list = settle(&app).await;
+    assert_eq!(
+        list.iter().find(|d| d["mac"] == macs[3]).unwrap()["status"],
+        "registered"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn provider_test_tells_apart_the_four_usual_situations() {
+    let mut app = spawn_app().await;
+    for t in ["t1", "t2", "t3"] {
+        let (s, _) = app
+            .post("/tenants", json!({"id": t, "sip_host": "pbx", "prov_user": format!("p-{t}"), "mode": "per-tenant"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (key, secret) = own_redirect_account(&app, "write").await;
+    let (none_key, none_secret) = own_redirect_account(&app, "none").await;
+    let url = format!("{}/api/v1/", app.redirect);
+    provider(&app, "good", &url, &key, &secret, None).await;
+    provider(
+        &app,
+        "wrong-secret",
+        &url,
+        &key,
+        "not-the-secret",
+        Some("t1"),
+    )
+    .await;
+    provider(&app, "no-role", &url, &none_key, &none_secret, Some("t2")).await;
+    provider(
+        &app,
+        "unreachable",
+        "http://127.0.0.1:9/api/v1/",
+        &key,
+        &secret,
+        Some("t3"),
+    )
+    .await;
+    let test = |name: &'static str| {
+        let app = &app;
+        async move {
+            app.admin_call(Method::POST, &format!("/providers/{name}/test"), None)
+                .await
+                .1
+        }
+    };
+    let good = test("good").await;
+    assert_eq!(good["ok"], true);
+    assert!(
+        good["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("OK, company Acme Telecom/"),
+        "{good}"
+    );
+    let m = test("wrong-secret").await;
+    assert!(
+        m["ok"] == false
+            && m["message"]
+                .as_str()
+                .unwrap()
+                .contains("wrong access key id or secret"),
+        "{m}"
+    );
+    let m = test("no-role").await;
+    assert_eq!(
+        m["message"],
+        "403 Forbidden: the API key has no role; choose a role for the key at the provider"
+    );
+    let m = test("unreachable").await;
+    assert!(
+        m["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot reach the provider at http://127.0.0.1:9/"),
+        "{m}"
+    );
+
+    // per-tenant mode without a provider of its own: a precise failure
+    let (s, _) = app
+        .post(
+            "/tenants",
+            json!({"id": "t4", "sip_host": "pbx", "prov_user": "p-t4", "mode": "per-tenant"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = app
+        .post(
+            "/devices",
+            json!({"mac": "000413000099", "model": "snomD717", "tenant": "t4"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    app.post("/devices/register", json!({"macs": ["000413000099"]}))
+        .await;
+    let list = settle(&app).await;
+    assert!(
+        list[0]["last_message"]
+            .as_str()
+            .unwrap()
+            .contains("add one with `touchless provider add --tenant t4`"),
+        "{list:?}"
+    );
+    let (s, v) = app
+        .post("/devices/register", json!({"macs": ["000413FFFFFF"]}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, _) = app.post("/devices/register", json!({})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    app.stop().await;
+}

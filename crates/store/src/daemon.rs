@@ -1,0 +1,104 @@
+//! Records of the touchless-provisioning daemon: providers and queued events.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use touchless_domain::{Mac, TenantId};
+
+/// A redirection provider account (Snom SRAPS or anything speaking its API).
+#[derive(Clone, PartialEq, Serialize)]
+pub struct Provider {
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    pub access_key_id: String,
+    #[serde(skip)]
+    pub secret: String,
+    /// `None`: the master account, used for tenants in `master` mode.
+    pub tenant: Option<TenantId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Provider({}, {}, key {}, secret ***)",
+            self.name, self.base_url, self.access_key_id
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Register,
+    Deregister,
+}
+
+impl Action {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::Register => "register",
+            Action::Deregister => "deregister",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventState {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+impl EventState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventState::Pending => "pending",
+            EventState::Running => "running",
+            EventState::Done => "done",
+            EventState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(EventState::Pending),
+            "running" => Some(EventState::Running),
+            "done" => Some(EventState::Done),
+            "failed" => Some(EventState::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub action: Action,
+    pub mac: Mac,
+    pub state: EventState,
+    /// Attempts started so far, the current one included.
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How an attempt ended; applied to the event and its device in one transaction.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Done,
+    /// Try again at `at`; the device's last message says why.
+    Retry {
+        at: DateTime<Utc>,
+        message: String,
+    },
+    Failed {
+        message: String,
+    },
+}
