@@ -233,23 +233,24 @@ async fn transient_faults_are_retried_and_permanent_ones_fail_with_a_clear_messa
         by_mac(5)["last_message"],
         "400 Bad Request: invalid settings_manager"
     );
-    let rec = fake.state.recorded.lock().unwrap();
-    assert_eq!(rec.attempts[&m(0)], 3);
-    assert_eq!(rec.attempts[&m(4)], 4);
-    assert_eq!(rec.attempts[&m(3)], 1, "permanent errors are not retried");
-    // what was pushed: the phone-settings uuid (not the `global` duplicate), and credentials
-    let body = &rec.puts[&m(0)].1;
-    assert!(
-        body["settings_manager"]["22222222222222222222222222222222"]["value"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("/ztprov/snomD717-{}.htm", macs[0]))
-    );
-    assert!(body["settings_manager"]
-        .get("11111111111111111111111111111111")
-        .is_none());
-    assert_eq!(body["autoprovisioning_enabled"], true);
-    drop(rec);
+    {
+        let rec = fake.state.recorded.lock().unwrap();
+        assert_eq!(rec.attempts[&m(0)], 3);
+        assert_eq!(rec.attempts[&m(4)], 4);
+        assert_eq!(rec.attempts[&m(3)], 1, "permanent errors are not retried");
+        // what was pushed: the phone-settings uuid (not the `global` duplicate), and credentials
+        let body = &rec.puts[&m(0)].1;
+        assert!(
+            body["settings_manager"]["22222222222222222222222222222222"]["value"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/ztprov/snomD717-{}.htm", macs[0]))
+        );
+        assert!(body["settings_manager"]
+            .get("11111111111111111111111111111111")
+            .is_none());
+        assert_eq!(body["autoprovisioning_enabled"], true);
+    }
     assert_eq!(
         fake.state
             .overlaps
