@@ -1,0 +1,112 @@
+//! Running the real `touchless` binary as a child process, as a user would.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub struct Server {
+    pub child: Child,
+    pub admin_url: String,
+    pub prov_url: String,
+    pub dir: tempfile::TempDir,
+    pub stdout: std::sync::mpsc::Receiver<String>,
+}
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_touchless"))
+}
+
+pub fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    start_in(dir, None)
+}
+
+/// Starts `touchless serve` in `dir`, with `config` if given.
+pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
+    let mut cmd = bin();
+    cmd.current_dir(dir.path()).env_remove("TOUCHLESS_CONFIG");
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    let mut child = cmd
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--redirect-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut admin_url, mut prov_url) = (String::new(), String::new());
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("serve printed its banner");
+        if let Some(rest) = line.trim().strip_prefix("admin API") {
+            admin_url = rest.trim().to_owned();
+        }
+        if let Some(rest) = line.trim().strip_prefix("provisioning server") {
+            prov_url = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if line.starts_with("Stop with") {
+            break;
+        }
+    }
+    Server {
+        child,
+        admin_url,
+        prov_url,
+        dir,
+        stdout: rx,
+    }
+}
+
+impl Server {
+    /// Kills the process without warning (SIGKILL) and hands back its directory.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.dir
+    }
+
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = bin()
+            .current_dir(self.dir.path())
+            .env_remove("TOUCHLESS_CONFIG")
+            .arg("--admin-url")
+            .arg(&self.admin_url)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    pub fn stop(mut self) -> Vec<String> {
+        // SIGTERM: the graceful path, as a service manager stops it.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "serve exited with {status}");
+        self.stdout.try_iter().collect()
+    }
+}
