@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::start;
+use common::{bin, start};
 
 #[test]
 fn a_new_user_provisions_a_phone_from_the_cli() {
