@@ -3,6 +3,8 @@
 
 mod cli;
 mod client;
+mod phone;
+mod storm;
 
 use std::path::PathBuf;
 
@@ -63,6 +65,52 @@ enum Command {
     /// The daemon's event queue.
     #[command(subcommand)]
     Events(cli::EventsCmd),
+    /// A simulated Snom phone (one, or a boot storm).
+    #[command(subcommand)]
+    Phone(PhoneCmd),
+}
+
+#[derive(Subcommand)]
+enum PhoneCmd {
+    /// Boot one phone like a factory-reset Snom: redirect, ztprov, prov.
+    Boot {
+        #[arg(long)]
+        mac: String,
+        #[arg(long, default_value = "snomD717")]
+        model: String,
+        /// Where a phone without a setting server asks (the redirection service).
+        #[arg(long, default_value = "http://127.0.0.1:8081")]
+        redirect: String,
+        /// Firmware version in the User-Agent.
+        #[arg(long, default_value = "10.1.198.19")]
+        firmware: String,
+        /// Where the phone keeps its settings between boots.
+        #[arg(long, default_value = "./touchless-phones")]
+        state_dir: PathBuf,
+        /// Keep nothing: boot as factory-reset and forget afterwards.
+        #[arg(long)]
+        once: bool,
+        /// Forget what the phone learned (factory reset) before booting.
+        #[arg(long)]
+        factory_reset: bool,
+    },
+    /// Register and boot many phones at once; prints phones/s and latencies.
+    Storm {
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        #[arg(long, default_value = "http://127.0.0.1:8081")]
+        redirect: String,
+        /// Tenant the storm's devices live in (created if missing).
+        #[arg(long, default_value = "storm")]
+        tenant: String,
+        #[arg(long, default_value = "snomD717")]
+        model: String,
+        /// MAC of the first phone; the rest count up from it.
+        #[arg(long, default_value = "000413F00000")]
+        first_mac: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -164,11 +212,92 @@ fn run(args: Args) -> anyhow::Result<()> {
             let c = client::Client::new(&cfg)?;
             cli::provider(&c, cmd, args.json).await
         }),
+        Command::Phone(PhoneCmd::Boot {
+            mac,
+            model,
+            redirect,
+            firmware,
+            state_dir,
+            once,
+            factory_reset,
+        }) => rt.block_on(phone_boot(
+            mac,
+            model,
+            redirect,
+            firmware,
+            state_dir,
+            once,
+            factory_reset,
+            args.json,
+        )),
+        Command::Phone(PhoneCmd::Storm {
+            count,
+            concurrency,
+            redirect,
+            tenant,
+            model,
+            first_mac,
+        }) => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            storm::run(
+                &c,
+                storm::StormArgs {
+                    count,
+                    concurrency,
+                    redirect,
+                    tenant,
+                    model: touchless_domain::PhoneModel::parse(&model)?,
+                    first_mac: touchless_domain::Mac::parse(&first_mac)?,
+                    json: args.json,
+                },
+            )
+            .await
+        }),
         Command::Events(cmd) => rt.block_on(async {
             let c = client::Client::new(&cfg)?;
             cli::events(&c, cmd, args.json).await
         }),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn phone_boot(
+    mac: String,
+    model: String,
+    redirect: String,
+    firmware: String,
+    state_dir: PathBuf,
+    once: bool,
+    factory_reset: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let p = phone::Phone {
+        mac: touchless_domain::Mac::parse(&mac)?,
+        model: touchless_domain::PhoneModel::parse(&model)?,
+        firmware,
+    };
+    let path = phone::state_path(&state_dir, p.mac);
+    let mut state = if once || factory_reset {
+        phone::PhoneState::default()
+    } else {
+        phone::PhoneState::load(&path)?
+    };
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let report = p.boot(&http, &redirect, &mut state).await;
+    if !once {
+        state.save(&path)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        phone::print_report(&report);
+    }
+    if !report.ok {
+        anyhow::bail!("the phone did not come up");
+    }
+    Ok(())
 }
 
 fn load_config(args: &Args) -> anyhow::Result<Config> {
@@ -232,6 +361,9 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             "  admin token          as configured, or in {}",
             token_file.display()
         ),
+    }
+    if let Some(b) = &running.bootstrap {
+        println!("  first start          {b}");
     }
     println!("Stop with Ctrl-C.");
     touchless_server::app::signal().await;

@@ -18,7 +18,7 @@ async fn a_killed_daemon_loses_no_registration() {
     let config = dir.path().join("touchless.toml");
     std::fs::write(
         &config,
-        "[admin]\ntoken = \"crash-test\"\n[daemon]\nlease_secs = 2\npoll_ms = 100\nqueuenum = 4\nqueuecap = 50\n\
+        "[admin]\ntoken = \"crash-test\"\n[redirect]\nenabled = false\n[daemon]\nlease_secs = 2\npoll_ms = 100\nqueuenum = 4\nqueuecap = 50\n\
          backoff_base_ms = 100\nbackoff_max_ms = 1000\n[provisioning]\naccess_log = \"off\"\n",
     )
     .unwrap();

@@ -85,6 +85,7 @@ impl Default for RedirectConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct DaemonConfig {
     pub enabled: bool,
+    pub bootstrap_local_provider: bool,
     pub queuenum: usize,
     pub queuecap: usize,
     pub max_attempts: u32,
@@ -99,6 +100,7 @@ impl Default for DaemonConfig {
     fn default() -> Self {
         DaemonConfig {
             enabled: true,
+            bootstrap_local_provider: true,
             queuenum: 4,
             queuecap: 100,
             max_attempts: 8,

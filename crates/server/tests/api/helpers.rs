@@ -34,6 +34,8 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
     cfg.provisioning.listen = "127.0.0.1:0".parse().unwrap();
     cfg.admin.listen = "127.0.0.1:0".parse().unwrap();
     cfg.redirect.listen = "127.0.0.1:0".parse().unwrap();
+    // Tests set up their own providers; the walkthrough test covers the bootstrap.
+    cfg.daemon.bootstrap_local_provider = false;
     cfg.admin.token = TOKEN.into();
     cfg.provisioning.access_log = access_log.to_string_lossy().into_owned();
     cfg.provisioning.contact_flush_ms = 50;

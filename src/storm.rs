@@ -1,0 +1,281 @@
+//! `touchless phone storm`: many simulated phones booting at once, through the
+//! full flow, on this machine. The boot-storm load generator.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use reqwest::Method;
+use serde_json::{json, Value};
+use touchless_domain::{Mac, PhoneModel};
+
+use crate::client::Client;
+use crate::phone::{stage_times, Phone, PhoneState};
+
+pub struct StormArgs {
+    pub count: usize,
+    pub concurrency: usize,
+    pub redirect: String,
+    pub tenant: String,
+    pub model: PhoneModel,
+    pub first_mac: Mac,
+    pub json: bool,
+}
+
+fn nth_mac(first: Mac, i: usize) -> Mac {
+    let b = first.bytes();
+    let base = u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]);
+    let v = (base + i as u64).to_be_bytes();
+    Mac::from_bytes([v[2], v[3], v[4], v[5], v[6], v[7]])
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Makes sure `count` devices exist in the storm tenant and are registered.
+async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
+    let loopback = reqwest::Url::parse(&a.redirect)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]")
+        })
+        .unwrap_or(false);
+    if !loopback {
+        bail!("phone storm only targets a redirection service on this machine (127.0.0.1 or localhost)");
+    }
+    if c.call(Method::GET, &format!("/tenants/{}", a.tenant), None)
+        .await
+        .is_err()
+    {
+        c.call(
+            Method::POST,
+            "/tenants",
+            Some(&json!({"id": a.tenant, "name": "Boot storm", "sip_host": "pbx.example.com"})),
+        )
+        .await
+        .context("creating the storm tenant")?;
+    }
+    let existing = c
+        .call(Method::GET, &format!("/devices?tenant={}", a.tenant), None)
+        .await?;
+    let have: std::collections::HashSet<String> = existing
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["mac"].as_str().map(str::to_owned))
+        .collect();
+    let missing: Vec<Value> = (0..a.count)
+        .map(|i| nth_mac(a.first_mac, i))
+        .filter(|m| !have.contains(&m.to_string()))
+        .enumerate()
+        .map(|(i, m)| {
+            json!({"mac": m.to_string(), "model": a.model.as_str(), "tenant": a.tenant,
+                   "lines": [{"extension": format!("{}", 20000 + i), "sip_password": format!("pw{i}")}]})
+        })
+        .collect();
+    for chunk in missing.chunks(1000) {
+        c.call(
+            Method::POST,
+            "/devices",
+            Some(&Value::Array(chunk.to_vec())),
+        )
+        .await?;
+    }
+    eprintln!(
+        "{} devices in tenant {} ({} new); registering…",
+        a.count,
+        a.tenant,
+        missing.len()
+    );
+    let macs: Vec<String> = (0..a.count)
+        .map(|i| nth_mac(a.first_mac, i).to_string())
+        .collect();
+    for chunk in macs.chunks(5000) {
+        c.call(
+            Method::POST,
+            "/devices/register",
+            Some(&json!({ "macs": chunk })),
+        )
+        .await?;
+    }
+    let want: std::collections::HashSet<&str> = macs.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    loop {
+        let list = c
+            .call(Method::GET, &format!("/devices?tenant={}", a.tenant), None)
+            .await?;
+        let list = list.as_array().cloned().unwrap_or_default();
+        let wanted: Vec<&Value> = list
+            .iter()
+            .filter(|d| want.contains(d["mac"].as_str().unwrap_or("")))
+            .collect();
+        let registered = wanted
+            .iter()
+            .filter(|d| d["status"] == "registered")
+            .count();
+        let failed: Vec<&&Value> = wanted.iter().filter(|d| d["status"] == "failed").collect();
+        eprint!("\rregistered {registered}/{}   ", a.count);
+        if let Some(f) = failed.first() {
+            bail!(
+                "registration failed for {} device(s), e.g. {}: {}",
+                failed.len(),
+                f["mac"],
+                f["last_message"]
+            );
+        }
+        if registered >= a.count {
+            eprintln!("in {:.1} s", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("registration did not finish in 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+pub async fn run(c: &Client, a: StormArgs) -> anyhow::Result<()> {
+    prepare(c, &a).await?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let sem = Arc::new(tokio::sync::Semaphore::new(a.concurrency.max(1)));
+    let done = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let progress = {
+        let done = Arc::clone(&done);
+        let total = a.count;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let n = done.load(Ordering::Relaxed);
+                eprint!(
+                    "\rbooted {n}/{total} ({:.0} phones/s)   ",
+                    n as f64 / started.elapsed().as_secs_f64()
+                );
+                if n >= total {
+                    break;
+                }
+            }
+        })
+    };
+    let mut tasks = Vec::with_capacity(a.count);
+    for i in 0..a.count {
+        let permit = Arc::clone(&sem).acquire_owned().await?;
+        let (http, redirect, done) = (http.clone(), a.redirect.clone(), Arc::clone(&done));
+        let phone = Phone {
+            mac: nth_mac(a.first_mac, i),
+            model: a.model,
+            firmware: "10.1.198.19".into(),
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut state = PhoneState::default();
+            let t = Instant::now();
+            let r = phone.boot(&http, &redirect, &mut state).await;
+            drop(permit);
+            done.fetch_add(1, Ordering::Relaxed);
+            (r, t.elapsed())
+        }));
+    }
+    let mut per_stage: HashMap<&'static str, Vec<Duration>> = HashMap::new();
+    let mut totals = Vec::with_capacity(a.count);
+    let mut failures: HashMap<String, usize> = HashMap::new();
+    for t in tasks {
+        let (r, total) = t.await?;
+        if r.ok {
+            for (stage, d) in stage_times(&r) {
+                per_stage.entry(stage).or_default().push(d);
+            }
+            totals.push(total);
+        } else {
+            // Group by reason without the MAC-specific parts.
+            let reason = r
+                .verdict
+                .split(" (")
+                .next()
+                .unwrap_or(&r.verdict)
+                .replace(&r.mac, "<MAC>");
+            *failures.entry(reason).or_default() += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    let _ = progress.await;
+    eprintln!();
+    let ok = totals.len();
+    let mut stages = serde_json::Map::new();
+    for stage in ["redirect", "ztprov", "prov"] {
+        let mut v = per_stage.remove(stage).unwrap_or_default();
+        v.sort();
+        stages.insert(
+            stage.into(),
+            json!({"p50_ms": percentile(&v, 0.5), "p90_ms": percentile(&v, 0.9), "p99_ms": percentile(&v, 0.99), "max_ms": percentile(&v, 1.0)}),
+        );
+    }
+    totals.sort();
+    let summary = json!({
+        "phones": a.count,
+        "ok": ok,
+        "failed": a.count - ok,
+        "seconds": elapsed.as_secs_f64(),
+        "phones_per_second": ok as f64 / elapsed.as_secs_f64(),
+        "concurrency": a.concurrency,
+        "stages": stages,
+        "boot": {"p50_ms": percentile(&totals, 0.5), "p99_ms": percentile(&totals, 0.99)},
+        "failures": failures,
+    });
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{ok}/{} phones provisioned in {:.1} s: {:.0} phones/s (concurrency {})",
+            a.count,
+            elapsed.as_secs_f64(),
+            ok as f64 / elapsed.as_secs_f64(),
+            a.concurrency
+        );
+        println!("stage      p50 ms   p90 ms   p99 ms   max ms");
+        for stage in ["redirect", "ztprov", "prov"] {
+            let s = &summary["stages"][stage];
+            println!(
+                "{stage:<9} {:>7.1}  {:>7.1}  {:>7.1}  {:>7.1}",
+                s["p50_ms"].as_f64().unwrap_or(0.0),
+                s["p90_ms"].as_f64().unwrap_or(0.0),
+                s["p99_ms"].as_f64().unwrap_or(0.0),
+                s["max_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
+        println!(
+            "whole boot p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&totals, 0.5),
+            percentile(&totals, 0.99)
+        );
+        for (reason, n) in &failures {
+            println!("failed: {n} × {reason}");
+        }
+    }
+    if ok < a.count {
+        bail!("{} phone(s) failed", a.count - ok);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_count_up() {
+        let m = Mac::parse("000413F0FFFF").unwrap();
+        assert_eq!(nth_mac(m, 1).to_string(), "000413F10000");
+        assert_eq!(nth_mac(m, 0), m);
+    }
+}
