@@ -10,6 +10,8 @@ pub struct Server {
     pub child: Child,
     pub admin_url: String,
     pub prov_url: String,
+    /// `http://…` of the redirection service.
+    pub redirect_url: String,
     pub dir: tempfile::TempDir,
     pub stdout: std::sync::mpsc::Receiver<String>,
 }
@@ -51,7 +53,8 @@ pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
             let _ = tx.send(line);
         }
     });
-    let (mut admin_url, mut prov_url) = (String::new(), String::new());
+    let (mut admin_url, mut prov_url, mut redirect_url) =
+        (String::new(), String::new(), String::new());
     loop {
         let line = rx
             .recv_timeout(std::time::Duration::from_secs(30))
@@ -62,6 +65,9 @@ pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
         if let Some(rest) = line.trim().strip_prefix("provisioning server") {
             prov_url = rest.split_whitespace().next().unwrap().to_owned();
         }
+        if let Some(rest) = line.trim().strip_prefix("redirection service") {
+            redirect_url = format!("http://{}", rest.split_whitespace().next().unwrap());
+        }
         if line.starts_with("Stop with") {
             break;
         }
@@ -70,6 +76,7 @@ pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
         child,
         admin_url,
         prov_url,
+        redirect_url,
         dir,
         stdout: rx,
     }
