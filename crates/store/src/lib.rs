@@ -10,6 +10,7 @@ mod daemon;
 mod error;
 mod records;
 mod redirect;
+mod rows;
 mod sqlite;
 mod sqlite_daemon;
 mod sqlite_redirect;

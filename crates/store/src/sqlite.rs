@@ -13,11 +13,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
-use touchless_domain::{
-    DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvUser, Setting, SettingName,
-    SipPassword, SipUser, TenantId,
-};
+use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};
 
+use crate::rows::sqlite::*;
 use crate::{
     check_unique_settings, Contact, Device, DeviceFilter, DevicePatch, Line, NewDevice, NewTenant,
     Result, Snapshot, Store, StoreError, Tenant, TenantPatch,
@@ -224,72 +222,6 @@ const TENANT_COLS: &str =
     "id, name, prov_user, prov_pass, sip_host, sip_port, mode, revision, created_at, updated_at";
 const DEVICE_COLS: &str = "mac, model, tenant_id, name, status, registered_at, last_message, \
      ztprov_user, ztprov_pass, revision, created_at, updated_at";
-
-fn tenant_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Tenant> {
-    Ok(Tenant {
-        id: TenantId::parse(r.try_get("id")?)?,
-        name: DisplayText::parse(r.try_get("name")?)?,
-        prov_user: ProvUser::parse(r.try_get("prov_user")?)?,
-        prov_pass: ProvPassword::parse(r.try_get("prov_pass")?)?,
-        sip_host: Host::parse(r.try_get("sip_host")?)?,
-        sip_port: u16::try_from(r.try_get::<i64, _>("sip_port")?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        mode: r.try_get::<&str, _>("mode")?.parse()?,
-        settings: Vec::new(),
-        revision: r.try_get("revision")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
-pub(crate) fn device_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Device> {
-    Ok(Device {
-        mac: Mac::parse(r.try_get("mac")?)?,
-        model: PhoneModel::parse(r.try_get("model")?)?,
-        tenant: TenantId::parse(r.try_get("tenant_id")?)?,
-        name: DisplayText::parse(r.try_get("name")?)?,
-        status: r.try_get::<&str, _>("status")?.parse()?,
-        registered_at: r.try_get("registered_at")?,
-        last_message: r.try_get("last_message")?,
-        ztprov_user: ProvUser::parse(r.try_get("ztprov_user")?)?,
-        ztprov_pass: ProvPassword::parse(r.try_get("ztprov_pass")?)?,
-        lines: Vec::new(),
-        settings: Vec::new(),
-        revision: r.try_get("revision")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
-fn setting_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<(String, Setting)> {
-    let idx: Option<i64> = r.try_get("idx")?;
-    Ok((
-        r.try_get("owner")?,
-        Setting {
-            name: SettingName::parse(r.try_get("name")?)?,
-            idx: idx
-                .map(u32::try_from)
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            value: r.try_get("value")?,
-            perm: r.try_get::<&str, _>("perm")?.parse::<Perm>()?,
-        },
-    ))
-}
-
-fn line_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<(String, Line)> {
-    Ok((
-        r.try_get("device_mac")?,
-        Line {
-            idx: u32::try_from(r.try_get::<i64, _>("idx")?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            extension: SipUser::parse(r.try_get("extension")?)?,
-            auth_user: SipUser::parse(r.try_get("auth_user")?)?,
-            sip_password: SipPassword::parse(r.try_get("sip_password")?)?,
-            display_name: DisplayText::parse(r.try_get("display_name")?)?,
-        },
-    ))
-}
 
 /// Loads settings (and for devices, lines) of the given owners in two queries.
 async fn attach_children(

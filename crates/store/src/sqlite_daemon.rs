@@ -7,48 +7,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
-use touchless_domain::{Mac, ProvPassword, ProvUser, TenantId};
+use touchless_domain::{Mac, ProvPassword, ProvUser};
 
+use crate::rows::sqlite::*;
 use crate::sqlite::{now, SqliteStore};
 use crate::{Action, Event, EventState, Outcome, Provider, Result, StoreError};
-
-fn provider_row(r: &SqliteRow) -> Result<Provider> {
-    let tenant: Option<String> = r.try_get("tenant_id")?;
-    Ok(Provider {
-        name: r.try_get("name")?,
-        kind: r.try_get("kind")?,
-        base_url: r.try_get("base_url")?,
-        access_key_id: r.try_get("access_key_id")?,
-        secret: r.try_get("secret")?,
-        tenant: tenant.as_deref().map(TenantId::parse).transpose()?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn event_row(r: &SqliteRow) -> Result<Event> {
-    let action: &str = r.try_get("action")?;
-    let state: &str = r.try_get("state")?;
-    Ok(Event {
-        id: r.try_get("id")?,
-        action: match action {
-            "register" => Action::Register,
-            "deregister" => Action::Deregister,
-            other => return Err(StoreError::Corrupt(format!("event action {other}"))),
-        },
-        mac: Mac::parse(r.try_get("mac")?)?,
-        state: EventState::parse(state)
-            .ok_or_else(|| StoreError::Corrupt(format!("event state {state}")))?,
-        attempts: u32::try_from(r.try_get::<i64, _>("attempts")?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        lease_until: r.try_get("lease_until")?,
-        last_error: r.try_get("last_error")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
 
 fn later(d: Duration) -> DateTime<Utc> {
     now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(60))

@@ -9,65 +9,15 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use touchless_domain::Mac;
 
+use crate::rows::sqlite::*;
 use crate::sqlite::{now, SqliteStore};
 use crate::{
     ApiKey, Company, Endpoint, EndpointIn, Profile, ProfileIn, RedirectContact, RedirectStore,
     Result, Role, SettingValues, StoreError,
 };
 
-fn json_settings(s: &str) -> Result<SettingValues> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("settings JSON: {e}")))
-}
-
 fn to_json(s: &SettingValues) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "{}".into())
-}
-
-fn company_row(r: &SqliteRow) -> Result<Company> {
-    Ok(Company {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn key_row(r: &SqliteRow) -> Result<ApiKey> {
-    let role: &str = r.try_get("role")?;
-    Ok(ApiKey {
-        id: r.try_get("id")?,
-        company: r.try_get("company_id")?,
-        secret: r.try_get("secret")?,
-        role: Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
-        enabled: r.try_get("enabled")?,
-        last_used_at: r.try_get("last_used_at")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn profile_row(r: &SqliteRow) -> Result<Profile> {
-    Ok(Profile {
-        id: r.try_get("id")?,
-        company: r.try_get("company_id")?,
-        name: r.try_get("name")?,
-        product_group: r.try_get("product_group")?,
-        autoprovisioning_enabled: r.try_get("autoprovisioning_enabled")?,
-        settings: json_settings(r.try_get("settings")?)?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
-fn endpoint_row(r: &SqliteRow) -> Result<Endpoint> {
-    Ok(Endpoint {
-        mac: Mac::parse(r.try_get("mac")?)?,
-        company: r.try_get("company_id")?,
-        name: r.try_get("name")?,
-        autoprovisioning_enabled: r.try_get("autoprovisioning_enabled")?,
-        profile: r.try_get("profile_id")?,
-        settings: json_settings(r.try_get("settings")?)?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
 }
 
 fn fk_or(e: sqlx::Error, what: &str) -> StoreError {
