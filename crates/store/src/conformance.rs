@@ -27,7 +27,8 @@ macro_rules! conformance_tests {
             snapshot_is_complete contacts_newest_first meta_first_writer_wins
             unicode_and_markup_survive companies_and_keys endpoints_have_one_owner
             profiles_round_trip redirect_contacts_round_trip providers_one_per_scope
-            queue_claims_in_order_per_mac expired_leases_are_reclaimed outcomes_reach_the_device);
+            queue_claims_in_order_per_mac expired_leases_are_reclaimed outcomes_reach_the_device
+            nonces_are_remembered_until_they_expire);
     };
     (@cases $make:path; $($case:ident)*) => {
         $(
@@ -932,4 +933,25 @@ pub async fn outcomes_reach_the_device(s: &dyn Store) {
         (d.status, d.registered_at),
         (touchless_domain::DeviceStatus::Unregistered, None)
     );
+}
+
+pub async fn nonces_are_remembered_until_they_expire(s: &dyn Store) {
+    let soon = Utc::now() + chrono::Duration::milliseconds(100);
+    assert!(s.remember_nonce("k", "n1", soon).await.unwrap());
+    assert!(
+        !s.remember_nonce("k", "n1", soon).await.unwrap(),
+        "a replay"
+    );
+    assert!(
+        s.remember_nonce("other", "n1", soon).await.unwrap(),
+        "nonces are per key"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert!(
+        s.remember_nonce("k", "n1", Utc::now() + chrono::Duration::seconds(60))
+            .await
+            .unwrap(),
+        "expired nonces may be reused"
+    );
+    assert_eq!(s.prune_nonces(Utc::now()).await.unwrap(), 1);
 }

@@ -180,6 +180,16 @@ pub trait RedirectStore: Send + Sync + 'static {
     ) -> Result<(Vec<Endpoint>, u64)>;
     async fn delete_endpoint(&self, company: &str, mac: Mac) -> Result<()>;
 
+    /// Records a Hawk nonce until `expires_at`; `false` if it was seen before
+    /// and has not expired (a replay), whichever node saw it.
+    async fn remember_nonce(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn prune_nonces(&self, before: DateTime<Utc>) -> Result<u64>;
+
     async fn record_redirect_contacts(&self, batch: &[RedirectContact]) -> Result<()>;
     async fn redirect_contacts(&self, mac: Option<Mac>, limit: u32)
         -> Result<Vec<RedirectContact>>;

@@ -346,6 +346,35 @@ impl RedirectStore for SqliteStore {
         Ok(())
     }
 
+    async fn remember_nonce(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        // Insert, or take over an expired row; a live row means a replay.
+        let done = sqlx::query(
+            "INSERT INTO hawk_nonces (key_id, nonce, expires_at) VALUES (?, ?, ?) \
+             ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE hawk_nonces.expires_at < ?",
+        )
+        .bind(key_id)
+        .bind(nonce)
+        .bind(expires_at)
+        .bind(now())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn prune_nonces(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM hawk_nonces WHERE expires_at < ?")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn record_redirect_contacts(&self, batch: &[RedirectContact]) -> Result<()> {
         if batch.is_empty() {
             return Ok(());

@@ -307,6 +307,17 @@ impl RedirectState {
             tracing::info!(key = %key.id, error = %e, "Hawk authentication failed");
             unauthorized(e)
         })?;
+        // The in-memory cache caught replays to this node; the shared table
+        // catches a request replayed to another node on the same database.
+        let expires = chrono::Utc::now() + chrono::Duration::seconds((2 * self.skew + 1) as i64);
+        if !self
+            .store
+            .remember_nonce(&key.id, &h.nonce, expires)
+            .await?
+        {
+            tracing::info!(key = %key.id, "Hawk nonce replayed (seen by another node)");
+            return Err(unauthorized(HawkError::Replay));
+        }
         if let Err(wait) = self.limiter.take(&key.id) {
             return Err(SrapsError {
                 retry_after: Some(wait),

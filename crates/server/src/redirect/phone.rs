@@ -263,9 +263,15 @@ pub async fn run_log_writer(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut prune = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
             _ = tick.tick() => st.log.flush(&*st.store).await,
+            _ = prune.tick() => {
+                if let Err(e) = st.store.prune_nonces(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "pruning Hawk nonces failed");
+                }
+            }
             _ = shutdown.changed() => break,
         }
     }
