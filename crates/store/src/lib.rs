@@ -8,6 +8,7 @@
 pub mod conformance;
 mod daemon;
 mod error;
+mod postgres;
 mod records;
 mod redirect;
 mod rows;
@@ -20,6 +21,7 @@ use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};
 
 pub use daemon::*;
 pub use error::StoreError;
+pub use postgres::PgStore;
 pub use records::*;
 pub use redirect::*;
 pub use sqlite::SqliteStore;
@@ -109,7 +111,8 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
 
 /// Opens the store a database URL names and applies its migrations.
 ///
-/// `sqlite://path`, `sqlite:path` or a plain file path select SQLite.
+/// `sqlite://path`, `sqlite:path` or a plain file path select SQLite;
+/// `postgres://…` or `postgresql://…` select PostgreSQL.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
     if let Some(path) = url
         .strip_prefix("sqlite://")
@@ -118,13 +121,11 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
         return Ok(std::sync::Arc::new(SqliteStore::open(path.as_ref()).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Unsupported(
-            "PostgreSQL is not supported by this build yet; use a sqlite:// URL".into(),
-        ));
+        return Ok(std::sync::Arc::new(PgStore::open(url).await?));
     }
     if url.contains("://") {
         return Err(StoreError::Unsupported(format!(
-            "unknown database URL scheme in {url:?}; expected sqlite://PATH"
+            "unknown database URL scheme in {url:?}; expected sqlite://PATH or postgres://…"
         )));
     }
     Ok(std::sync::Arc::new(SqliteStore::open(url.as_ref()).await?))

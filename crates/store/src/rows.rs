@@ -13,8 +13,8 @@ macro_rules! row_mappers {
 
         #[allow(unused_imports)]
         use crate::{
-            Action, ApiKey, Company, Device, Endpoint, Event, EventState, Line, Profile, Provider,
-            Result, Role, SettingValues, StoreError, Tenant,
+            Action, ApiKey, Company, Contact, Device, Endpoint, Event, EventState, Line, Profile,
+            Provider, RedirectContact, Result, Role, SettingValues, StoreError, Tenant,
         };
 
         pub(crate) fn tenant_from_row(r: &$row) -> Result<Tenant> {
@@ -170,7 +170,38 @@ macro_rules! row_mappers {
                 updated_at: r.try_get("updated_at")?,
             })
         }
+
+        pub(crate) fn contact_from_row(r: &$row) -> Result<Contact> {
+            Ok(Contact {
+                at: r.try_get("at")?,
+                mac: Mac::parse(r.try_get("mac")?)?,
+                ip: r.try_get("ip")?,
+                user_agent: r.try_get("user_agent")?,
+                path: r.try_get("path")?,
+                status: u16::try_from(r.try_get::<i64, _>("status")?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                hits: u32::try_from(r.try_get::<i64, _>("hits")?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            })
+        }
+
+        pub(crate) fn redirect_contact_row(r: &$row) -> Result<RedirectContact> {
+            let mac: Option<String> = r.try_get("mac")?;
+            Ok(RedirectContact {
+                at: r.try_get("at")?,
+                mac: mac.as_deref().map(Mac::parse).transpose()?,
+                ip: r.try_get("ip")?,
+                user_agent: r.try_get("user_agent")?,
+                firmware: r.try_get("firmware")?,
+                path: r.try_get("path")?,
+                outcome: r.try_get("outcome")?,
+            })
+        }
     };
+}
+
+pub(crate) mod postgres {
+    row_mappers!(sqlx::postgres::PgRow);
 }
 
 pub(crate) mod sqlite {

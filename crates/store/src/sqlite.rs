@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool};
 use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};
 
 use crate::rows::sqlite::*;
@@ -649,21 +649,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Contact {
-                    at: r.try_get("at")?,
-                    mac: Mac::parse(r.try_get("mac")?)?,
-                    ip: r.try_get("ip")?,
-                    user_agent: r.try_get("user_agent")?,
-                    path: r.try_get("path")?,
-                    status: u16::try_from(r.try_get::<i64, _>("status")?)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    hits: u32::try_from(r.try_get::<i64, _>("hits")?)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                })
-            })
-            .collect()
+        rows.iter().map(contact_from_row).collect()
     }
 
     async fn prune_contacts(&self, before: DateTime<Utc>) -> Result<u64> {

@@ -6,7 +6,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 use touchless_domain::Mac;
 
 use crate::rows::sqlite::*;
@@ -419,19 +418,6 @@ impl RedirectStore for SqliteStore {
                     .await?
             }
         };
-        rows.iter()
-            .map(|r| {
-                let mac: Option<String> = r.try_get("mac")?;
-                Ok(RedirectContact {
-                    at: r.try_get("at")?,
-                    mac: mac.as_deref().map(Mac::parse).transpose()?,
-                    ip: r.try_get("ip")?,
-                    user_agent: r.try_get("user_agent")?,
-                    firmware: r.try_get("firmware")?,
-                    path: r.try_get("path")?,
-                    outcome: r.try_get("outcome")?,
-                })
-            })
-            .collect()
+        rows.iter().map(redirect_contact_row).collect()
     }
 }

@@ -1,0 +1,1169 @@
+//! The PostgreSQL backend: several stateless nodes on one database.
+//!
+//! Same contract as [`crate::SqliteStore`] (the conformance suite runs on both);
+//! what differs is concurrency. Writers run in ordinary transactions and the
+//! generation counter row serialises them where it matters; the event queue is
+//! claimed with `FOR UPDATE SKIP LOCKED`, so nodes never take the same event.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnection, PgPoolOptions, PgRow};
+use sqlx::PgPool;
+use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};
+
+use crate::rows::postgres::*;
+use crate::{
+    check_unique_settings, Action, ApiKey, Company, Contact, Device, DeviceFilter, DevicePatch,
+    Endpoint, EndpointIn, Event, EventState, Line, NewDevice, NewTenant, Outcome, Profile,
+    ProfileIn, Provider, RedirectContact, RedirectStore, Result, Role, SettingValues, Snapshot,
+    Store, StoreError, Tenant, TenantPatch,
+};
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+fn now() -> DateTime<Utc> {
+    let n = Utc::now();
+    DateTime::from_timestamp_micros(n.timestamp_micros()).unwrap_or(n)
+}
+
+fn later(d: Duration) -> DateTime<Utc> {
+    now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(60))
+}
+
+type Tx<'c> = &'c mut PgConnection;
+
+impl PgStore {
+    pub async fn open(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        // sqlx takes an advisory lock: nodes starting together migrate once.
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// Runs `f` in a transaction that also bumps the generation.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'c> FnOnce(
+                Tx<'c>,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>,
+            > + Send,
+    {
+        let mut tx = self.pool.begin().await?;
+        let v = f(&mut tx).await?;
+        sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+}
+
+fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        match db.code().as_deref() {
+            Some("23505") => return StoreError::Conflict(unique.to_owned()),
+            Some("23503") => {
+                return StoreError::Invalid {
+                    field: "tenant",
+                    message: fk.to_owned(),
+                }
+            }
+            _ => {}
+        }
+    }
+    StoreError::Database(e)
+}
+
+fn constraint_name(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) => db.constraint().map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn tenant_conflict(e: sqlx::Error, id: &TenantId, user: &ProvUser) -> StoreError {
+    if constraint_name(&e).as_deref() == Some("tenants_prov_user") {
+        return StoreError::Conflict(format!(
+            "provisioning user {user} is already used by another tenant"
+        ));
+    }
+    constraint(e, &format!("tenant {id} already exists"), "")
+}
+
+async fn replace_settings(
+    c: Tx<'_>,
+    table: &str,
+    owner_col: &str,
+    owner: &str,
+    settings: &[Setting],
+) -> Result<()> {
+    check_unique_settings(settings)?;
+    sqlx::query(&format!("DELETE FROM {table} WHERE {owner_col} = $1"))
+        .bind(owner)
+        .execute(&mut *c)
+        .await?;
+    for s in settings {
+        sqlx::query(&format!(
+            "INSERT INTO {table} ({owner_col}, name, idx, value, perm) VALUES ($1, $2, $3, $4, $5)"
+        ))
+        .bind(owner)
+        .bind(s.name.as_str())
+        .bind(s.idx.map(i64::from))
+        .bind(&s.value)
+        .bind(s.perm.as_str())
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn replace_lines(c: Tx<'_>, mac: Mac, lines: &[Line]) -> Result<()> {
+    crate::sqlite::check_lines(lines)?;
+    let key = mac.to_string();
+    sqlx::query("DELETE FROM lines WHERE device_mac = $1")
+        .bind(&key)
+        .execute(&mut *c)
+        .await?;
+    for l in lines {
+        sqlx::query(
+            "INSERT INTO lines (device_mac, idx, extension, auth_user, sip_password, display_name) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key)
+        .bind(i64::from(l.idx))
+        .bind(l.extension.as_str())
+        .bind(l.auth_user.as_str())
+        .bind(l.sip_password.as_str())
+        .bind(l.display_name.as_str())
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+const TENANT_COLS: &str =
+    "id, name, prov_user, prov_pass, sip_host, sip_port, mode, revision, created_at, updated_at";
+const DEVICE_COLS: &str = "mac, model, tenant_id, name, status, registered_at, last_message, ztprov_user, ztprov_pass, revision, created_at, updated_at";
+
+/// Loads settings and lines for the given owners: keyed queries for one, a
+/// scan for many.
+async fn attach_children(c: Tx<'_>, tenants: &mut [Tenant], devices: &mut [Device]) -> Result<()> {
+    if !tenants.is_empty() {
+        let ids: Vec<String> = tenants.iter().map(|t| t.id.to_string()).collect();
+        let rows = sqlx::query(
+            "SELECT tenant_id AS owner, name, idx, value, perm FROM tenant_settings WHERE tenant_id = ANY($1) ORDER BY tenant_id, name, idx",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *c)
+        .await?;
+        let mut by: HashMap<String, Vec<Setting>> = HashMap::new();
+        for r in &rows {
+            let (owner, s) = setting_from_row(r)?;
+            by.entry(owner).or_default().push(s);
+        }
+        for t in tenants.iter_mut() {
+            t.settings = by.remove(t.id.as_str()).unwrap_or_default();
+        }
+    }
+    if !devices.is_empty() {
+        let macs: Vec<String> = devices.iter().map(|d| d.mac.to_string()).collect();
+        let lines =
+            sqlx::query("SELECT * FROM lines WHERE device_mac = ANY($1) ORDER BY device_mac, idx")
+                .bind(&macs)
+                .fetch_all(&mut *c)
+                .await?;
+        let settings = sqlx::query(
+            "SELECT device_mac AS owner, name, idx, value, perm FROM device_settings WHERE device_mac = ANY($1) ORDER BY device_mac, name, idx",
+        )
+        .bind(&macs)
+        .fetch_all(&mut *c)
+        .await?;
+        let mut lines_by: HashMap<String, Vec<Line>> = HashMap::new();
+        for r in &lines {
+            let (owner, l) = line_from_row(r)?;
+            lines_by.entry(owner).or_default().push(l);
+        }
+        let mut settings_by: HashMap<String, Vec<Setting>> = HashMap::new();
+        for r in &settings {
+            let (owner, s) = setting_from_row(r)?;
+            settings_by.entry(owner).or_default().push(s);
+        }
+        for d in devices.iter_mut() {
+            let key = d.mac.to_string();
+            d.lines = lines_by.remove(&key).unwrap_or_default();
+            d.settings = settings_by.remove(&key).unwrap_or_default();
+        }
+    }
+    Ok(())
+}
+
+async fn fetch_tenant(c: Tx<'_>, id: &TenantId) -> Result<Option<Tenant>> {
+    let row = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut t = [tenant_from_row(&row)?];
+    attach_children(c, &mut t, &mut []).await?;
+    let [t] = t;
+    Ok(Some(t))
+}
+
+async fn fetch_device(c: Tx<'_>, mac: Mac) -> Result<Option<Device>> {
+    let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE mac = $1"))
+        .bind(mac.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut d = [device_from_row(&row)?];
+    attach_children(c, &mut [], &mut d).await?;
+    let [d] = d;
+    Ok(Some(d))
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant> {
+        let t = t.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                let ts = now();
+                sqlx::query(
+                    "INSERT INTO tenants (id, name, prov_user, prov_pass, sip_host, sip_port, mode, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                )
+                .bind(t.id.as_str())
+                .bind(t.name.as_str())
+                .bind(t.prov_user.as_str())
+                .bind(t.prov_pass.as_str())
+                .bind(t.sip_host.as_str())
+                .bind(i64::from(t.sip_port))
+                .bind(t.mode.as_str())
+                .bind(ts)
+                .execute(&mut *c)
+                .await
+                .map_err(|e| tenant_conflict(e, &t.id, &t.prov_user))?;
+                replace_settings(c, "tenant_settings", "tenant_id", t.id.as_str(), &t.settings).await?;
+                fetch_tenant(c, &t.id).await?.ok_or_else(|| StoreError::not_found("tenant", &t.id))
+            })
+        })
+        .await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>> {
+        let mut c = self.pool.acquire().await?;
+        fetch_tenant(&mut c, id).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        let mut c = self.pool.acquire().await?;
+        let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id"))
+            .fetch_all(&mut *c)
+            .await?;
+        let mut ts = rows
+            .iter()
+            .map(tenant_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        attach_children(&mut c, &mut ts, &mut []).await?;
+        Ok(ts)
+    }
+
+    async fn update_tenant(&self, id: &TenantId, p: &TenantPatch) -> Result<Tenant> {
+        let (id, p) = (id.clone(), p.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                let cur = fetch_tenant(c, &id).await?.ok_or_else(|| StoreError::not_found("tenant", &id))?;
+                let user = p.prov_user.clone().unwrap_or(cur.prov_user.clone());
+                sqlx::query(
+                    "UPDATE tenants SET name = $1, prov_user = $2, prov_pass = $3, sip_host = $4, sip_port = $5, mode = $6, \
+                     revision = revision + 1, updated_at = $7 WHERE id = $8",
+                )
+                .bind(p.name.as_ref().unwrap_or(&cur.name).as_str())
+                .bind(user.as_str())
+                .bind(p.prov_pass.as_ref().unwrap_or(&cur.prov_pass).as_str())
+                .bind(p.sip_host.as_ref().unwrap_or(&cur.sip_host).as_str())
+                .bind(i64::from(p.sip_port.unwrap_or(cur.sip_port)))
+                .bind(p.mode.unwrap_or(cur.mode).as_str())
+                .bind(now())
+                .bind(id.as_str())
+                .execute(&mut *c)
+                .await
+                .map_err(|e| tenant_conflict(e, &id, &user))?;
+                if let Some(settings) = &p.settings {
+                    replace_settings(c, "tenant_settings", "tenant_id", id.as_str(), settings).await?;
+                }
+                fetch_tenant(c, &id).await?.ok_or_else(|| StoreError::not_found("tenant", &id))
+            })
+        })
+        .await
+    }
+
+    async fn delete_tenant(&self, id: &TenantId) -> Result<()> {
+        let id = id.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                let n: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE tenant_id = $1")
+                        .bind(id.as_str())
+                        .fetch_one(&mut *c)
+                        .await?;
+                if n > 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "tenant {id} still has {n} device(s); remove them first"
+                    )));
+                }
+                let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *c)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("tenant", &id));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn create_device(&self, d: &NewDevice) -> Result<Device> {
+        let d = d.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                let ts = now();
+                sqlx::query(
+                    "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                )
+                .bind(d.mac.to_string())
+                .bind(d.model.as_str())
+                .bind(d.tenant.as_str())
+                .bind(d.name.as_str())
+                .bind(d.ztprov_user.as_str())
+                .bind(d.ztprov_pass.as_str())
+                .bind(ts)
+                .execute(&mut *c)
+                .await
+                .map_err(|e| constraint(e, &format!("device {} already exists", d.mac), &format!("tenant {} does not exist", d.tenant)))?;
+                replace_lines(c, d.mac, &d.lines).await?;
+                replace_settings(c, "device_settings", "device_mac", &d.mac.to_string(), &d.settings).await?;
+                fetch_device(c, d.mac).await?.ok_or_else(|| StoreError::not_found("device", d.mac))
+            })
+        })
+        .await
+    }
+
+    async fn get_device(&self, mac: Mac) -> Result<Option<Device>> {
+        let mut c = self.pool.acquire().await?;
+        fetch_device(&mut c, mac).await
+    }
+
+    async fn list_devices(&self, f: &DeviceFilter) -> Result<Vec<Device>> {
+        let mut c = self.pool.acquire().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {DEVICE_COLS} FROM devices d WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::text IS NULL OR status = $2) \
+             AND ($3::text IS NULL OR model = $3) AND ($4::text IS NULL OR strpos(lower(name), $4) > 0 OR strpos(lower(mac), $4) > 0 \
+             OR EXISTS (SELECT 1 FROM lines l WHERE l.device_mac = d.mac AND strpos(lower(l.extension), $4) > 0)) \
+             ORDER BY tenant_id, mac"
+        ))
+        .bind(f.tenant.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(f.status.map(|s| s.as_str()))
+        .bind(f.model.map(|m| m.as_str()))
+        .bind(f.search.as_ref().map(|s| s.to_lowercase()))
+        .fetch_all(&mut *c)
+        .await?;
+        let mut ds = rows
+            .iter()
+            .map(device_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        attach_children(&mut c, &mut [], &mut ds).await?;
+        Ok(ds)
+    }
+
+    async fn update_device(&self, mac: Mac, p: &DevicePatch) -> Result<Device> {
+        let p = p.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                let cur = fetch_device(c, mac).await?.ok_or_else(|| StoreError::not_found("device", mac))?;
+                let tenant = p.tenant.clone().unwrap_or(cur.tenant.clone());
+                let (zu, zp) = p.ztprov.clone().unwrap_or((cur.ztprov_user.clone(), cur.ztprov_pass.clone()));
+                sqlx::query(
+                    "UPDATE devices SET model = $1, tenant_id = $2, name = $3, status = $4, registered_at = $5, last_message = $6, \
+                     ztprov_user = $7, ztprov_pass = $8, revision = revision + 1, updated_at = $9 WHERE mac = $10",
+                )
+                .bind(p.model.unwrap_or(cur.model).as_str())
+                .bind(tenant.as_str())
+                .bind(p.name.as_ref().unwrap_or(&cur.name).as_str())
+                .bind(p.status.unwrap_or(cur.status).as_str())
+                .bind(p.registered_at.unwrap_or(cur.registered_at))
+                .bind(p.last_message.as_ref().unwrap_or(&cur.last_message))
+                .bind(zu.as_str())
+                .bind(zp.as_str())
+                .bind(now())
+                .bind(mac.to_string())
+                .execute(&mut *c)
+                .await
+                .map_err(|e| constraint(e, "the ztprov user is already used by another device", &format!("tenant {tenant} does not exist")))?;
+                if let Some(lines) = &p.lines {
+                    replace_lines(c, mac, lines).await?;
+                }
+                if let Some(settings) = &p.settings {
+                    replace_settings(c, "device_settings", "device_mac", &mac.to_string(), settings).await?;
+                }
+                fetch_device(c, mac).await?.ok_or_else(|| StoreError::not_found("device", mac))
+            })
+        })
+        .await
+    }
+
+    async fn delete_device(&self, mac: Mac) -> Result<()> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM devices WHERE mac = $1")
+                    .bind(mac.to_string())
+                    .execute(&mut *c)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("device", mac));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn generation(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot> {
+        // REPEATABLE READ: the generation and the rows are one consistent view.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let generation: i64 = sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants"))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut tenants = rows
+            .iter()
+            .map(tenant_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices"))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut devices = rows
+            .iter()
+            .map(device_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        attach_children(&mut tx, &mut tenants, &mut devices).await?;
+        tx.commit().await?;
+        Ok(Snapshot {
+            generation,
+            tenants,
+            devices,
+        })
+    }
+
+    async fn record_contacts(&self, batch: &[Contact]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in batch.chunks(500) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO contacts (at, mac, ip, user_agent, path, status, hits) ",
+            );
+            q.push_values(chunk, |mut b, ct| {
+                b.push_bind(ct.at)
+                    .push_bind(ct.mac.to_string())
+                    .push_bind(&ct.ip)
+                    .push_bind(&ct.user_agent)
+                    .push_bind(&ct.path)
+                    .push_bind(i64::from(ct.status))
+                    .push_bind(i64::from(ct.hits));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn contacts(&self, mac: Mac, limit: u32) -> Result<Vec<Contact>> {
+        let rows = sqlx::query(
+            "SELECT at, mac, ip, user_agent, path, status, hits FROM contacts WHERE mac = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(mac.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(contact_from_row).collect()
+    }
+
+    async fn prune_contacts(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM contacts WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn create_provider(&self, p: &Provider) -> Result<Provider> {
+        sqlx::query(
+            "INSERT INTO providers (name, kind, base_url, access_key_id, secret, tenant_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&p.name)
+        .bind(&p.kind)
+        .bind(&p.base_url)
+        .bind(&p.access_key_id)
+        .bind(&p.secret)
+        .bind(p.tenant.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match (constraint_name(&e).as_deref(), &e) {
+            (Some("providers_pkey"), _) => StoreError::Conflict(format!("provider {} already exists", p.name)),
+            (Some("providers_scope"), _) => StoreError::Conflict(match &p.tenant {
+                Some(t) => format!("tenant {t} already has a provider"),
+                None => "a master provider already exists".into(),
+            }),
+            _ => constraint(e, "provider exists", "tenant does not exist"),
+        })?;
+        self.get_provider(&p.name)
+            .await?
+            .ok_or_else(|| StoreError::not_found("provider", &p.name))
+    }
+
+    async fn list_providers(&self) -> Result<Vec<Provider>> {
+        let rows = sqlx::query("SELECT * FROM providers ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(provider_row).collect()
+    }
+
+    async fn get_provider(&self, name: &str) -> Result<Option<Provider>> {
+        let row = sqlx::query("SELECT * FROM providers WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(provider_row).transpose()
+    }
+
+    async fn delete_provider(&self, name: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM providers WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("provider", name));
+        }
+        Ok(())
+    }
+
+    async fn enqueue(
+        &self,
+        action: Action,
+        items: &[(Mac, ProvUser, ProvPassword)],
+    ) -> Result<Vec<i64>> {
+        let items = items.to_vec();
+        self.write(move |c| {
+            Box::pin(async move {
+                let at = now();
+                let mut ids = Vec::with_capacity(items.len());
+                for (mac, user, pass) in &items {
+                    let done = sqlx::query(
+                        "UPDATE devices SET ztprov_user = $1, ztprov_pass = $2, status = 'pending', revision = revision + 1, \
+                         updated_at = $3 WHERE mac = $4",
+                    )
+                    .bind(user.as_str())
+                    .bind(pass.as_str())
+                    .bind(at)
+                    .bind(mac.to_string())
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| constraint(e, "the ztprov user is already used by another device", ""))?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::not_found("device", mac));
+                    }
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO events (action, mac, state, next_attempt_at, created_at, updated_at) \
+                         VALUES ($1, $2, 'pending', $3, $3, $3) RETURNING id",
+                    )
+                    .bind(action.as_str())
+                    .bind(mac.to_string())
+                    .bind(at)
+                    .fetch_one(&mut *c)
+                    .await?;
+                    ids.push(id);
+                }
+                Ok(ids)
+            })
+        })
+        .await
+    }
+
+    async fn claim_events(&self, node: &str, limit: u32, lease: Duration) -> Result<Vec<Event>> {
+        let at = now();
+        // SKIP LOCKED: another node's claim in progress is passed over, not waited
+        // for. An event whose MAC has an older unfinished event is never due, so
+        // the order per MAC holds across nodes.
+        let rows = sqlx::query(
+            "WITH due AS ( \
+               SELECT e.id FROM events e \
+               WHERE ((e.state = 'pending' AND e.next_attempt_at <= $3) OR (e.state = 'running' AND e.lease_until < $3)) \
+                 AND NOT EXISTS (SELECT 1 FROM events p WHERE p.mac = e.mac AND p.id < e.id AND p.state IN ('pending', 'running')) \
+               ORDER BY e.id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             UPDATE events SET state = 'running', attempts = attempts + 1, lease_until = $1, leased_by = $2, updated_at = $3 \
+             FROM due WHERE events.id = due.id RETURNING events.*",
+        )
+        .bind(later(lease))
+        .bind(node)
+        .bind(at)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = rows.iter().map(event_row).collect::<Result<Vec<_>>>()?;
+        events.sort_by_key(|e| e.id);
+        Ok(events)
+    }
+
+    async fn renew_lease(&self, id: i64, node: &str, lease: Duration) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE events SET lease_until = $1, updated_at = $2 WHERE id = $3 AND leased_by = $4 AND state = 'running'",
+        )
+        .bind(later(lease))
+        .bind(now())
+        .bind(id)
+        .bind(node)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_event(&self, id: i64, node: &str, outcome: &Outcome) -> Result<bool> {
+        let (node, outcome) = (node.to_owned(), outcome.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                let row = sqlx::query("SELECT * FROM events WHERE id = $1 AND leased_by = $2 AND state = 'running' FOR UPDATE")
+                    .bind(id)
+                    .bind(&node)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                let Some(row) = row else { return Ok(false) };
+                let ev = event_row(&row)?;
+                let at = now();
+                let (state, next, error) = match &outcome {
+                    Outcome::Done => ("done", at, None),
+                    Outcome::Retry { at: when, message } => ("pending", *when, Some(message.clone())),
+                    Outcome::Failed { message } => ("failed", at, Some(message.clone())),
+                };
+                sqlx::query(
+                    "UPDATE events SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL, leased_by = NULL, \
+                     updated_at = $4 WHERE id = $5",
+                )
+                .bind(state)
+                .bind(next)
+                .bind(&error)
+                .bind(at)
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+                let newer: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE mac = $1 AND id > $2 LIMIT 1")
+                    .bind(ev.mac.to_string())
+                    .bind(id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                if newer.is_some() {
+                    return Ok(true);
+                }
+                let (status, registered, message): (&str, Option<Option<DateTime<Utc>>>, String) = match (&outcome, ev.action) {
+                    (Outcome::Done, Action::Register) => ("registered", Some(Some(at)), "-".into()),
+                    (Outcome::Done, Action::Deregister) => ("unregistered", Some(None), "-".into()),
+                    (Outcome::Retry { message, .. }, _) => ("pending", None, message.clone()),
+                    (Outcome::Failed { message }, _) => ("failed", None, message.clone()),
+                };
+                sqlx::query(
+                    "UPDATE devices SET status = $1, registered_at = CASE WHEN $2 THEN $3 ELSE registered_at END, \
+                     last_message = $4, revision = revision + 1, updated_at = $5 WHERE mac = $6",
+                )
+                .bind(status)
+                .bind(registered.is_some())
+                .bind(registered.flatten())
+                .bind(message)
+                .bind(at)
+                .bind(ev.mac.to_string())
+                .execute(&mut *c)
+                .await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    async fn list_events(&self, state: Option<EventState>, limit: u32) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT * FROM events WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind(state.map(|s| s.as_str()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_row).collect()
+    }
+
+    async fn get_event(&self, id: i64) -> Result<Option<Event>> {
+        let row = sqlx::query("SELECT * FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(event_row).transpose()
+    }
+
+    async fn retry_event(&self, id: i64) -> Result<Event> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND state = 'failed'",
+        )
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            drop(tx);
+            return match self.get_event(id).await? {
+                None => Err(StoreError::not_found("event", id)),
+                Some(e) => Err(StoreError::Conflict(format!(
+                    "event {id} is {}, only failed events can be retried",
+                    e.state.as_str()
+                ))),
+            };
+        }
+        sqlx::query("UPDATE devices SET status = 'pending', revision = revision + 1, updated_at = $1 WHERE mac = (SELECT mac FROM events WHERE id = $2)")
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.get_event(id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("event", id))
+    }
+
+    async fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn to_json(s: &SettingValues) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "{}".into())
+}
+
+fn fk_or(e: sqlx::Error, what: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        match db.code().as_deref() {
+            Some("23503") => {
+                return StoreError::Invalid {
+                    field: "company",
+                    message: format!("{what} does not exist"),
+                }
+            }
+            Some("23505") => return StoreError::Conflict(format!("{what} already exists")),
+            _ => {}
+        }
+    }
+    StoreError::Database(e)
+}
+
+const PROFILE_COLS: &str = "id, company_id, name, product_group, autoprovisioning_enabled, settings, created_at, updated_at";
+const ENDPOINT_COLS: &str =
+    "mac, company_id, name, autoprovisioning_enabled, profile_id, settings, created_at, updated_at";
+
+#[async_trait]
+impl RedirectStore for PgStore {
+    async fn create_company(&self, id: &str, name: &str) -> Result<Company> {
+        let at = now();
+        sqlx::query("INSERT INTO companies (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(name)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| fk_or(e, &format!("company {id}")))?;
+        Ok(Company {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            created_at: at,
+        })
+    }
+
+    async fn get_company(&self, id: &str) -> Result<Option<Company>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM companies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(company_row).transpose()
+    }
+
+    async fn list_companies(&self) -> Result<Vec<Company>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM companies ORDER BY name, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(company_row).collect()
+    }
+
+    async fn create_api_key(
+        &self,
+        id: &str,
+        company: &str,
+        secret: &str,
+        role: Role,
+    ) -> Result<ApiKey> {
+        sqlx::query("INSERT INTO api_keys (id, company_id, secret, role, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(company)
+            .bind(secret)
+            .bind(role.as_str())
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| fk_or(e, &format!("company {company}")))?;
+        self.get_api_key(id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("API key", id))
+    }
+
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(key_row).transpose()
+    }
+
+    async fn list_api_keys(&self, company: Option<&str>) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query("SELECT * FROM api_keys WHERE ($1::text IS NULL OR company_id = $1) ORDER BY company_id, created_at, id")
+            .bind(company)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_row).collect()
+    }
+
+    async fn set_api_key_enabled(&self, id: &str, enabled: bool) -> Result<ApiKey> {
+        let done = sqlx::query("UPDATE api_keys SET enabled = $1 WHERE id = $2")
+            .bind(enabled)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("API key", id));
+        }
+        self.get_api_key(id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("API key", id))
+    }
+
+    async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_profile(&self, id: &str, company: &str, p: &ProfileIn) -> Result<Profile> {
+        sqlx::query(
+            "INSERT INTO profiles (id, company_id, name, product_group, autoprovisioning_enabled, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(id)
+        .bind(company)
+        .bind(&p.name)
+        .bind(&p.product_group)
+        .bind(p.autoprovisioning_enabled)
+        .bind(to_json(&p.settings))
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| fk_or(e, &format!("company {company}")))?;
+        self.get_profile(company, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("profile", id))
+    }
+
+    async fn get_profile(&self, company: &str, id: &str) -> Result<Option<Profile>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROFILE_COLS} FROM profiles WHERE id = $1 AND company_id = $2"
+        ))
+        .bind(id)
+        .bind(company)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(profile_row).transpose()
+    }
+
+    async fn list_profiles(&self, company: &str) -> Result<Vec<Profile>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PROFILE_COLS} FROM profiles WHERE company_id = $1 ORDER BY name, id"
+        ))
+        .bind(company)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(profile_row).collect()
+    }
+
+    async fn replace_profile(&self, company: &str, id: &str, p: &ProfileIn) -> Result<Profile> {
+        let done = sqlx::query(
+            "UPDATE profiles SET name = $1, product_group = $2, autoprovisioning_enabled = $3, settings = $4, updated_at = $5 \
+             WHERE id = $6 AND company_id = $7",
+        )
+        .bind(&p.name)
+        .bind(&p.product_group)
+        .bind(p.autoprovisioning_enabled)
+        .bind(to_json(&p.settings))
+        .bind(now())
+        .bind(id)
+        .bind(company)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("profile", id));
+        }
+        self.get_profile(company, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("profile", id))
+    }
+
+    async fn delete_profile(&self, company: &str, id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM profiles WHERE id = $1 AND company_id = $2")
+            .bind(id)
+            .bind(company)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("profile", id));
+        }
+        Ok(())
+    }
+
+    async fn put_endpoint(&self, company: &str, e: &EndpointIn) -> Result<(Endpoint, bool)> {
+        let mut tx = self.pool.begin().await?;
+        // Lock the MAC (or, for a new one, serialise on it) so two companies
+        // cannot claim it at once.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(e.mac.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT company_id FROM endpoints WHERE mac = $1")
+                .bind(e.mac.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if owner.as_deref().is_some_and(|o| o != company) {
+            return Err(StoreError::Forbidden(format!(
+                "taken_mac_or_forbidden: MAC {} is owned by another account",
+                e.mac
+            )));
+        }
+        if let Some(p) = &e.profile {
+            let ok: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM profiles WHERE id = $1 AND company_id = $2")
+                    .bind(p)
+                    .bind(company)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if ok.is_none() {
+                return Err(StoreError::Invalid {
+                    field: "provisioning_profile",
+                    message: format!("provisioning profile {p} does not exist"),
+                });
+            }
+        }
+        let at = now();
+        sqlx::query(
+            "INSERT INTO endpoints (mac, company_id, name, autoprovisioning_enabled, profile_id, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (mac) DO UPDATE SET name = excluded.name, autoprovisioning_enabled = excluded.autoprovisioning_enabled, \
+             profile_id = excluded.profile_id, settings = excluded.settings, updated_at = excluded.updated_at",
+        )
+        .bind(e.mac.to_string())
+        .bind(company)
+        .bind(&e.name)
+        .bind(e.autoprovisioning_enabled)
+        .bind(&e.profile)
+        .bind(to_json(&e.settings))
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| fk_or(err, &format!("company {company}")))?;
+        let row = sqlx::query(&format!(
+            "SELECT {ENDPOINT_COLS} FROM endpoints WHERE mac = $1"
+        ))
+        .bind(e.mac.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((endpoint_row(&row)?, owner.is_none()))
+    }
+
+    async fn get_endpoint(&self, mac: Mac) -> Result<Option<Endpoint>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ENDPOINT_COLS} FROM endpoints WHERE mac = $1"
+        ))
+        .bind(mac.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(endpoint_row).transpose()
+    }
+
+    async fn list_endpoints(
+        &self,
+        company: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Endpoint>, u64)> {
+        let rows: Vec<PgRow> = sqlx::query(&format!(
+            "SELECT {ENDPOINT_COLS} FROM endpoints WHERE ($1::text IS NULL OR company_id = $1) ORDER BY mac LIMIT $2 OFFSET $3"
+        ))
+        .bind(company)
+        .bind(limit as i64)
+        .bind(offset as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM endpoints WHERE ($1::text IS NULL OR company_id = $1)",
+        )
+        .bind(company)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            rows.iter().map(endpoint_row).collect::<Result<_>>()?,
+            total as u64,
+        ))
+    }
+
+    async fn delete_endpoint(&self, company: &str, mac: Mac) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT company_id FROM endpoints WHERE mac = $1 FOR UPDATE")
+                .bind(mac.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        match owner {
+            None => return Err(StoreError::not_found("endpoint", mac)),
+            Some(o) if o != company => {
+                return Err(StoreError::Forbidden(format!(
+                    "taken_mac_or_forbidden: MAC {mac} is owned by another account"
+                )))
+            }
+            Some(_) => {}
+        }
+        sqlx::query("DELETE FROM endpoints WHERE mac = $1")
+            .bind(mac.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remember_nonce(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO hawk_nonces (key_id, nonce, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE hawk_nonces.expires_at < $4",
+        )
+        .bind(key_id)
+        .bind(nonce)
+        .bind(expires_at)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn prune_nonces(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM hawk_nonces WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn record_redirect_contacts(&self, batch: &[RedirectContact]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in batch.chunks(500) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO redirect_contacts (at, mac, ip, user_agent, firmware, path, outcome) ",
+            );
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(c.at)
+                    .push_bind(c.mac.map(|m| m.to_string()))
+                    .push_bind(&c.ip)
+                    .push_bind(&c.user_agent)
+                    .push_bind(&c.firmware)
+                    .push_bind(&c.path)
+                    .push_bind(&c.outcome);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn redirect_contacts(
+        &self,
+        mac: Option<Mac>,
+        limit: u32,
+    ) -> Result<Vec<RedirectContact>> {
+        let rows = sqlx::query("SELECT * FROM redirect_contacts WHERE ($1::text IS NULL OR mac = $1) ORDER BY at DESC, id DESC LIMIT $2")
+            .bind(mac.map(|m| m.to_string()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(redirect_contact_row).collect()
+    }
+}
