@@ -225,10 +225,24 @@ impl Config {
             }
             fig = fig.merge(Toml::file(path));
         }
-        // TOUCHLESS_CONFIG and TOUCHLESS_LOG are read by the binary itself.
+        // Only variables that name a setting: TOUCHLESS_CONFIG, TOUCHLESS_LOG,
+        // TOUCHLESS_PROVIDER_SECRET and the test harness's variables are read
+        // elsewhere and must not fail the load. A typo inside a section
+        // (TOUCHLESS_AUTH__RELAM) is still reported.
+        const SETTINGS: &[&str] = &["data_dir", "database_url", "public_url", "template_dir"];
+        const SECTIONS: &[&str] = &[
+            "provisioning__",
+            "admin__",
+            "auth__",
+            "redirect__",
+            "daemon__",
+        ];
         fig = fig.merge(
             Env::prefixed("TOUCHLESS_")
-                .ignore(&["config", "log"])
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    SETTINGS.contains(&k.as_str()) || SECTIONS.iter().any(|s| k.starts_with(s))
+                })
                 .split("__"),
         );
         for (key, value) in overrides {
@@ -379,6 +393,8 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TOUCHLESS_AUTH__REALM", "from-env");
             jail.set_env("TOUCHLESS_ADMIN__LISTEN", "127.0.0.1:9999");
+            jail.set_env("TOUCHLESS_TEST_DATABASE_URL", "postgres://ignored");
+            jail.set_env("TOUCHLESS_PROVIDER_SECRET", "not a setting");
             let c = Config::load(
                 Some(&file),
                 &[("public_url", toml::Value::String("http://flag".into()))],

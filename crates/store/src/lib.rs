@@ -15,6 +15,7 @@ mod rows;
 mod sqlite;
 mod sqlite_daemon;
 mod sqlite_redirect;
+pub mod testing;
 
 use async_trait::async_trait;
 use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};

@@ -17,7 +17,20 @@ pub struct TestApp {
     pub redirect: String,
     pub http: reqwest::Client,
     pub access_log: PathBuf,
-    pub dir: tempfile::TempDir,
+    /// Kept alive for the test's duration (data directory, access log).
+    pub _dir: tempfile::TempDir,
+    pub database_url: String,
+    /// The PostgreSQL database, when the tests run on that backend; dropped with the app.
+    pub _pg: Option<touchless_store::testing::TempDb>,
+}
+
+/// `TOUCHLESS_TEST_BACKEND=postgres` runs the integration tests on a throwaway
+/// PostgreSQL database each; the default is a SQLite file in the test's temp dir.
+pub async fn backend() -> Option<(String, touchless_store::testing::TempDb)> {
+    match std::env::var("TOUCHLESS_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Some(touchless_store::testing::temp_database().await),
+        _ => None,
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -40,8 +53,13 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
     cfg.provisioning.access_log = access_log.to_string_lossy().into_owned();
     cfg.provisioning.contact_flush_ms = 50;
     cfg.provisioning.reload_interval_ms = 100;
+    let pg = backend().await;
+    if let Some((url, _)) = &pg {
+        cfg.database_url = url.clone();
+    }
     f(&mut cfg);
     cfg.validate().unwrap();
+    let database_url = cfg.database_url();
     let tls = !cfg.provisioning.tls_cert.is_empty();
     let redirect_tls = !cfg.redirect.tls_cert.is_empty();
     let running = touchless_server::start(cfg).await.unwrap();
@@ -62,7 +80,9 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
         running: Some(running),
         http: reqwest::Client::builder().build().unwrap(),
         access_log,
-        dir,
+        _dir: dir,
+        database_url,
+        _pg: pg.map(|(_, guard)| guard),
     }
 }
 

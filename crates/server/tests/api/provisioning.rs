@@ -498,13 +498,10 @@ async fn shutdown_flushes_logs() {
     for _ in 0..200 {
         app.http.get(&url).send().await.unwrap();
     }
-    let data = app.dir.path().join("data");
     app.stop().await;
     assert_eq!(app.access_log().lines().count(), 200);
     // the contact batch (flush interval: a minute) was written at shutdown
-    let store = touchless_store::open(&format!("sqlite://{}", data.join("touchless.db").display()))
-        .await
-        .unwrap();
+    let store = touchless_store::open(&app.database_url).await.unwrap();
     let cs = store
         .contacts(touchless_domain::Mac::parse(MAC).unwrap(), 10)
         .await

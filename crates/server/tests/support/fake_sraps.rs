@@ -160,6 +160,29 @@ async fn settings(
         .into_response()
 }
 
+/// Counts a request as in flight for its MAC until dropped, which also covers a
+/// handler cancelled because its client went away (a killed node).
+struct InFlight<'a> {
+    st: &'a FakeState,
+    mac: String,
+    done: bool,
+}
+
+impl InFlight<'_> {
+    fn release(&mut self) {
+        if !self.done {
+            self.done = true;
+            *self.st.inflight.lock().unwrap().get_mut(&self.mac).unwrap() -= 1;
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// Applies the scripted fault for this MAC, if any, tracking overlap.
 async fn guarded(st: &FakeState, mac: &str, f: impl FnOnce(&mut Recorded) -> Response) -> Response {
     {
@@ -170,6 +193,11 @@ async fn guarded(st: &FakeState, mac: &str, f: impl FnOnce(&mut Recorded) -> Res
             st.overlaps.fetch_add(1, Ordering::SeqCst);
         }
     }
+    let mut guard = InFlight {
+        st,
+        mac: mac.to_owned(),
+        done: false,
+    };
     *st.recorded
         .lock()
         .unwrap()
@@ -200,13 +228,13 @@ async fn guarded(st: &FakeState, mac: &str, f: impl FnOnce(&mut Recorded) -> Res
                 .into_response()
         }
         Some(Fault::Hang(d)) => {
-            *st.inflight.lock().unwrap().get_mut(mac).unwrap() -= 1;
+            guard.release();
             tokio::time::sleep(d).await;
             return StatusCode::GATEWAY_TIMEOUT.into_response();
         }
         None => f(&mut st.recorded.lock().unwrap()),
     };
-    *st.inflight.lock().unwrap().get_mut(mac).unwrap() -= 1;
+    guard.release();
     resp
 }
 

@@ -1,0 +1,183 @@
+//! Two `touchless` processes on one PostgreSQL database: they share the event
+//! queue, a node killed with SIGKILL loses nothing, and a change made through
+//! one node is served by the other.
+
+mod common;
+#[path = "../crates/server/tests/support/fake_sraps.rs"]
+mod fake_sraps;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const QUEUENUM: u32 = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_the_queue_and_survive_a_kill() {
+    let (db, _guard) = touchless_store::testing::temp_database().await;
+    let fake = fake_sraps::FakeSraps::start(Duration::from_millis(20)).await;
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!(
+            "database_url = \"{db}\"\n[admin]\ntoken = \"multi\"\n[redirect]\nenabled = false\n\
+             [provisioning]\naccess_log = \"off\"\nreload_interval_ms = 100\n\
+             [daemon]\nbootstrap_local_provider = false\nlease_secs = 2\npoll_ms = 100\nqueuenum = {QUEUENUM}\nqueuecap = 50\n\
+             backoff_base_ms = 100\nbackoff_max_ms = 1000\n[auth]\nschemes = [\"basic\"]\nallow_basic_over_http = true\n"
+        ),
+    )
+    .unwrap();
+    let start = |path: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            common::start_in(tempfile::tempdir().unwrap(), Some(&path))
+        })
+    };
+    let a = start(config.path().to_owned()).await.unwrap();
+    let b = start(config.path().to_owned()).await.unwrap();
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, base: &str, path: &str, body: Value| {
+        http.request(method, format!("{base}/api/v1{path}"))
+            .bearer_auth("multi")
+            .json(&body)
+            .send()
+    };
+    let (a_admin, b_admin) = (a.admin_url.clone(), b.admin_url.clone());
+    let post = reqwest::Method::POST;
+    let r = call(
+        post.clone(),
+        &a_admin,
+        "/tenants",
+        json!({"id": "acme", "sip_host": "pbx", "prov_user": "prov", "prov_pass": "s3cr3t"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    for chunk in 0..2 {
+        let devices: Vec<Value> = (chunk * 1000..(chunk + 1) * 1000)
+            .map(|i| json!({"mac": format!("000413{i:06X}"), "model": "snomD717", "tenant": "acme",
+                            "lines": [{"extension": format!("{}", 1000 + i), "sip_password": "pw"}]}))
+            .collect();
+        assert_eq!(
+            call(post.clone(), &a_admin, "/devices", Value::Array(devices))
+                .await
+                .unwrap()
+                .status(),
+            201
+        );
+    }
+
+    // A change made through node A is served by node B.
+    let url = format!("{}/prov/snomD717-000413000007.htm", b.prov_url);
+    let served = || async {
+        http.get(&url)
+            .basic_auth("prov", Some("s3cr3t"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(served().await.contains(">1007<"));
+    let r = call(
+        reqwest::Method::PATCH,
+        &a_admin,
+        "/devices/000413000007",
+        json!({"lines": [{"extension": "7777", "sip_password": "pw"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let t = Instant::now();
+    while !served().await.contains(">7777<") {
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "node B still serves the old file"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let propagation = t.elapsed();
+
+    let r = call(
+        post.clone(),
+        &a_admin,
+        "/providers",
+        json!({"name": "snom", "base_url": fake.url(), "access_key_id": "k", "secret": "s"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = call(
+        post.clone(),
+        &a_admin,
+        "/devices/register",
+        json!({"all": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 202);
+
+    // Kill node A halfway.
+    let t = Instant::now();
+    while fake.state.recorded.lock().unwrap().puts.len() < 1000 {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "the nodes did not start working"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(tokio::task::spawn_blocking(move || a.kill()).await.unwrap());
+    let at_kill = fake.state.recorded.lock().unwrap().puts.len();
+    assert!(at_kill < 2000, "killed too late ({at_kill} done)");
+
+    // Node B finishes everything.
+    let t = Instant::now();
+    loop {
+        let events: Value = call(
+            reqwest::Method::GET,
+            &b_admin,
+            "/events?limit=10000",
+            Value::Null,
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let events = events.as_array().unwrap().clone();
+        if events.iter().all(|e| e["state"] == "done") {
+            assert_eq!(events.len(), 2000, "one event per device");
+            break;
+        }
+        assert!(
+            events.iter().all(|e| e["state"] != "failed"),
+            "an event failed"
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(180),
+            "node B did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (seen, twice) = {
+        let rec = fake.state.recorded.lock().unwrap();
+        (
+            rec.puts.len(),
+            rec.puts.values().filter(|(n, _)| *n > 1).count(),
+        )
+    };
+    assert_eq!(seen, 2000, "the provider saw every MAC");
+    assert_eq!(
+        fake.state.overlaps.load(Ordering::SeqCst),
+        0,
+        "no MAC was written by two nodes at once"
+    );
+    // Only what A had in flight when it died can have been sent twice (one per queue).
+    assert!(
+        twice <= QUEUENUM as usize,
+        "{twice} MACs were registered more than once"
+    );
+    eprintln!("change propagated between nodes in {propagation:?}; {at_kill} registrations done when node A was killed");
+    tokio::task::spawn_blocking(move || b.stop()).await.unwrap();
+}
