@@ -22,7 +22,7 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
         config.path(),
         format!(
             "database_url = \"{db}\"\n[admin]\ntoken = \"multi\"\n[redirect]\nenabled = false\n\
-             [provisioning]\naccess_log = \"off\"\nreload_interval_ms = 100\n\
+             [provisioning]\naccess_log = \"off\"\nreload_interval_ms = 30000\n\
              [daemon]\nbootstrap_local_provider = false\nlease_secs = 2\npoll_ms = 100\nqueuenum = {QUEUENUM}\nqueuecap = 50\n\
              backoff_base_ms = 100\nbackoff_max_ms = 1000\n[auth]\nschemes = [\"basic\"]\nallow_basic_over_http = true\n"
         ),
@@ -67,7 +67,8 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
         );
     }
 
-    // A change made through node A is served by node B.
+    // A change made through node A is served by node B. Polling is every 30 s
+    // here, so only LISTEN/NOTIFY can make this quick.
     let url = format!("{}/prov/snomD717-000413000007.htm", b.prov_url);
     let served = || async {
         http.get(&url)

@@ -217,8 +217,23 @@ pub async fn run_reloader(
 ) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hints = dir.store.change_hints().await;
     loop {
+        let hint = async {
+            match hints.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            h = hint => {
+                if h.is_none() {
+                    hints = None;
+                }
+                if let Err(e) = dir.refresh().await {
+                    tracing::error!(error = %e, "reloading the provisioning view failed; serving the previous one");
+                }
+            }
             _ = tick.tick() => {
                 match dir.refresh().await {
                     Ok(true) => tracing::debug!(devices = dir.len(), "provisioning view reloaded"),

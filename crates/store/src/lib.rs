@@ -55,6 +55,12 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     // -- provisioning view --------------------------------------------------------
     /// A counter that changes whenever anything in the store changes.
     async fn generation(&self) -> Result<i64>;
+    /// A stream of "the generation may have moved" hints from other processes,
+    /// if the backend can push them (PostgreSQL's LISTEN/NOTIFY). Readers still
+    /// poll [`Store::generation`]; this only makes them notice sooner.
+    async fn change_hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        None
+    }
     /// Every tenant and device with lines and settings, in one consistent read:
     /// what the provisioning server serves from.
     async fn snapshot(&self) -> Result<Snapshot>;

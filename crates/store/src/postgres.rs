@@ -49,25 +49,41 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
-    /// Runs `f` in a transaction that also bumps the generation.
+    /// Runs `f` in a transaction that also bumps the generation and tells
+    /// every listening node.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send,
-        F: for<'c> FnOnce(
-                Tx<'c>,
-            ) -> std::pin::Pin<
-                Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>,
-            > + Send,
+        F: for<'c> FnOnce(Tx<'c>) -> PgFuture<'c, T> + Send,
     {
         let mut tx = self.pool.begin().await?;
         let v = f(&mut tx).await?;
         sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
+        // Delivered at commit to every node listening: they reload at once
+        // instead of at their next poll.
+        sqlx::query("SELECT pg_notify('touchless_generation', '')")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// A transaction for changes the provisioning view does not show.
+    async fn quiet<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'c> FnOnce(Tx<'c>) -> PgFuture<'c, T> + Send,
+    {
+        let mut tx = self.pool.begin().await?;
+        let v = f(&mut tx).await?;
         tx.commit().await?;
         Ok(v)
     }
 }
+
+type PgFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>;
 
 fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
@@ -449,6 +465,40 @@ impl Store for PgStore {
         )
     }
 
+    async fn change_hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN unavailable; relying on polling");
+                return None;
+            }
+        };
+        if let Err(e) = listener.listen("touchless_generation").await {
+            tracing::warn!(error = %e, "LISTEN failed; relying on polling");
+            return None;
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(_) => {
+                        if tx.is_closed() {
+                            return;
+                        }
+                        // A full channel already holds a hint; one is enough.
+                        let _ = tx.try_send(());
+                    }
+                    Err(e) => {
+                        // PgListener reconnects on the next recv; do not spin.
+                        tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Some(rx)
+    }
+
     async fn snapshot(&self) -> Result<Snapshot> {
         // REPEATABLE READ: the generation and the rows are one consistent view.
         let mut tx = self.pool.begin().await?;
@@ -658,7 +708,7 @@ impl Store for PgStore {
 
     async fn finish_event(&self, id: i64, node: &str, outcome: &Outcome) -> Result<bool> {
         let (node, outcome) = (node.to_owned(), outcome.clone());
-        self.write(move |c| {
+        self.quiet(move |c| {
             Box::pin(async move {
                 let row = sqlx::query("SELECT * FROM events WHERE id = $1 AND leased_by = $2 AND state = 'running' FOR UPDATE")
                     .bind(id)
@@ -700,7 +750,7 @@ impl Store for PgStore {
                 };
                 sqlx::query(
                     "UPDATE devices SET status = $1, registered_at = CASE WHEN $2 THEN $3 ELSE registered_at END, \
-                     last_message = $4, revision = revision + 1, updated_at = $5 WHERE mac = $6",
+                     last_message = $4, updated_at = $5 WHERE mac = $6",
                 )
                 .bind(status)
                 .bind(registered.is_some())
@@ -754,7 +804,7 @@ impl Store for PgStore {
                 ))),
             };
         }
-        sqlx::query("UPDATE devices SET status = 'pending', revision = revision + 1, updated_at = $1 WHERE mac = (SELECT mac FROM events WHERE id = $2)")
+        sqlx::query("UPDATE devices SET status = 'pending', updated_at = $1 WHERE mac = (SELECT mac FROM events WHERE id = $2)")
             .bind(now())
             .bind(id)
             .execute(&mut *tx)

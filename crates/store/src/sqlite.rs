@@ -57,19 +57,35 @@ impl SqliteStore {
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send,
-        F: for<'c> FnOnce(
-                &'c mut SqliteConnection,
-            ) -> std::pin::Pin<
-                Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>,
-            > + Send,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send,
+    {
+        self.transaction(true, f).await
+    }
+
+    /// A write transaction that does not bump the generation: for changes the
+    /// provisioning view does not show (an event's outcome, a device's status).
+    pub(crate) async fn quiet<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send,
+    {
+        self.transaction(false, f).await
+    }
+
+    async fn transaction<T, F>(&self, bump: bool, f: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send,
     {
         let mut conn = self.writer.acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let out = async {
             let v = f(&mut conn).await?;
-            sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
-                .execute(&mut *conn)
-                .await?;
+            if bump {
+                sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Ok(v)
         }
         .await;
@@ -89,6 +105,9 @@ impl SqliteStore {
         }
     }
 }
+
+pub(crate) type WriteFuture<'c, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>;
 
 pub(crate) fn now() -> DateTime<Utc> {
     // Millisecond precision: what both SQLite text and PostgreSQL round-trip exactly.

@@ -180,7 +180,7 @@ pub(crate) async fn finish_event(
     outcome: &Outcome,
 ) -> Result<bool> {
     let (node, outcome) = (node.to_owned(), outcome.clone());
-    s.write(move |c| {
+    s.quiet(move |c| {
         Box::pin(async move {
             let row = sqlx::query("SELECT * FROM events WHERE id = ? AND leased_by = ? AND state = 'running'")
                 .bind(id)
@@ -219,19 +219,19 @@ pub(crate) async fn finish_event(
             let q = match (&outcome, ev.action) {
                 (Outcome::Done, Action::Register) => sqlx::query(
                     "UPDATE devices SET status = 'registered', registered_at = ?, last_message = '-', \
-                     revision = revision + 1, updated_at = ? WHERE mac = ?",
+                     updated_at = ? WHERE mac = ?",
                 )
                 .bind(at),
                 (Outcome::Done, Action::Deregister) => sqlx::query(
                     "UPDATE devices SET status = 'unregistered', registered_at = NULL, last_message = '-', \
-                     revision = revision + 1, updated_at = ? WHERE mac = ?",
+                     updated_at = ? WHERE mac = ?",
                 ),
                 (Outcome::Retry { message, .. }, _) => sqlx::query(
-                    "UPDATE devices SET status = 'pending', last_message = ?, revision = revision + 1, updated_at = ? WHERE mac = ?",
+                    "UPDATE devices SET status = 'pending', last_message = ?, updated_at = ? WHERE mac = ?",
                 )
                 .bind(message.clone()),
                 (Outcome::Failed { message }, _) => sqlx::query(
-                    "UPDATE devices SET status = 'failed', last_message = ?, revision = revision + 1, updated_at = ? WHERE mac = ?",
+                    "UPDATE devices SET status = 'failed', last_message = ?, updated_at = ? WHERE mac = ?",
                 )
                 .bind(message.clone()),
             };
@@ -291,7 +291,7 @@ pub(crate) async fn retry_event(s: &SqliteStore, id: i64) -> Result<Event> {
             ))),
         };
     }
-    sqlx::query("UPDATE devices SET status = 'pending', revision = revision + 1, updated_at = ? WHERE mac = (SELECT mac FROM events WHERE id = ?)")
+    sqlx::query("UPDATE devices SET status = 'pending', updated_at = ? WHERE mac = (SELECT mac FROM events WHERE id = ?)")
         .bind(now())
         .bind(id)
         .execute(&s.writer)
