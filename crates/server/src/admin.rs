@@ -429,19 +429,23 @@ fn path_tenant(id: &str) -> ApiResult<TenantId> {
     TenantId::parse(id).map_err(|e| ApiError::field("id", json!(id), e.to_string()))
 }
 
-async fn get_tenant(
-    State(st): State<Arc<AdminState>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_tenant(&id)?;
-    let t = st
+async fn fetch_tenant(st: &AdminState, id: &str) -> ApiResult<Tenant> {
+    let id = path_tenant(id)?;
+    Ok(st
         .store
         .get_tenant(&id)
         .await?
         .ok_or(StoreError::NotFound {
             what: "tenant",
             key: id.to_string(),
-        })?;
+        })?)
+}
+
+async fn get_tenant(
+    State(st): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let t = fetch_tenant(&st, &id).await?;
     Ok(Json(tenant_json(&t)))
 }
 
@@ -449,15 +453,7 @@ async fn tenant_credentials(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = path_tenant(&id)?;
-    let t = st
-        .store
-        .get_tenant(&id)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "tenant",
-            key: id.to_string(),
-        })?;
+    let t = fetch_tenant(&st, &id).await?;
     Ok(Json(
         json!({ "prov_user": t.prov_user, "prov_pass": t.prov_pass.as_str() }),
     ))
@@ -711,14 +707,7 @@ async fn preview(
     Query(q): Query<PreviewQuery>,
 ) -> ApiResult<Response> {
     let d = fetch_device(&st, path_mac(&mac)?).await?;
-    let t = st
-        .store
-        .get_tenant(&d.tenant)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "tenant",
-            key: d.tenant.to_string(),
-        })?;
+    let t = fetch_tenant(&st, d.tenant.as_str()).await?;
     let base = st.dir.public_url();
     let body = match q.file.as_deref().unwrap_or("prov") {
         "prov" => st.renderer.device(base, &t, &d),

@@ -100,18 +100,22 @@ async fn create_provider(
     Ok((StatusCode::CREATED, Json(provider_json(&created))))
 }
 
-async fn get_provider(
-    State(st): State<Arc<AdminState>>,
-    Path(name): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let p = st
+async fn fetch_provider(st: &AdminState, name: String) -> ApiResult<Provider> {
+    Ok(st
         .store
         .get_provider(&name)
         .await?
         .ok_or(StoreError::NotFound {
             what: "provider",
             key: name,
-        })?;
+        })?)
+}
+
+async fn get_provider(
+    State(st): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = fetch_provider(&st, name).await?;
     Ok(Json(provider_json(&p)))
 }
 
@@ -128,14 +132,7 @@ async fn test_provider(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let p = st
-        .store
-        .get_provider(&name)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "provider",
-            key: name,
-        })?;
+    let p = fetch_provider(&st, name).await?;
     let daemon = st.daemon.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
