@@ -295,6 +295,14 @@ pub async fn events(c: &Client, cmd: EventsCmd, as_json: bool) -> anyhow::Result
             if as_json {
                 return print_json(&v);
             }
+            let sum = c.call(Method::GET, "/events/summary", None).await?;
+            println!(
+                "queue: {} pending, {} running, {} failed, {} done",
+                s(&sum, "pending"),
+                s(&sum, "running"),
+                s(&sum, "failed"),
+                s(&sum, "done")
+            );
             let rows = v
                 .as_array()
                 .into_iter()

@@ -106,40 +106,43 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
-    let want: std::collections::HashSet<&str> = macs.iter().map(String::as_str).collect();
+    // Watch the queue's counts (cheap), then check the devices once.
     let started = Instant::now();
     loop {
-        let list = c
-            .call(Method::GET, &format!("/devices?tenant={}", a.tenant), None)
-            .await?;
-        let list = list.as_array().cloned().unwrap_or_default();
-        let wanted: Vec<&Value> = list
-            .iter()
-            .filter(|d| want.contains(d["mac"].as_str().unwrap_or("")))
-            .collect();
-        let registered = wanted
-            .iter()
-            .filter(|d| d["status"] == "registered")
-            .count();
-        let failed: Vec<&&Value> = wanted.iter().filter(|d| d["status"] == "failed").collect();
-        eprint!("\rregistered {registered}/{}   ", a.count);
-        if let Some(f) = failed.first() {
-            bail!(
-                "registration failed for {} device(s), e.g. {}: {}",
-                failed.len(),
-                f["mac"],
-                f["last_message"]
-            );
-        }
-        if registered >= a.count {
-            eprintln!("in {:.1} s", started.elapsed().as_secs_f64());
-            return Ok(());
+        let sum = c.call(Method::GET, "/events/summary", None).await?;
+        let open = sum["pending"].as_u64().unwrap_or(0) + sum["running"].as_u64().unwrap_or(0);
+        eprint!("\rregistering: {open} event(s) queued   ");
+        if open == 0 {
+            break;
         }
         if started.elapsed() > Duration::from_secs(600) {
             bail!("registration did not finish in 10 minutes");
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    let want: std::collections::HashSet<&str> = macs.iter().map(String::as_str).collect();
+    let list = c
+        .call(Method::GET, &format!("/devices?tenant={}", a.tenant), None)
+        .await?;
+    let list = list.as_array().cloned().unwrap_or_default();
+    let not_ready: Vec<&Value> = list
+        .iter()
+        .filter(|d| want.contains(d["mac"].as_str().unwrap_or("")) && d["status"] != "registered")
+        .collect();
+    if let Some(f) = not_ready.first() {
+        bail!(
+            "registration failed for {} device(s), e.g. {}: {}",
+            not_ready.len(),
+            f["mac"],
+            f["last_message"]
+        );
+    }
+    eprintln!(
+        "\r{} devices registered in {:.1} s",
+        a.count,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 pub async fn run(c: &Client, a: StormArgs) -> anyhow::Result<()> {

@@ -71,7 +71,7 @@ impl Default for RedirectConfig {
             tls_key: String::new(),
             client_ca: String::new(),
             trust_forwarded: false,
-            rate_limit_per_minute: 6000,
+            rate_limit_per_minute: 60_000,
             max_body_bytes: 64 * 1024,
             timestamp_skew_secs: 60,
             nonce_cache_size: 100_000,

@@ -102,3 +102,14 @@ pub enum Outcome {
         message: String,
     },
 }
+
+/// Parses `(state, count)` rows; shared by the backends.
+pub(crate) fn counts(rows: Vec<(String, i64)>) -> crate::Result<Vec<(EventState, u64)>> {
+    rows.into_iter()
+        .map(|(s, n)| {
+            let st = EventState::parse(&s)
+                .ok_or_else(|| crate::StoreError::Corrupt(format!("event state {s}")))?;
+            Ok((st, n.max(0) as u64))
+        })
+        .collect()
+}

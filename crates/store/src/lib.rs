@@ -102,6 +102,8 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     /// Records the outcome on the event and its device, if `node` still holds it.
     async fn finish_event(&self, id: i64, node: &str, outcome: &Outcome) -> Result<bool>;
     async fn list_events(&self, state: Option<EventState>, limit: u32) -> Result<Vec<Event>>;
+    /// How many events are in each state (states with none are left out).
+    async fn event_counts(&self) -> Result<Vec<(EventState, u64)>>;
     async fn get_event(&self, id: i64) -> Result<Option<Event>>;
     /// Puts a failed event back in the queue, due now, with its attempts reset.
     async fn retry_event(&self, id: i64) -> Result<Event>;

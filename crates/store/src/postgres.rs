@@ -777,6 +777,14 @@ impl Store for PgStore {
         rows.iter().map(event_row).collect()
     }
 
+    async fn event_counts(&self) -> Result<Vec<(EventState, u64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM events GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        crate::daemon::counts(rows)
+    }
+
     async fn get_event(&self, id: i64) -> Result<Option<Event>> {
         let row = sqlx::query("SELECT * FROM events WHERE id = $1")
             .bind(id)

@@ -719,6 +719,13 @@ impl Store for SqliteStore {
     ) -> Result<Vec<crate::Event>> {
         crate::sqlite_daemon::list_events(self, state, limit).await
     }
+    async fn event_counts(&self) -> Result<Vec<(crate::EventState, u64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM events GROUP BY state")
+                .fetch_all(&self.reader)
+                .await?;
+        crate::daemon::counts(rows)
+    }
     async fn get_event(&self, id: i64) -> Result<Option<crate::Event>> {
         crate::sqlite_daemon::get_event(self, id).await
     }

@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<AdminState>> {
         .route("/devices/register", post(register))
         .route("/devices/deregister", post(deregister))
         .route("/events", get(list_events))
+        .route("/events/summary", get(event_summary))
         .route("/events/{id}/retry", post(retry_event))
 }
 
@@ -277,6 +278,15 @@ async fn list_events(
         .list_events(state, q.limit.unwrap_or(100).clamp(1, 10_000))
         .await?;
     Ok(Json(serde_json::to_value(es).unwrap_or_default()))
+}
+
+/// Counts per state: what an admin (or `phone storm`) watches while a queue drains.
+async fn event_summary(State(st): State<Arc<AdminState>>) -> ApiResult<Json<Value>> {
+    let mut out = json!({"pending": 0, "running": 0, "done": 0, "failed": 0});
+    for (state, n) in st.store.event_counts().await? {
+        out[state.as_str()] = json!(n);
+    }
+    Ok(Json(out))
 }
 
 async fn retry_event(
