@@ -576,8 +576,8 @@ fn parse_new_device(v: Value) -> ApiResult<NewDevice> {
     })
 }
 
-/// One device (an object) or many (an array). Many are validated first, all of
-/// them, and then created; a failure stops at that device and reports it.
+/// One device (an object) or many (an array), created in one transaction: all
+/// or none.
 async fn create_devices(
     State(st): State<Arc<AdminState>>,
     body: Bytes,
@@ -596,34 +596,17 @@ async fn create_devices(
         .into_iter()
         .map(parse_new_device)
         .collect::<ApiResult<Vec<_>>>()?;
-    let mut out = Vec::with_capacity(news.len());
-    let mut result = Ok(());
-    for n in &news {
-        match st.store.create_device(n).await {
-            Ok(d) => {
-                let mut v = device_json(&d);
-                v["ztprov_pass"] = json!(d.ztprov_pass.as_str());
-                out.push(v);
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
+    // All or nothing: a duplicate in a batch of 1,000 leaves no 999 behind.
+    let created = st.store.create_devices(&news).await?;
     refresh(&st).await;
-    if let Err(e) = result {
-        let mut err = ApiError::from(e);
-        if many {
-            err.error = format!(
-                "{} (created {} of {} devices before this one)",
-                err.error,
-                out.len(),
-                news.len()
-            );
-        }
-        return Err(err);
-    }
+    let mut out: Vec<Value> = created
+        .iter()
+        .map(|d| {
+            let mut v = device_json(d);
+            v["ztprov_pass"] = json!(d.ztprov_pass.as_str());
+            v
+        })
+        .collect();
     tracing::info!(count = out.len(), "device(s) created");
     let body = if many {
         Value::Array(out)

@@ -270,6 +270,21 @@ pub async fn failed_writes_leave_nothing(s: &dyn Store) {
     s.create_device(&new_device("000413000002", "acme"))
         .await
         .unwrap();
+    // a batch with one duplicate creates none of its devices
+    let e = s
+        .create_devices(&[
+            new_device("000413000003", "acme"),
+            new_device("000413000002", "acme"),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    assert_eq!(
+        s.get_device(Mac::parse("000413000003").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn patches_replace_lists_and_bump_revisions(s: &dyn Store) {

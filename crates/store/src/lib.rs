@@ -45,7 +45,14 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     async fn delete_tenant(&self, id: &TenantId) -> Result<()>;
 
     // -- devices ------------------------------------------------------------------
-    async fn create_device(&self, d: &NewDevice) -> Result<Device>;
+    /// Creates all of them or none: one transaction.
+    async fn create_devices(&self, ds: &[NewDevice]) -> Result<Vec<Device>>;
+    async fn create_device(&self, d: &NewDevice) -> Result<Device> {
+        let mut created = self.create_devices(std::slice::from_ref(d)).await?;
+        created
+            .pop()
+            .ok_or_else(|| StoreError::not_found("device", d.mac))
+    }
     async fn get_device(&self, mac: Mac) -> Result<Option<Device>>;
     async fn list_devices(&self, filter: &DeviceFilter) -> Result<Vec<Device>>;
     /// Applies the patch and bumps the device's revision.

@@ -351,33 +351,38 @@ impl Store for PgStore {
         .await
     }
 
-    async fn create_device(&self, d: &NewDevice) -> Result<Device> {
-        let d = d.clone();
+    async fn create_devices(&self, ds: &[NewDevice]) -> Result<Vec<Device>> {
+        let ds = ds.to_vec();
         self.write(move |c| {
             Box::pin(async move {
                 let ts = now();
-                sqlx::query(
-                    "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                )
-                .bind(d.mac.to_string())
-                .bind(d.model.as_str())
-                .bind(d.tenant.as_str())
-                .bind(d.name.as_str())
-                .bind(d.ztprov_user.as_str())
-                .bind(d.ztprov_pass.as_str())
-                .bind(ts)
-                .execute(&mut *c)
-                .await
-                .map_err(|e| constraint(e, &format!("device {} already exists", d.mac), &format!("tenant {} does not exist", d.tenant)))?;
-                replace_lines(c, d.mac, &d.lines).await?;
-                replace_settings(c, "device_settings", "device_mac", &d.mac.to_string(), &d.settings).await?;
-                fetch_device(c, d.mac).await?.ok_or_else(|| StoreError::not_found("device", d.mac))
+                let mut out = Vec::with_capacity(ds.len());
+                for d in &ds {
+                    sqlx::query(
+                        "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                    )
+                    .bind(d.mac.to_string())
+                    .bind(d.model.as_str())
+                    .bind(d.tenant.as_str())
+                    .bind(d.name.as_str())
+                    .bind(d.ztprov_user.as_str())
+                    .bind(d.ztprov_pass.as_str())
+                    .bind(ts)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| {
+                        constraint(e, &format!("device {} already exists", d.mac), &format!("tenant {} does not exist", d.tenant))
+                    })?;
+                    replace_lines(c, d.mac, &d.lines).await?;
+                    replace_settings(c, "device_settings", "device_mac", &d.mac.to_string(), &d.settings).await?;
+                    out.push(fetch_device(c, d.mac).await?.ok_or_else(|| StoreError::not_found("device", d.mac))?);
+                }
+                Ok(out)
             })
         })
         .await
     }
-
     async fn get_device(&self, mac: Mac) -> Result<Option<Device>> {
         let mut c = self.pool.acquire().await?;
         fetch_device(&mut c, mac).await

@@ -445,36 +445,42 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_device(&self, d: &NewDevice) -> Result<Device> {
-        let d = d.clone();
+    async fn create_devices(&self, ds: &[NewDevice]) -> Result<Vec<Device>> {
+        let ds = ds.to_vec();
         self.write(move |c| {
             Box::pin(async move {
                 let ts = now();
-                sqlx::query(
-                    "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(d.mac.to_string())
-                .bind(d.model.as_str())
-                .bind(d.tenant.as_str())
-                .bind(d.name.as_str())
-                .bind(d.ztprov_user.as_str())
-                .bind(d.ztprov_pass.as_str())
-                .bind(ts)
-                .bind(ts)
-                .execute(&mut *c)
-                .await
-                .map_err(|e| {
-                    constraint(
-                        e,
-                        &format!("device {} already exists", d.mac),
-                        &format!("tenant {} does not exist", d.tenant),
+                let mut out = Vec::with_capacity(ds.len());
+                for d in &ds {
+                    sqlx::query(
+                        "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, created_at, updated_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     )
-                })?;
-                replace_device_children(c, d.mac, Some(&d.lines), Some(&d.settings)).await?;
-                fetch_device(c, d.mac)
-                    .await?
-                    .ok_or_else(|| StoreError::not_found("device", d.mac))
+                    .bind(d.mac.to_string())
+                    .bind(d.model.as_str())
+                    .bind(d.tenant.as_str())
+                    .bind(d.name.as_str())
+                    .bind(d.ztprov_user.as_str())
+                    .bind(d.ztprov_pass.as_str())
+                    .bind(ts)
+                    .bind(ts)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| {
+                        constraint(
+                            e,
+                            &format!("device {} already exists", d.mac),
+                            &format!("tenant {} does not exist", d.tenant),
+                        )
+                    })?;
+                    replace_device_children(c, d.mac, Some(&d.lines), Some(&d.settings)).await?;
+                    out.push(
+                        fetch_device(c, d.mac)
+                            .await?
+                            .ok_or_else(|| StoreError::not_found("device", d.mac))?,
+                    );
+                }
+                Ok(out)
             })
         })
         .await

@@ -218,6 +218,26 @@ async fn bad_input_names_the_field_and_writes_nothing() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(app.get("/devices").await.1, json!([]));
+    // and so does one that conflicts with an existing device halfway
+    app.post(
+        "/devices",
+        json!({"mac": "000413000002", "model": "snomD717", "tenant": "acme"}),
+    )
+    .await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!([{"mac": "000413000001", "model": "snomD717", "tenant": "acme"},
+                                 {"mac": "000413000002", "model": "snomD717", "tenant": "acme"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(
+        app.get("/devices/000413000001").await.0,
+        StatusCode::NOT_FOUND
+    );
+    app.admin_call(Method::DELETE, "/devices/000413000002", None)
+        .await;
 
     for (body, field) in [
         (
