@@ -174,6 +174,25 @@ fn uuid_of(settings: &[Value], param: &str) -> String {
         .to_owned()
 }
 
+/// The redirect contacts of 000413AABBCC once `n` are recorded (the log is
+/// written once a second), newest first.
+async fn redirect_outcomes(app: &TestApp, n: usize) -> (Value, Vec<String>) {
+    let started = std::time::Instant::now();
+    loop {
+        let (_, contacts) = app.get("/redirect/contacts?mac=000413AABBCC").await;
+        let outcomes: Vec<String> = contacts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["outcome"].as_str().unwrap().to_owned())
+            .collect();
+        if outcomes.len() >= n || started.elapsed() > Duration::from_secs(10) {
+            return (contacts, outcomes);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn phone(app: &TestApp, path: &str, ua: &str) -> (StatusCode, String) {
     let r = app
         .http
@@ -325,14 +344,7 @@ async fn the_sraps_chain_then_the_phone_is_redirected() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Every phone contact is on record.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
-    let (_, contacts) = app.get("/redirect/contacts?mac=000413AABBCC").await;
-    let outcomes: Vec<&str> = contacts
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["outcome"].as_str().unwrap())
-        .collect();
+    let (contacts, outcomes) = redirect_outcomes(&app, 3).await;
     assert_eq!(
         outcomes,
         ["unknown", "redirected", "model_file"],
@@ -720,11 +732,9 @@ async fn keys_over_their_rate_get_429() {
         }
         statuses.push(a.status);
     }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
-        10,
-        "{statuses:?}"
-    );
+    // A burst of 10; a slow machine may refill one or two tokens meanwhile.
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert!((10..=12).contains(&ok), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
     app.stop().await;
 }
@@ -874,14 +884,7 @@ async fn mutual_tls_ties_the_phone_to_its_mac() {
         "a certificate from another CA fails the TLS handshake: {foreign:?}"
     );
 
-    tokio::time::sleep(Duration::from_millis(1300)).await;
-    let (_, contacts) = app.get("/redirect/contacts?mac=000413AABBCC").await;
-    let outcomes: Vec<&str> = contacts
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["outcome"].as_str().unwrap())
-        .collect();
+    let (_, outcomes) = redirect_outcomes(&app, 4).await;
     assert_eq!(
         outcomes,
         [
