@@ -76,6 +76,12 @@ pub enum DeviceCmd {
         /// Search name, MAC and extensions.
         #[arg(long)]
         search: Option<String>,
+        /// At most this many devices (a page).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Skip this many devices first.
+        #[arg(long)]
+        offset: Option<u32>,
     },
     /// Show one device.
     Show {
@@ -829,6 +835,8 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             status,
             model,
             search,
+            limit,
+            offset,
         } => {
             let mut q = Vec::new();
             for (k, v) in [
@@ -836,6 +844,8 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                 ("status", status),
                 ("model", model),
                 ("q", search),
+                ("limit", limit.map(|l| l.to_string())),
+                ("offset", offset.map(|o| o.to_string())),
             ] {
                 if let Some(v) = v {
                     q.push(format!("{k}={}", enc(&v)));

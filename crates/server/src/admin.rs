@@ -517,6 +517,8 @@ struct ListQuery {
     status: Option<String>,
     model: Option<String>,
     q: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
 }
 
 async fn list_devices(
@@ -543,6 +545,8 @@ async fn list_devices(
             .map(|m| PhoneModel::parse(m).map_err(|e| bad("model", m, e)))
             .transpose()?,
         search: q.q.filter(|s| !s.is_empty()),
+        limit: q.limit,
+        offset: q.offset.unwrap_or(0),
     };
     let ds = st.store.list_devices(&filter).await?;
     Ok(Json(Value::Array(ds.iter().map(device_json).collect())))

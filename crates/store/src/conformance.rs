@@ -392,6 +392,16 @@ pub async fn list_filters(s: &dyn Store) {
         ..Default::default()
     };
     assert_eq!(macs(s.list_devices(&f).await.unwrap()), ["000413000001"]);
+    // pages, in list order, with their lines
+    let page = |limit, offset| DeviceFilter {
+        limit: Some(limit),
+        offset,
+        ..Default::default()
+    };
+    let p = s.list_devices(&page(2, 1)).await.unwrap();
+    assert_eq!(macs(p.clone()), ["000413000002", "000413000003"]);
+    assert!(p.iter().all(|d| d.lines.len() == 1));
+    assert!(s.list_devices(&page(10, 3)).await.unwrap().is_empty());
 }
 
 pub async fn generation_tracks_writes(s: &dyn Store) {

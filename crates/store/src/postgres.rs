@@ -394,12 +394,14 @@ impl Store for PgStore {
             "SELECT {DEVICE_COLS} FROM devices d WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::text IS NULL OR status = $2) \
              AND ($3::text IS NULL OR model = $3) AND ($4::text IS NULL OR strpos(lower(name), $4) > 0 OR strpos(lower(mac), $4) > 0 \
              OR EXISTS (SELECT 1 FROM lines l WHERE l.device_mac = d.mac AND strpos(lower(l.extension), $4) > 0)) \
-             ORDER BY tenant_id, mac"
+             ORDER BY tenant_id, mac LIMIT $5 OFFSET $6"
         ))
         .bind(f.tenant.as_ref().map(|t| t.as_str().to_owned()))
         .bind(f.status.map(|s| s.as_str()))
         .bind(f.model.map(|m| m.as_str()))
         .bind(f.search.as_ref().map(|s| s.to_lowercase()))
+        .bind(f.limit.map(i64::from))
+        .bind(i64::from(f.offset))
         .fetch_all(&mut *c)
         .await?;
         let mut ds = rows

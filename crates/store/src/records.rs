@@ -119,6 +119,9 @@ pub struct DeviceFilter {
     pub model: Option<PhoneModel>,
     /// Matches name, MAC or any line's extension (substring, case-insensitive).
     pub search: Option<String>,
+    /// A page: at most `limit` devices after skipping `offset`, in list order.
+    pub limit: Option<u32>,
+    pub offset: u32,
 }
 
 /// The whole registry, as the provisioning server loads it.

@@ -271,15 +271,25 @@ async fn attach_children(
         }
     }
     if !devices.is_empty() {
-        let one = (!all && devices.len() == 1).then(|| devices[0].mac.to_string());
-        let (lines, settings) = match &one {
-            Some(mac) => (
-                sqlx::query("SELECT * FROM lines WHERE device_mac = ? ORDER BY idx")
-                    .bind(mac)
+        // A few devices: keyed lookups, the MACs passed as one JSON array.
+        let some = (!all).then(|| {
+            serde_json::to_string(
+                &devices
+                    .iter()
+                    .map(|d| d.mac.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default()
+        });
+        let (lines, settings) = match &some {
+            Some(macs) => (
+                sqlx::query("SELECT * FROM lines WHERE device_mac IN (SELECT value FROM json_each(?)) ORDER BY device_mac, idx")
+                    .bind(macs)
                     .fetch_all(&mut *c)
                     .await?,
-                sqlx::query("SELECT device_mac AS owner, name, idx, value, perm FROM device_settings WHERE device_mac = ? ORDER BY name, idx")
-                    .bind(mac)
+                sqlx::query("SELECT device_mac AS owner, name, idx, value, perm FROM device_settings \
+                             WHERE device_mac IN (SELECT value FROM json_each(?)) ORDER BY device_mac, name, idx")
+                    .bind(macs)
                     .fetch_all(&mut *c)
                     .await?,
             ),
@@ -509,7 +519,7 @@ impl Store for SqliteStore {
                  OR EXISTS (SELECT 1 FROM lines l WHERE l.device_mac = d.mac AND instr(lower(l.extension), ?1s) > 0))",
             );
         }
-        sql.push_str(" ORDER BY tenant_id, mac");
+        sql.push_str(" ORDER BY tenant_id, mac LIMIT ? OFFSET ?");
         // Positional binds: the search term is bound three times below.
         let sql = sql.replace("?1s", "?");
         let mut q = sqlx::query(&sql);
@@ -526,12 +536,17 @@ impl Store for SqliteStore {
             let s = s.to_lowercase();
             q = q.bind(s.clone()).bind(s.clone()).bind(s);
         }
+        // SQLite reads LIMIT -1 as "no limit".
+        q = q
+            .bind(f.limit.map_or(-1, i64::from))
+            .bind(i64::from(f.offset));
         let rows = q.fetch_all(&mut *c).await?;
         let mut devices = rows
             .iter()
             .map(device_from_row)
             .collect::<Result<Vec<_>>>()?;
-        attach_children(&mut c, &mut [], &mut devices, true).await?;
+        // A page is a few devices among many: look up its children only.
+        attach_children(&mut c, &mut [], &mut devices, f.limit.is_none()).await?;
         Ok(devices)
     }
 

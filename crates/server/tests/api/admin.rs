@@ -86,6 +86,10 @@ async fn tenant_and_device_crud() {
     assert_eq!(list.as_array().unwrap().len(), 1);
     let (_, list) = app.get("/devices?model=snomD717").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, page) = app.get("/devices?tenant=gen&limit=5&offset=5").await;
+    let page = page.as_array().unwrap();
+    assert_eq!(page.len(), 5);
+    assert_eq!(page[0]["mac"], "000413000006");
 
     let (s, v) = app
         .admin_call(
