@@ -82,12 +82,22 @@ pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
     }
 }
 
+/// A test that fails half-way must not leave a server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Server {
     /// Kills the process without warning (SIGKILL) and hands back its directory.
     pub fn kill(mut self) -> tempfile::TempDir {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        self.dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
