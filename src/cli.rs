@@ -210,11 +210,10 @@ pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Re
             if as_json {
                 return print_json(&v);
             }
-            let rows = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|p| {
+            table_of(
+                &v,
+                &["NAME", "KIND", "SCOPE", "URL", "ACCESS KEY ID"],
+                |p| {
                     let scope = p
                         .get("tenant")
                         .and_then(Value::as_str)
@@ -227,9 +226,8 @@ pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Re
                         s(p, "base_url"),
                         s(p, "access_key_id"),
                     ]
-                })
-                .collect();
-            table(&["NAME", "KIND", "SCOPE", "URL", "ACCESS KEY ID"], rows);
+                },
+            );
         }
         ProviderCmd::Show { name } => {
             let v = c
@@ -309,23 +307,8 @@ pub async fn events(c: &Client, cmd: EventsCmd, as_json: bool) -> anyhow::Result
                 s(&sum, "failed"),
                 s(&sum, "done")
             );
-            let rows = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| {
-                    vec![
-                        s(e, "id"),
-                        s(e, "action"),
-                        s(e, "mac"),
-                        s(e, "state"),
-                        s(e, "attempts"),
-                        s(e, "next_attempt_at"),
-                        s(e, "last_error"),
-                    ]
-                })
-                .collect();
-            table(
+            table_of(
+                &v,
                 &[
                     "ID",
                     "ACTION",
@@ -335,7 +318,17 @@ pub async fn events(c: &Client, cmd: EventsCmd, as_json: bool) -> anyhow::Result
                     "NEXT ATTEMPT",
                     "LAST ERROR",
                 ],
-                rows,
+                |e| {
+                    vec![
+                        s(e, "id"),
+                        s(e, "action"),
+                        s(e, "mac"),
+                        s(e, "state"),
+                        s(e, "attempts"),
+                        s(e, "next_attempt_at"),
+                        s(e, "last_error"),
+                    ]
+                },
             );
         }
         EventsCmd::Retry { id } => {
@@ -430,13 +423,9 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
             if as_json {
                 return print_json(&v);
             }
-            let rows = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| vec![s(c, "id"), s(c, "name"), s(c, "created_at")])
-                .collect();
-            table(&["ID", "NAME", "CREATED"], rows);
+            table_of(&v, &["ID", "NAME", "CREATED"], |c| {
+                vec![s(c, "id"), s(c, "name"), s(c, "created_at")]
+            });
         }
         RedirectCmd::Key(KeyCmd::Add { company, role }) => {
             let v = c
@@ -467,11 +456,10 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
             if as_json {
                 return print_json(&v);
             }
-            let rows = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|k| {
+            table_of(
+                &v,
+                &["ID", "COMPANY", "ROLE", "ENABLED", "LAST USED"],
+                |k| {
                     vec![
                         s(k, "id"),
                         s(k, "company"),
@@ -479,9 +467,8 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
                         s(k, "enabled"),
                         s(k, "last_used_at"),
                     ]
-                })
-                .collect();
-            table(&["ID", "COMPANY", "ROLE", "ENABLED", "LAST USED"], rows);
+                },
+            );
         }
         RedirectCmd::Key(KeyCmd::Revoke { id }) => {
             let v = c
@@ -505,11 +492,10 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
             if as_json {
                 return print_json(&v);
             }
-            let rows = v["endpoints"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| {
+            table_of(
+                &v["endpoints"],
+                &["MAC", "COMPANY", "NAME", "ENABLED", "UPDATED"],
+                |e| {
                     vec![
                         s(e, "mac"),
                         s(e, "company"),
@@ -517,9 +503,8 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
                         s(e, "autoprovisioning_enabled"),
                         s(e, "updated_at"),
                     ]
-                })
-                .collect();
-            table(&["MAC", "COMPANY", "NAME", "ENABLED", "UPDATED"], rows);
+                },
+            );
             println!("{} endpoint(s)", s(&v, "total"));
         }
         RedirectCmd::Endpoint(EndpointCmd::Show { mac }) => {
@@ -568,11 +553,10 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
             if as_json {
                 return print_json(&v);
             }
-            let rows = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| {
+            table_of(
+                &v,
+                &["TIME", "MAC", "SOURCE", "FIRMWARE", "OUTCOME", "PATH"],
+                |c| {
                     vec![
                         s(c, "at"),
                         s(c, "mac"),
@@ -581,11 +565,7 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
                         s(c, "outcome"),
                         s(c, "path"),
                     ]
-                })
-                .collect();
-            table(
-                &["TIME", "MAC", "SOURCE", "FIRMWARE", "OUTCOME", "PATH"],
-                rows,
+                },
             );
         }
     }
@@ -628,6 +608,14 @@ fn s(v: &Value, key: &str) -> String {
         Some(Value::Null) | None => "-".into(),
         Some(other) => other.to_string(),
     }
+}
+
+/// Prints a JSON array as a table, one row per element.
+fn table_of(list: &Value, headers: &[&str], row: impl Fn(&Value) -> Vec<String>) {
+    table(
+        headers,
+        list.as_array().into_iter().flatten().map(row).collect(),
+    );
 }
 
 /// Prints rows as aligned columns.
@@ -704,11 +692,10 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
             if as_json {
                 return print_json(&ts);
             }
-            let rows = ts
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|t| {
+            table_of(
+                &ts,
+                &["ID", "NAME", "REGISTRAR", "PROV USER", "MODE"],
+                |t| {
                     vec![
                         s(t, "id"),
                         s(t, "name"),
@@ -716,9 +703,8 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
                         s(t, "prov_user"),
                         s(t, "mode"),
                     ]
-                })
-                .collect();
-            table(&["ID", "NAME", "REGISTRAR", "PROV USER", "MODE"], rows);
+                },
+            );
         }
         TenantCmd::Show { id, secrets } => {
             let mut t = c
@@ -860,24 +846,8 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             if as_json {
                 return print_json(&ds);
             }
-            let rows = ds
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|d| {
-                    vec![
-                        s(d, "mac"),
-                        s(d, "name"),
-                        extension(d),
-                        s(d, "model"),
-                        s(d, "tenant"),
-                        s(d, "status"),
-                        s(d, "registered_at"),
-                        s(d, "last_message"),
-                    ]
-                })
-                .collect();
-            table(
+            table_of(
+                &ds,
                 &[
                     "MAC",
                     "NAME",
@@ -888,7 +858,18 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                     "REGISTERED",
                     "LAST MESSAGE",
                 ],
-                rows,
+                |d| {
+                    vec![
+                        s(d, "mac"),
+                        s(d, "name"),
+                        extension(d),
+                        s(d, "model"),
+                        s(d, "tenant"),
+                        s(d, "status"),
+                        s(d, "registered_at"),
+                        s(d, "last_message"),
+                    ]
+                },
             );
         }
         DeviceCmd::Show { mac, secrets } => {
@@ -985,11 +966,10 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             if as_json {
                 return print_json(&cs);
             }
-            let rows = cs
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| {
+            table_of(
+                &cs,
+                &["TIME", "SOURCE", "STATUS", "HITS", "PATH", "USER AGENT"],
+                |c| {
                     vec![
                         s(c, "at"),
                         s(c, "ip"),
@@ -998,11 +978,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                         s(c, "path"),
                         s(c, "user_agent"),
                     ]
-                })
-                .collect();
-            table(
-                &["TIME", "SOURCE", "STATUS", "HITS", "PATH", "USER AGENT"],
-                rows,
+                },
             );
         }
     }

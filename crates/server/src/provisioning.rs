@@ -70,7 +70,8 @@ enum Kind {
 
 /// What a request resolved to, for the access and contact logs.
 struct Outcome {
-    status: StatusCode,
+    /// Body length, known when the body is built (not re-parsed from headers).
+    bytes: usize,
     user: Option<String>,
     file: Option<ConfigFile>,
     response: Response<Body>,
@@ -79,7 +80,7 @@ struct Outcome {
 fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
     let now = chrono::Utc::now();
     let out = dispatch(st, req);
-    let status = out.status.as_u16();
+    let status = out.response.status().as_u16();
     let peer = Some(peer);
     let ua = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes());
     if st.access.enabled() {
@@ -95,7 +96,7 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
                 .unwrap_or("/"),
             version: version_str(req.version()),
             status,
-            bytes: body_len(&out.response),
+            bytes: out.bytes,
             referer: req.headers().get(header::REFERER).map(|v| v.as_bytes()),
             user_agent: ua,
         });
@@ -128,14 +129,6 @@ fn version_str(v: http::Version) -> &'static str {
     }
 }
 
-fn body_len(r: &Response<Body>) -> usize {
-    r.headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn plain(status: StatusCode, msg: &'static str) -> Outcome {
     let mut r = Response::new(Body::from(msg));
     *r.status_mut() = status;
@@ -146,7 +139,7 @@ fn plain(status: StatusCode, msg: &'static str) -> Outcome {
     r.headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(msg.len()));
     Outcome {
-        status,
+        bytes: msg.len(),
         user: None,
         file: None,
         response: r,
@@ -290,7 +283,7 @@ fn xml(body: Bytes) -> Outcome {
     // The body carries passwords: no shared cache may keep it.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Outcome {
-        status: StatusCode::OK,
+        bytes: len,
         user: None,
         file: None,
         response: r,

@@ -8,6 +8,12 @@ use crate::helpers::*;
 
 const MAC: &str = "000413AABBCC";
 
+/// Basic only, over plain HTTP: simple to drive from a test client.
+fn basic_only(c: &mut touchless_server::Config) {
+    c.auth.schemes = vec![Scheme::Basic];
+    c.auth.allow_basic_over_http = true;
+}
+
 fn setting<'a>(doc: &'a roxmltree::Document, name: &str) -> Option<&'a str> {
     doc.descendants()
         .find(|n| n.has_tag_name(name))
@@ -169,11 +175,7 @@ async fn basic_is_not_accepted_when_not_offered() {
 /// Unknown MAC, wrong password and another tenant's device are indistinguishable.
 #[tokio::test]
 async fn the_same_401_for_unknown_mac_wrong_password_and_other_tenant() {
-    let mut app = spawn_app_with(|c| {
-        c.auth.schemes = vec![Scheme::Basic];
-        c.auth.allow_basic_over_http = true;
-    })
-    .await;
+    let mut app = spawn_app_with(basic_only).await;
     app.tenant("acme", "prov-acme", "pass-acme").await;
     app.tenant("beta", "prov-beta", "pass-beta").await;
     app.device(MAC, "acme").await;
@@ -367,11 +369,7 @@ async fn bad_requests_get_clear_4xx() {
 
 #[tokio::test]
 async fn changes_are_served_on_the_next_request() {
-    let mut app = spawn_app_with(|c| {
-        c.auth.schemes = vec![Scheme::Basic];
-        c.auth.allow_basic_over_http = true;
-    })
-    .await;
+    let mut app = spawn_app_with(basic_only).await;
     app.tenant("acme", "prov", "s3cr3t-prov").await;
     app.device(MAC, "acme").await;
     let url = format!("{}/prov/snomD717-{MAC}.htm", app.prov);
@@ -573,8 +571,7 @@ async fn operator_templates_override_builtins() {
     let dir = tpl.path().to_string_lossy().into_owned();
     let mut app = spawn_app_with(|c| {
         c.template_dir = dir;
-        c.auth.schemes = vec![Scheme::Basic];
-        c.auth.allow_basic_over_http = true;
+        basic_only(c);
     })
     .await;
     app.tenant("acme", "prov", "s3cr3t-prov").await;
