@@ -399,8 +399,13 @@ pub enum EndpointCmd {
         #[arg(long)]
         company: Option<String>,
     },
-    /// Show one endpoint and the settings it hands the phone.
-    Show { mac: String },
+    /// Show one endpoint and the settings it hands the phone (passwords masked).
+    Show {
+        mac: String,
+        /// Also print the passwords the endpoint hands the phone.
+        #[arg(long)]
+        secrets: bool,
+    },
 }
 
 pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Result<()> {
@@ -507,11 +512,15 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
             );
             println!("{} endpoint(s)", s(&v, "total"));
         }
-        RedirectCmd::Endpoint(EndpointCmd::Show { mac }) => {
+        RedirectCmd::Endpoint(EndpointCmd::Show { mac, secrets }) => {
             let v = c
                 .call(
                     Method::GET,
-                    &format!("/redirect/endpoints/{}", enc(&mac)),
+                    &format!(
+                        "/redirect/endpoints/{}{}",
+                        enc(&mac),
+                        if secrets { "?secrets=true" } else { "" }
+                    ),
                     None,
                 )
                 .await?;

@@ -6,6 +6,7 @@ mod client;
 mod phone;
 mod storm;
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -350,6 +351,12 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         None => println!("  redirection service  off"),
     }
     match &running.new_admin_token {
+        // Under systemd or any log collector stdout is a log: the token would be
+        // kept in the journal. Only a person at a terminal sees it.
+        Some(_) if !std::io::stdout().is_terminal() => println!(
+            "  admin token          generated; stored in {} (readable by this user only)",
+            token_file.display()
+        ),
         Some(t) => {
             println!("  admin token          {t}");
             println!(

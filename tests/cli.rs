@@ -5,6 +5,35 @@ mod common;
 
 use common::{bin, start};
 
+/// Everything in the data folder holds secrets: private whatever the umask,
+/// and the generated admin token is not printed when stdout is no terminal
+/// (under systemd stdout is the journal).
+#[test]
+fn the_data_folder_is_private_and_the_token_stays_out_of_logs() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = start();
+    let data = server.dir.path().join("touchless-data");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "data folder");
+    // Make SQLite write, so the WAL exists.
+    let (ok, out, err) = server.cli(&["tenant", "add", "acme", "--sip-host", "pbx.example.com"]);
+    assert!(ok, "{out}{err}");
+    for f in [
+        "touchless.db",
+        "touchless.db-wal",
+        "touchless.db-shm",
+        "admin-token",
+    ] {
+        let p = data.join(f);
+        assert!(p.exists(), "{f}");
+        assert_eq!(mode(&p), 0o600, "{f}");
+    }
+    let token = std::fs::read_to_string(data.join("admin-token")).unwrap();
+    let banner = server.banner.join("\n");
+    assert!(!banner.contains(token.trim()), "{banner}");
+    assert!(banner.contains("admin-token"), "{banner}");
+}
+
 #[test]
 fn a_new_user_provisions_a_phone_from_the_cli() {
     let server = start();

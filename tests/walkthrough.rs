@@ -73,7 +73,25 @@ fn the_seed_walkthrough() {
     assert_eq!(device["last_message"], "-");
 
     // 4. The redirection service holds the endpoint with the URL, user and password.
-    let endpoint = json(&cli(&["--json", "redirect", "endpoint", "show", MAC]));
+    let masked = json(&cli(&["--json", "redirect", "endpoint", "show", MAC]));
+    let endpoint = json(&cli(&[
+        "--json",
+        "redirect",
+        "endpoint",
+        "show",
+        MAC,
+        "--secrets",
+    ]));
+    let password_of = |e: &serde_json::Value| {
+        e["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["param_name"] == "http_client_pass")
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!(password_of(&masked), "***", "masked unless --secrets");
     let setting = |name: &str| {
         endpoint["settings"]
             .as_array()

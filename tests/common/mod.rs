@@ -14,6 +14,8 @@ pub struct Server {
     pub redirect_url: String,
     pub dir: tempfile::TempDir,
     pub stdout: std::sync::mpsc::Receiver<String>,
+    /// What `serve` printed up to "Stop with Ctrl-C."
+    pub banner: Vec<String>,
 }
 
 pub fn bin() -> Command {
@@ -55,10 +57,12 @@ pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
     });
     let (mut admin_url, mut prov_url, mut redirect_url) =
         (String::new(), String::new(), String::new());
+    let mut banner = Vec::new();
     loop {
         let line = rx
             .recv_timeout(std::time::Duration::from_secs(30))
             .expect("serve printed its banner");
+        banner.push(line.clone());
         if let Some(rest) = line.trim().strip_prefix("admin API") {
             admin_url = rest.trim().to_owned();
         }
@@ -79,6 +83,7 @@ pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
         redirect_url,
         dir,
         stdout: rx,
+        banner,
     }
 }
 

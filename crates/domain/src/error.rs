@@ -7,6 +7,8 @@
 pub enum Error {
     #[error("invalid MAC address {0:?}: expected 12 hex digits, e.g. 000413AABBCC, 00:04:13:AA:BB:CC or 0004.13aa.bbcc")]
     Mac(String),
+    #[error("invalid MAC address {0:?}: a phone has a unicast address; this one is {1}")]
+    MacNotUnicast(String, &'static str),
     #[error("unknown phone model {0:?}: expected a Snom model identifier such as snomD717, snomD785 or snomM900")]
     Model(String),
     #[error("not a Snom configuration file name {0:?}: expected snom<model>.htm or snom<model>-<MAC>.htm")]

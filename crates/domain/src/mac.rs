@@ -23,7 +23,23 @@ impl Mac {
     ///
     /// Separators must be used consistently and in their usual places, so a typo
     /// such as `00:0413:AA:BB:CC` is an error rather than a silently different MAC.
+    /// Broadcast, multicast and all-zero addresses are refused: no phone has one,
+    /// and accepting them only gives a file name that matches nothing real.
     pub fn parse(s: &str) -> Result<Self, Error> {
+        let mac = Self::parse_any(s)?;
+        if mac.0 == [0xFF; 6] {
+            return Err(Error::MacNotUnicast(truncate(s), "the broadcast address"));
+        }
+        if mac.0[0] & 1 == 1 {
+            return Err(Error::MacNotUnicast(truncate(s), "a multicast address"));
+        }
+        if mac.0 == [0; 6] {
+            return Err(Error::MacNotUnicast(truncate(s), "all zeros"));
+        }
+        Ok(mac)
+    }
+
+    fn parse_any(s: &str) -> Result<Self, Error> {
         let err = || Error::Mac(truncate(s));
         let b = s.as_bytes();
         let digits: [u8; 12] = match b.len() {
@@ -167,6 +183,22 @@ mod tests {
     }
 
     #[test]
+    fn refuses_addresses_no_phone_has() {
+        for (s, why) in [
+            ("FFFFFFFFFFFF", "broadcast"),
+            ("ff:ff:ff:ff:ff:ff", "broadcast"),
+            ("01005E000001", "multicast"),
+            ("333300000001", "multicast"),
+            ("000000000000", "all zeros"),
+        ] {
+            let err = Mac::parse(s).unwrap_err().to_string();
+            assert!(err.contains(why), "{s}: {err}");
+        }
+        // The locally administered bit is fine (virtual phones, softphones).
+        assert!(Mac::parse("020413AABBCC").is_ok());
+    }
+
+    #[test]
     fn serde_uses_the_canonical_form() {
         let m: Mac = serde_json::from_str("\"00:04:13:aa:bb:cc\"").unwrap();
         assert_eq!(serde_json::to_string(&m).unwrap(), "\"000413AABBCC\"");
@@ -175,7 +207,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trips_in_every_spelling(bytes in any::<[u8; 6]>(), lower in any::<bool>(), form in 0..4u8) {
+        fn round_trips_in_every_spelling(mut bytes in any::<[u8; 6]>(), lower in any::<bool>(), form in 0..4u8) {
+            bytes[0] &= 0xFE;
+            bytes[5] |= 1;
             let mac = Mac::from_bytes(bytes);
             let canon = mac.to_string();
             let s = match form {

@@ -133,11 +133,11 @@ pub fn check_value(s: &str) -> Result<(), Error> {
             "is too long (4096 bytes at most)",
         ));
     }
-    if s.chars().any(|c| c.is_control() && c != '\t') {
+    if !crate::text::is_xml_text(s, true) {
         return Err(Error::field(
             "setting value",
             s,
-            "must not contain control characters",
+            "must not contain control characters or characters XML cannot carry (U+FFFE, U+FFFF)",
         ));
     }
     Ok(())

@@ -83,11 +83,26 @@ fn len_between(s: &str, min: usize, max: usize) -> Result<(), &'static str> {
 }
 
 fn no_control(s: &str) -> Result<(), &'static str> {
-    if s.chars().any(char::is_control) {
-        Err("must not contain control characters")
-    } else {
+    if is_xml_text(s, false) {
         Ok(())
+    } else {
+        Err("must not contain control characters or characters XML cannot carry (U+FFFE, U+FFFF)")
     }
+}
+
+/// Whether every character of `s` can be written into an XML 1.0 document (and
+/// so into any file a phone parses): no control characters (a tab only where
+/// `allow_tab`), and none of the two non-characters U+FFFE and U+FFFF, which
+/// XML 1.0 cannot carry even escaped. Every edge that takes free text checks
+/// this, so no accepted value can break a rendered file.
+pub fn is_xml_text(s: &str, allow_tab: bool) -> bool {
+    s.chars().all(|c| {
+        if c == '\t' {
+            allow_tab
+        } else {
+            !c.is_control() && c != '\u{FFFE}' && c != '\u{FFFF}'
+        }
+    })
 }
 
 /// Printable ASCII without spaces: what survives a phone's settings UI, a URL's

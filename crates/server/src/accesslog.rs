@@ -63,19 +63,10 @@ impl AccessLog {
                 })
             }
             "stdout" => Box::new(std::io::stdout()),
-            path => {
-                if let Some(dir) = std::path::Path::new(path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir)?;
-                    }
-                }
-                Box::new(
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(path)?,
-                )
-            }
+            // It names users and MACs: private, like the rest of the data.
+            path => Box::new(touchless_store::private::append(std::path::Path::new(
+                path,
+            ))?),
         };
         let shared = Arc::new(Shared {
             buf: Mutex::new(Buffer::default()),
@@ -133,15 +124,16 @@ fn format_line(line: &mut String, e: &Entry<'_>) {
         None => line.push('-'),
     }
     line.push_str(" - ");
-    escape_into(line, e.user.map(str::as_bytes), false);
+    // Unquoted field: a space would shift every later field for a log parser.
+    escape_into(line, e.user.map(str::as_bytes), 64, b" ");
     line.push_str(" [");
     with_time(e.time, |t| line.push_str(t));
     let _ = write!(line, "] \"{} ", e.method);
-    escape_into(line, Some(e.uri.as_bytes()), false);
+    escape_into(line, Some(e.uri.as_bytes()), 1024, b"");
     let _ = write!(line, " {}\" {} {} \"", e.version, e.status, e.bytes);
-    escape_into(line, e.referer, true);
+    escape_into(line, e.referer, 1024, b"");
     line.push_str("\" \"");
-    escape_into(line, e.user_agent, true);
+    escape_into(line, e.user_agent, 1024, b"");
     line.push_str("\"\n");
 }
 
@@ -176,15 +168,17 @@ fn writer(shared: &Shared, out: Box<dyn std::io::Write + Send>) {
     }
 }
 
-/// nginx escapes `"`, `\` and bytes outside printable ASCII as `\xHH`; `-` stands
-/// for a missing value.
-fn escape_into(out: &mut String, v: Option<&[u8]>, quoted: bool) {
+/// As nginx does in every field: `"`, `\` and bytes outside printable ASCII
+/// become `\xHH` (plus the bytes in `extra`), so no client-chosen value (a
+/// Digest username, a URI, a User-Agent) can forge a field or a line. At most
+/// `max` bytes are kept; `-` stands for a missing value.
+fn escape_into(out: &mut String, v: Option<&[u8]>, max: usize, extra: &[u8]) {
     let Some(v) = v.filter(|v| !v.is_empty()) else {
         out.push('-');
         return;
     };
-    let v = &v[..v.len().min(1024)];
-    let needs = |b: u8| (quoted && (b == b'"' || b == b'\\')) || !(0x20..0x7f).contains(&b);
+    let v = &v[..v.len().min(max)];
+    let needs = |b: u8| b == b'"' || b == b'\\' || extra.contains(&b) || !(0x20..0x7f).contains(&b);
     let mut start = 0;
     for (i, &b) in v.iter().enumerate() {
         if needs(b) {
@@ -247,5 +241,40 @@ mod tests {
             );
         assert!(re_ok, "{}", lines[0]);
         assert!(lines[1].starts_with("192.0.2.1 - - ["));
+    }
+
+    /// A Digest username is the client's choice; it must not be able to close
+    /// the field, open a quoted one or start a new line.
+    #[test]
+    fn client_chosen_values_cannot_forge_fields() {
+        let mut line = String::new();
+        let evil = "x\" 200 9 \"-\" \"evil\"\n1.2.3.4 - admin [";
+        format_line(
+            &mut line,
+            &Entry {
+                time: 1_700_000_000,
+                ip: Some([192, 0, 2, 1].into()),
+                user: Some(&format!("{evil}{}", "a".repeat(500))),
+                method: "GET",
+                uri: "/prov/\"x\"",
+                version: "HTTP/1.1",
+                status: 401,
+                bytes: 24,
+                referer: None,
+                user_agent: None,
+            },
+        );
+        assert_eq!(line.matches('\n').count(), 1, "{line}");
+        assert_eq!(line.matches('"').count(), 6, "{line}");
+        assert!(
+            line.starts_with("192.0.2.1 - x\\x22\\x20200\\x209\\x20\\x22-\\x22\\x20\\x22evil\\x22\\x0A1.2.3.4\\x20-\\x20admin\\x20[aaa"),
+            "{line}"
+        );
+        let user_field = line.split(' ').nth(2).unwrap();
+        assert!(user_field.len() < 64 * 4, "{user_field}");
+        assert!(
+            line.contains("\"GET /prov/\\x22x\\x22 HTTP/1.1\" 401"),
+            "{line}"
+        );
     }
 }

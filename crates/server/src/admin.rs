@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -65,7 +65,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .nest("/redirect", crate::redirect::admin::routes())
         .merge(crate::daemon::admin::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })
-        .route_layer(axum::middleware::from_fn_with_state(
+        // `layer`, not `route_layer`: unknown paths and wrong methods are
+        // authenticated too, so the API does not tell a stranger which routes exist.
+        .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             require_token,
         ))
@@ -99,7 +101,7 @@ async fn require_token(State(st): State<Arc<AdminState>>, req: Request, next: Ne
 pub struct ApiError {
     status: StatusCode,
     error: String,
-    field: Option<&'static str>,
+    field: Option<std::borrow::Cow<'static, str>>,
     value: Option<Value>,
 }
 
@@ -117,7 +119,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             error: error.into(),
-            field: Some(field),
+            field: Some(field.into()),
             value: Some(value),
         }
     }
@@ -132,7 +134,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid { field, message } => ApiError {
                 status: StatusCode::BAD_REQUEST,
                 error: message,
-                field: Some(field),
+                field: Some(field.into()),
                 value: None,
             },
             other => {
@@ -160,6 +162,40 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// `Query<T>` whose rejection is the API's JSON error naming the parameter,
+/// not axum's plain-text one.
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let value = form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, _)| *k == field)
+                    .map(|(_, v)| json!(v))
+                    .unwrap_or(Value::Null);
+                let inner = e.into_inner();
+                ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    error: format!("query parameter {field}: {inner}"),
+                    field: Some(field.into()),
+                    value: Some(value),
+                }
+            })
+    }
+}
 
 // -- field-by-field body parsing ---------------------------------------------------
 
@@ -261,7 +297,7 @@ fn parse_settings(items: Vec<Value>) -> ApiResult<Vec<Setting>> {
         .map(|v| {
             let f =
                 Fields::from_value(v, &["name", "idx", "value", "perm"]).map_err(|e| ApiError {
-                    field: Some("settings"),
+                    field: Some("settings".into()),
                     ..e
                 })?;
             let name = f
@@ -269,7 +305,7 @@ fn parse_settings(items: Vec<Value>) -> ApiResult<Vec<Setting>> {
                     Setting::new(s, None, "", Perm::R).map(|s| s.name)
                 })
                 .map_err(|e| ApiError {
-                    field: Some("settings"),
+                    field: Some("settings".into()),
                     ..e
                 })?;
             let idx = match f.0.get("idx") {
@@ -319,11 +355,11 @@ fn parse_lines(items: Vec<Value>) -> ApiResult<Vec<Line>> {
                 ],
             )
             .map_err(|e| ApiError {
-                field: Some("lines"),
+                field: Some("lines".into()),
                 ..e
             })?;
             let in_line = |e: ApiError| ApiError {
-                field: Some("lines"),
+                field: Some("lines".into()),
                 ..e
             };
             let idx = match f.0.get("idx") {
@@ -523,7 +559,7 @@ struct ListQuery {
 
 async fn list_devices(
     State(st): State<Arc<AdminState>>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let bad = |field: &'static str, v: &str, e: touchless_domain::Error| {
         ApiError::field(field, json!(v), e.to_string())
@@ -691,7 +727,7 @@ struct PreviewQuery {
 async fn preview(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-    Query(q): Query<PreviewQuery>,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> ApiResult<Response> {
     let d = fetch_device(&st, path_mac(&mac)?).await?;
     let t = fetch_tenant(&st, d.tenant.as_str()).await?;
@@ -720,7 +756,7 @@ struct ContactsQuery {
 async fn contacts(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-    Query(q): Query<ContactsQuery>,
+    ApiQuery(q): ApiQuery<ContactsQuery>,
 ) -> ApiResult<Json<Value>> {
     let mac = path_mac(&mac)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);

@@ -44,6 +44,7 @@ const META_NONCE_SECRET: &str = "digest_nonce_secret";
 const META_ADMIN_TOKEN: &str = "admin_token_sha256";
 
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
+    warn_if_readable(&cfg);
     let db = cfg.database_url();
     let store = touchless_store::open(&db)
         .await
@@ -300,16 +301,22 @@ async fn bootstrap_local_provider(
 }
 
 fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    touchless_store::private::write(path, format!("{content}\n").as_bytes())
+}
+
+/// The data folder and the database hold every secret touchless has; say so
+/// when others may read them (they are created private, but may predate that).
+fn warn_if_readable(cfg: &Config) {
+    let db = cfg.data_dir.join("touchless.db");
+    for p in [cfg.data_dir.as_path(), db.as_path()] {
+        if let Some(mode) = touchless_store::private::too_open(p) {
+            tracing::warn!(
+                path = %p.display(),
+                mode = format!("{mode:o}"),
+                "readable by other users, yet it holds SIP passwords, provisioning credentials and API secrets; run chmod go-rwx on it"
+            );
+        }
     }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?
-        .write_all(format!("{content}\n").as_bytes())
 }
 
 fn hex(b: &[u8]) -> String {

@@ -267,7 +267,7 @@ impl Config {
         }
         if a.realm.is_empty()
             || a.realm.contains(['"', '\\'])
-            || a.realm.chars().any(char::is_control)
+            || !touchless_domain::is_xml_text(&a.realm, false)
         {
             return Err(ConfigError::Invalid(
                 "auth.realm must be non-empty and contain no quotes, backslashes or control characters".into(),

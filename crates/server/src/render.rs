@@ -369,8 +369,12 @@ mod tests {
         let fkey = doc.descendants().find(|n| n.has_tag_name("fkey")).unwrap();
         assert_eq!(fkey.attribute("idx"), Some("0"));
         assert_eq!(fkey.text(), Some("blf sip:402@pbx|*8"));
-        // Comments are not unescaped by parsers, so the escaped form is what must be there.
-        assert!(text.contains("\"Desk &amp; &lt;Lobby&gt;\""), "{text}");
+        // Free text never goes into a comment, where escaping would not help.
+        let comment = doc.descendants().find(|n| n.is_comment()).unwrap();
+        assert_eq!(
+            comment.text(),
+            Some(" touchless: snomD717 000413AABBCC of tenant acme, revision 3 ")
+        );
 
         for body in [
             r.ztprov("http://pbx:8080", &t, &d).unwrap(),
@@ -378,6 +382,69 @@ mod tests {
         ] {
             let text = std::str::from_utf8(&body).unwrap();
             roxmltree::Document::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Whatever free text the edges accept, every rendered file parses and
+        /// carries it back exactly: names, display names and setting values.
+        #[test]
+        fn every_accepted_value_renders_well_formed(
+            name in "\\PC{0,40}",
+            display in "\\PC{0,40}",
+            value in "(\\PC|\t){0,60}",
+            tricky in proptest::sample::select(vec!["--", "-->", "]]>", "<!--", "\u{FFFD}", "&#0;", "\u{10FFFF}"]),
+        ) {
+            let name = format!("{name}{tricky}");
+            let (Ok(name), Ok(display), Ok(setting)) = (
+                touchless_domain::DisplayText::parse(&name.chars().take(100).collect::<String>()),
+                touchless_domain::DisplayText::parse(&format!("{display}{tricky}")),
+                Setting::new("language", None, &format!("{value}{tricky}"), Perm::R),
+            ) else {
+                // Refused at the edge: nothing to render.
+                return Ok(());
+            };
+            let r = Renderer::new(None).unwrap();
+            let mut t = tenant();
+            t.name = name.clone();
+            t.settings = vec![setting.clone()];
+            let mut d = device();
+            d.name = name;
+            d.settings.clear();
+            d.lines[0].display_name = display.clone();
+            for (i, body) in [
+                r.device("http://pbx:8080", &t, &d).unwrap(),
+                r.ztprov("http://pbx:8080", &t, &d).unwrap(),
+                r.model("http://pbx:8080", &t, d.model).unwrap(),
+                r.redirect(&[SettingView { name: "setting_server".into(), idx: None, value: setting.value.clone(), perm: "RW" }]).unwrap(),
+            ].into_iter().enumerate() {
+                let carried = if i == 3 { "setting_server" } else { "language" };
+                let text = std::str::from_utf8(&body).unwrap();
+                let doc = roxmltree::Document::parse(text).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}\n{text}")))?;
+                for n in doc.descendants().filter(|n| n.has_tag_name(carried)) {
+                    proptest::prop_assert_eq!(n.text().unwrap_or(""), setting.value.as_str());
+                }
+                for n in doc.descendants().filter(|n| n.has_tag_name("user_realname")) {
+                    if n.attribute("idx") == Some("1") {
+                        proptest::prop_assert_eq!(n.text().unwrap_or(""), display.as_str());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn values_xml_cannot_carry_are_refused() {
+        for bad in ["a\u{FFFE}", "\u{FFFF}", "a\u{1}b", "\u{85}"] {
+            assert!(
+                touchless_domain::DisplayText::parse(bad).is_err(),
+                "{bad:?}"
+            );
+            assert!(
+                Setting::new("language", None, bad, Perm::R).is_err(),
+                "{bad:?}"
+            );
         }
     }
 

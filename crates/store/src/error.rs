@@ -27,7 +27,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn not_found(what: &'static str, key: impl ToString) -> Self {
+    pub fn not_found(what: &'static str, key: impl ToString) -> Self {
         StoreError::NotFound {
             what,
             key: key.to_string(),

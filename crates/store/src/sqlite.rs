@@ -30,8 +30,15 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::private::create_dir(dir).map_err(|e| {
                 StoreError::Unsupported(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        // SQLite gives the -wal and -shm files the mode of the database file, so
+        // creating that one 0600 keeps all three private whatever the umask.
+        if !path.exists() && path.as_os_str() != ":memory:" {
+            crate::private::append(path).map_err(|e| {
+                StoreError::Unsupported(format!("cannot create {}: {e}", path.display()))
             })?;
         }
         let opts = SqliteConnectOptions::new()

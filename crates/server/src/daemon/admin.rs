@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::StatusCode;
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use touchless_domain::{Mac, ProvPassword, ProvUser, TenantId};
 use touchless_store::{Action, DeviceFilter, EventState, Provider, StoreError};
 
-use crate::admin::{AdminState, ApiError, ApiResult, Fields};
+use crate::admin::{AdminState, ApiError, ApiQuery, ApiResult, Fields};
 use crate::secret::random_token;
 
 pub fn routes() -> Router<Arc<AdminState>> {
@@ -179,6 +179,9 @@ async fn select(st: &AdminState, body: &[u8]) -> ApiResult<Vec<Mac>> {
     match (macs, tenant, all) {
         (Some(m), None, false) if !m.is_empty() => Ok(m),
         (None, Some(t), false) => {
+            if st.store.get_tenant(&t).await?.is_none() {
+                return Err(StoreError::not_found("tenant", t).into());
+            }
             let ds = st
                 .store
                 .list_devices(&DeviceFilter {
@@ -258,7 +261,7 @@ struct EventsQuery {
 
 async fn list_events(
     State(st): State<Arc<AdminState>>,
-    Query(q): Query<EventsQuery>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> ApiResult<Json<Value>> {
     let state = q
         .state

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use http::StatusCode;
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use touchless_domain::Mac;
 use touchless_store::{Role, StoreError};
 
-use crate::admin::{AdminState, ApiError, ApiResult, Fields};
+use crate::admin::{AdminState, ApiError, ApiQuery, ApiResult, Fields};
 use crate::secret::{random_hex, random_token};
 
 pub fn routes() -> Router<Arc<AdminState>> {
@@ -34,7 +34,7 @@ async fn list_companies(State(st): State<Arc<AdminState>>) -> ApiResult<Json<Val
 
 fn check_name(s: &str) -> Result<String, &'static str> {
     let n = s.trim();
-    if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+    if n.is_empty() || n.chars().count() > 200 || !touchless_domain::is_xml_text(n, false) {
         Err("must be 1-200 characters without control characters")
     } else {
         Ok(n.to_owned())
@@ -62,7 +62,7 @@ struct CompanyQuery {
 
 async fn list_keys(
     State(st): State<Arc<AdminState>>,
-    Query(q): Query<CompanyQuery>,
+    ApiQuery(q): ApiQuery<CompanyQuery>,
 ) -> ApiResult<Json<Value>> {
     let keys = st.store.list_api_keys(q.company.as_deref()).await?;
     Ok(Json(serde_json::to_value(keys).unwrap_or_default()))
@@ -117,7 +117,7 @@ struct EndpointQuery {
 
 async fn list_endpoints(
     State(st): State<Arc<AdminState>>,
-    Query(q): Query<EndpointQuery>,
+    ApiQuery(q): ApiQuery<EndpointQuery>,
 ) -> ApiResult<Json<Value>> {
     let (items, total) = st
         .store
@@ -130,9 +130,21 @@ async fn list_endpoints(
     Ok(Json(json!({ "total": total, "endpoints": items })))
 }
 
+#[derive(Deserialize)]
+struct EndpointShowQuery {
+    #[serde(default)]
+    secrets: bool,
+}
+
+/// Whether a catalogue setting holds a password; shown as `***` unless asked for.
+fn is_secret_setting(param_name: &str) -> bool {
+    param_name.ends_with("_pass") || param_name.contains("password")
+}
+
 async fn get_endpoint(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
+    ApiQuery(q): ApiQuery<EndpointShowQuery>,
 ) -> ApiResult<Json<Value>> {
     let mac = Mac::parse(&mac).map_err(|e| ApiError::field("mac", json!(mac), e.to_string()))?;
     let e = st
@@ -148,10 +160,12 @@ async fn get_endpoint(
         .settings
         .iter()
         .map(|(uuid, v)| {
+            let name = cat.setting(uuid).map(|d| d.param_name);
+            let secret = !q.secrets && name.is_some_and(is_secret_setting);
             json!({
                 "uuid": uuid,
-                "param_name": cat.setting(uuid).map(|d| d.param_name),
-                "value": v.value,
+                "param_name": name,
+                "value": if secret { "***" } else { v.value.as_str() },
                 "perm": v.perm,
                 "idx": v.idx,
             })
@@ -170,7 +184,7 @@ struct ContactsQuery {
 
 async fn contacts(
     State(st): State<Arc<AdminState>>,
-    Query(q): Query<ContactsQuery>,
+    ApiQuery(q): ApiQuery<ContactsQuery>,
 ) -> ApiResult<Json<Value>> {
     let mac = q
         .mac

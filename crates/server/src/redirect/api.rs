@@ -235,6 +235,9 @@ fn addressed(st: &RedirectState, headers: &HeaderMap) -> ApiResult<(String, Stri
     Ok((format!("{scheme}://{host}/api/v1/"), name, port))
 }
 
+/// How long a client may take to send a request body once its headers are in.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl RedirectState {
     /// Verifies Hawk and reads the body (bounded). Every API handler starts here.
     pub async fn auth(&self, req: Request) -> ApiResult<Ctx> {
@@ -253,14 +256,6 @@ impl RedirectState {
             .to_str()
             .map_err(|_| SrapsError::bad("Bad header: not ASCII"))?;
         let h = hawk::parse_header(value).map_err(|e| SrapsError::bad(e.to_string()))?;
-        let body = axum::body::to_bytes(Body::new(body), self.max_body)
-            .await
-            .map_err(|_| {
-                SrapsError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body larger than {} bytes", self.max_body),
-                )
-            })?;
         let unauthorized = |e: HawkError| {
             let www = match &e {
                 HawkError::Stale { now, tsm } => {
@@ -276,6 +271,32 @@ impl RedirectState {
         let key = match self.store.get_api_key(&h.id).await? {
             Some(k) if k.enabled => k,
             _ => return Err(unauthorized(HawkError::UnknownCredentials)),
+        };
+        // Only now, with a known key, is the body worth waiting for; and a body
+        // that trickles in is cut off, so a client cannot hold connections open
+        // with a promised Content-Length it never sends.
+        let body = match tokio::time::timeout(
+            BODY_TIMEOUT,
+            axum::body::to_bytes(Body::new(body), self.max_body),
+        )
+        .await
+        {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => {
+                return Err(SrapsError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body larger than {} bytes", self.max_body),
+                ))
+            }
+            Err(_) => {
+                return Err(SrapsError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "request body not received within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                ))
+            }
         };
         let resource = parts
             .uri
@@ -362,6 +383,10 @@ struct PageQuery {
     page_size: Option<String>,
 }
 
+/// Bounds `page` so that `(page - 1) * page_size` fits any database's offset
+/// (PostgreSQL's is a signed 64-bit integer) with room to spare.
+const MAX_PAGE: u64 = 1_000_000_000;
+
 struct Page {
     number: u64,
     size: u64,
@@ -375,8 +400,10 @@ impl Page {
             Some(p) => p
                 .parse::<u64>()
                 .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| SrapsError::bad("page: must be a positive integer"))?,
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| {
+                    SrapsError::bad(format!("page: must be an integer from 1 to {MAX_PAGE}"))
+                })?,
         };
         let size = match q.page_size.as_deref() {
             None | Some("") => 20,
@@ -555,11 +582,13 @@ fn flexible_bool(m: &Map<String, Value>, key: &str, default: bool) -> ApiResult<
 fn opt_string(m: &Map<String, Value>, key: &str, max: usize) -> ApiResult<Option<String>> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max && !s.chars().any(char::is_control) => {
+        Some(Value::String(s))
+            if s.chars().count() <= max && touchless_domain::is_xml_text(s, false) =>
+        {
             Ok(Some(s.clone()))
         }
         Some(Value::String(_)) => Err(SrapsError::bad(format!(
-            "{key}: too long or contains control characters"
+            "{key}: too long, or contains control characters or U+FFFE/U+FFFF"
         ))),
         Some(other) => Err(SrapsError::bad(format!(
             "{key}: must be a string, got {other}"

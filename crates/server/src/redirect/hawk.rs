@@ -52,8 +52,11 @@ pub fn parse_header(value: &str) -> Result<Header, HawkError> {
     if value.len() > MAX_HEADER {
         return Err(HawkError::Malformed("header too long"));
     }
+    // Auth scheme names are case-insensitive (RFC 9110 §11.1).
     let rest = value
-        .strip_prefix("Hawk ")
+        .get(..5)
+        .filter(|p| p.eq_ignore_ascii_case("hawk "))
+        .map(|_| &value[5..])
         .ok_or(HawkError::Malformed("not a Hawk header"))?;
     let mut h = Header::default();
     let mut seen: Vec<&str> = Vec::new();
@@ -394,6 +397,8 @@ mod tests {
             ("i", 12, "n", Some("h"), "m")
         );
         parse_header(r#"Hawk id="i", ts="12", nonce="n", mac="m""#).unwrap();
+        parse_header(r#"hawk id="i", ts="12", nonce="n", mac="m""#).unwrap();
+        parse_header(r#"HAWK id="i", ts="12", nonce="n", mac="m""#).unwrap();
     }
 
     #[test]

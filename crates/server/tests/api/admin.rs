@@ -32,6 +32,82 @@ async fn requires_the_token() {
     app.stop().await;
 }
 
+/// Known and unknown paths, right and wrong methods: all 401 without the token,
+/// so a stranger cannot list the routes.
+#[tokio::test]
+async fn authentication_comes_before_routing() {
+    let mut app = spawn_app().await;
+    for (method, path) in [
+        (Method::GET, "/no-such-thing"),
+        (Method::GET, "/tenants"),
+        (Method::PUT, "/tenants"),
+        (Method::DELETE, "/devices/register"),
+    ] {
+        let r = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.admin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    let (s, v) = app.get("/no-such-thing").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    app.stop().await;
+}
+
+/// Query strings are parsed like bodies: a JSON error naming the parameter.
+#[tokio::test]
+async fn bad_query_parameters_are_json_errors_naming_them() {
+    let mut app = spawn_app().await;
+    let (s, v) = app.get("/devices?limit=lots").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        (v["field"].as_str(), v["value"].as_str()),
+        (Some("limit"), Some("lots")),
+        "{v}"
+    );
+    assert!(v["error"].as_str().unwrap().contains("limit"), "{v}");
+    let (s, v) = app.get("/events?limit=-1").await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("limit")),
+        "{v}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn broadcast_multicast_and_zero_macs_are_refused() {
+    let mut app = spawn_app().await;
+    app.tenant("acme", "prov", "s3cr3t-prov").await;
+    for mac in ["FFFFFFFFFFFF", "01:00:5E:00:00:01", "000000000000"] {
+        let (s, v) = app
+            .post(
+                "/devices",
+                json!({"mac": mac, "model": "snomD717", "tenant": "acme"}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("mac")),
+            "{mac}: {v}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn registering_an_unknown_tenant_is_404() {
+    let mut app = spawn_app().await;
+    let (s, v) = app
+        .post("/devices/register", json!({"tenant": "nosuch"}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("nosuch"), "{v}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn tenant_and_device_crud() {
     let mut app = spawn_app().await;

@@ -102,7 +102,9 @@ async fn registers_200_devices_at_our_own_redirection_service_and_deregisters_th
     let (_, eps) = app.get("/redirect/endpoints").await;
     assert_eq!(eps["total"], 200);
     for mac in macs.iter().step_by(37) {
-        let (_, e) = app.get(&format!("/redirect/endpoints/{mac}")).await;
+        let (_, e) = app
+            .get(&format!("/redirect/endpoints/{mac}?secrets=true"))
+            .await;
         let (_, cr) = app.get(&format!("/devices/{mac}/credentials")).await;
         let get = |p: &str| {
             e["settings"]
