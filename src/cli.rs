@@ -28,6 +28,10 @@ pub enum TenantCmd {
         /// master or per-tenant.
         #[arg(long)]
         mode: Option<String>,
+        /// Which credentials open a phone's /prov files: `device` (each phone
+        /// its own, the default) or `tenant` (one pair for every phone).
+        #[arg(long)]
+        prov_credentials: Option<String>,
         /// A Snom setting for every phone of the tenant: NAME[IDX]=VALUE, repeatable.
         #[arg(long = "setting")]
         settings: Vec<String>,
@@ -86,7 +90,7 @@ pub enum DeviceCmd {
     /// Show one device.
     Show {
         mac: String,
-        /// Also show the per-device ztprov credentials.
+        /// Also show the passwords (ztprov and /prov).
         #[arg(long)]
         secrets: bool,
     },
@@ -678,6 +682,7 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
             prov_user,
             prov_pass,
             mode,
+            prov_credentials,
             settings,
         } => {
             let settings = settings
@@ -686,15 +691,22 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let body = json!({
                 "id": id, "name": name, "sip_host": sip_host, "sip_port": sip_port,
-                "prov_user": prov_user, "prov_pass": prov_pass, "mode": mode, "settings": settings,
+                "prov_user": prov_user, "prov_pass": prov_pass, "mode": mode,
+                "prov_credentials": prov_credentials, "settings": settings,
             });
             let t = c.call(Method::POST, "/tenants", Some(&body)).await?;
             if as_json {
                 return print_json(&t);
             }
             println!("tenant {} created", s(&t, "id"));
-            println!("  provisioning user      {}", s(&t, "prov_user"));
-            println!("  provisioning password  {}", s(&t, "prov_pass"));
+            if s(&t, "prov_credentials") == "device" {
+                println!(
+                    "  provisioning credentials  per device (each phone gets its own from /ztprov)"
+                );
+            } else {
+                println!("  provisioning user      {}", s(&t, "prov_user"));
+                println!("  provisioning password  {}", s(&t, "prov_pass"));
+            }
         }
         TenantCmd::List => {
             let ts = c.call(Method::GET, "/tenants", None).await?;
@@ -703,13 +715,16 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
             }
             table_of(
                 &ts,
-                &["ID", "NAME", "REGISTRAR", "PROV USER", "MODE"],
+                &["ID", "NAME", "REGISTRAR", "PROV CREDENTIALS", "MODE"],
                 |t| {
                     vec![
                         s(t, "id"),
                         s(t, "name"),
                         format!("{}:{}", s(t, "sip_host"), s(t, "sip_port")),
-                        s(t, "prov_user"),
+                        match s(t, "prov_credentials").as_str() {
+                            "device" => "per device".to_owned(),
+                            _ => s(t, "prov_user"),
+                        },
                         s(t, "mode"),
                     ]
                 },
@@ -738,6 +753,7 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
                 "sip_host",
                 "sip_port",
                 "mode",
+                "prov_credentials",
                 "prov_user",
                 "prov_pass",
                 "revision",
@@ -893,7 +909,14 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                         None,
                     )
                     .await?;
-                for k in ["ztprov_pass", "ztprov_url", "prov_url"] {
+                for k in [
+                    "ztprov_pass",
+                    "ztprov_url",
+                    "prov_credentials",
+                    "prov_user",
+                    "prov_pass",
+                    "prov_url",
+                ] {
                     d[k] = cr[k].clone();
                 }
             }
@@ -911,13 +934,18 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                 "ztprov_user",
                 "ztprov_pass",
                 "ztprov_url",
+                "ztprov_expires_at",
+                "ztprov_used_at",
+                "prov_credentials",
+                "prov_user",
+                "prov_pass",
                 "prov_url",
                 "revision",
                 "created_at",
                 "updated_at",
             ] {
                 if d.get(key).is_some() {
-                    println!("{key:<14} {}", s(&d, key));
+                    println!("{key:<18} {}", s(&d, key));
                 }
             }
             let lines = d["lines"].as_array().cloned().unwrap_or_default();

@@ -91,13 +91,20 @@ fn a_new_user_provisions_a_phone_from_the_cli() {
         d["ztprov_user"].as_str().unwrap(),
         d["ztprov_pass"].as_str().unwrap(),
     );
+    // New tenants give each phone its own /prov credentials.
+    assert_eq!(d["prov_credentials"], "device", "{d}");
+    let (pu, pp) = (
+        d["prov_user"].as_str().unwrap(),
+        d["prov_pass"].as_str().unwrap(),
+    );
+    assert_ne!(pu, "prov");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();
         for (path, user, pass) in [
             ("/ztprov/snomD717-000413AABBCC.htm", zu, zp),
-            ("/prov/snomD717-000413AABBCC.htm", "prov", "s3cr3t-prov"),
+            ("/prov/snomD717-000413AABBCC.htm", pu, pp),
         ] {
             let url = format!("{}{path}", server.prov_url);
             let r = http.get(&url).send().await.unwrap();

@@ -48,7 +48,8 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
         post.clone(),
         &a_admin,
         "/tenants",
-        json!({"id": "acme", "sip_host": "pbx", "prov_user": "prov", "prov_pass": "s3cr3t"}),
+        json!({"id": "acme", "sip_host": "pbx", "prov_user": "prov", "prov_pass": "s3cr3t",
+               "prov_credentials": "tenant"}),
     )
     .await
     .unwrap();

@@ -287,6 +287,53 @@ impl fmt::Display for TouchlessMode {
     }
 }
 
+/// Which credentials open a device's `/prov` files.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum ProvScope {
+    /// Each phone gets its own user and password from `/ztprov`; they open that
+    /// phone's files only. Knowing one phone's credentials opens nothing else.
+    #[default]
+    #[serde(rename = "device")]
+    Device,
+    /// Every phone of the tenant gets the tenant's user and password (the
+    /// seed's behaviour): one phone's credentials open every phone's file of
+    /// that tenant, SIP passwords included.
+    #[serde(rename = "tenant")]
+    Tenant,
+}
+
+impl ProvScope {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProvScope::Device => "device",
+            ProvScope::Tenant => "tenant",
+        }
+    }
+}
+
+impl FromStr for ProvScope {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "device" => Ok(ProvScope::Device),
+            "tenant" => Ok(ProvScope::Tenant),
+            _ => Err(Error::field(
+                "provisioning credentials",
+                s,
+                "expected device or tenant",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ProvScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 use touchless_domain::{
-    DeviceStatus, DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvUser, Setting,
-    SipPassword, SipUser, TenantId, TouchlessMode,
+    DeviceStatus, DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvScope, ProvUser,
+    Setting, SipPassword, SipUser, TenantId, TouchlessMode,
 };
 use touchless_store::{
     Device, DeviceFilter, DevicePatch, Line, NewDevice, NewTenant, Store, StoreError, Tenant,
@@ -40,6 +40,23 @@ pub struct AdminState {
     pub renderer: Arc<Renderer>,
     /// SHA-256 of the bearer token; the token itself is not kept.
     pub token_hash: [u8; 32],
+    /// How long newly issued ztprov credentials are accepted.
+    pub ztprov_window: std::time::Duration,
+}
+
+impl AdminState {
+    /// Fresh one-time ztprov credentials for `mac`, valid for the window.
+    pub(crate) fn issue_ztprov(&self, mac: Mac) -> touchless_store::Issued {
+        touchless_store::Issued {
+            mac,
+            user: ProvUser::parse(&format!("zt{}", random_token(12)))
+                .expect("generated user is valid"),
+            pass: ProvPassword::parse(&random_token(20)).expect("generated password is valid"),
+            expires_at: chrono::Utc::now()
+                + chrono::Duration::from_std(self.ztprov_window)
+                    .unwrap_or(chrono::Duration::days(1)),
+        }
+    }
 }
 
 pub fn token_hash(token: &str) -> [u8; 32] {
@@ -425,6 +442,7 @@ async fn create_tenant(
             "sip_host",
             "sip_port",
             "mode",
+            "prov_credentials",
             "settings",
         ],
     )?;
@@ -444,6 +462,9 @@ async fn create_tenant(
         sip_port: f.port("sip_port")?.unwrap_or(5060),
         mode: f
             .opt("mode", str::parse::<TouchlessMode>)?
+            .unwrap_or_default(),
+        prov_scope: f
+            .opt("prov_credentials", str::parse::<ProvScope>)?
             .unwrap_or_default(),
         settings: f
             .list("settings")?
@@ -510,6 +531,7 @@ async fn patch_tenant(
             "sip_host",
             "sip_port",
             "mode",
+            "prov_credentials",
             "settings",
         ],
     )?;
@@ -520,6 +542,7 @@ async fn patch_tenant(
         sip_host: f.opt("sip_host", Host::parse)?,
         sip_port: f.port("sip_port")?,
         mode: f.opt("mode", str::parse::<TouchlessMode>)?,
+        prov_scope: f.opt("prov_credentials", str::parse::<ProvScope>)?,
         settings: f.list("settings")?.map(parse_settings).transpose()?,
     };
     let t = st.store.update_tenant(&id, &patch).await?;
@@ -590,18 +613,22 @@ async fn list_devices(
 
 const DEVICE_FIELDS: &[&str] = &["mac", "model", "tenant", "name", "lines", "settings"];
 
-fn parse_new_device(v: Value) -> ApiResult<NewDevice> {
+fn parse_new_device(st: &AdminState, v: Value) -> ApiResult<NewDevice> {
     let f = Fields::from_value(v, DEVICE_FIELDS)?;
     let mac = f.req("mac", Mac::parse)?;
+    let zt = st.issue_ztprov(mac);
     Ok(NewDevice {
         model: f.req("model", PhoneModel::parse)?,
         tenant: f.req("tenant", TenantId::parse)?,
         name: f
             .opt("name", DisplayText::parse)?
             .unwrap_or_else(|| DisplayText::parse("").expect("empty is valid")),
-        ztprov_user: ProvUser::parse(&format!("zt{}", random_token(12)))
+        ztprov_user: zt.user,
+        ztprov_pass: zt.pass,
+        ztprov_expires_at: zt.expires_at,
+        prov_user: ProvUser::parse(&format!("pv{}", random_token(12)))
             .expect("generated user is valid"),
-        ztprov_pass: ProvPassword::parse(&random_token(20)).expect("generated password is valid"),
+        prov_pass: ProvPassword::parse(&random_token(20)).expect("generated password is valid"),
         lines: f
             .list("lines")?
             .map(parse_lines)
@@ -634,7 +661,7 @@ async fn create_devices(
     };
     let news = items
         .into_iter()
-        .map(parse_new_device)
+        .map(|v| parse_new_device(&st, v))
         .collect::<ApiResult<Vec<_>>>()?;
     // All or nothing: a duplicate in a batch of 1,000 leaves no 999 behind.
     let created = st.store.create_devices(&news).await?;
@@ -644,6 +671,7 @@ async fn create_devices(
         .map(|d| {
             let mut v = device_json(d);
             v["ztprov_pass"] = json!(d.ztprov_pass.as_str());
+            v["prov_pass"] = json!(d.prov_pass.as_str());
             v
         })
         .collect();
@@ -680,11 +708,22 @@ async fn device_credentials(
     Path(mac): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let d = fetch_device(&st, path_mac(&mac)?).await?;
+    let t = fetch_tenant(&st, d.tenant.as_str()).await?;
     let base = st.dir.public_url();
+    // The credentials the phone is handed for /prov, whichever scope applies.
+    let (pu, pp) = match t.prov_scope {
+        ProvScope::Device => (&d.prov_user, &d.prov_pass),
+        ProvScope::Tenant => (&t.prov_user, &t.prov_pass),
+    };
     Ok(Json(json!({
         "ztprov_user": d.ztprov_user,
         "ztprov_pass": d.ztprov_pass.as_str(),
         "ztprov_url": format!("{base}/ztprov/{}-{}.htm", d.model, d.mac),
+        "ztprov_expires_at": d.ztprov_expires_at,
+        "ztprov_used_at": d.ztprov_used_at,
+        "prov_credentials": t.prov_scope,
+        "prov_user": pu,
+        "prov_pass": pp.as_str(),
         "prov_url": format!("{base}/prov/{}-{}.htm", d.model, d.mac),
     })))
 }

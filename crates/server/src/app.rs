@@ -124,6 +124,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         Authenticator::new(&cfg.auth, nonce_secret.as_bytes()),
         access,
         sink,
+        Duration::from_secs(cfg.provisioning.ztprov_grace_secs),
     ));
     let redirect_state = cfg.redirect.enabled.then(|| {
         Arc::new(RedirectState::new(
@@ -135,13 +136,18 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let daemon = cfg
         .daemon
         .enabled
-        .then(|| crate::daemon::Daemon::new(Arc::clone(&store), cfg.daemon.clone(), &public_url));
+        .then(|| node_id(&cfg))
+        .transpose()?
+        .map(|node| {
+            crate::daemon::Daemon::new(Arc::clone(&store), cfg.daemon.clone(), &public_url, node)
+        });
     let admin_state = Arc::new(AdminState {
         daemon: daemon.clone(),
         store: Arc::clone(&store),
         dir: Arc::clone(&dir),
         renderer,
         token_hash,
+        ztprov_window: Duration::from_secs(cfg.provisioning.ztprov_window_secs),
     });
 
     let (shutdown, rx) = watch::channel(false);
@@ -298,6 +304,24 @@ async fn bootstrap_local_provider(
         "master provider \"local\" registers devices at this redirection service ({url}, company {})",
         company.id
     )))
+}
+
+/// This node's stable name for the queue's leases: configured, or generated
+/// once and kept in the data folder.
+fn node_id(cfg: &Config) -> anyhow::Result<String> {
+    if !cfg.daemon.node_id.is_empty() {
+        return Ok(cfg.daemon.node_id.clone());
+    }
+    let file = cfg.data_dir.join("node-id");
+    match std::fs::read_to_string(&file) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+    }
+    let id = format!("node-{}", secret::random_hex(6));
+    write_private(&file, &id).with_context(|| format!("writing {}", file.display()))?;
+    Ok(id)
 }
 
 fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {

@@ -33,6 +33,10 @@ pub struct ProvisioningConfig {
     pub reload_interval_ms: u64,
     pub contact_flush_ms: u64,
     pub contact_retention_days: u64,
+    /// ztprov credentials are accepted for this long after they are issued.
+    pub ztprov_window_secs: u64,
+    /// … and after their first successful use only for this long.
+    pub ztprov_grace_secs: u64,
     pub tls_cert: String,
     pub tls_key: String,
 }
@@ -60,6 +64,13 @@ pub struct RedirectConfig {
     pub max_body_bytes: usize,
     pub timestamp_skew_secs: u64,
     pub nonce_cache_size: usize,
+    /// Phone-facing requests per second per source address (0: no limit).
+    pub phone_requests_per_sec: u32,
+    pub phone_requests_burst: u32,
+    /// Misses (404s: unknown MAC, disabled, wrong User-Agent) per minute per
+    /// source address; past the budget the source gets 429 for a while.
+    pub phone_misses_per_min: u32,
+    pub phone_misses_burst: u32,
 }
 
 impl Default for RedirectConfig {
@@ -75,6 +86,10 @@ impl Default for RedirectConfig {
             max_body_bytes: 64 * 1024,
             timestamp_skew_secs: 60,
             nonce_cache_size: 100_000,
+            phone_requests_per_sec: 5_000,
+            phone_requests_burst: 10_000,
+            phone_misses_per_min: 60,
+            phone_misses_burst: 100,
         }
     }
 }
@@ -94,6 +109,9 @@ pub struct DaemonConfig {
     pub lease_secs: u64,
     pub poll_ms: u64,
     pub request_timeout_ms: u64,
+    /// This node's name in the queue's leases. Empty: generated once and kept
+    /// in `<data_dir>/node-id`, so a restarted node takes its own leases back.
+    pub node_id: String,
 }
 
 impl Default for DaemonConfig {
@@ -109,6 +127,7 @@ impl Default for DaemonConfig {
             lease_secs: 120,
             poll_ms: 1000,
             request_timeout_ms: 15_000,
+            node_id: String::new(),
         }
     }
 }
@@ -171,6 +190,8 @@ impl Default for ProvisioningConfig {
             reload_interval_ms: 1000,
             contact_flush_ms: 5000,
             contact_retention_days: 30,
+            ztprov_window_secs: 86_400,
+            ztprov_grace_secs: 600,
             tls_cert: String::new(),
             tls_key: String::new(),
         }

@@ -11,10 +11,12 @@
 use std::collections::HashMap;
 
 use foldhash::HashMap as FastMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use bytes::Bytes;
-use touchless_domain::{Mac, PhoneModel};
+use chrono::{DateTime, Utc};
+use touchless_domain::{Mac, PhoneModel, ProvScope, ProvUser};
 use touchless_store::{Device, Store, StoreError, Tenant};
 
 use crate::auth::Credentials;
@@ -29,9 +31,109 @@ pub struct TenantEntry {
 pub struct DeviceEntry {
     pub device: Device,
     pub tenant: Arc<TenantEntry>,
-    pub ztprov_creds: Credentials,
+    ztprov_creds: Credentials,
+    /// Staged by a pending registration; accepted beside the current ones.
+    ztprov_next_creds: Option<Credentials>,
+    /// The device's own `/prov` credentials (used when its tenant's scope is
+    /// `device`).
+    prov_creds: Credentials,
+    /// First successful use of the current / staged ztprov credentials seen by
+    /// this node (ms since the epoch, 0: none). The database learns it through
+    /// [`Directory::take_ztprov_uses`]; until the view reloads, this enforces
+    /// the grace on this node at once.
+    used_here: AtomicI64,
+    next_used_here: AtomicI64,
     prov: OnceLock<Bytes>,
     ztprov: OnceLock<Bytes>,
+}
+
+/// Which ztprov credentials a request was checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZtprovSlot {
+    Current,
+    Next,
+}
+
+impl DeviceEntry {
+    /// The ztprov credentials `user` names, if they are still accepted: within
+    /// their window, and not past the grace after their first use. `None` means
+    /// "check against a decoy": the answer must not depend on which rule failed.
+    pub fn ztprov_expected(
+        &self,
+        user: &str,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
+    ) -> Option<ZtprovSlot> {
+        let open =
+            |expires: Option<DateTime<Utc>>, used: Option<DateTime<Utc>>, here: &AtomicI64| {
+                let here = match here.load(Ordering::Relaxed) {
+                    0 => None,
+                    ms => DateTime::from_timestamp_millis(ms),
+                };
+                let first = match (used, here) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                expires.is_some_and(|e| now < e) && first.is_none_or(|f| now < f + grace)
+            };
+        match (&self.ztprov_next_creds, &self.device.ztprov_next) {
+            (Some(c), Some(n)) if c.user == user => {
+                open(Some(n.expires_at), n.used_at, &self.next_used_here)
+                    .then_some(ZtprovSlot::Next)
+            }
+            _ => open(
+                self.device.ztprov_expires_at,
+                self.device.ztprov_used_at,
+                &self.used_here,
+            )
+            .then_some(ZtprovSlot::Current),
+        }
+    }
+
+    pub fn ztprov_creds(&self, slot: ZtprovSlot) -> &Credentials {
+        match (slot, &self.ztprov_next_creds) {
+            (ZtprovSlot::Next, Some(c)) => c,
+            _ => &self.ztprov_creds,
+        }
+    }
+
+    /// Notes a successful `/ztprov` fetch; `true` if it is the first this node
+    /// has seen for those credentials (and the database must be told).
+    pub fn ztprov_used(&self, slot: ZtprovSlot, now: DateTime<Utc>) -> bool {
+        let (cell, recorded) = match slot {
+            ZtprovSlot::Current => (&self.used_here, self.device.ztprov_used_at.is_some()),
+            ZtprovSlot::Next => (
+                &self.next_used_here,
+                self.device
+                    .ztprov_next
+                    .as_ref()
+                    .is_some_and(|n| n.used_at.is_some()),
+            ),
+        };
+        !recorded
+            && cell
+                .compare_exchange(
+                    0,
+                    now.timestamp_millis().max(1),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+
+    /// What opens this device's `/prov` files.
+    pub fn prov_expected(&self) -> &Credentials {
+        match self.tenant.tenant.prov_scope {
+            ProvScope::Device => &self.prov_creds,
+            ProvScope::Tenant => &self.tenant.creds,
+        }
+    }
+}
+
+/// What a `/prov` model-wide file request authenticates against, found by user.
+pub enum ModelAuth {
+    Tenant(Arc<TenantEntry>),
+    Device(Arc<DeviceEntry>),
 }
 
 #[derive(Default)]
@@ -40,7 +142,12 @@ struct View {
     // foldhash: randomly seeded (no HashDoS from chosen MACs), much cheaper
     // than SipHash for a 6-byte key on every request.
     devices: FastMap<Mac, Arc<DeviceEntry>>,
+    /// Tenants that share one pair of `/prov` credentials, by that user.
     tenants_by_user: FastMap<String, Arc<TenantEntry>>,
+    /// Devices with their own `/prov` credentials, by that user.
+    devices_by_prov_user: FastMap<String, Arc<DeviceEntry>>,
+    /// Every tenant, for carrying entries over a reload.
+    tenants: HashMap<String, Arc<TenantEntry>>,
 }
 
 pub struct Directory {
@@ -51,6 +158,8 @@ pub struct Directory {
     renderer: Arc<Renderer>,
     realm: String,
     public_url: String,
+    /// First uses of ztprov credentials not yet written to the database.
+    uses: Mutex<Vec<(Mac, ProvUser, DateTime<Utc>)>>,
 }
 
 impl Directory {
@@ -70,6 +179,44 @@ impl Directory {
             renderer,
             realm: realm.to_owned(),
             public_url: public_url.to_owned(),
+            uses: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Queues the first use of a device's ztprov credentials for the database.
+    /// At most one per credentials per node, so this is bounded by the registry.
+    pub fn record_ztprov_use(&self, e: &DeviceEntry, slot: ZtprovSlot, at: DateTime<Utc>) {
+        let user = match slot {
+            ZtprovSlot::Current => e.device.ztprov_user.clone(),
+            ZtprovSlot::Next => match &e.device.ztprov_next {
+                Some(n) => n.user.clone(),
+                None => return,
+            },
+        };
+        self.uses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((e.device.mac, user, at));
+    }
+
+    /// Writes the queued first uses (one transaction) and reloads the view.
+    pub async fn flush_ztprov_uses(&self) {
+        let batch = std::mem::take(&mut *self.uses.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.mark_ztprov_used(&batch).await {
+            tracing::error!(error = %e, count = batch.len(), "recording first uses of ztprov credentials failed; retrying");
+            // Keep them: losing one would let those credentials outlive their
+            // grace on the other nodes.
+            self.uses
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(batch);
+            return;
+        }
+        if let Err(e) = self.refresh().await {
+            tracing::error!(error = %e, "reloading the provisioning view failed");
         }
     }
 
@@ -85,8 +232,16 @@ impl Directory {
         self.current().devices.get(&mac).cloned()
     }
 
-    pub fn tenant_by_user(&self, user: &str) -> Option<Arc<TenantEntry>> {
-        self.current().tenants_by_user.get(user).cloned()
+    /// Who a model-wide `/prov` file request with this user may be: a device
+    /// with its own credentials, or a tenant that shares one pair.
+    pub fn model_auth(&self, user: &str) -> Option<ModelAuth> {
+        let v = self.current();
+        if let Some(d) = v.devices_by_prov_user.get(user) {
+            return Some(ModelAuth::Device(Arc::clone(d)));
+        }
+        v.tenants_by_user
+            .get(user)
+            .map(|t| ModelAuth::Tenant(Arc::clone(t)))
     }
 
     pub fn len(&self) -> usize {
@@ -107,13 +262,8 @@ impl Directory {
         let snap = self.store.snapshot().await?;
         let mut tenants: HashMap<String, Arc<TenantEntry>> = HashMap::new();
         let mut by_user = FastMap::default();
-        let old_tenants: HashMap<&str, &Arc<TenantEntry>> = old
-            .tenants_by_user
-            .values()
-            .map(|t| (t.tenant.id.as_str(), t))
-            .collect();
         for t in snap.tenants {
-            let entry = match old_tenants.get(t.id.as_str()) {
+            let entry = match old.tenants.get(t.id.as_str()) {
                 Some(e) if e.tenant.revision == t.revision => Arc::clone(e),
                 _ => Arc::new(TenantEntry {
                     creds: Credentials::new(
@@ -125,13 +275,16 @@ impl Directory {
                     models: Mutex::new(HashMap::new()),
                 }),
             };
-            by_user.insert(
-                entry.tenant.prov_user.as_str().to_owned(),
-                Arc::clone(&entry),
-            );
+            if entry.tenant.prov_scope == ProvScope::Tenant {
+                by_user.insert(
+                    entry.tenant.prov_user.as_str().to_owned(),
+                    Arc::clone(&entry),
+                );
+            }
             tenants.insert(entry.tenant.id.as_str().to_owned(), entry);
         }
         let mut devices = FastMap::with_capacity_and_hasher(snap.devices.len(), Default::default());
+        let mut by_prov_user = FastMap::default();
         for d in snap.devices {
             let Some(tenant) = tenants.get(d.tenant.as_str()) else {
                 continue;
@@ -140,27 +293,46 @@ impl Directory {
                 Some(e) if e.device.revision == d.revision && Arc::ptr_eq(&e.tenant, tenant) => {
                     Arc::clone(e)
                 }
-                _ => Arc::new(DeviceEntry {
-                    ztprov_creds: Credentials::new(
-                        d.ztprov_user.as_str(),
-                        d.ztprov_pass.as_str(),
-                        &self.realm,
-                    ),
-                    tenant: Arc::clone(tenant),
-                    device: d,
-                    prov: OnceLock::new(),
-                    ztprov: OnceLock::new(),
-                }),
+                _ => Arc::new(self.device_entry(d, Arc::clone(tenant))),
             };
+            if entry.tenant.tenant.prov_scope == ProvScope::Device {
+                by_prov_user.insert(
+                    entry.device.prov_user.as_str().to_owned(),
+                    Arc::clone(&entry),
+                );
+            }
             devices.insert(entry.device.mac, entry);
         }
         let view = Arc::new(View {
             generation: snap.generation,
             devices,
             tenants_by_user: by_user,
+            devices_by_prov_user: by_prov_user,
+            tenants,
         });
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = view;
         Ok(true)
+    }
+
+    fn device_entry(&self, d: Device, tenant: Arc<TenantEntry>) -> DeviceEntry {
+        DeviceEntry {
+            ztprov_creds: Credentials::new(
+                d.ztprov_user.as_str(),
+                d.ztprov_pass.as_str(),
+                &self.realm,
+            ),
+            ztprov_next_creds: d
+                .ztprov_next
+                .as_ref()
+                .map(|n| Credentials::new(n.user.as_str(), n.pass.as_str(), &self.realm)),
+            prov_creds: Credentials::new(d.prov_user.as_str(), d.prov_pass.as_str(), &self.realm),
+            used_here: AtomicI64::new(0),
+            next_used_here: AtomicI64::new(0),
+            tenant,
+            device: d,
+            prov: OnceLock::new(),
+            ztprov: OnceLock::new(),
+        }
     }
 
     /// The device's `/prov` file, rendered once per revision.
@@ -217,6 +389,10 @@ pub async fn run_reloader(
 ) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // First uses of ztprov credentials go to the database quickly, so other
+    // nodes stop accepting them after the grace too.
+    let mut uses = tokio::time::interval(std::time::Duration::from_millis(100));
+    uses.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hints = dir.store.change_hints().await;
     loop {
         let hint = async {
@@ -241,7 +417,11 @@ pub async fn run_reloader(
                     Err(e) => tracing::error!(error = %e, "reloading the provisioning view failed; serving the previous one"),
                 }
             }
-            _ = shutdown.changed() => return,
+            _ = uses.tick() => dir.flush_ztprov_uses().await,
+            _ = shutdown.changed() => {
+                dir.flush_ztprov_uses().await;
+                return;
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod contacts;
 pub mod daemon;
 pub mod directory;
+pub mod limits;
 pub mod provisioning;
 pub mod redirect;
 pub mod render;

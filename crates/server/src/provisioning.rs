@@ -19,7 +19,7 @@ use touchless_domain::{ConfigFile, SnomUserAgent};
 use crate::accesslog::{AccessLog, Entry};
 use crate::auth::{AuthError, Authenticator, Credentials, Verdict};
 use crate::contacts::ContactSink;
-use crate::directory::Directory;
+use crate::directory::{DeviceEntry, Directory, ModelAuth, ZtprovSlot};
 
 pub struct ProvState {
     pub dir: Arc<Directory>,
@@ -28,6 +28,8 @@ pub struct ProvState {
     pub contacts: Arc<ContactSink>,
     /// Compared against when nothing is expected, so a miss costs what a hit costs.
     decoy: Credentials,
+    /// How long ztprov credentials still work after their first use.
+    ztprov_grace: chrono::Duration,
 }
 
 impl ProvState {
@@ -36,6 +38,7 @@ impl ProvState {
         auth: Authenticator,
         access: AccessLog,
         contacts: Arc<ContactSink>,
+        ztprov_grace: std::time::Duration,
     ) -> Self {
         let decoy = Credentials::new("\u{0}decoy", &crate::secret::random_token(20), auth.realm());
         ProvState {
@@ -44,6 +47,8 @@ impl ProvState {
             access,
             contacts,
             decoy,
+            ztprov_grace: chrono::Duration::from_std(ztprov_grace)
+                .unwrap_or(chrono::Duration::minutes(10)),
         }
     }
 }
@@ -216,45 +221,66 @@ fn authenticate_and_serve<B>(
         .unwrap_or("/");
     let method = req.method().as_str();
 
-    // Resolve what is expected, then verify once, in every branch.
+    // Resolve what is expected, then verify once, in every branch: an unknown
+    // MAC, expired or used-up ztprov credentials and another device's user all
+    // verify against the decoy, so they cost and look the same as a wrong
+    // password.
     enum Target {
-        Device(Arc<crate::directory::DeviceEntry>),
+        Ztprov(Arc<DeviceEntry>, ZtprovSlot),
+        Device(Arc<DeviceEntry>),
         Model(Arc<crate::directory::TenantEntry>),
         Nothing,
     }
+    let now = chrono::Utc::now();
     let target = match (&kind, file.mac) {
-        (_, Some(mac)) => st
+        (Kind::Ztprov, Some(mac)) => st
+            .dir
+            .device(mac)
+            .and_then(|e| {
+                let slot = e.ztprov_expected(presented.user(), now, st.ztprov_grace)?;
+                Some(Target::Ztprov(e, slot))
+            })
+            .unwrap_or(Target::Nothing),
+        (Kind::Prov, Some(mac)) => st
             .dir
             .device(mac)
             .map(Target::Device)
             .unwrap_or(Target::Nothing),
-        (Kind::Prov, None) => st
-            .dir
-            .tenant_by_user(presented.user())
-            .map(Target::Model)
-            .unwrap_or(Target::Nothing),
+        (Kind::Prov, None) => match st.dir.model_auth(presented.user()) {
+            Some(ModelAuth::Tenant(t)) => Target::Model(t),
+            // A phone with its own credentials may fetch its tenant's
+            // model-wide file, and only that one.
+            Some(ModelAuth::Device(d)) => Target::Device(d),
+            None => Target::Nothing,
+        },
         (Kind::Ztprov, None) => Target::Nothing,
     };
-    let expected = match (&target, &kind) {
-        (Target::Device(e), Kind::Ztprov) => &e.ztprov_creds,
-        (Target::Device(e), Kind::Prov) => &e.tenant.creds,
-        (Target::Model(t), _) => &t.creds,
-        (Target::Nothing, _) => &st.decoy,
+    let expected = match &target {
+        Target::Ztprov(e, slot) => e.ztprov_creds(*slot),
+        Target::Device(e) => e.prov_expected(),
+        Target::Model(t) => &t.creds,
+        Target::Nothing => &st.decoy,
     };
     match st.auth.verify(&presented, method, uri, expected) {
         Verdict::Ok => {}
         Verdict::Stale => return challenge(st, true, user),
         Verdict::Denied => return challenge(st, false, user),
     }
-    let body = match (&target, &kind) {
-        (Target::Device(e), Kind::Ztprov) => st.dir.ztprov_body(e),
-        (Target::Device(e), Kind::Prov) => {
+    let body = match (&target, file.mac) {
+        (Target::Ztprov(e, slot), _) => {
+            if e.ztprov_used(*slot, now) {
+                st.dir.record_ztprov_use(e, *slot, now);
+            }
+            st.dir.ztprov_body(e)
+        }
+        (Target::Device(e), Some(_)) => {
             if e.device.model != file.model {
                 tracing::warn!(mac = %e.device.mac, registered = %e.device.model, requested = %file.model,
                     "phone asks for another model's file than registered; serving its configuration anyway");
             }
             st.dir.prov_body(e)
         }
+        (Target::Device(e), None) => st.dir.model_body(&e.tenant, file.model),
         (Target::Model(t), _) => st.dir.model_body(t, file.model),
         (Target::Nothing, _) => return challenge(st, false, user),
     };

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use minijinja::{Environment, Value};
 use serde::Serialize;
-use touchless_domain::{Perm, PhoneModel, Setting};
+use touchless_domain::{Perm, PhoneModel, ProvPassword, ProvScope, ProvUser, Setting};
 use touchless_store::{Device, Tenant};
 
 const BUILTIN: &[(&str, &str)] = &[
@@ -125,10 +125,11 @@ impl Renderer {
         tenant: &Tenant,
         device: &Device,
     ) -> Result<Bytes, RenderError> {
+        let (user, pass) = prov_credentials(tenant, device);
         let settings = vec![
             gen("setting_server", None, &prov_url(public_url, device)),
-            gen("http_client_user", None, tenant.prov_user.as_str()),
-            gen("http_client_pass", None, tenant.prov_pass.as_str()),
+            gen("http_client_user", None, user.as_str()),
+            gen("http_client_pass", None, pass.as_str()),
             gen("update_policy", None, "settings_only"),
         ];
         self.render(
@@ -194,6 +195,18 @@ fn device_view(d: &Device) -> Value {
     }
 }
 
+/// The user and password that open this device's `/prov` files: its own, or
+/// its tenant's when the tenant shares one pair among all its phones.
+pub fn prov_credentials<'a>(
+    tenant: &'a Tenant,
+    device: &'a Device,
+) -> (&'a ProvUser, &'a ProvPassword) {
+    match tenant.prov_scope {
+        ProvScope::Device => (&device.prov_user, &device.prov_pass),
+        ProvScope::Tenant => (&tenant.prov_user, &tenant.prov_pass),
+    }
+}
+
 fn prov_url(public_url: &str, d: &Device) -> String {
     format!("{public_url}/prov/{}-{}.htm", d.model, d.mac)
 }
@@ -215,10 +228,11 @@ pub fn device_settings(
     tenant: &Tenant,
     device: &Device,
 ) -> (Vec<SettingView>, Vec<SettingView>) {
+    let (user, pass) = prov_credentials(tenant, device);
     let mut base = vec![
         gen("setting_server", None, &prov_url(public_url, device)),
-        gen("http_client_user", None, tenant.prov_user.as_str()),
-        gen("http_client_pass", None, tenant.prov_pass.as_str()),
+        gen("http_client_user", None, user.as_str()),
+        gen("http_client_pass", None, pass.as_str()),
         gen("update_policy", None, "settings_only"),
     ];
     let registrar = if tenant.sip_port == 5060 {
@@ -295,6 +309,7 @@ mod tests {
             sip_host: n.sip_host,
             sip_port: 5070,
             mode: n.mode,
+            prov_scope: n.prov_scope,
             settings: vec![Setting::new("language", None, "Deutsch", Perm::RW).unwrap()],
             revision: 1,
             created_at: chrono::Utc::now(),
@@ -316,6 +331,12 @@ mod tests {
             last_message: "-".into(),
             ztprov_user: n.ztprov_user,
             ztprov_pass: n.ztprov_pass,
+            ztprov_expires_at: Some(n.ztprov_expires_at),
+            ztprov_used_at: None,
+            ztprov_next: None,
+            prov_user: n.prov_user,
+            prov_pass: n.prov_pass,
+            removing: false,
             lines: vec![l, line(2, "402")],
             settings: vec![
                 Setting::new("language", None, "English", Perm::Keep).unwrap(),

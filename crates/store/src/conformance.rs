@@ -6,14 +6,14 @@
 
 use chrono::Utc;
 use touchless_domain::{
-    DeviceStatus, DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvUser, Setting,
-    SipPassword, SipUser, TenantId, TouchlessMode,
+    DeviceStatus, DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvScope, ProvUser,
+    Setting, SipPassword, SipUser, TenantId, TouchlessMode,
 };
 
 use crate::{
-    Action, Contact, DeviceFilter, DevicePatch, EndpointIn, EventState, Line, NewDevice, NewTenant,
-    Outcome, ProfileIn, Provider, RedirectContact, Role, SettingValue, SettingValues, Store,
-    StoreError, TenantPatch,
+    Action, Contact, DeviceFilter, DevicePatch, EndpointIn, EventState, Issued, Line, NewDevice,
+    NewTenant, Outcome, ProfileIn, Provider, RedirectContact, Role, SettingValue, SettingValues,
+    Store, StoreError, TenantPatch,
 };
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
@@ -28,7 +28,9 @@ macro_rules! conformance_tests {
             unicode_and_markup_survive companies_and_keys endpoints_have_one_owner
             profiles_round_trip redirect_contacts_round_trip providers_one_per_scope
             queue_claims_in_order_per_mac expired_leases_are_reclaimed outcomes_reach_the_device
-            nonces_are_remembered_until_they_expire);
+            nonces_are_remembered_until_they_expire staged_credentials_replace_the_current_ones
+            first_use_is_recorded_once own_leases_are_released removing_devices_go_when_deregistered
+            phones_see_enabled_endpoints_only tenants_keep_their_prov_scope);
     };
     (@cases $make:path; $($case:ident)*) => {
         $(
@@ -54,6 +56,7 @@ pub fn new_tenant(id: &str) -> NewTenant {
         sip_host: Host::parse("pbx.example.com").unwrap(),
         sip_port: 5060,
         mode: TouchlessMode::Master,
+        prov_scope: ProvScope::Tenant,
         settings: vec![Setting::new("language", None, "Deutsch", Perm::R).unwrap()],
     }
 }
@@ -77,9 +80,18 @@ pub fn new_device(mac: &str, tenant: &str) -> NewDevice {
         name: DisplayText::parse("Reception").unwrap(),
         ztprov_user: ProvUser::parse(&format!("zt{mac}")).unwrap(),
         ztprov_pass: ProvPassword::parse("ztpass").unwrap(),
+        ztprov_expires_at: in_a_day(),
+        prov_user: ProvUser::parse(&format!("pv{mac}")).unwrap(),
+        prov_pass: ProvPassword::parse("pvpass").unwrap(),
         lines: vec![line(1, "401")],
         settings: vec![Setting::new("fkey", Some(0), "blf sip:402@pbx", Perm::R).unwrap()],
     }
+}
+
+/// Millisecond precision, which both backends keep exactly.
+fn in_a_day() -> chrono::DateTime<Utc> {
+    let t = Utc::now() + chrono::Duration::days(1);
+    chrono::DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
 }
 
 pub async fn tenants_round_trip(s: &dyn Store) {
@@ -307,6 +319,7 @@ pub async fn patches_replace_lists_and_bump_revisions(s: &dyn Store) {
                 ztprov: Some((
                     ProvUser::parse("zt-new").unwrap(),
                     ProvPassword::parse("fresh").unwrap(),
+                    in_a_day(),
                 )),
                 lines: Some(vec![line(1, "501"), line(2, "502")]),
                 settings: Some(vec![]),
@@ -757,6 +770,15 @@ fn creds(n: u32) -> (ProvUser, ProvPassword) {
     )
 }
 
+fn issued(mac: Mac, (user, pass): (ProvUser, ProvPassword)) -> Issued {
+    Issued {
+        mac,
+        user,
+        pass,
+        expires_at: in_a_day(),
+    }
+}
+
 async fn devices_for_queue(s: &dyn Store, n: u32) -> Vec<Mac> {
     s.create_tenant(&new_tenant("acme")).await.unwrap();
     let mut macs = Vec::new();
@@ -777,8 +799,8 @@ pub async fn queue_claims_in_order_per_mac(s: &dyn Store) {
         .enqueue(
             Action::Register,
             &[
-                (macs[0], u.clone(), p.clone()),
-                (macs[1], u.clone(), p.clone()),
+                issued(macs[0], (u.clone(), p.clone())),
+                issued(macs[1], (u.clone(), p.clone())),
             ],
         )
         .await
@@ -790,24 +812,33 @@ pub async fn queue_claims_in_order_per_mac(s: &dyn Store) {
     let ids = s
         .enqueue(
             Action::Register,
-            &[(macs[0], u.clone(), p.clone()), (macs[1], u2, p2)],
+            &[
+                issued(macs[0], (u.clone(), p.clone())),
+                issued(macs[1], (u2, p2)),
+            ],
         )
         .await
         .unwrap();
     let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    let next = d.ztprov_next.as_ref().unwrap();
     assert_eq!(
-        (d.status, d.ztprov_user.as_str(), d.ztprov_pass.as_str()),
+        (d.status, next.user.as_str(), next.pass.as_str()),
         (touchless_domain::DeviceStatus::Pending, "zt1", "pw1")
+    );
+    assert_eq!(
+        d.ztprov_user.as_str(),
+        format!("zt{}", macs[0]),
+        "the current credentials stay until the provider confirms"
     );
     let (u3, p3) = creds(3);
     let later = s
-        .enqueue(Action::Deregister, &[(macs[0], u3, p3)])
+        .enqueue(Action::Deregister, &[issued(macs[0], (u3, p3))])
         .await
         .unwrap();
     assert!(s
         .enqueue(
             Action::Register,
-            &[(Mac::parse("000413FFFFFF").unwrap(), creds(9).0, creds(9).1)]
+            &[issued(Mac::parse("000413FFFFFF").unwrap(), creds(9))]
         )
         .await
         .is_err());
@@ -845,7 +876,7 @@ pub async fn expired_leases_are_reclaimed(s: &dyn Store) {
     let macs = devices_for_queue(s, 1).await;
     let (u, p) = creds(1);
     let ids = s
-        .enqueue(Action::Register, &[(macs[0], u, p)])
+        .enqueue(Action::Register, &[issued(macs[0], (u, p))])
         .await
         .unwrap();
     let got = s
@@ -879,7 +910,7 @@ pub async fn outcomes_reach_the_device(s: &dyn Store) {
     let lease = std::time::Duration::from_secs(60);
     let (u, p) = creds(1);
     let id = s
-        .enqueue(Action::Register, &[(macs[0], u, p)])
+        .enqueue(Action::Register, &[issued(macs[0], (u, p))])
         .await
         .unwrap()[0];
     s.claim_events("n", 1, lease).await.unwrap();
@@ -948,7 +979,7 @@ pub async fn outcomes_reach_the_device(s: &dyn Store) {
     assert!(d.registered_at.is_some());
     let (u, p) = creds(2);
     let id = s
-        .enqueue(Action::Deregister, &[(macs[0], u, p)])
+        .enqueue(Action::Deregister, &[issued(macs[0], (u, p))])
         .await
         .unwrap()[0];
     s.claim_events("n", 1, lease).await.unwrap();
@@ -979,4 +1010,225 @@ pub async fn nonces_are_remembered_until_they_expire(s: &dyn Store) {
         "expired nonces may be reused"
     );
     assert_eq!(s.prune_nonces(Utc::now()).await.unwrap(), 1);
+}
+
+/// A register stages new ztprov credentials beside the current ones; success
+/// promotes them (and tells the provisioning view), failure keeps both.
+pub async fn staged_credentials_replace_the_current_ones(s: &dyn Store) {
+    let macs = devices_for_queue(s, 1).await;
+    let lease = std::time::Duration::from_secs(60);
+    let before = s.get_device(macs[0]).await.unwrap().unwrap();
+    let id = s
+        .enqueue(Action::Register, &[issued(macs[0], creds(1))])
+        .await
+        .unwrap()[0];
+    s.claim_events("n", 1, lease).await.unwrap();
+    s.finish_event(
+        id,
+        "n",
+        &Outcome::Failed {
+            message: "down".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        d.ztprov_user, before.ztprov_user,
+        "a failure keeps the current ones"
+    );
+    assert_eq!(
+        d.ztprov_next.as_ref().unwrap().user.as_str(),
+        "zt1",
+        "and the staged ones"
+    );
+    s.retry_event(id).await.unwrap();
+    s.claim_events("n", 1, lease).await.unwrap();
+    let g = s.generation().await.unwrap();
+    s.finish_event(id, "n", &Outcome::Done).await.unwrap();
+    assert!(
+        s.generation().await.unwrap() > g,
+        "phones are served differently now"
+    );
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (d.ztprov_user.as_str(), d.ztprov_pass.as_str()),
+        ("zt1", "pw1")
+    );
+    assert!(d.ztprov_next.is_none());
+    assert_eq!(
+        d.ztprov_expires_at.map(|t| t.timestamp()),
+        Some(in_a_day().timestamp())
+    );
+    assert!(d.revision > before.revision);
+    // A deregister takes every credential away at once.
+    let id = s
+        .enqueue(Action::Deregister, &[issued(macs[0], creds(2))])
+        .await
+        .unwrap()[0];
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!((d.ztprov_user.as_str(), d.ztprov_expires_at), ("zt2", None));
+    s.claim_events("n", 1, lease).await.unwrap();
+    s.finish_event(id, "n", &Outcome::Done).await.unwrap();
+    assert!(
+        s.get_device(macs[0]).await.unwrap().is_some(),
+        "not asked to remove"
+    );
+}
+
+pub async fn first_use_is_recorded_once(s: &dyn Store) {
+    let macs = devices_for_queue(s, 1).await;
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert!(d.ztprov_used_at.is_none());
+    let first = Utc::now() - chrono::Duration::seconds(10);
+    let first = chrono::DateTime::from_timestamp_millis(first.timestamp_millis()).unwrap();
+    let g = s.generation().await.unwrap();
+    s.mark_ztprov_used(&[(d.mac, d.ztprov_user.clone(), first)])
+        .await
+        .unwrap();
+    assert!(s.generation().await.unwrap() > g);
+    s.mark_ztprov_used(&[(d.mac, d.ztprov_user.clone(), Utc::now())])
+        .await
+        .unwrap();
+    let after = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(after.ztprov_used_at, Some(first), "the first use counts");
+    assert!(after.revision > d.revision);
+    // Other credentials (a stale user) change nothing.
+    s.mark_ztprov_used(&[(d.mac, ProvUser::parse("ztother").unwrap(), Utc::now())])
+        .await
+        .unwrap();
+    // Staged credentials record their own first use.
+    s.enqueue(Action::Register, &[issued(macs[0], creds(5))])
+        .await
+        .unwrap();
+    s.mark_ztprov_used(&[(d.mac, creds(5).0, first)])
+        .await
+        .unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(d.ztprov_next.unwrap().used_at, Some(first));
+    assert_eq!(d.ztprov_used_at, Some(first));
+}
+
+/// A node that restarts under the same name takes its running events back at
+/// once instead of waiting for their leases to expire.
+pub async fn own_leases_are_released(s: &dyn Store) {
+    let macs = devices_for_queue(s, 2).await;
+    s.enqueue(
+        Action::Register,
+        &[issued(macs[0], creds(1)), issued(macs[1], creds(2))],
+    )
+    .await
+    .unwrap();
+    let hour = std::time::Duration::from_secs(3600);
+    assert_eq!(s.claim_events("node-a", 1, hour).await.unwrap().len(), 1);
+    assert_eq!(s.claim_events("node-b", 1, hour).await.unwrap().len(), 1);
+    assert!(s.claim_events("node-a", 10, hour).await.unwrap().is_empty());
+    assert_eq!(s.release_leases("node-a").await.unwrap(), 1);
+    let again = s.claim_events("node-a", 10, hour).await.unwrap();
+    assert_eq!(again.len(), 1, "node-b's lease is untouched");
+    assert_eq!(again[0].mac, macs[0]);
+    assert_eq!(again[0].attempts, 2);
+}
+
+pub async fn removing_devices_go_when_deregistered(s: &dyn Store) {
+    let macs = devices_for_queue(s, 2).await;
+    let lease = std::time::Duration::from_secs(60);
+    assert!(matches!(
+        s.mark_removing(&[macs[0], Mac::parse("000413FFFFFE").unwrap()])
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        !s.get_device(macs[0]).await.unwrap().unwrap().removing,
+        "all or none"
+    );
+    s.mark_removing(&[macs[0]]).await.unwrap();
+    let ids = s
+        .enqueue(
+            Action::Deregister,
+            &[issued(macs[0], creds(1)), issued(macs[1], creds(2))],
+        )
+        .await
+        .unwrap();
+    s.claim_events("n", 10, lease).await.unwrap();
+    s.finish_event(
+        ids[0],
+        "n",
+        &Outcome::Failed {
+            message: "503".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert!(d.removing, "kept while the provider still holds it");
+    s.retry_event(ids[0]).await.unwrap();
+    s.claim_events("n", 10, lease).await.unwrap();
+    let g = s.generation().await.unwrap();
+    s.finish_event(ids[0], "n", &Outcome::Done).await.unwrap();
+    s.finish_event(ids[1], "n", &Outcome::Done).await.unwrap();
+    assert!(
+        s.get_device(macs[0]).await.unwrap().is_none(),
+        "gone once deregistered"
+    );
+    assert!(
+        s.get_device(macs[1]).await.unwrap().is_some(),
+        "only the marked one"
+    );
+    assert!(s.generation().await.unwrap() > g);
+}
+
+pub async fn phones_see_enabled_endpoints_only(s: &dyn Store) {
+    s.create_company(C1, "Acme").await.unwrap();
+    for (mac, enabled) in [("000413000001", true), ("000413000002", false)] {
+        s.put_endpoint(
+            C1,
+            &EndpointIn {
+                mac: Mac::parse(mac).unwrap(),
+                name: String::new(),
+                autoprovisioning_enabled: enabled,
+                profile: None,
+                settings: SettingValues::new(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let on = Mac::parse("000413000001").unwrap();
+    let off = Mac::parse("000413000002").unwrap();
+    assert_eq!(s.get_enabled_endpoint(on).await.unwrap().unwrap().mac, on);
+    assert!(s.get_enabled_endpoint(off).await.unwrap().is_none());
+    assert!(s.get_endpoint(off).await.unwrap().is_some());
+}
+
+pub async fn tenants_keep_their_prov_scope(s: &dyn Store) {
+    let mut t = new_tenant("acme");
+    t.prov_scope = ProvScope::Device;
+    assert_eq!(
+        s.create_tenant(&t).await.unwrap().prov_scope,
+        ProvScope::Device
+    );
+    let u = s
+        .update_tenant(
+            &tid("acme"),
+            &TenantPatch {
+                prov_scope: Some(ProvScope::Tenant),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.prov_scope, ProvScope::Tenant);
+    s.create_device(&new_device("000413000001", "acme"))
+        .await
+        .unwrap();
+    let d = s
+        .get_device(Mac::parse("000413000001").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (d.prov_user.as_str(), d.prov_pass.as_str()),
+        ("pv000413000001", "pvpass")
+    );
 }

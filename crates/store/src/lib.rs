@@ -13,13 +13,14 @@ pub mod private;
 mod records;
 mod redirect;
 mod rows;
+mod sql;
 mod sqlite;
 mod sqlite_daemon;
 mod sqlite_redirect;
 pub mod testing;
 
 use async_trait::async_trait;
-use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};
+use touchless_domain::{Mac, ProvUser, Setting, TenantId};
 
 pub use daemon::*;
 pub use error::StoreError;
@@ -31,8 +32,10 @@ pub use sqlite::SqliteStore;
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything touchless keeps. Writes are atomic: a call either commits entirely or
-/// leaves the store as it was. Every write bumps the store's [`generation`], which
-/// is how nodes that cache the registry in memory learn that it changed.
+/// leaves the store as it was. Every write that changes what phones are served
+/// bumps the store's [`generation`], which is how nodes that cache the registry
+/// in memory learn that it changed; contact records, event outcomes and device
+/// status do not.
 ///
 /// [`generation`]: Store::generation
 #[async_trait]
@@ -59,6 +62,16 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     /// Applies the patch and bumps the device's revision.
     async fn update_device(&self, mac: Mac, patch: &DevicePatch) -> Result<Device>;
     async fn delete_device(&self, mac: Mac) -> Result<()>;
+    /// Marks devices for removal once their deregistration succeeds (the
+    /// caller queues it); unknown MACs fail the whole call.
+    async fn mark_removing(&self, macs: &[Mac]) -> Result<()>;
+    /// Records the first successful `/ztprov` fetch with these credentials
+    /// (current or staged), which starts their short grace. Later uses of the
+    /// same credentials change nothing.
+    async fn mark_ztprov_used(
+        &self,
+        uses: &[(Mac, ProvUser, chrono::DateTime<chrono::Utc>)],
+    ) -> Result<()>;
 
     // -- provisioning view --------------------------------------------------------
     /// A counter that changes whenever anything in the store changes.
@@ -87,15 +100,13 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     async fn delete_provider(&self, name: &str) -> Result<()>;
 
     // -- daemon: event queue ----------------------------------------------------
-    /// One event per MAC, atomically. Each device's ztprov credentials are
-    /// replaced by the given ones (fresh for a register, unknown to anyone for a
-    /// deregister, which invalidates the old ones at once) and its status
-    /// becomes `pending`. An unknown MAC fails the whole call.
-    async fn enqueue(
-        &self,
-        action: Action,
-        items: &[(Mac, ProvUser, ProvPassword)],
-    ) -> Result<Vec<i64>>;
+    /// One event per MAC, atomically, and the device's status becomes
+    /// `pending`. A register stages the given ztprov credentials beside the
+    /// current ones (the provider still hands those out); they replace them
+    /// when the event succeeds. A deregister replaces every ztprov credential
+    /// with the given ones, known to nobody and without a window, so the old
+    /// ones stop working at once. An unknown MAC fails the whole call.
+    async fn enqueue(&self, action: Action, items: &[Issued]) -> Result<Vec<i64>>;
     /// Leases up to `limit` due events to `node`: pending ones whose time has
     /// come and running ones whose lease expired, never an event whose MAC has
     /// an older unfinished event. Each claim counts as an attempt.
@@ -105,6 +116,10 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
         limit: u32,
         lease: std::time::Duration,
     ) -> Result<Vec<Event>>;
+    /// Lets go of every lease `node` holds, so its running events can be claimed
+    /// at once: a node that restarts takes its work back without waiting for
+    /// its old leases to expire.
+    async fn release_leases(&self, node: &str) -> Result<u64>;
     /// Extends `node`'s lease; `false` if the event is no longer `node`'s.
     async fn renew_lease(&self, id: i64, node: &str, lease: std::time::Duration) -> Result<bool>;
     /// Records the outcome on the event and its device, if `node` still holds it.

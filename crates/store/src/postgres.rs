@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPoolOptions, PgRow};
 use sqlx::PgPool;
-use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};
+use touchless_domain::{Mac, ProvUser, Setting, TenantId};
 
 use crate::rows::postgres::*;
 use crate::{
@@ -167,9 +167,11 @@ async fn replace_lines(c: Tx<'_>, mac: Mac, lines: &[Line]) -> Result<()> {
     Ok(())
 }
 
-const TENANT_COLS: &str =
-    "id, name, prov_user, prov_pass, sip_host, sip_port, mode, revision, created_at, updated_at";
-const DEVICE_COLS: &str = "mac, model, tenant_id, name, status, registered_at, last_message, ztprov_user, ztprov_pass, revision, created_at, updated_at";
+const TENANT_COLS: &str = "id, name, prov_user, prov_pass, sip_host, sip_port, mode, prov_scope, \
+     revision, created_at, updated_at";
+const DEVICE_COLS: &str = "mac, model, tenant_id, name, status, registered_at, last_message, \
+     ztprov_user, ztprov_pass, ztprov_expires_at, ztprov_used_at, ztprov_next_user, ztprov_next_pass, \
+     ztprov_next_expires_at, ztprov_next_used_at, prov_user, prov_pass, removing, revision, created_at, updated_at";
 
 /// Loads settings and lines for the given owners: keyed queries for one, a
 /// scan for many.
@@ -255,8 +257,8 @@ impl Store for PgStore {
             Box::pin(async move {
                 let ts = now();
                 sqlx::query(
-                    "INSERT INTO tenants (id, name, prov_user, prov_pass, sip_host, sip_port, mode, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                    "INSERT INTO tenants (id, name, prov_user, prov_pass, sip_host, sip_port, mode, created_at, updated_at, prov_scope) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
                 )
                 .bind(t.id.as_str())
                 .bind(t.name.as_str())
@@ -266,6 +268,7 @@ impl Store for PgStore {
                 .bind(i64::from(t.sip_port))
                 .bind(t.mode.as_str())
                 .bind(ts)
+                .bind(t.prov_scope.as_str())
                 .execute(&mut *c)
                 .await
                 .map_err(|e| tenant_conflict(e, &t.id, &t.prov_user))?;
@@ -302,7 +305,7 @@ impl Store for PgStore {
                 let user = p.prov_user.clone().unwrap_or(cur.prov_user.clone());
                 sqlx::query(
                     "UPDATE tenants SET name = $1, prov_user = $2, prov_pass = $3, sip_host = $4, sip_port = $5, mode = $6, \
-                     revision = revision + 1, updated_at = $7 WHERE id = $8",
+                     revision = revision + 1, updated_at = $7, prov_scope = $9 WHERE id = $8",
                 )
                 .bind(p.name.as_ref().unwrap_or(&cur.name).as_str())
                 .bind(user.as_str())
@@ -312,6 +315,7 @@ impl Store for PgStore {
                 .bind(p.mode.unwrap_or(cur.mode).as_str())
                 .bind(now())
                 .bind(id.as_str())
+                .bind(p.prov_scope.unwrap_or(cur.prov_scope).as_str())
                 .execute(&mut *c)
                 .await
                 .map_err(|e| tenant_conflict(e, &id, &user))?;
@@ -359,8 +363,8 @@ impl Store for PgStore {
                 let mut out = Vec::with_capacity(ds.len());
                 for d in &ds {
                     sqlx::query(
-                        "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                        "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, created_at, updated_at, \
+                         ztprov_expires_at, prov_user, prov_pass) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)",
                     )
                     .bind(d.mac.to_string())
                     .bind(d.model.as_str())
@@ -369,6 +373,9 @@ impl Store for PgStore {
                     .bind(d.ztprov_user.as_str())
                     .bind(d.ztprov_pass.as_str())
                     .bind(ts)
+                    .bind(d.ztprov_expires_at)
+                    .bind(d.prov_user.as_str())
+                    .bind(d.prov_pass.as_str())
                     .execute(&mut *c)
                     .await
                     .map_err(|e| {
@@ -418,10 +425,15 @@ impl Store for PgStore {
             Box::pin(async move {
                 let cur = fetch_device(c, mac).await?.ok_or_else(|| StoreError::not_found("device", mac))?;
                 let tenant = p.tenant.clone().unwrap_or(cur.tenant.clone());
-                let (zu, zp) = p.ztprov.clone().unwrap_or((cur.ztprov_user.clone(), cur.ztprov_pass.clone()));
+                let (zu, zp, ze, zused) = match p.ztprov.clone() {
+                    Some((u, p, e)) => (u, p, Some(e), None),
+                    None => (cur.ztprov_user.clone(), cur.ztprov_pass.clone(), cur.ztprov_expires_at, cur.ztprov_used_at),
+                };
+                let (pu, pp) = p.prov.clone().unwrap_or((cur.prov_user.clone(), cur.prov_pass.clone()));
                 sqlx::query(
                     "UPDATE devices SET model = $1, tenant_id = $2, name = $3, status = $4, registered_at = $5, last_message = $6, \
-                     ztprov_user = $7, ztprov_pass = $8, revision = revision + 1, updated_at = $9 WHERE mac = $10",
+                     ztprov_user = $7, ztprov_pass = $8, revision = revision + 1, updated_at = $9, ztprov_expires_at = $11, \
+                     ztprov_used_at = $12, prov_user = $13, prov_pass = $14 WHERE mac = $10",
                 )
                 .bind(p.model.unwrap_or(cur.model).as_str())
                 .bind(tenant.as_str())
@@ -433,9 +445,13 @@ impl Store for PgStore {
                 .bind(zp.as_str())
                 .bind(now())
                 .bind(mac.to_string())
+                .bind(ze)
+                .bind(zused)
+                .bind(pu.as_str())
+                .bind(pp.as_str())
                 .execute(&mut *c)
                 .await
-                .map_err(|e| constraint(e, "the ztprov user is already used by another device", &format!("tenant {tenant} does not exist")))?;
+                .map_err(|e| constraint(e, "the ztprov or provisioning user is already used by another device", &format!("tenant {tenant} does not exist")))?;
                 if let Some(lines) = &p.lines {
                     replace_lines(c, mac, lines).await?;
                 }
@@ -457,6 +473,51 @@ impl Store for PgStore {
                     .await?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::not_found("device", mac));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn mark_removing(&self, macs: &[Mac]) -> Result<()> {
+        let macs = macs.to_vec();
+        self.quiet(move |c| {
+            Box::pin(async move {
+                for mac in &macs {
+                    let done = sqlx::query(
+                        "UPDATE devices SET removing = true, updated_at = $1 WHERE mac = $2",
+                    )
+                    .bind(now())
+                    .bind(mac.to_string())
+                    .execute(&mut *c)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::not_found("device", mac));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn mark_ztprov_used(&self, uses: &[(Mac, ProvUser, DateTime<Utc>)]) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let uses = uses.to_vec();
+        self.write(move |c| {
+            Box::pin(async move {
+                for (mac, user, at) in &uses {
+                    for q in [crate::sql::MARK_USED, crate::sql::MARK_NEXT_USED] {
+                        sqlx::query(q)
+                            .bind(*at)
+                            .bind(mac.to_string())
+                            .bind(user.as_str())
+                            .execute(&mut *c)
+                            .await?;
+                    }
                 }
                 Ok(())
             })
@@ -633,23 +694,21 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn enqueue(
-        &self,
-        action: Action,
-        items: &[(Mac, ProvUser, ProvPassword)],
-    ) -> Result<Vec<i64>> {
+    async fn enqueue(&self, action: Action, items: &[crate::Issued]) -> Result<Vec<i64>> {
         let items = items.to_vec();
         self.write(move |c| {
             Box::pin(async move {
                 let at = now();
                 let mut ids = Vec::with_capacity(items.len());
-                for (mac, user, pass) in &items {
-                    let done = sqlx::query(
-                        "UPDATE devices SET ztprov_user = $1, ztprov_pass = $2, status = 'pending', revision = revision + 1, \
-                         updated_at = $3 WHERE mac = $4",
-                    )
-                    .bind(user.as_str())
-                    .bind(pass.as_str())
+                for it in &items {
+                    let mac = &it.mac;
+                    let done = sqlx::query(match action {
+                        Action::Register => crate::sql::ENQUEUE_REGISTER,
+                        Action::Deregister => crate::sql::ENQUEUE_DEREGISTER,
+                    })
+                    .bind(it.user.as_str())
+                    .bind(it.pass.as_str())
+                    .bind((action == Action::Register).then_some(it.expires_at))
                     .bind(at)
                     .bind(mac.to_string())
                     .execute(&mut *c)
@@ -698,6 +757,15 @@ impl Store for PgStore {
         let mut events = rows.iter().map(event_row).collect::<Result<Vec<_>>>()?;
         events.sort_by_key(|e| e.id);
         Ok(events)
+    }
+
+    async fn release_leases(&self, node: &str) -> Result<u64> {
+        let done = sqlx::query(crate::sql::RELEASE_LEASES)
+            .bind(now() - chrono::Duration::seconds(1))
+            .bind(node)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn renew_lease(&self, id: i64, node: &str, lease: Duration) -> Result<bool> {
@@ -767,6 +835,17 @@ impl Store for PgStore {
                 .bind(ev.mac.to_string())
                 .execute(&mut *c)
                 .await?;
+                // Only a promotion or a removal changes what phones are served.
+                let served = match (&outcome, ev.action) {
+                    (Outcome::Done, Action::Register) => crate::sql::PROMOTE_NEXT,
+                    (Outcome::Done, Action::Deregister) => crate::sql::REMOVE_IF_ASKED,
+                    _ => return Ok(true),
+                };
+                let changed = sqlx::query(served).bind(ev.mac.to_string()).execute(&mut *c).await?.rows_affected();
+                if changed > 0 {
+                    sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1").execute(&mut *c).await?;
+                    sqlx::query("SELECT pg_notify('touchless_generation', '')").execute(&mut *c).await?;
+                }
                 Ok(true)
             })
         })
@@ -1111,6 +1190,16 @@ impl RedirectStore for PgStore {
     async fn get_endpoint(&self, mac: Mac) -> Result<Option<Endpoint>> {
         let row = sqlx::query(&format!(
             "SELECT {ENDPOINT_COLS} FROM endpoints WHERE mac = $1"
+        ))
+        .bind(mac.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(endpoint_row).transpose()
+    }
+
+    async fn get_enabled_endpoint(&self, mac: Mac) -> Result<Option<Endpoint>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ENDPOINT_COLS} FROM endpoints WHERE mac = $1 AND autoprovisioning_enabled"
         ))
         .bind(mac.to_string())
         .fetch_optional(&self.pool)

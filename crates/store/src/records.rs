@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use touchless_domain::{
-    DeviceStatus, DisplayText, Host, Mac, PhoneModel, ProvPassword, ProvUser, Setting, SipPassword,
-    SipUser, TenantId, TouchlessMode,
+    DeviceStatus, DisplayText, Host, Mac, PhoneModel, ProvPassword, ProvScope, ProvUser, Setting,
+    SipPassword, SipUser, TenantId, TouchlessMode,
 };
 
 /// A customer of the PBX. Its devices fetch `/prov` with its provisioning credentials.
@@ -18,6 +18,10 @@ pub struct Tenant {
     pub sip_host: Host,
     pub sip_port: u16,
     pub mode: TouchlessMode,
+    /// Whether `/prov` is opened by each device's own credentials or by the
+    /// tenant's.
+    #[serde(rename = "prov_credentials")]
+    pub prov_scope: ProvScope,
     pub settings: Vec<Setting>,
     pub revision: i64,
     pub created_at: DateTime<Utc>,
@@ -33,6 +37,7 @@ pub struct NewTenant {
     pub sip_host: Host,
     pub sip_port: u16,
     pub mode: TouchlessMode,
+    pub prov_scope: ProvScope,
     pub settings: Vec<Setting>,
 }
 
@@ -45,6 +50,7 @@ pub struct TenantPatch {
     pub sip_host: Option<Host>,
     pub sip_port: Option<u16>,
     pub mode: Option<TouchlessMode>,
+    pub prov_scope: Option<ProvScope>,
     pub settings: Option<Vec<Setting>>,
 }
 
@@ -75,15 +81,48 @@ pub struct Device {
     pub registered_at: Option<DateTime<Utc>>,
     pub last_message: String,
     /// Per-device credentials for `/ztprov`; the redirection provider hands them
-    /// to the phone as `http_client_user`/`http_client_pass`.
+    /// to the phone as `http_client_user`/`http_client_pass`. One-time: accepted
+    /// until `ztprov_expires_at`, and after their first successful use
+    /// (`ztprov_used_at`) only for a short grace.
     pub ztprov_user: ProvUser,
     #[serde(skip)]
     pub ztprov_pass: ProvPassword,
+    pub ztprov_expires_at: Option<DateTime<Utc>>,
+    pub ztprov_used_at: Option<DateTime<Utc>>,
+    /// Credentials a register event is pushing to the provider: accepted beside
+    /// the current ones until the provider confirms them, then they replace them.
+    #[serde(skip)]
+    pub ztprov_next: Option<NextZtprov>,
+    /// This device's own `/prov` credentials, which `/ztprov` hands the phone
+    /// when its tenant's scope is [`ProvScope::Device`].
+    pub prov_user: ProvUser,
+    #[serde(skip)]
+    pub prov_pass: ProvPassword,
+    /// Deleted by the admin; removed once its deregistration has succeeded.
+    pub removing: bool,
     pub lines: Vec<Line>,
     pub settings: Vec<Setting>,
     pub revision: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Pending ztprov credentials (see [`Device::ztprov_next`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextZtprov {
+    pub user: ProvUser,
+    pub pass: ProvPassword,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// Freshly issued credentials for one device, valid until `expires_at`.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    pub mac: Mac,
+    pub user: ProvUser,
+    pub pass: ProvPassword,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug)]
@@ -94,6 +133,9 @@ pub struct NewDevice {
     pub name: DisplayText,
     pub ztprov_user: ProvUser,
     pub ztprov_pass: ProvPassword,
+    pub ztprov_expires_at: DateTime<Utc>,
+    pub prov_user: ProvUser,
+    pub prov_pass: ProvPassword,
     pub lines: Vec<Line>,
     pub settings: Vec<Setting>,
 }
@@ -107,7 +149,9 @@ pub struct DevicePatch {
     pub status: Option<DeviceStatus>,
     pub registered_at: Option<Option<DateTime<Utc>>>,
     pub last_message: Option<String>,
-    pub ztprov: Option<(ProvUser, ProvPassword)>,
+    /// New current ztprov credentials with a fresh window (their use is reset).
+    pub ztprov: Option<(ProvUser, ProvPassword, DateTime<Utc>)>,
+    pub prov: Option<(ProvUser, ProvPassword)>,
     pub lines: Option<Vec<Line>>,
     pub settings: Option<Vec<Setting>>,
 }

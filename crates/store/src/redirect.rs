@@ -171,6 +171,10 @@ pub trait RedirectStore: Send + Sync + 'static {
     async fn put_endpoint(&self, company: &str, e: &EndpointIn) -> Result<(Endpoint, bool)>;
     /// Any company's endpoint; callers check ownership.
     async fn get_endpoint(&self, mac: Mac) -> Result<Option<Endpoint>>;
+    /// The endpoint if it may be handed to a phone (autoprovisioning enabled).
+    /// One query whose miss looks the same whether the MAC is unknown or
+    /// disabled, so the phone-facing redirect takes the same time for both.
+    async fn get_enabled_endpoint(&self, mac: Mac) -> Result<Option<Endpoint>>;
     /// One page, ordered by MAC, and the total count.
     async fn list_endpoints(
         &self,

@@ -27,6 +27,7 @@ macro_rules! row_mappers {
                 sip_port: u16::try_from(r.try_get::<i64, _>("sip_port")?)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 mode: r.try_get::<&str, _>("mode")?.parse()?,
+                prov_scope: r.try_get::<&str, _>("prov_scope")?.parse()?,
                 settings: Vec::new(),
                 revision: r.try_get("revision")?,
                 created_at: r.try_get("created_at")?,
@@ -45,6 +46,26 @@ macro_rules! row_mappers {
                 last_message: r.try_get("last_message")?,
                 ztprov_user: ProvUser::parse(r.try_get("ztprov_user")?)?,
                 ztprov_pass: ProvPassword::parse(r.try_get("ztprov_pass")?)?,
+                ztprov_expires_at: r.try_get("ztprov_expires_at")?,
+                ztprov_used_at: r.try_get("ztprov_used_at")?,
+                ztprov_next: match (
+                    r.try_get::<Option<&str>, _>("ztprov_next_user")?,
+                    r.try_get::<Option<&str>, _>("ztprov_next_pass")?,
+                    r.try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(
+                        "ztprov_next_expires_at",
+                    )?,
+                ) {
+                    (Some(u), Some(p), Some(e)) => Some(crate::NextZtprov {
+                        user: ProvUser::parse(u)?,
+                        pass: ProvPassword::parse(p)?,
+                        expires_at: e,
+                        used_at: r.try_get("ztprov_next_used_at")?,
+                    }),
+                    _ => None,
+                },
+                prov_user: ProvUser::parse(r.try_get("prov_user")?)?,
+                prov_pass: ProvPassword::parse(r.try_get("prov_pass")?)?,
+                removing: r.try_get("removing")?,
                 lines: Vec::new(),
                 settings: Vec::new(),
                 revision: r.try_get("revision")?,

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
-use touchless_domain::{Mac, ProvPassword, ProvUser, Setting, TenantId};
+use touchless_domain::{Mac, ProvUser, Setting, TenantId};
 
 use crate::rows::sqlite::*;
 use crate::{
@@ -244,10 +244,11 @@ pub(crate) fn check_lines(lines: &[Line]) -> Result<()> {
     Ok(())
 }
 
-const TENANT_COLS: &str =
-    "id, name, prov_user, prov_pass, sip_host, sip_port, mode, revision, created_at, updated_at";
+const TENANT_COLS: &str = "id, name, prov_user, prov_pass, sip_host, sip_port, mode, prov_scope, \
+     revision, created_at, updated_at";
 const DEVICE_COLS: &str = "mac, model, tenant_id, name, status, registered_at, last_message, \
-     ztprov_user, ztprov_pass, revision, created_at, updated_at";
+     ztprov_user, ztprov_pass, ztprov_expires_at, ztprov_used_at, ztprov_next_user, ztprov_next_pass, \
+     ztprov_next_expires_at, ztprov_next_used_at, prov_user, prov_pass, removing, revision, created_at, updated_at";
 
 /// Loads settings (and for devices, lines) of the given owners in two queries.
 async fn attach_children(
@@ -360,8 +361,8 @@ impl Store for SqliteStore {
             Box::pin(async move {
                 let ts = now();
                 sqlx::query(
-                    "INSERT INTO tenants (id, name, prov_user, prov_pass, sip_host, sip_port, mode, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO tenants (id, name, prov_user, prov_pass, sip_host, sip_port, mode, prov_scope, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(t.id.as_str())
                 .bind(t.name.as_str())
@@ -370,6 +371,7 @@ impl Store for SqliteStore {
                 .bind(t.sip_host.as_str())
                 .bind(i64::from(t.sip_port))
                 .bind(t.mode.as_str())
+                .bind(t.prov_scope.as_str())
                 .bind(ts)
                 .bind(ts)
                 .execute(&mut *c)
@@ -412,7 +414,7 @@ impl Store for SqliteStore {
                 let user = p.prov_user.clone().unwrap_or(cur.prov_user.clone());
                 sqlx::query(
                     "UPDATE tenants SET name = ?, prov_user = ?, prov_pass = ?, sip_host = ?, sip_port = ?, mode = ?, \
-                     revision = revision + 1, updated_at = ? WHERE id = ?",
+                     prov_scope = ?, revision = revision + 1, updated_at = ? WHERE id = ?",
                 )
                 .bind(p.name.as_ref().unwrap_or(&cur.name).as_str())
                 .bind(user.as_str())
@@ -420,6 +422,7 @@ impl Store for SqliteStore {
                 .bind(p.sip_host.as_ref().unwrap_or(&cur.sip_host).as_str())
                 .bind(i64::from(p.sip_port.unwrap_or(cur.sip_port)))
                 .bind(p.mode.unwrap_or(cur.mode).as_str())
+                .bind(p.prov_scope.unwrap_or(cur.prov_scope).as_str())
                 .bind(now())
                 .bind(id.as_str())
                 .execute(&mut *c)
@@ -470,8 +473,8 @@ impl Store for SqliteStore {
                 let mut out = Vec::with_capacity(ds.len());
                 for d in &ds {
                     sqlx::query(
-                        "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, created_at, updated_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, ztprov_expires_at, \
+                         prov_user, prov_pass, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(d.mac.to_string())
                     .bind(d.model.as_str())
@@ -479,6 +482,9 @@ impl Store for SqliteStore {
                     .bind(d.name.as_str())
                     .bind(d.ztprov_user.as_str())
                     .bind(d.ztprov_pass.as_str())
+                    .bind(d.ztprov_expires_at)
+                    .bind(d.prov_user.as_str())
+                    .bind(d.prov_pass.as_str())
                     .bind(ts)
                     .bind(ts)
                     .execute(&mut *c)
@@ -565,13 +571,23 @@ impl Store for SqliteStore {
                     .await?
                     .ok_or_else(|| StoreError::not_found("device", mac))?;
                 let tenant = p.tenant.clone().unwrap_or(cur.tenant.clone());
-                let (zu, zp) = p
-                    .ztprov
+                let (zu, zp, ze, zused) = match p.ztprov.clone() {
+                    Some((u, p, e)) => (u, p, Some(e), None),
+                    None => (
+                        cur.ztprov_user.clone(),
+                        cur.ztprov_pass.clone(),
+                        cur.ztprov_expires_at,
+                        cur.ztprov_used_at,
+                    ),
+                };
+                let (pu, pp) = p
+                    .prov
                     .clone()
-                    .unwrap_or((cur.ztprov_user.clone(), cur.ztprov_pass.clone()));
+                    .unwrap_or((cur.prov_user.clone(), cur.prov_pass.clone()));
                 sqlx::query(
                     "UPDATE devices SET model = ?, tenant_id = ?, name = ?, status = ?, registered_at = ?, \
-                     last_message = ?, ztprov_user = ?, ztprov_pass = ?, revision = revision + 1, updated_at = ? \
+                     last_message = ?, ztprov_user = ?, ztprov_pass = ?, ztprov_expires_at = ?, ztprov_used_at = ?, \
+                     prov_user = ?, prov_pass = ?, revision = revision + 1, updated_at = ? \
                      WHERE mac = ?",
                 )
                 .bind(p.model.unwrap_or(cur.model).as_str())
@@ -582,6 +598,10 @@ impl Store for SqliteStore {
                 .bind(p.last_message.as_ref().unwrap_or(&cur.last_message))
                 .bind(zu.as_str())
                 .bind(zp.as_str())
+                .bind(ze)
+                .bind(zused)
+                .bind(pu.as_str())
+                .bind(pp.as_str())
                 .bind(now())
                 .bind(mac.to_string())
                 .execute(&mut *c)
@@ -589,7 +609,7 @@ impl Store for SqliteStore {
                 .map_err(|e| {
                     constraint(
                         e,
-                        "the ztprov user is already used by another device",
+                        "the ztprov or provisioning user is already used by another device",
                         &format!("tenant {tenant} does not exist"),
                     )
                 })?;
@@ -611,6 +631,51 @@ impl Store for SqliteStore {
                     .await?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::not_found("device", mac));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn mark_removing(&self, macs: &[Mac]) -> Result<()> {
+        let macs = macs.to_vec();
+        self.quiet(move |c| {
+            Box::pin(async move {
+                for mac in &macs {
+                    let done = sqlx::query(
+                        "UPDATE devices SET removing = 1, updated_at = $1 WHERE mac = $2",
+                    )
+                    .bind(now())
+                    .bind(mac.to_string())
+                    .execute(&mut *c)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::not_found("device", mac));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn mark_ztprov_used(&self, uses: &[(Mac, ProvUser, DateTime<Utc>)]) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let uses = uses.to_vec();
+        self.write(move |c| {
+            Box::pin(async move {
+                for (mac, user, at) in &uses {
+                    for q in [crate::sql::MARK_USED, crate::sql::MARK_NEXT_USED] {
+                        sqlx::query(q)
+                            .bind(*at)
+                            .bind(mac.to_string())
+                            .bind(user.as_str())
+                            .execute(&mut *c)
+                            .await?;
+                    }
                 }
                 Ok(())
             })
@@ -719,11 +784,7 @@ impl Store for SqliteStore {
     async fn delete_provider(&self, name: &str) -> Result<()> {
         crate::sqlite_daemon::delete_provider(self, name).await
     }
-    async fn enqueue(
-        &self,
-        action: crate::Action,
-        items: &[(Mac, ProvUser, ProvPassword)],
-    ) -> Result<Vec<i64>> {
+    async fn enqueue(&self, action: crate::Action, items: &[crate::Issued]) -> Result<Vec<i64>> {
         crate::sqlite_daemon::enqueue(self, action, items).await
     }
     async fn claim_events(
@@ -733,6 +794,14 @@ impl Store for SqliteStore {
         lease: Duration,
     ) -> Result<Vec<crate::Event>> {
         crate::sqlite_daemon::claim_events(self, node, limit, lease).await
+    }
+    async fn release_leases(&self, node: &str) -> Result<u64> {
+        let done = sqlx::query(crate::sql::RELEASE_LEASES)
+            .bind(now() - chrono::Duration::seconds(1))
+            .bind(node)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
     }
     async fn renew_lease(&self, id: i64, node: &str, lease: Duration) -> Result<bool> {
         crate::sqlite_daemon::renew_lease(self, id, node, lease).await

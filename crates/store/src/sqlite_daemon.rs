@@ -7,11 +7,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use touchless_domain::{Mac, ProvPassword, ProvUser};
 
 use crate::rows::sqlite::*;
 use crate::sqlite::{now, SqliteStore};
-use crate::{Action, Event, EventState, Outcome, Provider, Result, StoreError};
+use crate::{Action, Event, EventState, Issued, Outcome, Provider, Result, StoreError};
 
 fn later(d: Duration) -> DateTime<Utc> {
     now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(60))
@@ -83,27 +82,31 @@ pub(crate) async fn delete_provider(s: &SqliteStore, name: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn enqueue(
-    s: &SqliteStore,
-    action: Action,
-    items: &[(Mac, ProvUser, ProvPassword)],
-) -> Result<Vec<i64>> {
+pub(crate) async fn enqueue(s: &SqliteStore, action: Action, items: &[Issued]) -> Result<Vec<i64>> {
     let items = items.to_vec();
     s.write(move |c| {
         Box::pin(async move {
             let at = now();
             let mut ids = Vec::with_capacity(items.len());
-            for (mac, user, pass) in &items {
-                let done = sqlx::query(
-                    "UPDATE devices SET ztprov_user = ?, ztprov_pass = ?, status = 'pending', \
-                     revision = revision + 1, updated_at = ? WHERE mac = ?",
-                )
-                .bind(user.as_str())
-                .bind(pass.as_str())
+            for it in &items {
+                let mac = &it.mac;
+                let done = sqlx::query(match action {
+                    Action::Register => crate::sql::ENQUEUE_REGISTER,
+                    Action::Deregister => crate::sql::ENQUEUE_DEREGISTER,
+                })
+                .bind(it.user.as_str())
+                .bind(it.pass.as_str())
+                .bind((action == Action::Register).then_some(it.expires_at))
                 .bind(at)
                 .bind(mac.to_string())
                 .execute(&mut *c)
-                .await?;
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.message().contains("UNIQUE") => {
+                        StoreError::Conflict("the ztprov user is already used by another device".into())
+                    }
+                    _ => StoreError::Database(e),
+                })?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::not_found("device", mac));
                 }
@@ -236,6 +239,23 @@ pub(crate) async fn finish_event(
                 .bind(message.clone()),
             };
             q.bind(at).bind(ev.mac.to_string()).execute(&mut *c).await?;
+            // What phones are served changes in two cases; only then do the
+            // other nodes need to reload.
+            let served = match (&outcome, ev.action) {
+                (Outcome::Done, Action::Register) => crate::sql::PROMOTE_NEXT,
+                (Outcome::Done, Action::Deregister) => crate::sql::REMOVE_IF_ASKED,
+                _ => return Ok(true),
+            };
+            let changed = sqlx::query(served)
+                .bind(ev.mac.to_string())
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+            if changed > 0 {
+                sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
+                    .execute(&mut *c)
+                    .await?;
+            }
             Ok(true)
         })
     })

@@ -283,6 +283,16 @@ impl RedirectStore for SqliteStore {
         row.as_ref().map(endpoint_row).transpose()
     }
 
+    async fn get_enabled_endpoint(&self, mac: Mac) -> Result<Option<Endpoint>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ENDPOINT_COLS} FROM endpoints WHERE mac = $1 AND autoprovisioning_enabled"
+        ))
+        .bind(mac.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(endpoint_row).transpose()
+    }
+
     async fn list_endpoints(
         &self,
         company: Option<&str>,

@@ -9,11 +9,10 @@ use axum::{Json, Router};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use touchless_domain::{Mac, ProvPassword, ProvUser, TenantId};
+use touchless_domain::{Mac, TenantId};
 use touchless_store::{Action, DeviceFilter, EventState, Provider, StoreError};
 
 use crate::admin::{AdminState, ApiError, ApiQuery, ApiResult, Fields};
-use crate::secret::random_token;
 
 pub fn routes() -> Router<Arc<AdminState>> {
     Router::new()
@@ -206,13 +205,6 @@ async fn select(st: &AdminState, body: &[u8]) -> ApiResult<Vec<Mac>> {
     }
 }
 
-fn fresh_credentials() -> (ProvUser, ProvPassword) {
-    (
-        ProvUser::parse(&format!("zt{}", random_token(12))).expect("generated user is valid"),
-        ProvPassword::parse(&random_token(20)).expect("generated password is valid"),
-    )
-}
-
 /// Commits one event per device (and its fresh credentials) before answering 202.
 async fn enqueue(
     st: &AdminState,
@@ -220,13 +212,7 @@ async fn enqueue(
     body: &[u8],
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let macs = select(st, body).await?;
-    let items: Vec<_> = macs
-        .iter()
-        .map(|m| {
-            let (u, p) = fresh_credentials();
-            (*m, u, p)
-        })
-        .collect();
+    let items: Vec<_> = macs.iter().map(|m| st.issue_ztprov(*m)).collect();
     let ids = st.store.enqueue(action, &items).await?;
     if let Some(d) = &st.daemon {
         d.notify();

@@ -34,12 +34,19 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn new(store: Arc<dyn Store>, cfg: DaemonConfig, public_url: &str) -> Arc<Self> {
+    /// `node` names this process in the queue's leases; it must be stable
+    /// across restarts (see [`run`]) and distinct between nodes.
+    pub fn new(
+        store: Arc<dyn Store>,
+        cfg: DaemonConfig,
+        public_url: &str,
+        node: String,
+    ) -> Arc<Self> {
         Arc::new(Daemon {
             store,
             cfg,
             public_url: public_url.to_owned(),
-            node: format!("node-{}", crate::secret::random_hex(6)),
+            node,
             wake: Notify::new(),
             clients: Mutex::new(HashMap::new()),
             paused: Mutex::new(HashMap::new()),
@@ -148,12 +155,18 @@ impl Daemon {
         let result = match ev.action {
             Action::Register => match self.store.get_device(ev.mac).await {
                 Ok(Some(d)) => {
+                    // The staged credentials; the current ones if a newer
+                    // event already promoted them (a repeat is harmless).
+                    let (user, pass) = match &d.ztprov_next {
+                        Some(n) => (n.user.as_str(), n.pass.as_str()),
+                        None => (d.ztprov_user.as_str(), d.ztprov_pass.as_str()),
+                    };
                     api.register(&Registration {
                         mac: d.mac,
                         model: d.model,
                         url: format!("{}/ztprov/{}-{}.htm", self.public_url, d.model, d.mac),
-                        user: d.ztprov_user.as_str().to_owned(),
-                        pass: d.ztprov_pass.as_str().to_owned(),
+                        user: user.to_owned(),
+                        pass: pass.to_owned(),
                     })
                     .await
                 }
@@ -266,6 +279,15 @@ fn queue_of(mac: &touchless_domain::Mac, n: usize) -> usize {
 /// Runs the distributor and the workers until `shutdown`; events in flight finish
 /// (or their leases run out and another run picks them up).
 pub async fn run(daemon: Arc<Daemon>, mut shutdown: watch::Receiver<bool>) {
+    // Events this node was running when it stopped (or died) are ours to
+    // finish: take them back now rather than after their leases run out.
+    match daemon.store.release_leases(&daemon.node).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(node = %daemon.node, events = n, "took back the events this node was running before it restarted")
+        }
+        Err(e) => tracing::error!(error = %e, "releasing this node's old leases failed"),
+    }
     let n = daemon.cfg.queuenum.max(1);
     let cap = daemon.cfg.queuecap.max(1);
     let mut senders = Vec::with_capacity(n);

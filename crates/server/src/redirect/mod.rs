@@ -29,6 +29,10 @@ pub struct RedirectState {
     pub trust_forwarded: bool,
     pub max_body: usize,
     pub skew: u64,
+    /// Phone-facing requests per source address.
+    pub phone_rate: crate::limits::PerSource,
+    /// Phone-facing misses per source address: what slows MAC guessing down.
+    pub phone_misses: crate::limits::PerSource,
     touched: Mutex<HashMap<String, Instant>>,
 }
 
@@ -45,6 +49,14 @@ impl RedirectState {
             trust_forwarded: cfg.trust_forwarded,
             max_body: cfg.max_body_bytes,
             skew: cfg.timestamp_skew_secs,
+            phone_rate: crate::limits::PerSource::new(
+                f64::from(cfg.phone_requests_per_sec),
+                f64::from(cfg.phone_requests_burst),
+            ),
+            phone_misses: crate::limits::PerSource::new(
+                f64::from(cfg.phone_misses_per_min) / 60.0,
+                f64::from(cfg.phone_misses_burst),
+            ),
             touched: Mutex::new(HashMap::new()),
         }
     }

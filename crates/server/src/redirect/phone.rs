@@ -5,8 +5,13 @@
 //! What a phone that is not registered gets: `404` with the same body whether
 //! the MAC is unknown, disabled, or does not match the phone's User-Agent or
 //! certificate, so the service cannot be used to learn which MACs exist or who
-//! owns them. The model-wide file carries nothing device-specific and is always
-//! an empty settings document (`200`), so the phone goes on to its per-MAC file.
+//! owns them. Unknown and disabled MACs are one query that finds nothing, so
+//! they also take the same time. Only GET and HEAD from a Snom User-Agent that
+//! names the MAC asked for (or a client certificate that does) get anything.
+//! Every source address has a request rate and a budget of misses; past the
+//! budget it gets `429` for a while, which makes guessing MACs take years. The
+//! model-wide file carries nothing device-specific and is an empty settings
+//! document (`200`) for any Snom phone, so the phone goes on to its per-MAC file.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,11 +30,29 @@ use crate::serve::{ClientAddr, ClientCert};
 const NOT_HERE: &str = "not found\n";
 
 pub async fn handle(State(st): State<Arc<RedirectState>>, req: Request) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ClientAddr>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
+    let ip = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+    if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
+        let mut r = (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are allowed\n",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    if let Some(ip) = ip {
+        // A source past its budget of misses, or over its request rate, is
+        // turned away before anything is looked up.
+        if let Err(wait) = st
+            .phone_misses
+            .check(ip)
+            .and_then(|_| st.phone_rate.take(ip))
+        {
+            return too_many(wait);
+        }
+    }
+    let peer = ip.map(|i| i.to_string()).unwrap_or_default();
     let ua = req
         .headers()
         .get(header::USER_AGENT)
@@ -42,6 +65,11 @@ pub async fn handle(State(st): State<Arc<RedirectState>>, req: Request) -> Respo
     let path = req.uri().path().chars().take(256).collect::<String>();
     let cert = req.extensions().get::<ClientCert>().cloned();
     let (outcome, mac, response) = decide(&st, &path, parsed_ua.as_ref(), cert.as_ref()).await;
+    if response.status() == StatusCode::NOT_FOUND {
+        if let Some(ip) = ip {
+            st.phone_misses.charge(ip);
+        }
+    }
     st.log.push(RedirectContact {
         at: chrono::Utc::now(),
         mac,
@@ -52,6 +80,18 @@ pub async fn handle(State(st): State<Arc<RedirectState>>, req: Request) -> Respo
         outcome: outcome.to_owned(),
     });
     response
+}
+
+fn too_many(wait: Duration) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many requests from this address; retry in {secs} s\n"),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
 }
 
 fn not_here() -> Response {
@@ -112,6 +152,9 @@ async fn decide(
         },
     };
     let Some(mac) = file.mac else {
+        if ua.is_none() && cert_mac.is_none() {
+            return ("not_a_phone", None, not_here());
+        }
         let body = st.renderer.redirect(&[]);
         return match body {
             Ok(b) => ("model_file", ua.and_then(|u| u.mac).or(cert_mac), xml(b)),
@@ -136,12 +179,20 @@ async fn decide(
                 .into_response(),
         );
     }
-    if ua.and_then(|u| u.mac).is_some_and(|m| m != mac) {
-        return ("ua_mac_mismatch", Some(mac), not_here());
+    // The phone must name the MAC it asks for: in its User-Agent, or through
+    // the certificate checked above.
+    if cert_mac != Some(mac) && ua.and_then(|u| u.mac) != Some(mac) {
+        let outcome = match ua {
+            None => "not_a_phone",
+            Some(u) if u.mac.is_none() => "ua_without_mac",
+            Some(_) => "ua_mac_mismatch",
+        };
+        return (outcome, Some(mac), not_here());
     }
-    let endpoint = match st.store.get_endpoint(mac).await {
+    let endpoint = match st.store.get_enabled_endpoint(mac).await {
         Ok(Some(e)) => e,
-        Ok(None) => return ("unknown", Some(mac), not_here()),
+        // Unknown or disabled: the same query, the same answer.
+        Ok(None) => return ("unknown_or_disabled", Some(mac), not_here()),
         Err(e) => {
             tracing::error!(error = %e, "looking up an endpoint failed");
             return (
@@ -151,9 +202,6 @@ async fn decide(
             );
         }
     };
-    if !endpoint.autoprovisioning_enabled {
-        return ("disabled", Some(mac), not_here());
-    }
     match settings_for(&*st.store, &endpoint).await {
         Ok(settings) => match st.renderer.redirect(&settings) {
             Ok(body) => {

@@ -118,13 +118,14 @@ impl TestApp {
         self.admin_call(reqwest::Method::GET, path, None).await
     }
 
-    /// A tenant with provisioning credentials `user`/`pass`.
+    /// A tenant whose phones all use the provisioning credentials
+    /// `user`/`pass` (the seed's tenant-wide scope).
     pub async fn tenant(&self, id: &str, user: &str, pass: &str) -> Value {
         let (s, v) = self
             .post(
                 "/tenants",
                 json!({"id": id, "name": format!("Tenant {id}"), "sip_host": "pbx.example.com",
-                       "prov_user": user, "prov_pass": pass}),
+                       "prov_user": user, "prov_pass": pass, "prov_credentials": "tenant"}),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");

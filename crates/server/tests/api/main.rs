@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, driven by real HTTP clients.
 
 mod admin;
+mod credentials;
 mod daemon;
 #[path = "../support/fake_sraps.rs"]
 mod fake_sraps;

@@ -347,11 +347,16 @@ async fn the_sraps_chain_then_the_phone_is_redirected() {
     let (contacts, outcomes) = redirect_outcomes(&app, 3).await;
     assert_eq!(
         outcomes,
-        ["unknown", "redirected", "model_file"],
+        ["unknown_or_disabled", "redirected", "model_file"],
         "{contacts}"
     );
     assert_eq!(contacts[0]["firmware"], "10.1.33.33");
-    let (s, unknown) = phone(&app, "/snomD717-000413FFFFFF.htm", "").await;
+    let (s, unknown) = phone(
+        &app,
+        "/snomD717-000413FFFFFF.htm",
+        &UA.replace("000413AABBCC", "000413FFFFFF"),
+    )
+    .await;
     assert_eq!(
         (s, unknown),
         (StatusCode::NOT_FOUND, gone),
@@ -715,7 +720,7 @@ async fn bad_bodies_sizes_and_methods() {
         )
         .await;
     assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
-    let (_, body) = phone(&app, "/snomD717-000413AABBCC.htm", "").await;
+    let (_, body) = phone(&app, "/snomD717-000413AABBCC.htm", UA).await;
     assert!(
         body.contains("<setting_server perm=\"RW\">http://pbx/</setting_server>")
             && body.contains("<language perm=\"R\">Deutsch</language>"),
