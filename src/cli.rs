@@ -94,8 +94,22 @@ pub enum DeviceCmd {
         #[arg(long)]
         secrets: bool,
     },
-    /// Remove a device.
-    Remove { mac: String },
+    /// Remove devices. One registered at a provider is deregistered first and
+    /// removed once that has succeeded (follow with `device list`).
+    Remove {
+        /// MAC addresses.
+        macs: Vec<String>,
+        /// Every device.
+        #[arg(long, conflicts_with_all = ["macs", "tenant"])]
+        all: bool,
+        /// Every device of a tenant.
+        #[arg(long, conflicts_with = "macs")]
+        tenant: Option<String>,
+        /// Remove at once, even if still registered at a provider (which then
+        /// keeps pointing the phone here).
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the exact file the provisioning server serves for the device.
     Preview {
         mac: String,
@@ -130,6 +144,23 @@ pub enum DeviceCmd {
     },
 }
 
+/// The API's device selector: `{"macs": […]}`, `{"tenant": …}` or `{"all": true}`.
+fn selection(
+    macs: Vec<String>,
+    all: bool,
+    tenant: Option<String>,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(if all {
+        json!({ "all": true })
+    } else if let Some(t) = tenant {
+        json!({ "tenant": t })
+    } else if !macs.is_empty() {
+        json!({ "macs": macs })
+    } else {
+        anyhow::bail!("name the devices: MAC addresses, --tenant T or --all")
+    })
+}
+
 async fn queue(
     c: &Client,
     action: &str,
@@ -138,13 +169,7 @@ async fn queue(
     tenant: Option<String>,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let body = if all {
-        json!({ "all": true })
-    } else if let Some(t) = tenant {
-        json!({ "tenant": t })
-    } else {
-        json!({ "macs": macs })
-    };
+    let body = selection(macs, all, tenant)?;
     let v = c
         .call(Method::POST, &format!("/devices/{action}"), Some(&body))
         .await?;
@@ -963,11 +988,32 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             }
             print_settings(&d);
         }
-        DeviceCmd::Remove { mac } => {
-            c.call(Method::DELETE, &format!("/devices/{}", enc(&mac)), None)
-                .await?;
-            if !as_json {
-                println!("device {mac} removed");
+        DeviceCmd::Remove {
+            macs,
+            all,
+            tenant,
+            force,
+        } => {
+            let mut body = selection(macs, all, tenant)?;
+            body["force"] = json!(force);
+            let v = c.call(Method::POST, "/devices/remove", Some(&body)).await?;
+            if as_json {
+                return print_json(&v);
+            }
+            let count = |k: &str| v[k].as_array().map_or(0, Vec::len);
+            println!("{} device(s) removed", count("removed"));
+            if count("deregistering") > 0 {
+                println!(
+                    "{} device(s) being deregistered first; they are removed once their provider has let them go (`touchless device list`)",
+                    count("deregistering")
+                );
+            }
+            if count("left_at_provider") > 0 {
+                println!(
+                    "warning: {} device(s) may still be registered at their provider, pointing phones here: {}",
+                    count("left_at_provider"),
+                    v["left_at_provider"]
+                );
             }
         }
         DeviceCmd::Preview { mac, file } => {

@@ -1,6 +1,8 @@
 //! Crash safety: the daemon is killed with SIGKILL in the middle of a queue of
 //! 1,000 registrations against a slow provider, started again, and finishes
-//! every one, with no MAC ever written twice at once.
+//! every one, with no MAC ever written twice at once. The lease is ten
+//! minutes: only the restarted node taking its own leases back lets it finish
+//! within the test's deadline.
 
 mod common;
 #[path = "../crates/server/tests/support/fake_sraps.rs"]
@@ -18,7 +20,7 @@ async fn a_killed_daemon_loses_no_registration() {
     let config = dir.path().join("touchless.toml");
     std::fs::write(
         &config,
-        "[admin]\ntoken = \"crash-test\"\n[redirect]\nenabled = false\n[daemon]\nlease_secs = 2\npoll_ms = 100\nqueuenum = 4\nqueuecap = 50\n\
+        "[admin]\ntoken = \"crash-test\"\n[redirect]\nenabled = false\n[daemon]\nlease_secs = 600\npoll_ms = 100\nqueuenum = 4\nqueuecap = 50\n\
          backoff_base_ms = 100\nbackoff_max_ms = 1000\n[provisioning]\naccess_log = \"off\"\n",
     )
     .unwrap();

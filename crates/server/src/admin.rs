@@ -748,13 +748,20 @@ async fn patch_device(
     Ok(Json(device_json(&d)))
 }
 
+#[derive(Deserialize)]
+struct DeleteQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+/// See [`crate::daemon::admin::remove`]: a registered device is deregistered
+/// first (`202`), one never registered goes at once (`200`).
 async fn delete_device(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-) -> ApiResult<StatusCode> {
-    st.store.delete_device(path_mac(&mac)?).await?;
-    refresh(&st).await;
-    Ok(StatusCode::NO_CONTENT)
+    ApiQuery(q): ApiQuery<DeleteQuery>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    crate::daemon::admin::remove(&st, &[path_mac(&mac)?], q.force).await
 }
 
 #[derive(Deserialize)]

@@ -118,6 +118,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         Arc::clone(&store),
         Duration::from_millis(cfg.provisioning.contact_flush_ms),
         Duration::from_secs(cfg.provisioning.contact_retention_days * 86_400),
+        cfg.provisioning.contact_max_rows,
     );
     let prov = Arc::new(ProvState::new(
         Arc::clone(&dir),

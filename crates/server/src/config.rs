@@ -33,6 +33,7 @@ pub struct ProvisioningConfig {
     pub reload_interval_ms: u64,
     pub contact_flush_ms: u64,
     pub contact_retention_days: u64,
+    pub contact_max_rows: u64,
     /// ztprov credentials are accepted for this long after they are issued.
     pub ztprov_window_secs: u64,
     /// … and after their first successful use only for this long.
@@ -71,6 +72,8 @@ pub struct RedirectConfig {
     /// source address; past the budget the source gets 429 for a while.
     pub phone_misses_per_min: u32,
     pub phone_misses_burst: u32,
+    pub contact_retention_days: u64,
+    pub contact_max_rows: u64,
 }
 
 impl Default for RedirectConfig {
@@ -90,6 +93,8 @@ impl Default for RedirectConfig {
             phone_requests_burst: 10_000,
             phone_misses_per_min: 60,
             phone_misses_burst: 100,
+            contact_retention_days: 30,
+            contact_max_rows: 1_000_000,
         }
     }
 }
@@ -190,6 +195,7 @@ impl Default for ProvisioningConfig {
             reload_interval_ms: 1000,
             contact_flush_ms: 5000,
             contact_retention_days: 30,
+            contact_max_rows: 1_000_000,
             ztprov_window_secs: 86_400,
             ztprov_grace_secs: 600,
             tls_cert: String::new(),

@@ -22,6 +22,10 @@ use touchless_store::{Contact, Store};
 
 /// Distinct contacts kept between flushes before new ones are dropped (and counted).
 const MAX_PENDING: usize = 200_000;
+/// Requests naming a MAC that is not registered, recorded per flush interval;
+/// the rest are only counted. Enough to see that an unregistered phone did
+/// call, without letting a flood of made-up MACs fill the disk.
+const UNKNOWN_SAMPLE: u64 = 20;
 
 /// `(mac, source, status, hash of path and user agent)`: hashing the strings
 /// instead of owning them makes a repeat contact allocation-free.
@@ -31,18 +35,26 @@ pub struct ContactSink {
     pending: Mutex<HashMap<Key, Contact>>,
     hasher: foldhash::fast::RandomState,
     dropped: AtomicU64,
+    /// Requests for unregistered MACs since the last flush.
+    unknown: AtomicU64,
 }
 
 impl ContactSink {
+    /// `known`: the MAC is a registered device. Unknown ones are sampled.
+    #[allow(clippy::too_many_arguments)]
     pub fn record(
         &self,
         at: DateTime<Utc>,
         mac: Mac,
+        known: bool,
         ip: Option<IpAddr>,
         user_agent: &str,
         path: &str,
         status: u16,
     ) {
+        if !known && self.unknown.fetch_add(1, Ordering::Relaxed) >= UNKNOWN_SAMPLE {
+            return;
+        }
         let mut h = self.hasher.build_hasher();
         path.hash(&mut h);
         user_agent.hash(&mut h);
@@ -92,16 +104,19 @@ impl ContactWriter {
     }
 }
 
-/// Contacts older than `retention` are deleted, checked once an hour.
+/// Contacts older than `retention`, and the oldest beyond `max_rows`, are
+/// deleted every ten minutes.
 pub fn start(
     store: Arc<dyn Store>,
     interval: Duration,
     retention: Duration,
+    max_rows: u64,
 ) -> (Arc<ContactSink>, ContactWriter) {
     let sink = Arc::new(ContactSink {
         pending: Mutex::new(HashMap::default()),
         hasher: foldhash::fast::RandomState::default(),
         dropped: AtomicU64::new(0),
+        unknown: AtomicU64::new(0),
     });
     let (finish, finish_rx) = oneshot::channel();
     let task = tokio::spawn(run(
@@ -110,6 +125,7 @@ pub fn start(
         finish_rx,
         interval,
         retention,
+        max_rows,
     ));
     (sink, ContactWriter { finish, task })
 }
@@ -120,17 +136,18 @@ async fn run(
     mut finish: oneshot::Receiver<()>,
     interval: Duration,
     retention: Duration,
+    max_rows: u64,
 ) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut prune = tokio::time::interval(Duration::from_secs(3600));
+    let mut prune = tokio::time::interval(Duration::from_secs(600));
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => flush(&*store, &sink).await,
             _ = prune.tick() => {
                 let keep = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
-                match store.prune_contacts(Utc::now() - keep).await {
+                match store.prune_contacts(Utc::now() - keep, max_rows).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, "pruned old phone contacts"),
                     Err(e) => tracing::error!(error = %e, "pruning the contact log failed"),
@@ -143,6 +160,14 @@ async fn run(
 }
 
 async fn flush(store: &dyn Store, sink: &ContactSink) {
+    let unknown = sink.unknown.swap(0, Ordering::Relaxed);
+    if unknown > UNKNOWN_SAMPLE {
+        tracing::info!(
+            requests = unknown,
+            recorded = UNKNOWN_SAMPLE,
+            "requests for MACs that are not registered since the last flush; only a sample is kept in the contact log"
+        );
+    }
     let dropped = sink.dropped.swap(0, Ordering::Relaxed);
     if dropped > 0 {
         tracing::warn!(

@@ -79,6 +79,8 @@ struct Outcome {
     bytes: usize,
     user: Option<String>,
     file: Option<ConfigFile>,
+    /// The file's MAC is a registered device (worth a full contact record).
+    known: bool,
     response: Response<Body>,
 }
 
@@ -109,14 +111,18 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
     // The contact log wants every phone contact; the MAC comes from the file name
     // or, for model-wide files, from the User-Agent.
     let ua_str = ua.and_then(|u| std::str::from_utf8(u).ok()).unwrap_or("");
-    let mac = out
-        .file
-        .and_then(|f| f.mac)
-        .or_else(|| SnomUserAgent::parse(ua_str).ok().and_then(|u| u.mac));
+    let (mac, known) = match out.file.and_then(|f| f.mac) {
+        Some(mac) => (Some(mac), out.known),
+        None => {
+            let mac = SnomUserAgent::parse(ua_str).ok().and_then(|u| u.mac);
+            (mac, mac.is_some_and(|m| st.dir.device(m).is_some()))
+        }
+    };
     if let Some(mac) = mac {
         st.contacts.record(
             now,
             mac,
+            known,
             peer.map(|p| p.ip()),
             ua_str,
             req.uri().path(),
@@ -147,6 +153,7 @@ fn plain(status: StatusCode, msg: &'static str) -> Outcome {
         bytes: msg.len(),
         user: None,
         file: None,
+        known: false,
         response: r,
     }
 }
@@ -193,6 +200,7 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     }
     let mut out = authenticate_and_serve(st, req, kind, file);
     out.file = Some(file);
+    out.known = file.mac.is_some_and(|m| st.dir.device(m).is_some());
     out
 }
 
@@ -312,6 +320,7 @@ fn xml(body: Bytes) -> Outcome {
         bytes: len,
         user: None,
         file: None,
+        known: false,
         response: r,
     }
 }

@@ -496,12 +496,26 @@ pub async fn contacts_newest_first(s: &dyn Store) {
         .unwrap()
         .is_empty());
     let cutoff = Utc::now() - chrono::Duration::seconds(15);
-    assert_eq!(s.prune_contacts(cutoff).await.unwrap(), 2);
+    assert_eq!(s.prune_contacts(cutoff, 0).await.unwrap(), 2);
     let left = s
         .contacts(Mac::parse("000413000001").unwrap(), 100)
         .await
         .unwrap();
     assert_eq!(left, vec![batch[3].clone()]);
+    // A cap in rows keeps the newest.
+    let more: Vec<Contact> = (0..10)
+        .map(|i| contact("000413000002", 200 + i, 1))
+        .collect();
+    s.record_contacts(&more).await.unwrap();
+    let old = Utc::now() - chrono::Duration::days(1);
+    assert_eq!(s.prune_contacts(old, 4).await.unwrap(), 8);
+    let kept = s
+        .contacts(Mac::parse("000413000002").unwrap(), 100)
+        .await
+        .unwrap();
+    let mut statuses: Vec<u16> = kept.iter().map(|c| c.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [206, 207, 208, 209], "the newest rows stay");
 }
 
 pub async fn meta_first_writer_wins(s: &dyn Store) {
@@ -725,6 +739,21 @@ pub async fn redirect_contacts_round_trip(s: &dyn Store) {
         .unwrap();
     assert_eq!(got, vec![batch[2].clone(), batch[0].clone()]);
     assert_eq!(s.redirect_contacts(None, 2).await.unwrap().len(), 2);
+    // Retention by age, then a cap in rows.
+    assert_eq!(
+        s.prune_redirect_contacts(Utc::now() - chrono::Duration::seconds(15), 0)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.prune_redirect_contacts(Utc::now() - chrono::Duration::days(1), 1)
+            .await
+            .unwrap(),
+        1
+    );
+    let left = s.redirect_contacts(None, 10).await.unwrap();
+    assert_eq!(left, vec![batch[2].clone()]);
 }
 
 fn provider(name: &str, tenant: Option<&str>) -> Provider {

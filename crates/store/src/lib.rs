@@ -61,7 +61,11 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     async fn list_devices(&self, filter: &DeviceFilter) -> Result<Vec<Device>>;
     /// Applies the patch and bumps the device's revision.
     async fn update_device(&self, mac: Mac, patch: &DevicePatch) -> Result<Device>;
-    async fn delete_device(&self, mac: Mac) -> Result<()>;
+    async fn delete_device(&self, mac: Mac) -> Result<()> {
+        self.delete_devices(&[mac]).await
+    }
+    /// Deletes all of them or none: an unknown MAC fails the whole call.
+    async fn delete_devices(&self, macs: &[Mac]) -> Result<()>;
     /// Marks devices for removal once their deregistration succeeds (the
     /// caller queues it); unknown MACs fail the whole call.
     async fn mark_removing(&self, macs: &[Mac]) -> Result<()>;
@@ -90,8 +94,13 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     async fn record_contacts(&self, batch: &[Contact]) -> Result<()>;
     /// The newest `limit` contacts of one MAC, newest first.
     async fn contacts(&self, mac: Mac, limit: u32) -> Result<Vec<Contact>>;
-    /// Deletes contacts older than `before`; returns how many.
-    async fn prune_contacts(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64>;
+    /// Deletes contacts older than `before`, then the oldest beyond `max_rows`
+    /// (0: no cap); returns how many.
+    async fn prune_contacts(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        max_rows: u64,
+    ) -> Result<u64>;
 
     // -- daemon: providers ------------------------------------------------------
     async fn create_provider(&self, p: &Provider) -> Result<Provider>;

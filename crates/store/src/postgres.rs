@@ -464,15 +464,18 @@ impl Store for PgStore {
         .await
     }
 
-    async fn delete_device(&self, mac: Mac) -> Result<()> {
+    async fn delete_devices(&self, macs: &[Mac]) -> Result<()> {
+        let macs = macs.to_vec();
         self.write(move |c| {
             Box::pin(async move {
-                let done = sqlx::query("DELETE FROM devices WHERE mac = $1")
-                    .bind(mac.to_string())
-                    .execute(&mut *c)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("device", mac));
+                for mac in &macs {
+                    let done = sqlx::query(crate::sql::DELETE_DEVICE)
+                        .bind(mac.to_string())
+                        .execute(&mut *c)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::not_found("device", mac));
+                    }
                 }
                 Ok(())
             })
@@ -634,12 +637,14 @@ impl Store for PgStore {
         rows.iter().map(contact_from_row).collect()
     }
 
-    async fn prune_contacts(&self, before: DateTime<Utc>) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM contacts WHERE at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+    async fn prune_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64> {
+        crate::sql::prune_log(
+            &self.pool,
+            crate::sql::ContactTable::Phones,
+            before,
+            max_rows,
+        )
+        .await
     }
 
     async fn create_provider(&self, p: &Provider) -> Result<Provider> {
@@ -1282,6 +1287,16 @@ impl RedirectStore for PgStore {
             .execute(&self.pool)
             .await?
             .rows_affected())
+    }
+
+    async fn prune_redirect_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64> {
+        crate::sql::prune_log(
+            &self.pool,
+            crate::sql::ContactTable::Redirect,
+            before,
+            max_rows,
+        )
+        .await
     }
 
     async fn record_redirect_contacts(&self, batch: &[RedirectContact]) -> Result<()> {

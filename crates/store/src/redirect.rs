@@ -195,6 +195,8 @@ pub trait RedirectStore: Send + Sync + 'static {
     async fn prune_nonces(&self, before: DateTime<Utc>) -> Result<u64>;
 
     async fn record_redirect_contacts(&self, batch: &[RedirectContact]) -> Result<()>;
+    /// As [`crate::Store::prune_contacts`], for the redirect contact log.
+    async fn prune_redirect_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64>;
     async fn redirect_contacts(&self, mac: Option<Mac>, limit: u32)
         -> Result<Vec<RedirectContact>>;
 }

@@ -35,5 +35,79 @@ pub(crate) const PROMOTE_NEXT: &str = "UPDATE devices SET ztprov_user = ztprov_n
      ztprov_next_expires_at = NULL, ztprov_next_used_at = NULL, revision = revision + 1 \
      WHERE mac = $1 AND ztprov_next_user IS NOT NULL";
 
+/// Binds: mac.
+pub(crate) const DELETE_DEVICE: &str = "DELETE FROM devices WHERE mac = $1";
+
 /// A device the admin deleted goes once the provider has let it go.
 pub(crate) const REMOVE_IF_ASKED: &str = "DELETE FROM devices WHERE mac = $1 AND removing";
+
+/// Deletes rows of a contact log (`contacts` or `redirect_contacts`) older
+/// than `before`, then the oldest beyond `max_rows` (0: no cap). One body for
+/// both backends: the statements are plain SQL and sqlx is generic over them.
+pub(crate) async fn prune_log<DB>(
+    pool: &sqlx::Pool<DB>,
+    table: ContactTable,
+    before: chrono::DateTime<chrono::Utc>,
+    max_rows: u64,
+) -> crate::Result<u64>
+where
+    DB: sqlx::Database,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'c> &'c mut <DB as sqlx::Database>::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::QueryResult: RowsAffected,
+{
+    let t = table.name();
+    let mut conn = pool.acquire().await?;
+    let mut n = sqlx::query(&format!("DELETE FROM {t} WHERE at < $1"))
+        .bind(before)
+        .execute(&mut *conn)
+        .await?
+        .rows();
+    if max_rows > 0 {
+        let keep = i64::try_from(max_rows).unwrap_or(i64::MAX);
+        n += sqlx::query(&format!(
+            "DELETE FROM {t} WHERE id <= (SELECT id FROM {t} ORDER BY id DESC LIMIT 1 OFFSET $1)"
+        ))
+        .bind(keep)
+        .execute(&mut *conn)
+        .await?
+        .rows();
+    }
+    Ok(n)
+}
+
+/// `rows_affected` is inherent on each backend's result type; this names it
+/// for code generic over the backend.
+pub(crate) trait RowsAffected {
+    fn rows(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+/// The two contact logs; a closed set, so table names never come from input.
+#[derive(Clone, Copy)]
+pub(crate) enum ContactTable {
+    Phones,
+    Redirect,
+}
+
+impl ContactTable {
+    fn name(self) -> &'static str {
+        match self {
+            ContactTable::Phones => "contacts",
+            ContactTable::Redirect => "redirect_contacts",
+        }
+    }
+}

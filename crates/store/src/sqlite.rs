@@ -24,6 +24,9 @@ use crate::{
 pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,
+    /// Readers of [`Store::change_hints`] in this process: SQLite has one
+    /// process per database, so its own writes are all there is to hear of.
+    hints: std::sync::Mutex<Vec<tokio::sync::mpsc::Sender<()>>>,
 }
 
 impl SqliteStore {
@@ -57,7 +60,11 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            hints: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
     /// Runs `f` in a write transaction that also bumps the generation.
@@ -99,6 +106,17 @@ impl SqliteStore {
         match out {
             Ok(v) => {
                 sqlx::query("COMMIT").execute(&mut *conn).await?;
+                // Any committed write may have moved the generation (event
+                // outcomes do so only sometimes); readers check it.
+                self.hints
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|tx| {
+                        !matches!(
+                            tx.try_send(()),
+                            Err(tokio::sync::mpsc::error::TrySendError::Closed(_))
+                        )
+                    });
                 Ok(v)
             }
             Err(e) => {
@@ -622,15 +640,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_device(&self, mac: Mac) -> Result<()> {
+    async fn delete_devices(&self, macs: &[Mac]) -> Result<()> {
+        let macs = macs.to_vec();
         self.write(move |c| {
             Box::pin(async move {
-                let done = sqlx::query("DELETE FROM devices WHERE mac = ?")
-                    .bind(mac.to_string())
-                    .execute(&mut *c)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("device", mac));
+                for mac in &macs {
+                    let done = sqlx::query(crate::sql::DELETE_DEVICE)
+                        .bind(mac.to_string())
+                        .execute(&mut *c)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::not_found("device", mac));
+                    }
                 }
                 Ok(())
             })
@@ -681,6 +702,15 @@ impl Store for SqliteStore {
             })
         })
         .await
+    }
+
+    async fn change_hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        Some(rx)
     }
 
     async fn generation(&self) -> Result<i64> {
@@ -764,12 +794,14 @@ impl Store for SqliteStore {
         rows.iter().map(contact_from_row).collect()
     }
 
-    async fn prune_contacts(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM contacts WHERE at < ?")
-            .bind(before)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
+    async fn prune_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64> {
+        crate::sql::prune_log(
+            &self.writer,
+            crate::sql::ContactTable::Phones,
+            before,
+            max_rows,
+        )
+        .await
     }
 
     async fn create_provider(&self, p: &crate::Provider) -> Result<crate::Provider> {

@@ -384,6 +384,16 @@ impl RedirectStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn prune_redirect_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64> {
+        crate::sql::prune_log(
+            &self.writer,
+            crate::sql::ContactTable::Redirect,
+            before,
+            max_rows,
+        )
+        .await
+    }
+
     async fn record_redirect_contacts(&self, batch: &[RedirectContact]) -> Result<()> {
         if batch.is_empty() {
             return Ok(());

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use touchless_domain::{Mac, TenantId};
+use touchless_domain::{DeviceStatus, Mac, TenantId};
 use touchless_store::{Action, DeviceFilter, EventState, Provider, StoreError};
 
 use crate::admin::{AdminState, ApiError, ApiQuery, ApiResult, Fields};
@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<AdminState>> {
         .route("/providers/{name}/test", post(test_provider))
         .route("/devices/register", post(register))
         .route("/devices/deregister", post(deregister))
+        .route("/devices/remove", post(remove_selected))
         .route("/events", get(list_events))
         .route("/events/summary", get(event_summary))
         .route("/events/{id}/retry", post(retry_event))
@@ -147,7 +148,30 @@ async fn test_provider(
 
 /// `{"macs": [...]}`, `{"tenant": "acme"}` or `{"all": true}`.
 async fn select(st: &AdminState, body: &[u8]) -> ApiResult<Vec<Mac>> {
-    let f = Fields::parse(body, &["macs", "tenant", "all"])?;
+    select_with(st, body, &[]).await.map(|(m, _)| m)
+}
+
+/// [`select`], with `extra` boolean fields allowed beside the selector.
+async fn select_with(
+    st: &AdminState,
+    body: &[u8],
+    extra: &[&'static str],
+) -> ApiResult<(Vec<Mac>, Vec<bool>)> {
+    let mut allowed = vec!["macs", "tenant", "all"];
+    allowed.extend_from_slice(extra);
+    let f = Fields::parse(body, &allowed)?;
+    let flags = extra
+        .iter()
+        .map(|k| match f.0.get(*k) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(ApiError::field(k, other.clone(), "must be true or false")),
+        })
+        .collect::<ApiResult<Vec<bool>>>()?;
+    select_fields(st, f).await.map(|m| (m, flags))
+}
+
+async fn select_fields(st: &AdminState, f: Fields) -> ApiResult<Vec<Mac>> {
     let all = matches!(f.0.get("all"), Some(Value::Bool(true)));
     let tenant = f.opt("tenant", TenantId::parse)?;
     let macs = match f.0.get("macs") {
@@ -222,6 +246,82 @@ async fn enqueue(
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "queued": ids.len(), "events": ids })),
+    ))
+}
+
+/// `POST /devices/remove`: the selector of register, plus `force`.
+async fn remove_selected(
+    State(st): State<Arc<AdminState>>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (macs, flags) = select_with(&st, &body, &["force"]).await?;
+    remove(&st, &macs, flags[0]).await
+}
+
+/// Removes devices. One that was never registered at a provider goes at once.
+/// One that may be is deregistered first (the event is committed before this
+/// answers) and goes when the provider has let it go, so no phone is left
+/// pointed at us with credentials that no longer exist. `force` removes every
+/// one at once and names those left behind at their provider.
+pub(crate) async fn remove(
+    st: &AdminState,
+    macs: &[Mac],
+    force: bool,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let mut now = Vec::new();
+    let mut left = Vec::new();
+    let mut later = Vec::new();
+    for mac in macs {
+        let d = st
+            .store
+            .get_device(*mac)
+            .await?
+            .ok_or_else(|| StoreError::not_found("device", mac))?;
+        let maybe_registered = d.status != DeviceStatus::Unregistered || d.registered_at.is_some();
+        match (maybe_registered, force) {
+            (false, _) => now.push(d.mac),
+            (true, true) => {
+                now.push(d.mac);
+                left.push(d.mac);
+            }
+            (true, false) => later.push(d.mac),
+        }
+    }
+    st.store.delete_devices(&now).await?;
+    let mut events = Vec::new();
+    if !later.is_empty() {
+        st.store.mark_removing(&later).await?;
+        let items: Vec<_> = later.iter().map(|m| st.issue_ztprov(*m)).collect();
+        events = st.store.enqueue(Action::Deregister, &items).await?;
+        if let Some(d) = &st.daemon {
+            d.notify();
+        }
+    }
+    crate::admin::refresh_view(st).await;
+    if !left.is_empty() {
+        tracing::warn!(
+            count = left.len(),
+            "devices removed by force; they may still be registered at their provider"
+        );
+    }
+    tracing::info!(
+        removed = now.len(),
+        deregistering = later.len(),
+        "devices removed"
+    );
+    let status = if later.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((
+        status,
+        Json(json!({
+            "removed": now,
+            "deregistering": later,
+            "events": events,
+            "left_at_provider": left,
+        })),
     ))
 }
 

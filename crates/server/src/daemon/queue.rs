@@ -261,7 +261,16 @@ impl Daemon {
                 return;
             }
         }
-        let outcome = self.handle(&ev).await;
+        let mut outcome = self.handle(&ev).await;
+        if let (Outcome::Failed { message }, Action::Deregister) = (&mut outcome, ev.action) {
+            if let Ok(Some(d)) = self.store.get_device(ev.mac).await {
+                if d.removing {
+                    message.push_str(
+                        "; the device is kept until it is deregistered: retry the event, or remove it with --force",
+                    );
+                }
+            }
+        }
         if let Err(e) = self.store.finish_event(ev.id, &self.node, &outcome).await {
             // The lease will run out and the event will run again; PUT/DELETE
             // are idempotent, so that is safe.

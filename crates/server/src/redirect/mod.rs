@@ -33,6 +33,8 @@ pub struct RedirectState {
     pub phone_rate: crate::limits::PerSource,
     /// Phone-facing misses per source address: what slows MAC guessing down.
     pub phone_misses: crate::limits::PerSource,
+    pub contact_retention: chrono::Duration,
+    pub contact_max_rows: u64,
     touched: Mutex<HashMap<String, Instant>>,
 }
 
@@ -57,6 +59,10 @@ impl RedirectState {
                 f64::from(cfg.phone_misses_per_min) / 60.0,
                 f64::from(cfg.phone_misses_burst),
             ),
+            contact_retention: chrono::Duration::days(
+                i64::try_from(cfg.contact_retention_days).unwrap_or(36_500),
+            ),
+            contact_max_rows: cfg.contact_max_rows,
             touched: Mutex::new(HashMap::new()),
         }
     }

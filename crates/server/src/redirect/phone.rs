@@ -269,28 +269,55 @@ fn cert_subject_mac(der: &[u8]) -> Option<Mac> {
     mac
 }
 
-/// Phone contacts, batched to the database once a second.
+/// Requests that were not redirected, recorded per flush (once a second); the
+/// rest are only counted, so junk cannot fill the disk.
+const OTHERS_SAMPLE: usize = 20;
+
+/// Phone contacts, batched to the database once a second: every redirected
+/// phone, and a sample of the rest.
 pub struct RedirectLog {
-    pending: Mutex<Vec<RedirectContact>>,
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    rows: Vec<RedirectContact>,
+    others: usize,
 }
 
 impl RedirectLog {
     pub fn new() -> Self {
         RedirectLog {
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(Pending::default()),
         }
     }
 
     fn push(&self, c: RedirectContact) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded: a flood of bogus requests must not eat memory.
-        if p.len() < 100_000 {
-            p.push(c);
+        if c.outcome != "redirected" {
+            p.others += 1;
+            if p.others > OTHERS_SAMPLE {
+                return;
+            }
+        }
+        // Bounded: redirected phones are real endpoints, but still.
+        if p.rows.len() < 100_000 {
+            p.rows.push(c);
         }
     }
 
     pub async fn flush(&self, store: &dyn Store) {
-        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let Pending {
+            rows: batch,
+            others,
+        } = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if others > OTHERS_SAMPLE {
+            tracing::info!(
+                requests = others,
+                recorded = OTHERS_SAMPLE,
+                "phone requests that were not redirected in the last second; only a sample is kept"
+            );
+        }
         if batch.is_empty() {
             return;
         }
@@ -318,6 +345,12 @@ pub async fn run_log_writer(
             _ = prune.tick() => {
                 if let Err(e) = st.store.prune_nonces(chrono::Utc::now()).await {
                     tracing::warn!(error = %e, "pruning Hawk nonces failed");
+                }
+                let before = chrono::Utc::now() - st.contact_retention;
+                match st.store.prune_redirect_contacts(before, st.contact_max_rows).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "pruned old redirect contacts"),
+                    Err(e) => tracing::warn!(error = %e, "pruning redirect contacts failed"),
                 }
             }
             _ = shutdown.changed() => break,

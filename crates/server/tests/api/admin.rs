@@ -186,10 +186,11 @@ async fn tenant_and_device_crud() {
 
     let (s, v) = app.admin_call(Method::DELETE, "/tenants/gen", None).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    let (s, _) = app
+    let (s, v) = app
         .admin_call(Method::DELETE, "/devices/000413AABBCC", None)
         .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(s, StatusCode::OK, "never registered: removed at once");
+    assert_eq!(v["removed"], json!(["000413AABBCC"]), "{v}");
     let (s, _) = app.get("/devices/000413AABBCC").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 

@@ -127,16 +127,24 @@ async fn registers_200_devices_at_our_own_redirection_service_and_deregisters_th
     let (_, after) = app.get(&format!("/devices/{}/credentials", macs[0])).await;
     assert_ne!(before["ztprov_pass"], after["ztprov_pass"]);
     assert_eq!(app.get("/redirect/endpoints").await.1["total"], 200);
-    // the old ztprov credentials no longer open the ztprov file
+    // the old ztprov credentials no longer open the ztprov file, once the
+    // view has heard of the promotion
     let zt = format!("{}/ztprov/snomD717-{}.htm", app.prov, macs[0]);
-    let old = digest_get(
-        &app.http,
-        &zt,
-        before["ztprov_user"].as_str().unwrap(),
-        before["ztprov_pass"].as_str().unwrap(),
-        "MD5",
-    )
-    .await;
+    let mut old = (StatusCode::OK, String::new());
+    for _ in 0..100 {
+        old = digest_get(
+            &app.http,
+            &zt,
+            before["ztprov_user"].as_str().unwrap(),
+            before["ztprov_pass"].as_str().unwrap(),
+            "MD5",
+        )
+        .await;
+        if old.0 == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(old.0, StatusCode::UNAUTHORIZED);
     let new = digest_get(
         &app.http,
@@ -384,5 +392,89 @@ async fn provider_test_tells_apart_the_four_usual_situations() {
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     let (s, _) = app.post("/devices/register", json!({})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
+
+/// Removing a registered device deregisters it first: the phone is never left
+/// pointed at us with credentials that no longer exist. A failed
+/// deregistration keeps the device and says so; `force` removes at once and
+/// names what it left behind.
+#[tokio::test]
+async fn removing_a_registered_device_deregisters_it_first() {
+    let fake = FakeSraps::start(Duration::ZERO).await;
+    let mut app = spawn_app_with(fast).await;
+    let macs = devices(&app, 4).await;
+    provider(&app, "snom", &fake.url(), "k", "s", None).await;
+    app.post(
+        "/devices/register",
+        json!({"macs": [macs[0], macs[1], macs[2]]}),
+    )
+    .await;
+    settle(&app).await;
+
+    // One registered device: 202, deregistered, then gone.
+    let (s, v) = app
+        .admin_call(Method::DELETE, &format!("/devices/{}", macs[0]), None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["deregistering"], json!([macs[0]]));
+    let mut gone = false;
+    for _ in 0..200 {
+        if app.get(&format!("/devices/{}", macs[0])).await.0 == StatusCode::NOT_FOUND {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(gone, "removed once deregistered");
+    let lower = |m: &str| m.to_ascii_lowercase();
+    assert_eq!(
+        fake.state
+            .recorded
+            .lock()
+            .unwrap()
+            .deletes
+            .get(&lower(&macs[0])),
+        Some(&1)
+    );
+
+    // The provider refuses: the device stays, and the message says what to do.
+    fake.script(
+        &lower(&macs[1]),
+        vec![Fault::Status(403, json!({"detail": "no"}))],
+    );
+    let (s, _) = app
+        .post("/devices/remove", json!({"macs": [macs[1]]}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let list = settle(&app).await;
+    let d = list.iter().find(|d| d["mac"] == macs[1]).unwrap();
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(
+        d["last_message"].as_str().unwrap().contains("--force"),
+        "{d}"
+    );
+    assert_eq!(d["removing"], true);
+
+    // force: removed at once, and named as left at the provider; a device
+    // that was never registered is removed at once without force.
+    let (s, v) = app
+        .post(
+            "/devices/remove",
+            json!({"macs": [macs[1], macs[3]], "force": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["left_at_provider"], json!([macs[1]]));
+    let (s, v) = app.post("/devices/remove", json!({"tenant": "acme"})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["deregistering"], json!([macs[2]]));
+    for _ in 0..200 {
+        if app.get("/devices").await.1.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(app.get("/devices").await.1.as_array().unwrap().is_empty());
     app.stop().await;
 }

@@ -415,7 +415,7 @@ async fn changes_are_served_on_the_next_request() {
     let (s, _) = app
         .admin_call(reqwest::Method::DELETE, &format!("/devices/{MAC}"), None)
         .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(s, StatusCode::OK);
     let r = app
         .http
         .get(&url)
@@ -595,4 +595,69 @@ async fn operator_templates_override_builtins() {
         .unwrap()
         .contains("<custom perm=\"R\">000413AABBCC/acme</custom>"));
     app.stop().await;
+}
+
+/// A flood of made-up MACs, on both phone-facing listeners, leaves a bounded
+/// sample in the contact logs, not a row per request.
+#[tokio::test]
+async fn junk_requests_do_not_fill_the_contact_logs() {
+    let mut app = spawn_app_with(|c| {
+        c.provisioning.contact_flush_ms = 600_000;
+        c.redirect.phone_misses_burst = 10_000;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    app.device(MAC, "acme").await;
+    let macs: Vec<String> = (0..300).map(|i| format!("00041399{i:04X}")).collect();
+    for m in &macs {
+        let r = app
+            .http
+            .get(format!("{}/prov/snomD717-{m}.htm", app.prov))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let ua = format!("Mozilla/4.0 (compatible; snomD717-SIP 10.1.33.33 x {m})");
+        let r = app
+            .http
+            .get(format!("{}/snomD717-{m}.htm", app.redirect))
+            .header("user-agent", ua)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+    // The registered phone is always on record.
+    let r = app
+        .http
+        .get(format!("{}/prov/snomD717-{MAC}.htm", app.prov))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (_, redirect_rows) = app.get("/redirect/contacts?limit=1000").await;
+    let url = app.database_url.clone();
+    app.stop().await;
+    let store = touchless_store::open(&url).await.unwrap();
+    let mut rows = 0;
+    for m in &macs {
+        rows += store
+            .contacts(touchless_domain::Mac::parse(m).unwrap(), 10)
+            .await
+            .unwrap()
+            .len();
+    }
+    assert!(rows <= 20, "{rows} rows for 300 made-up MACs");
+    let known = store
+        .contacts(touchless_domain::Mac::parse(MAC).unwrap(), 10)
+        .await
+        .unwrap();
+    assert_eq!(known.len(), 1, "the registered phone's request is kept");
+    let redirect_rows = redirect_rows.as_array().unwrap().len();
+    let flushed = store.redirect_contacts(None, 1000).await.unwrap().len();
+    assert!(
+        redirect_rows.max(flushed) <= 20 * 10,
+        "{redirect_rows}/{flushed} redirect rows for 300 junk requests"
+    );
+    store.close().await;
 }
