@@ -198,6 +198,10 @@ pub enum ProviderCmd {
         /// The tenant whose own account this is (per-tenant mode); without it, the master account.
         #[arg(long)]
         tenant: Option<String>,
+        /// PEM certificates to trust for this provider besides the public CAs:
+        /// its private CA, or its self-signed server certificate itself.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
     },
     /// List providers.
     List,
@@ -217,8 +221,16 @@ pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Re
             key_id,
             secret,
             tenant,
+            ca_file,
         } => {
-            let body = json!({ "name": name, "base_url": url, "access_key_id": key_id, "secret": secret, "tenant": tenant });
+            let ca_pem = ca_file
+                .map(|f| {
+                    std::fs::read_to_string(&f)
+                        .map_err(|e| anyhow::anyhow!("reading the CA bundle {}: {e}", f.display()))
+                })
+                .transpose()?;
+            let body = json!({ "name": name, "base_url": url, "access_key_id": key_id, "secret": secret,
+                               "tenant": tenant, "ca_pem": ca_pem });
             let v = c.call(Method::POST, "/providers", Some(&body)).await?;
             if as_json {
                 return print_json(&v);

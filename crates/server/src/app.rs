@@ -97,7 +97,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         cfg.daemon.enabled && cfg.daemon.bootstrap_local_provider,
     ) {
         (Some(addr), true) => {
-            bootstrap_local_provider(&*store, addr, !cfg.redirect.tls_cert.is_empty()).await?
+            bootstrap_local_provider(&*store, addr, &cfg.redirect.tls_cert).await?
         }
         _ => None,
     };
@@ -253,8 +253,19 @@ const META_BOOTSTRAP: &str = "local_provider_bootstrap";
 async fn bootstrap_local_provider(
     store: &dyn touchless_store::Store,
     redirect: SocketAddr,
-    tls: bool,
+    tls_cert: &str,
 ) -> anyhow::Result<Option<String>> {
+    let tls = !tls_cert.is_empty();
+    // The local provider trusts exactly the certificate of the listener it
+    // was made for, self-signed or not.
+    let ca_pem = if tls {
+        Some(
+            std::fs::read_to_string(tls_cert)
+                .with_context(|| format!("reading {tls_cert} (redirect.tls_cert)"))?,
+        )
+    } else {
+        None
+    };
     let marker = secret::random_hex(8);
     if store.meta_get_or_insert(META_BOOTSTRAP, &marker).await? != marker {
         return Ok(None);
@@ -297,6 +308,7 @@ async fn bootstrap_local_provider(
             access_key_id: key.id.clone(),
             secret: key.secret.clone(),
             tenant: None,
+            ca_pem,
             created_at: chrono::Utc::now(),
         })
         .await?;

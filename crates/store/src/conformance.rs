@@ -764,6 +764,7 @@ fn provider(name: &str, tenant: Option<&str>) -> Provider {
         access_key_id: "key".into(),
         secret: "secret".into(),
         tenant: tenant.map(tid),
+        ca_pem: None,
         created_at: Utc::now(),
     }
 }

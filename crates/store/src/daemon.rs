@@ -15,6 +15,8 @@ pub struct Provider {
     pub secret: String,
     /// `None`: the master account, used for tenants in `master` mode.
     pub tenant: Option<TenantId>,
+    /// PEM certificates trusted for this provider besides the public roots.
+    pub ca_pem: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -649,7 +649,8 @@ impl Store for PgStore {
 
     async fn create_provider(&self, p: &Provider) -> Result<Provider> {
         sqlx::query(
-            "INSERT INTO providers (name, kind, base_url, access_key_id, secret, tenant_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO providers (name, kind, base_url, access_key_id, secret, tenant_id, created_at, ca_pem) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&p.name)
         .bind(&p.kind)
@@ -658,6 +659,7 @@ impl Store for PgStore {
         .bind(&p.secret)
         .bind(p.tenant.as_ref().map(|t| t.as_str().to_owned()))
         .bind(now())
+        .bind(p.ca_pem.as_deref())
         .execute(&self.pool)
         .await
         .map_err(|e| match (constraint_name(&e).as_deref(), &e) {

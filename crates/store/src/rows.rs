@@ -113,6 +113,7 @@ macro_rules! row_mappers {
                 access_key_id: r.try_get("access_key_id")?,
                 secret: r.try_get("secret")?,
                 tenant: tenant.as_deref().map(TenantId::parse).transpose()?,
+                ca_pem: r.try_get("ca_pem")?,
                 created_at: r.try_get("created_at")?,
             })
         }

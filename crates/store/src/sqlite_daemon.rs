@@ -19,7 +19,8 @@ fn later(d: Duration) -> DateTime<Utc> {
 pub(crate) async fn create_provider(s: &SqliteStore, p: &Provider) -> Result<Provider> {
     let at = now();
     sqlx::query(
-        "INSERT INTO providers (name, kind, base_url, access_key_id, secret, tenant_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO providers (name, kind, base_url, access_key_id, secret, tenant_id, created_at, ca_pem) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&p.name)
     .bind(&p.kind)
@@ -28,6 +29,7 @@ pub(crate) async fn create_provider(s: &SqliteStore, p: &Provider) -> Result<Pro
     .bind(&p.secret)
     .bind(p.tenant.as_ref().map(|t| t.as_str()))
     .bind(at)
+    .bind(p.ca_pem.as_deref())
     .execute(&s.writer)
     .await
     .map_err(|e| {

@@ -76,6 +76,7 @@ async fn create_provider(
             "access_key_id",
             "secret",
             "tenant",
+            "ca_pem",
         ],
     )?;
     let kind = f.opt("kind", |s: &str| {
@@ -94,6 +95,9 @@ async fn create_provider(
         access_key_id: f.req("access_key_id", printable)?,
         secret: f.req("secret", printable)?,
         tenant: f.opt("tenant", TenantId::parse)?,
+        ca_pem: f.opt("ca_pem", |pem: &str| {
+            super::tls::parse_bundle(pem).map(|_| pem.to_owned())
+        })?,
         created_at: chrono::Utc::now(),
     };
     let created = st.store.create_provider(&p).await?;

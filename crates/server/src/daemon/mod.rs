@@ -5,5 +5,6 @@ pub mod admin;
 pub mod provider;
 pub mod queue;
 pub mod sraps;
+pub mod tls;
 
 pub use queue::Daemon;

@@ -72,6 +72,7 @@ impl Daemon {
             &p.access_key_id,
             &p.secret,
             Duration::from_millis(self.cfg.request_timeout_ms),
+            p.ca_pem.as_deref(),
         ));
         c.insert(p.name.clone(), (p.clone(), Arc::clone(&api)));
         api

@@ -36,7 +36,14 @@ pub struct Sraps {
 }
 
 impl Sraps {
-    pub fn new(base_url: &str, key_id: &str, secret: &str, timeout: Duration) -> Self {
+    /// `ca_pem`: certificates trusted besides the public roots (see [`super::tls`]).
+    pub fn new(
+        base_url: &str,
+        key_id: &str,
+        secret: &str,
+        timeout: Duration,
+        ca_pem: Option<&str>,
+    ) -> Self {
         let base = if base_url.ends_with('/') {
             base_url.to_owned()
         } else {
@@ -46,11 +53,15 @@ impl Sraps {
             base,
             key_id: key_id.to_owned(),
             secret: secret.to_owned(),
-            http: reqwest::Client::builder()
-                .timeout(timeout)
-                .connect_timeout(timeout)
-                .build()
-                .expect("building an HTTP client"),
+            http: super::tls::client(ca_pem, timeout).unwrap_or_else(|e| {
+                // The admin API checks bundles before storing them.
+                tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
+                reqwest::Client::builder()
+                    .timeout(timeout)
+                    .connect_timeout(timeout)
+                    .build()
+                    .expect("building an HTTP client")
+            }),
             cache: Mutex::new(None),
         }
     }
@@ -119,6 +130,10 @@ impl Sraps {
             req = req.header("content-type", "application/json").body(b);
         }
         let resp = req.send().await.map_err(|e| {
+            // An untrusted certificate stays untrusted: no point retrying.
+            if let Some(words) = super::tls::explain(&e, url) {
+                return ProviderError::Permanent(words);
+            }
             if e.is_timeout() {
                 ProviderError::Transient {
                     message: format!("the provider did not answer in time ({url})"),

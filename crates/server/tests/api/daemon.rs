@@ -478,3 +478,85 @@ async fn removing_a_registered_device_deregisters_it_first() {
     assert!(app.get("/devices").await.1.as_array().unwrap().is_empty());
     app.stop().await;
 }
+
+/// TLS on the redirection listener with a self-signed certificate marked as a
+/// CA (what `openssl req -x509` makes): the bootstrapped local provider trusts
+/// exactly that certificate, and a provider that does not trust it says why in
+/// words, and what to do.
+#[tokio::test]
+async fn the_local_provider_trusts_its_own_tls_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    std::fs::write(path("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(path("key.pem"), key.serialize_pem()).unwrap();
+    let mut app = spawn_app_with(|c| {
+        fast(c);
+        c.redirect.tls_cert = path("cert.pem");
+        c.redirect.tls_key = path("key.pem");
+        c.daemon.bootstrap_local_provider = true;
+    })
+    .await;
+    let macs = devices(&app, 2).await;
+    app.post("/devices/register", json!({"macs": [macs[0]]}))
+        .await;
+    let list = settle(&app).await;
+    let d = list.iter().find(|d| d["mac"] == macs[0]).unwrap();
+    assert_eq!(
+        (&d["status"], &d["last_message"]),
+        (&json!("registered"), &json!("-")),
+        "{d}"
+    );
+
+    // The same listener through a provider given no certificate.
+    let (_, local) = app.get("/providers/local").await;
+    let (s, _) = app
+        .admin_call(Method::DELETE, "/providers/local", None)
+        .await;
+    assert!(s.is_success());
+    let (_, k) = {
+        let (_, c) = app.post("/redirect/companies", json!({"name": "B"})).await;
+        app.post(
+            "/redirect/keys",
+            json!({"company": c["id"], "role": "write"}),
+        )
+        .await
+    };
+    provider(
+        &app,
+        "plain",
+        local["base_url"].as_str().unwrap(),
+        k["id"].as_str().unwrap(),
+        k["secret"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    app.post("/devices/register", json!({"macs": [macs[1]]}))
+        .await;
+    let list = settle(&app).await;
+    let d = list.iter().find(|d| d["mac"] == macs[1]).unwrap();
+    let msg = d["last_message"].as_str().unwrap();
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(
+        msg.contains("not trusted")
+            && msg.contains("CA certificate used as a server certificate")
+            && msg.contains("--ca-file"),
+        "{msg}"
+    );
+    // Bad bundles are refused with the field named.
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "x", "access_key_id": "k", "secret": "s", "ca_pem": "nope"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ca_pem")),
+        "{v}"
+    );
+    app.stop().await;
+}

@@ -23,3 +23,7 @@ ALTER TABLE devices ADD COLUMN ztprov_next_used_at TIMESTAMPTZ;
 ALTER TABLE devices ADD CONSTRAINT devices_ztprov_next_user UNIQUE (ztprov_next_user);
 
 ALTER TABLE devices ADD COLUMN removing BOOLEAN NOT NULL DEFAULT false;
+
+-- A provider's own CA bundle (PEM), added to the public roots; a certificate
+-- in it is also trusted as is (a self-signed server certificate).
+ALTER TABLE providers ADD COLUMN ca_pem TEXT;

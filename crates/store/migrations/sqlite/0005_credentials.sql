@@ -32,3 +32,7 @@ CREATE UNIQUE INDEX devices_ztprov_next_user ON devices (ztprov_next_user);
 -- Set when the admin deleted a device that is registered at a provider: the
 -- row goes once the deregistration has succeeded.
 ALTER TABLE devices ADD COLUMN removing INTEGER NOT NULL DEFAULT 0;
+
+-- A provider's own CA bundle (PEM), added to the public roots; a certificate
+-- in it is also trusted as is (a self-signed server certificate).
+ALTER TABLE providers ADD COLUMN ca_pem TEXT;
