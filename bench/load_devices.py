@@ -3,7 +3,8 @@
 
 Usage: load_devices.py ADMIN_URL TOKEN devices.csv
 Creates tenant "bench" (provisioning user prov / s3cr3t-prov, the credentials
-compare.sh sends) and one device per CSV row with its SIP line, in bulk requests.
+compare.sh sends, shared by every phone of the tenant as nginx's auth_basic
+does) and one device per CSV row with its SIP line, in bulk requests.
 """
 import csv
 import json
@@ -31,7 +32,7 @@ def main():
     base, token, path = sys.argv[1], sys.argv[2], sys.argv[3]
     call(base, token, "POST", "/tenants", {
         "id": "bench", "name": "Benchmark", "sip_host": "pbx.example.com",
-        "prov_user": "prov", "prov_pass": "s3cr3t-prov",
+        "prov_user": "prov", "prov_pass": "s3cr3t-prov", "prov_credentials": "tenant",
     })
     with open(path) as f:
         rows = list(csv.DictReader(f))

@@ -226,12 +226,11 @@ impl Phone {
         let _ = clean.set_username("");
         let _ = clean.set_password(None);
         let started = Instant::now();
-        let first = http
-            .get(clean.clone())
-            .header("user-agent", self.user_agent())
-            .send()
-            .await
-            .with_context(|| format!("{stage}: cannot reach {clean}"))?;
+        let first = patiently(stage, &clean, steps, || {
+            http.get(clean.clone())
+                .header("user-agent", self.user_agent())
+        })
+        .await?;
         let status = first.status().as_u16();
         if status != 401 {
             let body = first.text().await.unwrap_or_default();
@@ -261,17 +260,56 @@ impl Phone {
         };
         let (header, how) = answer(&challenges, &user, &pass, &path)?;
         let started = Instant::now();
-        let second = http
-            .get(clean.clone())
-            .header("user-agent", self.user_agent())
-            .header("authorization", header)
-            .send()
-            .await
-            .with_context(|| format!("{stage}: cannot reach {clean}"))?;
+        let second = patiently(stage, &clean, steps, || {
+            http.get(clean.clone())
+                .header("user-agent", self.user_agent())
+                .header("authorization", header.clone())
+        })
+        .await?;
         let status = second.status().as_u16();
         let body = second.text().await.unwrap_or_default();
         steps.push(step(stage, &clean, status, started, ""));
         Ok((status, body, format!("as {user} ({how})")))
+    }
+}
+
+/// Sends, and when turned away with 429 or 503 waits as `Retry-After` says
+/// (at most 30 s a time, a few minutes in all) and asks again, as a phone in a
+/// boot storm should.
+async fn patiently(
+    stage: &'static str,
+    url: &reqwest::Url,
+    steps: &mut Vec<Step>,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> anyhow::Result<reqwest::Response> {
+    const MAX_WAITS: u32 = 20;
+    let mut waits = 0;
+    loop {
+        let started = Instant::now();
+        let r = make()
+            .send()
+            .await
+            .with_context(|| format!("{stage}: cannot reach {url}"))?;
+        let status = r.status().as_u16();
+        if !matches!(status, 429 | 503) || waits == MAX_WAITS {
+            return Ok(r);
+        }
+        let secs = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .clamp(1, 30);
+        steps.push(step(
+            stage,
+            url,
+            status,
+            started,
+            &format!("turned away; waiting {secs} s as told"),
+        ));
+        tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+        waits += 1;
     }
 }
 
@@ -538,6 +576,52 @@ mod flow_tests {
             );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         base
+    }
+
+    /// A phone turned away with 429 waits as told and gets in afterwards.
+    #[tokio::test]
+    async fn a_turned_away_phone_waits_as_told() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let calls = std::sync::Arc::new(AtomicU32::new(0));
+        let seen = std::sync::Arc::clone(&calls);
+        let app = axum::Router::new().route(
+            "/{file}",
+            get(move || {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", "1")],
+                            "later",
+                        )
+                            .into_response()
+                    } else {
+                        "<settings></settings>".into_response()
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let phone = Phone {
+            mac: Mac::parse("000413AABBCC").unwrap(),
+            model: PhoneModel::parse("snomD717").unwrap(),
+            firmware: "10.1.198.19".into(),
+        };
+        let started = Instant::now();
+        let r = phone
+            .boot(&reqwest::Client::new(), &base, &mut PhoneState::default())
+            .await;
+        assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+        assert_eq!(
+            (r.steps[0].status, r.steps[1].status),
+            (429, 200),
+            "{:?}",
+            r.steps
+        );
+        assert!(r.steps[0].note.contains("waiting 1 s"), "{:?}", r.steps[0]);
     }
 
     #[tokio::test]

@@ -14,6 +14,7 @@ use crate::admin::{self, AdminState};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::directory::{self, Directory};
+use crate::limits::Limits;
 use crate::provisioning::{self, ProvState};
 use crate::redirect::RedirectState;
 use crate::render::Renderer;
@@ -162,6 +163,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             "provisioning",
             prov_listener,
             prov_tls,
+            Arc::new(Limits::new(&cfg.limits)),
             provisioning::handler(Arc::clone(&prov)),
             rx.clone(),
         )),
@@ -169,6 +171,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             "admin",
             admin_listener,
             admin_tls,
+            Arc::new(Limits::new(&cfg.limits)),
             serve::router_handler(admin::router(admin_state)),
             rx,
         )),
@@ -181,6 +184,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             "redirect",
             listener,
             redirect_tls,
+            Arc::new(Limits::new(&cfg.limits)),
             serve::router_handler(crate::redirect::router(Arc::clone(&st))),
             shutdown.subscribe(),
         )));

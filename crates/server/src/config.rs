@@ -23,6 +23,31 @@ pub struct Config {
     pub auth: AuthConfig,
     pub redirect: RedirectConfig,
     pub daemon: DaemonConfig,
+    pub limits: LimitsConfig,
+}
+
+/// Per listener (provisioning, admin, redirection service each count on their
+/// own); 0 turns a limit off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub connections_per_ip: usize,
+    pub max_connections: usize,
+    pub requests_per_sec_per_ip: u32,
+    pub requests_burst_per_ip: u32,
+    pub requests_per_sec: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            connections_per_ip: 1024,
+            max_connections: 10_000,
+            requests_per_sec_per_ip: 20_000,
+            requests_burst_per_ip: 40_000,
+            requests_per_sec: 0,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -183,6 +208,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             redirect: RedirectConfig::default(),
             daemon: DaemonConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -263,6 +289,7 @@ impl Config {
             "auth__",
             "redirect__",
             "daemon__",
+            "limits__",
         ];
         fig = fig.merge(
             Env::prefixed("TOUCHLESS_")

@@ -5,7 +5,7 @@
 //! from its whole /64 at will; an IPv4 client by its address (many phones
 //! behind one NAT share it, which the defaults allow for).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -62,7 +62,9 @@ impl PerSource {
         PerSource {
             rate: rate_per_sec.max(0.0),
             burst,
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::default()))
+                .collect(),
             overflow: Mutex::new(Bucket {
                 tokens: burst,
                 at: Instant::now(),
@@ -180,7 +182,7 @@ impl Connections {
             per_source,
             total,
             open: AtomicUsize::new(0),
-            by_source: Mutex::new(HashMap::new()),
+            by_source: Mutex::new(HashMap::default()),
         }
     }
 
@@ -288,5 +290,72 @@ mod tests {
         c.release(a);
         c.admit(b).unwrap();
         assert_eq!(c.open(), 3);
+    }
+}
+
+/// Every limit of one listener: connections, and requests per source and in all.
+pub struct Limits {
+    pub conns: Connections,
+    per_source: PerSource,
+    total: Mutex<Option<(Bucket, f64, f64)>>,
+}
+
+/// A request turned away before it reached the handler.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Shed {
+    /// This source is over its rate: 429.
+    Source(Duration),
+    /// The listener is over its total rate: 503.
+    Total(Duration),
+}
+
+impl Limits {
+    pub fn new(cfg: &crate::config::LimitsConfig) -> Self {
+        let total_rate = f64::from(cfg.requests_per_sec);
+        Limits {
+            conns: Connections::new(cfg.connections_per_ip, cfg.max_connections),
+            per_source: PerSource::new(
+                f64::from(cfg.requests_per_sec_per_ip),
+                f64::from(cfg.requests_burst_per_ip),
+            ),
+            total: Mutex::new((total_rate > 0.0).then(|| {
+                let burst = total_rate.max(1.0);
+                (
+                    Bucket {
+                        tokens: burst,
+                        at: Instant::now(),
+                    },
+                    total_rate,
+                    burst,
+                )
+            })),
+        }
+    }
+
+    /// No limits at all (tests of other things, benchmarks of the handler).
+    pub fn none() -> Self {
+        Limits::new(&crate::config::LimitsConfig {
+            connections_per_ip: 0,
+            max_connections: 0,
+            requests_per_sec_per_ip: 0,
+            requests_burst_per_ip: 1,
+            requests_per_sec: 0,
+        })
+    }
+
+    /// Admits one request from `ip`, or says why not and for how long.
+    pub fn request(&self, ip: IpAddr) -> Result<(), Shed> {
+        self.per_source.take(ip).map_err(Shed::Source)?;
+        let mut total = self.total.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((b, rate, burst)) = total.as_mut() {
+            b.refill(*rate, *burst, Instant::now());
+            if b.tokens < 1.0 {
+                return Err(Shed::Total(Duration::from_secs_f64(
+                    (1.0 - b.tokens) / *rate,
+                )));
+            }
+            b.tokens -= 1.0;
+        }
+        Ok(())
     }
 }

@@ -18,6 +18,8 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
+use crate::limits::{Limits, Refused, Shed};
+
 /// The peer of a connection, put in every request's extensions.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub SocketAddr);
@@ -41,16 +43,22 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Serves `handler` on `listener`. The handler gets each request with the
 /// peer's address; the provisioning server plugs in a plain function (no router
 /// on its hot path), the admin API its axum [`Router`] via [`router_handler`].
+///
+/// `limits` are checked before anything else: a connection over the per-source
+/// or total count is answered (`429`/`503` on plain HTTP, closed under TLS)
+/// and closed; a request over the per-source or total rate gets `429`/`503`
+/// with `Retry-After` without reaching `handler`.
 pub async fn run<H, Fut, B>(
     name: &'static str,
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Arc<Limits>,
     handler: H,
     mut shutdown: watch::Receiver<bool>,
 ) where
     H: Fn(Request<Incoming>, &Conn) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B: hyper::body::Body<Data = bytes::Bytes> + From<String> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let graceful = GracefulShutdown::new();
@@ -68,12 +76,28 @@ pub async fn run<H, Fut, B>(
             },
             _ = shutdown.changed() => break,
         };
+        if let Err(refused) = limits.conns.admit(peer.ip()) {
+            turn_away(name, stream, peer, refused, acceptor.is_some());
+            continue;
+        }
+        let guard = ConnGuard {
+            limits: Arc::clone(&limits),
+            peer,
+        };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
+        let limits = Arc::clone(&limits);
         let service = move |conn: Arc<Conn>| {
+            let limits = Arc::clone(&limits);
             hyper::service::service_fn(move |req: Request<Incoming>| {
-                let fut = handler(req, &conn);
-                async move { Ok::<_, std::convert::Infallible>(fut.await) }
+                let shed = limits.request(conn.peer.ip()).err();
+                let fut = shed.is_none().then(|| handler(req, &conn));
+                async move {
+                    Ok::<_, std::convert::Infallible>(match (fut, shed) {
+                        (Some(fut), _) => fut.await,
+                        (None, shed) => shed_response(shed),
+                    })
+                }
             })
         };
         let mut builder = hyper::server::conn::http1::Builder::new();
@@ -91,6 +115,7 @@ pub async fn run<H, Fut, B>(
                 let conn = builder.serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
+                    let _guard = guard;
                     if let Err(e) = conn.await {
                         tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
                     }
@@ -100,6 +125,7 @@ pub async fn run<H, Fut, B>(
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
+                    let _guard = guard;
                     let tls = match tokio::time::timeout(
                         Duration::from_secs(10),
                         acceptor.accept(stream),
@@ -138,6 +164,87 @@ pub async fn run<H, Fut, B>(
             "requests still running after the drain period; closing"
         );
     }
+}
+
+/// Gives a connection's place back when it ends, however it ends.
+struct ConnGuard {
+    limits: Arc<Limits>,
+    peer: SocketAddr,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.limits.conns.release(self.peer.ip());
+    }
+}
+
+fn shed_response<B: From<String>>(shed: Option<Shed>) -> Response<B> {
+    let (status, wait, why) = match shed {
+        Some(Shed::Total(w)) => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            w,
+            "the server is at its request limit",
+        ),
+        Some(Shed::Source(w)) => (
+            http::StatusCode::TOO_MANY_REQUESTS,
+            w,
+            "too many requests from this address",
+        ),
+        None => (
+            http::StatusCode::TOO_MANY_REQUESTS,
+            Duration::from_secs(1),
+            "too many requests from this address",
+        ),
+    };
+    let secs = wait.as_secs().max(1);
+    let mut r = Response::new(B::from(format!("{why}; retry in {secs} s\n")));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// A connection over a limit: a plain-HTTP client gets a short answer that
+/// says so; a TLS one is closed (answering would cost a handshake).
+fn turn_away(
+    name: &'static str,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    refused: Refused,
+    tls: bool,
+) {
+    tracing::debug!(listener = name, %peer, ?refused, "connection turned away");
+    if tls {
+        return;
+    }
+    let (status, why) = match refused {
+        Refused::Source => (
+            "429 Too Many Requests",
+            "too many connections from this address",
+        ),
+        Refused::Total => (
+            "503 Service Unavailable",
+            "the server is at its connection limit",
+        ),
+    };
+    let text = format!(
+        "HTTP/1.1 {status}\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{why}\n",
+        why.len() + 1
+    );
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt as _;
+        let mut stream = stream;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let _ = stream.write_all(text.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        })
+        .await;
+    });
 }
 
 /// Adapts an axum router to [`run`], with the peer (and client certificate) in

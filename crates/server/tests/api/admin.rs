@@ -370,3 +370,56 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+/// Every listener limits requests and connections per source, and answers
+/// plainly when it does.
+#[tokio::test]
+async fn every_listener_limits_requests_and_connections_per_source() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut app = spawn_app_with(|c| {
+        c.limits.requests_per_sec_per_ip = 2;
+        c.limits.requests_burst_per_ip = 5;
+        c.limits.connections_per_ip = 3;
+    })
+    .await;
+    let admin_health = app.admin.replace("/api/v1", "/healthz");
+    for url in [
+        format!("{}/healthz", app.prov),
+        admin_health,
+        format!("{}/healthz", app.redirect),
+    ] {
+        let mut statuses = Vec::new();
+        let mut retry = None;
+        for _ in 0..8 {
+            let r = app.http.get(&url).send().await.unwrap();
+            statuses.push(r.status().as_u16());
+            if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                retry = r.headers().get("retry-after").cloned();
+            }
+        }
+        assert_eq!(&statuses[..5], &[200; 5], "{url}: {statuses:?}");
+        assert!(statuses[5..].contains(&429), "{url}: {statuses:?}");
+        assert!(retry.is_some(), "{url}: 429 says when to come back");
+    }
+    // Connections: three held open, the fourth is answered and closed.
+    let addr = app.prov.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut fourth = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _ = fourth
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        fourth.read_to_string(&mut answer),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.contains("too many connections"), "{answer}");
+    drop(held);
+    app.stop().await;
+}
