@@ -875,8 +875,14 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                 s(&d, "model"),
                 s(&d, "tenant")
             );
-            println!("  ztprov user      {}", s(&d, "ztprov_user"));
+            println!(
+                "  ztprov user      {}   (one-time: until {})",
+                s(&d, "ztprov_user"),
+                s(&d, "ztprov_expires_at")
+            );
             println!("  ztprov password  {}", s(&d, "ztprov_pass"));
+            println!("  prov user        {}", s(&d, "prov_user"));
+            println!("  prov password    {}", s(&d, "prov_pass"));
         }
         DeviceCmd::List {
             tenant,

@@ -52,9 +52,13 @@ impl AdminState {
             user: ProvUser::parse(&format!("zt{}", random_token(12)))
                 .expect("generated user is valid"),
             pass: ProvPassword::parse(&random_token(20)).expect("generated password is valid"),
-            expires_at: chrono::Utc::now()
-                + chrono::Duration::from_std(self.ztprov_window)
-                    .unwrap_or(chrono::Duration::days(1)),
+            // Whole seconds: what people read and both backends store exactly.
+            expires_at: chrono::DateTime::from_timestamp(
+                chrono::Utc::now().timestamp()
+                    + i64::try_from(self.ztprov_window.as_secs()).unwrap_or(86_400),
+                0,
+            )
+            .unwrap_or_else(chrono::Utc::now),
         }
     }
 }

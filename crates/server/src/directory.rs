@@ -199,7 +199,8 @@ impl Directory {
             .push((e.device.mac, user, at));
     }
 
-    /// Writes the queued first uses (one transaction) and reloads the view.
+    /// Writes the queued first uses (one transaction); the write's change hint
+    /// (or the poll) brings them back into the view.
     pub async fn flush_ztprov_uses(&self) {
         let batch = std::mem::take(&mut *self.uses.lock().unwrap_or_else(|p| p.into_inner()));
         if batch.is_empty() {
@@ -213,10 +214,6 @@ impl Directory {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .extend(batch);
-            return;
-        }
-        if let Err(e) = self.refresh().await {
-            tracing::error!(error = %e, "reloading the provisioning view failed");
         }
     }
 
@@ -382,11 +379,20 @@ fn cached(
 }
 
 /// Keeps the view fresh until `shutdown` fires.
+///
+/// Change hints and the poll only mark the view as due; a reload then waits
+/// until twice the previous reload's duration has passed since it ended. A
+/// rebuild reads the whole registry, so under a stream of changes (a queue
+/// registering thousands of devices, a boot storm recording first uses) this
+/// keeps reloading to a third of a core instead of all of it. Writes through
+/// this node's admin API still reload at once (they call
+/// [`Directory::refresh`] themselves).
 pub async fn run_reloader(
     dir: Arc<Directory>,
     interval: std::time::Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    use tokio::time::Instant;
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // First uses of ztprov credentials go to the database quickly, so other
@@ -394,6 +400,8 @@ pub async fn run_reloader(
     let mut uses = tokio::time::interval(std::time::Duration::from_millis(100));
     uses.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hints = dir.store.change_hints().await;
+    let mut due = false;
+    let mut not_before = Instant::now();
     loop {
         let hint = async {
             match hints.as_mut() {
@@ -406,13 +414,18 @@ pub async fn run_reloader(
                 if h.is_none() {
                     hints = None;
                 }
-                if let Err(e) = dir.refresh().await {
-                    tracing::error!(error = %e, "reloading the provisioning view failed; serving the previous one");
-                }
+                due = true;
             }
-            _ = tick.tick() => {
+            _ = tick.tick() => due = true,
+            _ = tokio::time::sleep_until(not_before), if due => {
+                due = false;
+                let started = Instant::now();
                 match dir.refresh().await {
-                    Ok(true) => tracing::debug!(devices = dir.len(), "provisioning view reloaded"),
+                    Ok(true) => {
+                        let took = started.elapsed();
+                        not_before = Instant::now() + took * 2;
+                        tracing::debug!(devices = dir.len(), ms = took.as_millis() as u64, "provisioning view reloaded");
+                    }
                     Ok(false) => {}
                     Err(e) => tracing::error!(error = %e, "reloading the provisioning view failed; serving the previous one"),
                 }
