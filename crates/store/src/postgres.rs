@@ -467,18 +467,7 @@ impl Store for PgStore {
     async fn delete_devices(&self, macs: &[Mac]) -> Result<()> {
         let macs = macs.to_vec();
         self.write(move |c| {
-            Box::pin(async move {
-                for mac in &macs {
-                    let done = sqlx::query(crate::sql::DELETE_DEVICE)
-                        .bind(mac.to_string())
-                        .execute(&mut *c)
-                        .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::not_found("device", mac));
-                    }
-                }
-                Ok(())
-            })
+            Box::pin(async move { crate::sql::postgres::delete_devices(c, &macs).await })
         })
         .await
     }
@@ -486,21 +475,7 @@ impl Store for PgStore {
     async fn mark_removing(&self, macs: &[Mac]) -> Result<()> {
         let macs = macs.to_vec();
         self.quiet(move |c| {
-            Box::pin(async move {
-                for mac in &macs {
-                    let done = sqlx::query(
-                        "UPDATE devices SET removing = true, updated_at = $1 WHERE mac = $2",
-                    )
-                    .bind(now())
-                    .bind(mac.to_string())
-                    .execute(&mut *c)
-                    .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::not_found("device", mac));
-                    }
-                }
-                Ok(())
-            })
+            Box::pin(async move { crate::sql::postgres::mark_removing(c, &macs, now()).await })
         })
         .await
     }
@@ -511,19 +486,7 @@ impl Store for PgStore {
         }
         let uses = uses.to_vec();
         self.write(move |c| {
-            Box::pin(async move {
-                for (mac, user, at) in &uses {
-                    for q in [crate::sql::MARK_USED, crate::sql::MARK_NEXT_USED] {
-                        sqlx::query(q)
-                            .bind(*at)
-                            .bind(mac.to_string())
-                            .bind(user.as_str())
-                            .execute(&mut *c)
-                            .await?;
-                    }
-                }
-                Ok(())
-            })
+            Box::pin(async move { crate::sql::postgres::mark_used(c, &uses).await })
         })
         .await
     }
@@ -704,39 +667,7 @@ impl Store for PgStore {
     async fn enqueue(&self, action: Action, items: &[crate::Issued]) -> Result<Vec<i64>> {
         let items = items.to_vec();
         self.write(move |c| {
-            Box::pin(async move {
-                let at = now();
-                let mut ids = Vec::with_capacity(items.len());
-                for it in &items {
-                    let mac = &it.mac;
-                    let done = sqlx::query(match action {
-                        Action::Register => crate::sql::ENQUEUE_REGISTER,
-                        Action::Deregister => crate::sql::ENQUEUE_DEREGISTER,
-                    })
-                    .bind(it.user.as_str())
-                    .bind(it.pass.as_str())
-                    .bind((action == Action::Register).then_some(it.expires_at))
-                    .bind(at)
-                    .bind(mac.to_string())
-                    .execute(&mut *c)
-                    .await
-                    .map_err(|e| constraint(e, "the ztprov user is already used by another device", ""))?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::not_found("device", mac));
-                    }
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO events (action, mac, state, next_attempt_at, created_at, updated_at) \
-                         VALUES ($1, $2, 'pending', $3, $3, $3) RETURNING id",
-                    )
-                    .bind(action.as_str())
-                    .bind(mac.to_string())
-                    .bind(at)
-                    .fetch_one(&mut *c)
-                    .await?;
-                    ids.push(id);
-                }
-                Ok(ids)
-            })
+            Box::pin(async move { crate::sql::postgres::enqueue(c, action, &items, now()).await })
         })
         .await
     }

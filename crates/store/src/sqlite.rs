@@ -643,18 +643,7 @@ impl Store for SqliteStore {
     async fn delete_devices(&self, macs: &[Mac]) -> Result<()> {
         let macs = macs.to_vec();
         self.write(move |c| {
-            Box::pin(async move {
-                for mac in &macs {
-                    let done = sqlx::query(crate::sql::DELETE_DEVICE)
-                        .bind(mac.to_string())
-                        .execute(&mut *c)
-                        .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::not_found("device", mac));
-                    }
-                }
-                Ok(())
-            })
+            Box::pin(async move { crate::sql::sqlite::delete_devices(c, &macs).await })
         })
         .await
     }
@@ -662,21 +651,7 @@ impl Store for SqliteStore {
     async fn mark_removing(&self, macs: &[Mac]) -> Result<()> {
         let macs = macs.to_vec();
         self.quiet(move |c| {
-            Box::pin(async move {
-                for mac in &macs {
-                    let done = sqlx::query(
-                        "UPDATE devices SET removing = 1, updated_at = $1 WHERE mac = $2",
-                    )
-                    .bind(now())
-                    .bind(mac.to_string())
-                    .execute(&mut *c)
-                    .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::not_found("device", mac));
-                    }
-                }
-                Ok(())
-            })
+            Box::pin(async move { crate::sql::sqlite::mark_removing(c, &macs, now()).await })
         })
         .await
     }
@@ -686,22 +661,8 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let uses = uses.to_vec();
-        self.write(move |c| {
-            Box::pin(async move {
-                for (mac, user, at) in &uses {
-                    for q in [crate::sql::MARK_USED, crate::sql::MARK_NEXT_USED] {
-                        sqlx::query(q)
-                            .bind(*at)
-                            .bind(mac.to_string())
-                            .bind(user.as_str())
-                            .execute(&mut *c)
-                            .await?;
-                    }
-                }
-                Ok(())
-            })
-        })
-        .await
+        self.write(move |c| Box::pin(async move { crate::sql::sqlite::mark_used(c, &uses).await }))
+            .await
     }
 
     async fn change_hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {

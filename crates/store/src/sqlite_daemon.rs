@@ -87,46 +87,7 @@ pub(crate) async fn delete_provider(s: &SqliteStore, name: &str) -> Result<()> {
 pub(crate) async fn enqueue(s: &SqliteStore, action: Action, items: &[Issued]) -> Result<Vec<i64>> {
     let items = items.to_vec();
     s.write(move |c| {
-        Box::pin(async move {
-            let at = now();
-            let mut ids = Vec::with_capacity(items.len());
-            for it in &items {
-                let mac = &it.mac;
-                let done = sqlx::query(match action {
-                    Action::Register => crate::sql::ENQUEUE_REGISTER,
-                    Action::Deregister => crate::sql::ENQUEUE_DEREGISTER,
-                })
-                .bind(it.user.as_str())
-                .bind(it.pass.as_str())
-                .bind((action == Action::Register).then_some(it.expires_at))
-                .bind(at)
-                .bind(mac.to_string())
-                .execute(&mut *c)
-                .await
-                .map_err(|e| match &e {
-                    sqlx::Error::Database(db) if db.message().contains("UNIQUE") => {
-                        StoreError::Conflict("the ztprov user is already used by another device".into())
-                    }
-                    _ => StoreError::Database(e),
-                })?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("device", mac));
-                }
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO events (action, mac, state, next_attempt_at, created_at, updated_at) \
-                     VALUES (?, ?, 'pending', ?, ?, ?) RETURNING id",
-                )
-                .bind(action.as_str())
-                .bind(mac.to_string())
-                .bind(at)
-                .bind(at)
-                .bind(at)
-                .fetch_one(&mut *c)
-                .await?;
-                ids.push(id);
-            }
-            Ok(ids)
-        })
+        Box::pin(async move { crate::sql::sqlite::enqueue(c, action, &items, now()).await })
     })
     .await
 }
