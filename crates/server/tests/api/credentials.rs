@@ -203,10 +203,10 @@ async fn ztprov_credentials_expire_with_their_window_unused() {
     app.stop().await;
 }
 
+/// The daemon's quick test settings, with time for the fake's one-second hang
+/// and a single retry.
 fn fast(c: &mut touchless_server::Config) {
-    c.daemon.poll_ms = 50;
-    c.daemon.backoff_base_ms = 50;
-    c.daemon.backoff_max_ms = 200;
+    crate::daemon::fast(c);
     c.daemon.request_timeout_ms = 2000;
     c.daemon.max_attempts = 2;
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::fake_sraps::{FakeSraps, Fault};
 use crate::helpers::*;
 
-fn fast(c: &mut touchless_server::Config) {
+pub(crate) fn fast(c: &mut touchless_server::Config) {
     c.daemon.poll_ms = 50;
     c.daemon.backoff_base_ms = 50;
     c.daemon.backoff_max_ms = 200;
