@@ -39,6 +39,13 @@ impl Mac {
         Ok(mac)
     }
 
+    /// [`Mac::parse`] without the unicast rule: for values read back from the
+    /// database, which older releases accepted, so an upgrade never fails to
+    /// load a registry over a MAC no phone has.
+    pub fn parse_stored(s: &str) -> Result<Self, Error> {
+        Self::parse_any(s)
+    }
+
     fn parse_any(s: &str) -> Result<Self, Error> {
         let err = || Error::Mac(truncate(s));
         let b = s.as_bytes();

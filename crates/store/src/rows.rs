@@ -37,7 +37,7 @@ macro_rules! row_mappers {
 
         pub(crate) fn device_from_row(r: &$row) -> Result<Device> {
             Ok(Device {
-                mac: Mac::parse(r.try_get("mac")?)?,
+                mac: Mac::parse_stored(r.try_get("mac")?)?,
                 model: PhoneModel::parse(r.try_get("model")?)?,
                 tenant: TenantId::parse(r.try_get("tenant_id")?)?,
                 name: DisplayText::parse(r.try_get("name")?)?,
@@ -128,7 +128,7 @@ macro_rules! row_mappers {
                     "deregister" => Action::Deregister,
                     other => return Err(StoreError::Corrupt(format!("event action {other}"))),
                 },
-                mac: Mac::parse(r.try_get("mac")?)?,
+                mac: Mac::parse_stored(r.try_get("mac")?)?,
                 state: EventState::parse(state)
                     .ok_or_else(|| StoreError::Corrupt(format!("event state {state}")))?,
                 attempts: u32::try_from(r.try_get::<i64, _>("attempts")?)
@@ -182,7 +182,7 @@ macro_rules! row_mappers {
 
         pub(crate) fn endpoint_row(r: &$row) -> Result<Endpoint> {
             Ok(Endpoint {
-                mac: Mac::parse(r.try_get("mac")?)?,
+                mac: Mac::parse_stored(r.try_get("mac")?)?,
                 company: r.try_get("company_id")?,
                 name: r.try_get("name")?,
                 autoprovisioning_enabled: r.try_get("autoprovisioning_enabled")?,
@@ -196,7 +196,7 @@ macro_rules! row_mappers {
         pub(crate) fn contact_from_row(r: &$row) -> Result<Contact> {
             Ok(Contact {
                 at: r.try_get("at")?,
-                mac: Mac::parse(r.try_get("mac")?)?,
+                mac: Mac::parse_stored(r.try_get("mac")?)?,
                 ip: r.try_get("ip")?,
                 user_agent: r.try_get("user_agent")?,
                 path: r.try_get("path")?,
@@ -211,7 +211,7 @@ macro_rules! row_mappers {
             let mac: Option<String> = r.try_get("mac")?;
             Ok(RedirectContact {
                 at: r.try_get("at")?,
-                mac: mac.as_deref().map(Mac::parse).transpose()?,
+                mac: mac.as_deref().map(Mac::parse_stored).transpose()?,
                 ip: r.try_get("ip")?,
                 user_agent: r.try_get("user_agent")?,
                 firmware: r.try_get("firmware")?,
