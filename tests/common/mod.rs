@@ -29,8 +29,26 @@ pub fn start() -> Server {
 
 /// Starts `touchless serve` in `dir`, with `config` if given.
 pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
+    start_with(dir, config, &[], None)
+}
+
+/// [`start_in`], with extra environment and, if given, stderr (the tracing
+/// log) written to a file.
+pub fn start_with(
+    dir: tempfile::TempDir,
+    config: Option<&Path>,
+    env: &[(&str, &str)],
+    stderr: Option<&Path>,
+) -> Server {
     let mut cmd = bin();
     cmd.current_dir(dir.path()).env_remove("TOUCHLESS_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    match stderr {
+        Some(p) => cmd.stderr(std::fs::File::create(p).unwrap()),
+        None => cmd.stderr(Stdio::null()),
+    };
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
     }
@@ -45,7 +63,6 @@ pub fn start_in(dir: tempfile::TempDir, config: Option<&Path>) -> Server {
             "127.0.0.1:0",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

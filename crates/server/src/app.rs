@@ -365,6 +365,12 @@ fn hex(b: &[u8]) -> String {
 }
 
 impl Running {
+    /// Files the provisioning server has rendered since start (see
+    /// [`Directory::renders`]).
+    pub fn renders(&self) -> u64 {
+        self.prov.dir.renders()
+    }
+
     /// Stops accepting, lets requests in flight finish, then writes out the
     /// access and contact logs and closes the database.
     pub async fn shutdown(self) {

@@ -160,6 +160,9 @@ pub struct Directory {
     public_url: String,
     /// First uses of ztprov credentials not yet written to the database.
     uses: Mutex<Vec<(Mac, ProvUser, DateTime<Utc>)>>,
+    /// Files rendered since start: a cache that works keeps this at one per
+    /// file and revision.
+    renders: std::sync::atomic::AtomicU64,
 }
 
 impl Directory {
@@ -180,7 +183,17 @@ impl Directory {
             realm: realm.to_owned(),
             public_url: public_url.to_owned(),
             uses: Mutex::new(Vec::new()),
+            renders: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many files have been rendered since start.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
+    }
+
+    fn rendering(&self) {
+        self.renders.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Queues the first use of a device's ztprov credentials for the database.
@@ -335,6 +348,7 @@ impl Directory {
     /// The device's `/prov` file, rendered once per revision.
     pub fn prov_body(&self, e: &DeviceEntry) -> Result<Bytes, RenderError> {
         cached(&e.prov, || {
+            self.rendering();
             self.renderer
                 .device(&self.public_url, &e.tenant.tenant, &e.device)
         })
@@ -342,6 +356,7 @@ impl Directory {
 
     pub fn ztprov_body(&self, e: &DeviceEntry) -> Result<Bytes, RenderError> {
         cached(&e.ztprov, || {
+            self.rendering();
             self.renderer
                 .ztprov(&self.public_url, &e.tenant.tenant, &e.device)
         })
@@ -356,6 +371,7 @@ impl Directory {
         {
             return Ok(b.clone());
         }
+        self.rendering();
         let body = self.renderer.model(&self.public_url, &t.tenant, model)?;
         t.models
             .lock()

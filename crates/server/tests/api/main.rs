@@ -6,5 +6,6 @@ mod daemon;
 #[path = "../support/fake_sraps.rs"]
 mod fake_sraps;
 mod helpers;
+mod invariants;
 mod provisioning;
 mod redirect;

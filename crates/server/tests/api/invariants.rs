@@ -1,0 +1,285 @@
+//! ARCHITECTURE.md's invariants, each tried from outside so that breaking it
+//! fails a test: nonces shared between nodes, one 401 for every failure under
+//! Digest, bodies rendered once per revision.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const MAC: &str = "000413AABBCC";
+
+/// A second node on the first one's database, with its own listeners.
+async fn second_node(first: &TestApp, f: impl FnOnce(&mut touchless_server::Config)) -> TestApp {
+    let url = first.database_url.clone();
+    spawn_app_with(move |c| {
+        c.database_url = url;
+        f(c);
+    })
+    .await
+}
+
+fn hawk_header(id: &str, secret: &str, method: &str, host: &str, port: u16, path: &str) -> String {
+    let creds = hawk::Credentials {
+        id: id.to_owned(),
+        key: hawk::Key::new(secret.as_bytes(), hawk::SHA256).unwrap(),
+    };
+    let header = hawk::RequestBuilder::new(method, host, port, path)
+        .request()
+        .make_header(&creds)
+        .unwrap();
+    format!("Hawk {header}")
+}
+
+/// A Hawk request replayed to another node is refused: that node's own nonce
+/// cache has never seen it, so only the shared table can catch it. Both nodes
+/// sit behind a proxy (`trust_forwarded`), which is also what lets one
+/// signature be valid on both; a node that does not trust the proxy checks the
+/// signature against its own address and refuses it.
+#[tokio::test]
+async fn a_hawk_request_replayed_to_another_node_is_refused() {
+    let mut a = spawn_app_with(|c| c.redirect.trust_forwarded = true).await;
+    let mut b = second_node(&a, |c| c.redirect.trust_forwarded = true).await;
+    let mut plain = second_node(&a, |_| {}).await;
+    let (_, company) = a.post("/redirect/companies", json!({"name": "Acme"})).await;
+    let (_, key) = a
+        .post(
+            "/redirect/keys",
+            json!({"company": company["id"], "role": "read"}),
+        )
+        .await;
+    let (id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    let path = format!("/api/v1/tokens/{id}");
+    let send = |base: String, auth: String| {
+        let http = a.http.clone();
+        let path = path.clone();
+        async move {
+            http.get(format!("{base}{path}"))
+                .header("authorization", auth)
+                .header("x-forwarded-host", "sraps.example.com")
+                .header("x-forwarded-proto", "https")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let auth = hawk_header(id, secret, "GET", "sraps.example.com", 443, &path);
+    let first = send(a.redirect.clone(), auth.clone()).await;
+    assert_eq!(
+        first.status(),
+        StatusCode::OK,
+        "{}",
+        first.text().await.unwrap()
+    );
+    let replay = send(b.redirect.clone(), auth).await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    let www = replay.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(www.contains("eplay") || www.contains("nonce"), "{www}");
+
+    // A fresh signature for the proxy's address works on the other node too ...
+    let fresh = hawk_header(id, secret, "GET", "sraps.example.com", 443, &path);
+    assert_eq!(
+        send(b.redirect.clone(), fresh).await.status(),
+        StatusCode::OK
+    );
+    // ... but not on a node that does not trust X-Forwarded-*.
+    let fresh = hawk_header(id, secret, "GET", "sraps.example.com", 443, &path);
+    assert_eq!(
+        send(plain.redirect.clone(), fresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    plain.stop().await;
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A Digest nonce one node issued is accepted by another: the nonce secret is
+/// in the database, not in either node.
+#[tokio::test]
+async fn a_digest_nonce_from_one_node_is_accepted_by_another() {
+    let mut a = spawn_app().await;
+    a.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    a.device(MAC, "acme").await;
+    let mut b = second_node(&a, |_| {}).await;
+    let path = format!("/prov/snomD717-{MAC}.htm");
+    let challenge = a
+        .http
+        .get(format!("{}{path}", a.prov))
+        .send()
+        .await
+        .unwrap();
+    let challenge = challenge
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.contains("MD5"))
+        .unwrap();
+    let mut prompt = digest_auth::parse(&challenge).unwrap();
+    let answer = prompt
+        .respond(&digest_auth::AuthContext::new(
+            "prov-acme",
+            "s3cr3t-prov",
+            &path,
+        ))
+        .unwrap()
+        .to_header_string();
+    // B has loaded the device from the shared database by its first refresh.
+    let r = b
+        .http
+        .get(format!("{}{path}", b.prov))
+        .header("authorization", answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    b.stop().await;
+    a.stop().await;
+}
+
+/// Status, headers and body of a 401, with the nonce (a timestamp and its
+/// HMAC, the same for everyone within a second) and Date left out.
+async fn normalized_401(r: reqwest::Response) -> (u16, Vec<(String, String)>, String) {
+    let status = r.status().as_u16();
+    let mut headers: Vec<(String, String)> = r
+        .headers()
+        .iter()
+        .filter(|(k, _)| k.as_str() != "date")
+        .map(|(k, v)| {
+            let v = v.to_str().unwrap().to_owned();
+            let v = match v.find("nonce=\"") {
+                Some(i) => {
+                    let rest = &v[i + 7..];
+                    let end = rest.find('"').unwrap();
+                    format!("{}nonce=\"N\"{}", &v[..i], &rest[end + 1..])
+                }
+                None => v,
+            };
+            (k.as_str().to_owned(), v)
+        })
+        .collect();
+    headers.sort();
+    (status, headers, r.text().await.unwrap())
+}
+
+/// Under Digest (both algorithms), an unknown MAC, a wrong password, an
+/// unknown user, another tenant's device and another device's own pair all
+/// get the very same 401.
+#[tokio::test]
+async fn every_failure_gets_the_same_401_under_digest() {
+    let mut app = spawn_app().await;
+    app.tenant("acme", "prov-acme", "pass-acme").await;
+    app.tenant("beta", "prov-beta", "pass-beta").await;
+    app.device(MAC, "acme").await;
+    app.device("000413000002", "beta").await;
+    let (_, scoped) = app
+        .post(
+            "/tenants",
+            json!({"id": "gamma", "sip_host": "pbx.example.com"}),
+        )
+        .await;
+    assert_eq!(scoped["prov_credentials"], "device");
+    let other = app.device("000413000003", "gamma").await;
+    app.device("000413000004", "gamma").await;
+    let (ou, op) = (
+        other["prov_user"].as_str().unwrap().to_owned(),
+        other["prov_pass"].as_str().unwrap().to_owned(),
+    );
+    let cases = [
+        ("unknown MAC", "000413FFFFFF", "prov-acme", "pass-acme"),
+        ("wrong password", MAC, "prov-acme", "wrong"),
+        ("unknown user", MAC, "nobody", "pass-acme"),
+        ("other tenant", "000413000002", "prov-acme", "pass-acme"),
+        (
+            "other device's pair",
+            "000413000004",
+            ou.as_str(),
+            op.as_str(),
+        ),
+    ];
+    for alg in ["MD5", "SHA-256"] {
+        let mut seen = Vec::new();
+        for (what, mac, user, pass) in cases {
+            let path = format!("/prov/snomD717-{mac}.htm");
+            let url = format!("{}{path}", app.prov);
+            let first = app.http.get(&url).send().await.unwrap();
+            let challenge = first
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .find(|v| v.contains(&format!("algorithm={alg}")))
+                .unwrap();
+            let mut prompt = digest_auth::parse(&challenge).unwrap();
+            let answer = prompt
+                .respond(&digest_auth::AuthContext::new(user, pass, &path))
+                .unwrap()
+                .to_header_string();
+            let r = app
+                .http
+                .get(&url)
+                .header("authorization", answer)
+                .send()
+                .await
+                .unwrap();
+            let got = normalized_401(r).await;
+            assert_eq!(got.0, 401, "{alg} {what}");
+            seen.push((what, got));
+        }
+        for w in seen.windows(2) {
+            assert_eq!(w[0].1, w[1].1, "{alg}: {} vs {}", w[0].0, w[1].0);
+        }
+    }
+    app.stop().await;
+}
+
+/// A body is rendered once per revision: repeated fetches are served from the
+/// cache, and a change renders once more.
+#[tokio::test]
+async fn bodies_are_rendered_once_per_revision() {
+    let mut app = spawn_app_with(|c| {
+        c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
+        c.auth.allow_basic_over_http = true;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "pass-acme").await;
+    app.device(MAC, "acme").await;
+    let renders = |app: &TestApp| app.running.as_ref().unwrap().renders();
+    let url = format!("{}/prov/snomD717-{MAC}.htm", app.prov);
+    let fetch = || async {
+        let r = app
+            .http
+            .get(&url)
+            .basic_auth("prov-acme", Some("pass-acme"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.unwrap()
+    };
+    let before = renders(&app);
+    let first = fetch().await;
+    for _ in 0..5 {
+        assert_eq!(fetch().await, first);
+    }
+    assert_eq!(renders(&app), before + 1, "one render for six fetches");
+    let (s, _) = app
+        .admin_call(
+            reqwest::Method::PATCH,
+            &format!("/devices/{MAC}"),
+            Some(json!({"name": "Lobby"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    fetch().await;
+    fetch().await;
+    assert_eq!(
+        renders(&app),
+        before + 2,
+        "a new revision renders once more"
+    );
+    app.stop().await;
+}
