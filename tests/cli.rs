@@ -29,6 +29,14 @@ fn the_data_folder_is_private_and_the_token_stays_out_of_logs() {
         assert_eq!(mode(&p), 0o600, "{f}");
     }
     let token = std::fs::read_to_string(data.join("admin-token")).unwrap();
+    // The database keeps only a hash of the token.
+    for f in ["touchless.db", "touchless.db-wal"] {
+        let bytes = std::fs::read(data.join(f)).unwrap();
+        let found = bytes
+            .windows(token.trim().len())
+            .any(|w| w == token.trim().as_bytes());
+        assert!(!found, "the admin token is stored in {f}");
+    }
     let banner = server.banner.join("\n");
     assert!(!banner.contains(token.trim()), "{banner}");
     assert!(banner.contains("admin-token"), "{banner}");

@@ -158,12 +158,17 @@ fn the_seed_walkthrough() {
     );
 
     // 6. The access log shows the phone's four requests, in order.
-    std::thread::sleep(Duration::from_millis(300));
-    let log: Vec<String> = server
-        .stdout
-        .try_iter()
-        .filter(|l| l.contains("\"GET /"))
-        .collect();
+    // The access log is written by its own thread; wait for the four lines
+    // (generously), not for a fixed time.
+    let mut log: Vec<String> = Vec::new();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while log.len() < 4 && std::time::Instant::now() < until {
+        if let Ok(l) = server.stdout.recv_timeout(Duration::from_millis(200)) {
+            if l.contains("\"GET /") {
+                log.push(l);
+            }
+        }
+    }
     let seen: Vec<String> = log
         .iter()
         .map(|l| {

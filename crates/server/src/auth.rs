@@ -448,6 +448,24 @@ mod tests {
         );
         let p = a.parse(header.as_bytes()).unwrap();
         assert_eq!(a.verify(&p, "GET", uri, &creds), Verdict::Denied);
+        // The same inputs with a nonce we issued, the response computed the
+        // RFC's way: accepted. So the refusal above is the nonce, not `verify`.
+        let ours = a.nonce_at(now_secs());
+        let ha2 = hex_sha256(format!("GET:{uri}").as_bytes());
+        let resp = hex_sha256(
+            format!(
+                "{}:{ours}:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}",
+                creds.ha1_sha256
+            )
+            .as_bytes(),
+        );
+        let header = format!(
+            "Digest username=\"Mufasa\", realm=\"http-auth@example.org\", uri=\"{uri}\", algorithm=SHA-256, \
+             nonce=\"{ours}\", nc=00000001, cnonce=\"f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ\", qop=auth, \
+             response=\"{resp}\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\""
+        );
+        let p = a.parse(header.as_bytes()).unwrap();
+        assert_eq!(a.verify(&p, "GET", uri, &creds), Verdict::Ok);
     }
 
     fn answer(

@@ -30,7 +30,8 @@ macro_rules! conformance_tests {
             queue_claims_in_order_per_mac expired_leases_are_reclaimed outcomes_reach_the_device
             nonces_are_remembered_until_they_expire staged_credentials_replace_the_current_ones
             first_use_is_recorded_once own_leases_are_released removing_devices_go_when_deregistered
-            phones_see_enabled_endpoints_only tenants_keep_their_prov_scope);
+            phones_see_enabled_endpoints_only tenants_keep_their_prov_scope
+            event_outcomes_do_not_change_what_is_served a_late_older_event_does_not_overwrite_the_newest);
     };
     (@cases $make:path; $($case:ident)*) => {
         $(
@@ -944,7 +945,9 @@ pub async fn outcomes_reach_the_device(s: &dyn Store) {
         .await
         .unwrap()[0];
     s.claim_events("n", 1, lease).await.unwrap();
-    let soon = Utc::now() + chrono::Duration::milliseconds(30);
+    // Due in a second: long enough that "not due yet" holds on a loaded
+    // machine; then polled for, not slept for.
+    let soon = Utc::now() + chrono::Duration::seconds(1);
     s.finish_event(
         id,
         "n",
@@ -967,8 +970,15 @@ pub async fn outcomes_reach_the_device(s: &dyn Store) {
         s.claim_events("n", 1, lease).await.unwrap().is_empty(),
         "not due yet"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert_eq!(s.claim_events("n", 1, lease).await.unwrap()[0].attempts, 2);
+    let mut again = Vec::new();
+    for _ in 0..100 {
+        again = s.claim_events("n", 1, lease).await.unwrap();
+        if !again.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(again[0].attempts, 2);
     s.finish_event(
         id,
         "n",
@@ -1021,25 +1031,115 @@ pub async fn outcomes_reach_the_device(s: &dyn Store) {
     );
 }
 
+/// No sleeps: expiry is given as a time in the past, so a loaded machine
+/// cannot make this flake.
 pub async fn nonces_are_remembered_until_they_expire(s: &dyn Store) {
-    let soon = Utc::now() + chrono::Duration::milliseconds(100);
-    assert!(s.remember_nonce("k", "n1", soon).await.unwrap());
+    let later = Utc::now() + chrono::Duration::seconds(60);
+    let past = Utc::now() - chrono::Duration::seconds(1);
+    assert!(s.remember_nonce("k", "n1", later).await.unwrap());
     assert!(
-        !s.remember_nonce("k", "n1", soon).await.unwrap(),
+        !s.remember_nonce("k", "n1", later).await.unwrap(),
         "a replay"
     );
     assert!(
-        s.remember_nonce("other", "n1", soon).await.unwrap(),
+        s.remember_nonce("other", "n1", later).await.unwrap(),
         "nonces are per key"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert!(s.remember_nonce("k", "n2", past).await.unwrap());
     assert!(
-        s.remember_nonce("k", "n1", Utc::now() + chrono::Duration::seconds(60))
-            .await
-            .unwrap(),
+        s.remember_nonce("k", "n2", later).await.unwrap(),
         "expired nonces may be reused"
     );
-    assert_eq!(s.prune_nonces(Utc::now()).await.unwrap(), 1);
+    assert!(s.remember_nonce("k", "n3", past).await.unwrap());
+    assert_eq!(
+        s.prune_nonces(Utc::now()).await.unwrap(),
+        1,
+        "only n3 had expired"
+    );
+    assert!(
+        !s.remember_nonce("k", "n2", later).await.unwrap(),
+        "n2 lives again"
+    );
+}
+
+/// An attempt's outcome is status, not configuration: retries and failures
+/// change neither the device's revision nor the generation, so no node
+/// reloads or re-renders for them.
+pub async fn event_outcomes_do_not_change_what_is_served(s: &dyn Store) {
+    let macs = devices_for_queue(s, 1).await;
+    let lease = std::time::Duration::from_secs(60);
+    let id = s
+        .enqueue(Action::Register, &[issued(macs[0], creds(1))])
+        .await
+        .unwrap()[0];
+    let (rev, generation) = (
+        s.get_device(macs[0]).await.unwrap().unwrap().revision,
+        s.generation().await.unwrap(),
+    );
+    s.claim_events("n", 1, lease).await.unwrap();
+    let at = Utc::now() - chrono::Duration::seconds(1);
+    s.finish_event(
+        id,
+        "n",
+        &Outcome::Retry {
+            at,
+            message: "503".into(),
+        },
+    )
+    .await
+    .unwrap();
+    s.claim_events("n", 1, lease).await.unwrap();
+    s.finish_event(
+        id,
+        "n",
+        &Outcome::Failed {
+            message: "403".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Failed);
+    assert_eq!(
+        (d.revision, s.generation().await.unwrap()),
+        (rev, generation)
+    );
+}
+
+/// An older event that finishes after a newer one was queued does not set the
+/// device's status: the device shows its newest event.
+pub async fn a_late_older_event_does_not_overwrite_the_newest(s: &dyn Store) {
+    let macs = devices_for_queue(s, 1).await;
+    let lease = std::time::Duration::from_secs(60);
+    let old = s
+        .enqueue(Action::Register, &[issued(macs[0], creds(1))])
+        .await
+        .unwrap()[0];
+    s.claim_events("n", 1, lease).await.unwrap();
+    let newer = s
+        .enqueue(Action::Deregister, &[issued(macs[0], creds(2))])
+        .await
+        .unwrap()[0];
+    s.finish_event(
+        old,
+        "n",
+        &Outcome::Failed {
+            message: "old news".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.last_message.as_str()),
+        (DeviceStatus::Pending, "-"),
+        "still waiting for the newest event"
+    );
+    let got = s.claim_events("n", 1, lease).await.unwrap();
+    assert_eq!(got[0].id, newer);
+    s.finish_event(newer, "n", &Outcome::Done).await.unwrap();
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Unregistered);
 }
 
 /// A register stages new ztprov credentials beside the current ones; success

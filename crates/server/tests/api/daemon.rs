@@ -184,9 +184,11 @@ async fn registers_200_devices_at_our_own_redirection_service_and_deregisters_th
     app.stop().await;
 }
 
-#[tokio::test]
+// Several worker threads and a fake with latency: writes for one MAC could
+// overlap here if the queue let them, so "no overlap" below can fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_faults_are_retried_and_permanent_ones_fail_with_a_clear_message() {
-    let fake = FakeSraps::start(Duration::ZERO).await;
+    let fake = FakeSraps::start(Duration::from_millis(20)).await;
     let mut app = spawn_app_with(fast).await;
     let macs = devices(&app, 6).await;
     let m = |i: usize| macs[i].to_ascii_lowercase();

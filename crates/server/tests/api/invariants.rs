@@ -283,3 +283,72 @@ async fn bodies_are_rendered_once_per_revision() {
     );
     app.stop().await;
 }
+
+/// HEAD gets the headers GET would, with no body.
+#[tokio::test]
+async fn head_requests_get_headers_only() {
+    let mut app = spawn_app_with(|c| {
+        c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
+        c.auth.allow_basic_over_http = true;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "pass-acme").await;
+    app.device(MAC, "acme").await;
+    let url = format!("{}/prov/snomD717-{MAC}.htm", app.prov);
+    let get = app
+        .http
+        .get(&url)
+        .basic_auth("prov-acme", Some("pass-acme"))
+        .send()
+        .await
+        .unwrap();
+    let len = get.headers()["content-length"].clone();
+    let body = get.bytes().await.unwrap();
+    assert!(!body.is_empty());
+    let head = app
+        .http
+        .head(&url)
+        .basic_auth("prov-acme", Some("pass-acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-length"], len);
+    assert_eq!(head.headers()["content-type"], "text/xml; charset=utf-8");
+    assert!(head.bytes().await.unwrap().is_empty());
+    let unauth = app.http.head(&url).send().await.unwrap();
+    assert_eq!(unauth.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+/// A failure inside the server is a plain 500 that names nothing of it; the
+/// details go to the log.
+#[tokio::test]
+async fn a_5xx_hides_internals() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(templates.path().join("snom")).unwrap();
+    std::fs::write(
+        templates.path().join("snom/device.xml"),
+        "<settings>{{ secret_helper_that_does_not_exist(device.mac) }}</settings>",
+    )
+    .unwrap();
+    let dir = templates.path().to_string_lossy().into_owned();
+    let mut app = spawn_app_with(|c| {
+        c.template_dir = dir;
+        c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
+        c.auth.allow_basic_over_http = true;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "pass-acme").await;
+    app.device(MAC, "acme").await;
+    let r = app
+        .http
+        .get(format!("{}/prov/snomD717-{MAC}.htm", app.prov))
+        .basic_auth("prov-acme", Some("pass-acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.text().await.unwrap(), "internal error\n");
+    app.stop().await;
+}
