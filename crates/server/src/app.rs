@@ -371,6 +371,12 @@ impl Running {
         self.prov.dir.renders()
     }
 
+    /// Digest hashes the provisioning server has computed to check
+    /// credentials since start (see [`crate::auth::Authenticator::hashes`]).
+    pub fn auth_hashes(&self) -> u64 {
+        self.prov.auth.hashes()
+    }
+
     /// Stops accepting, lets requests in flight finish, then writes out the
     /// access and contact logs and closes the database.
     pub async fn shutdown(self) {

@@ -127,9 +127,17 @@ pub struct Authenticator {
     realm: String,
     nonce_lifetime: u64,
     secret: Vec<u8>,
+    /// Digest hashes computed by `verify`: a miss must cost what a hit costs,
+    /// and this is how a test sees that it does.
+    hashes: std::sync::atomic::AtomicU64,
 }
 
 impl Authenticator {
+    /// Digest hashes `verify` has computed since start.
+    pub fn hashes(&self) -> u64 {
+        self.hashes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn new(cfg: &AuthConfig, nonce_secret: &[u8]) -> Self {
         Authenticator {
             schemes: cfg.schemes.clone(),
@@ -137,6 +145,7 @@ impl Authenticator {
             realm: cfg.realm.clone(),
             nonce_lifetime: cfg.nonce_lifetime_secs,
             secret: nonce_secret.to_vec(),
+            hashes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -270,9 +279,13 @@ impl Authenticator {
                 if !self.algorithms.contains(&alg) {
                     return Verdict::Denied;
                 }
-                let h = |s: &str| match alg {
-                    DigestAlgorithm::Md5 => hex_md5(s.as_bytes()),
-                    DigestAlgorithm::Sha256 => hex_sha256(s.as_bytes()),
+                let h = |s: &str| {
+                    self.hashes
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    match alg {
+                        DigestAlgorithm::Md5 => hex_md5(s.as_bytes()),
+                        DigestAlgorithm::Sha256 => hex_sha256(s.as_bytes()),
+                    }
                 };
                 let ha2 = h(&format!("{method}:{}", d.uri));
                 let want = match (&d.qop, &d.nc, &d.cnonce) {

@@ -236,6 +236,36 @@ async fn every_failure_gets_the_same_401_under_digest() {
     app.stop().await;
 }
 
+/// A miss (unknown MAC, unknown user) does the same hashing as a wrong
+/// password: counted, so that the decoy check cannot be skipped unnoticed.
+#[tokio::test]
+async fn a_miss_hashes_as_much_as_a_wrong_password() {
+    let mut app = spawn_app().await;
+    app.tenant("acme", "prov-acme", "pass-acme").await;
+    app.device(MAC, "acme").await;
+    let hashes = |app: &TestApp| app.running.as_ref().unwrap().auth_hashes();
+    let mut costs = Vec::new();
+    for (what, mac, user, pass) in [
+        ("right", MAC, "prov-acme", "pass-acme"),
+        ("wrong password", MAC, "prov-acme", "wrong"),
+        ("unknown MAC", "000413FFFFFF", "prov-acme", "pass-acme"),
+        ("unknown user", MAC, "nobody", "x"),
+    ] {
+        for alg in ["MD5", "SHA-256"] {
+            let url = format!("{}/prov/snomD717-{mac}.htm", app.prov);
+            let before = hashes(&app);
+            let (status, _) = digest_get(&app.http, &url, user, pass, alg).await;
+            let cost = hashes(&app) - before;
+            costs.push((what, alg, status.as_u16(), cost));
+        }
+    }
+    assert!(
+        costs.iter().all(|c| c.3 == costs[0].3 && c.3 > 0),
+        "{costs:?}"
+    );
+    app.stop().await;
+}
+
 /// A body is rendered once per revision: repeated fetches are served from the
 /// cache, and a change renders once more.
 #[tokio::test]
