@@ -24,7 +24,7 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
             "database_url = \"{db}\"\n[admin]\ntoken = \"multi\"\n[redirect]\nenabled = false\n\
              [provisioning]\naccess_log = \"off\"\nreload_interval_ms = 30000\n\
              [daemon]\nbootstrap_local_provider = false\nlease_secs = 2\npoll_ms = 100\nqueuenum = {QUEUENUM}\nqueuecap = 50\n\
-             backoff_base_ms = 100\nbackoff_max_ms = 1000\n[auth]\nschemes = [\"basic\"]\nallow_basic_over_http = true\n"
+             backoff_base_ms = 100\nbackoff_max_ms = 1000\n[auth]\nschemes = [\"digest\", \"basic\"]\nallow_basic_over_http = true\n"
         ),
     )
     .unwrap();
@@ -33,8 +33,20 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
             common::start_in(tempfile::tempdir().unwrap(), Some(&path))
         })
     };
-    let a = start(config.path().to_owned()).await.unwrap();
-    let b = start(config.path().to_owned()).await.unwrap();
+    // Both at once: their migrations race, and one must wait for the other.
+    let (a, b) = tokio::join!(
+        start(config.path().to_owned()),
+        start(config.path().to_owned())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let node_id = |s: &common::Server| {
+        std::fs::read_to_string(s.dir.path().join("touchless-data/node-id"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (a_id, b_id) = (node_id(&a), node_id(&b));
+    assert_ne!(a_id, b_id);
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, base: &str, path: &str, body: Value| {
         http.request(method, format!("{base}/api/v1{path}"))
@@ -101,6 +113,32 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let propagation = t.elapsed();
+    // A Digest nonce from node A is good at node B.
+    let path = "/prov/snomD717-000413000007.htm";
+    let first = http
+        .get(format!("{}{path}", a.prov_url))
+        .send()
+        .await
+        .unwrap();
+    let challenge = first
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("Digest") && v.contains("MD5"))
+        .unwrap();
+    let answer = digest_auth::parse(&challenge)
+        .unwrap()
+        .respond(&digest_auth::AuthContext::new("prov", "s3cr3t", path))
+        .unwrap()
+        .to_header_string();
+    let at_b = http
+        .get(format!("{}{path}", b.prov_url))
+        .header("authorization", answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_b.status(), 200, "node B accepts node A's nonce");
 
     let r = call(
         post.clone(),
@@ -121,15 +159,37 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
     .unwrap();
     assert_eq!(r.status(), 202);
 
-    // Kill node A halfway.
+    // Kill node A halfway, once both nodes are seen running events.
     let t = Instant::now();
-    while fake.state.recorded.lock().unwrap().puts.len() < 1000 {
+    let mut runners = std::collections::HashSet::new();
+    while fake.state.recorded.lock().unwrap().puts.len() < 1000 || runners.len() < 2 {
         assert!(
             t.elapsed() < Duration::from_secs(120),
-            "the nodes did not start working"
+            "the nodes did not both start working (running: {runners:?})"
         );
+        let running: Value = call(
+            reqwest::Method::GET,
+            &b_admin,
+            "/events?state=running&limit=1000",
+            Value::Null,
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        for e in running.as_array().unwrap() {
+            if let Some(n) = e["leased_by"].as_str() {
+                runners.insert(n.to_owned());
+            }
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(
+        runners,
+        [a_id.clone(), b_id.clone()].into(),
+        "both nodes ran events"
+    );
     drop(tokio::task::spawn_blocking(move || a.kill()).await.unwrap());
     let at_kill = fake.state.recorded.lock().unwrap().puts.len();
     assert!(at_kill < 2000, "killed too late ({at_kill} done)");

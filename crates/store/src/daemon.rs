@@ -86,6 +86,8 @@ pub struct Event {
     pub attempts: u32,
     pub next_attempt_at: DateTime<Utc>,
     pub lease_until: Option<DateTime<Utc>>,
+    /// The node running it (its `daemon.node_id`), while it runs.
+    pub leased_by: Option<String>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

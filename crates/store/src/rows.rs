@@ -135,6 +135,7 @@ macro_rules! row_mappers {
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 next_attempt_at: r.try_get("next_attempt_at")?,
                 lease_until: r.try_get("lease_until")?,
+                leased_by: r.try_get("leased_by")?,
                 last_error: r.try_get("last_error")?,
                 created_at: r.try_get("created_at")?,
                 updated_at: r.try_get("updated_at")?,
