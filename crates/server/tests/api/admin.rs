@@ -196,7 +196,16 @@ async fn tenant_and_device_crud() {
 
     let (s, preview) = app.get("/devices/000413000001/preview").await;
     assert_eq!(s, StatusCode::OK);
-    roxmltree::Document::parse(preview.as_str().unwrap()).unwrap();
+    let text = preview.as_str().unwrap();
+    let doc = roxmltree::Document::parse(text).unwrap();
+    // The exact file a phone gets: its server URL and its MAC in it.
+    let server = doc
+        .descendants()
+        .find(|n| n.has_tag_name("setting_server"))
+        .and_then(|n| n.text())
+        .unwrap();
+    assert!(server.ends_with("/prov/snomD785-000413000001.htm"), "{text}");
+    assert!(text.contains(">501<"), "its line: {text}");
     app.stop().await;
 }
 

@@ -59,8 +59,9 @@ async fn ztprov_then_prov_with_digest_md5_and_sha256() {
         assert_eq!(line("user_host").as_deref(), Some("pbx.example.com"));
         assert_eq!(setting(&doc, "setting_server"), Some(prov_url.as_str()));
 
-        // The model-wide file is served to the tenant's credentials too.
-        let (status, _) = digest_get(
+        // The model-wide file is served to the tenant's credentials too, with
+        // the tenant's layer and nothing of any one device.
+        let (status, model) = digest_get(
             &app.http,
             &format!("{}/prov/snomD717.htm", app.prov),
             "prov-acme",
@@ -69,6 +70,12 @@ async fn ztprov_then_prov_with_digest_md5_and_sha256() {
         )
         .await;
         assert_eq!(status, StatusCode::OK);
+        let mdoc = roxmltree::Document::parse(&model).unwrap();
+        assert_eq!(setting(&mdoc, "update_policy"), Some("settings_only"));
+        assert!(
+            setting(&mdoc, "user_pass").is_none() && setting(&mdoc, "http_client_pass").is_none(),
+            "{model}"
+        );
     }
     // The ztprov credentials are not the tenant's, and vice versa.
     assert_eq!(
@@ -130,6 +137,10 @@ async fn basic_when_enabled() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    assert_eq!(setting(&doc, "user_name"), Some("401"), "{body}");
+    assert_eq!(setting(&doc, "http_client_user"), Some("prov"));
     let r = app
         .http
         .get(&url)
