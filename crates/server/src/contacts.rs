@@ -52,9 +52,8 @@ impl ContactSink {
         path: &str,
         status: u16,
     ) {
-        if !known && self.unknown.fetch_add(1, Ordering::Relaxed) >= UNKNOWN_SAMPLE {
-            return;
-        }
+        // Known or not, the same hashing, lock and lookup: the time a request
+        // takes must not tell whether its MAC is registered.
         let mut h = self.hasher.build_hasher();
         path.hash(&mut h);
         user_agent.hash(&mut h);
@@ -63,6 +62,9 @@ impl ContactSink {
         if let Some(c) = pending.get_mut(&key) {
             c.hits += 1;
             c.at = at;
+            return;
+        }
+        if !known && self.unknown.fetch_add(1, Ordering::Relaxed) >= UNKNOWN_SAMPLE {
             return;
         }
         if pending.len() >= MAX_PENDING {
