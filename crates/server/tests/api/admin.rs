@@ -204,7 +204,10 @@ async fn tenant_and_device_crud() {
         .find(|n| n.has_tag_name("setting_server"))
         .and_then(|n| n.text())
         .unwrap();
-    assert!(server.ends_with("/prov/snomD785-000413000001.htm"), "{text}");
+    assert!(
+        server.ends_with("/prov/snomD785-000413000001.htm"),
+        "{text}"
+    );
     assert!(text.contains(">501<"), "its line: {text}");
     app.stop().await;
 }

@@ -562,3 +562,54 @@ async fn the_local_provider_trusts_its_own_tls_listener() {
     );
     app.stop().await;
 }
+
+/// A 429 pauses the whole provider for its Retry-After: measured at the fake,
+/// the next write to it (for another device) comes no sooner than that.
+#[tokio::test]
+async fn a_429_pauses_the_provider_for_its_retry_after() {
+    let fake = FakeSraps::start(Duration::ZERO).await;
+    let mut app = spawn_app_with(fast).await;
+    let macs = devices(&app, 2).await;
+    provider(&app, "snom", &fake.url(), "k", "s", None).await;
+    fake.script(&macs[0].to_ascii_lowercase(), vec![Fault::RateLimited(2)]);
+    app.post("/devices/register", json!({"macs": [macs[0]]}))
+        .await;
+    let mut throttled_at = None;
+    for _ in 0..200 {
+        throttled_at = fake
+            .state
+            .recorded
+            .lock()
+            .unwrap()
+            .timeline
+            .iter()
+            .find(|(_, _, s)| *s == 429)
+            .map(|(t, _, _)| *t);
+        if throttled_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let throttled_at = throttled_at.expect("the fake answered 429");
+    // Another device's registration, queued during the pause.
+    app.post("/devices/register", json!({"macs": [macs[1]]}))
+        .await;
+    let list = settle(&app).await;
+    assert!(list.iter().all(|d| d["status"] == "registered"), "{list:?}");
+    let rec = fake.state.recorded.lock().unwrap();
+    let next = rec
+        .timeline
+        .iter()
+        .filter(|(t, _, _)| *t > throttled_at)
+        .map(|(t, _, _)| t.duration_since(throttled_at))
+        .min()
+        .expect("writes after the 429");
+    assert!(
+        next >= Duration::from_millis(1900),
+        "the provider was written to {next:?} after it said to wait 2 s"
+    );
+    assert!(
+        next < Duration::from_secs(10),
+        "paused far too long: {next:?}"
+    );
+}

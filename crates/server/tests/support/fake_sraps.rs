@@ -35,6 +35,9 @@ pub struct Recorded {
     pub puts: HashMap<String, (u32, Value)>,
     pub deletes: HashMap<String, u32>,
     pub attempts: HashMap<String, u32>,
+    /// Every write attempt as it arrived: when, for which MAC, and the status
+    /// it was answered with (filled in when answered).
+    pub timeline: Vec<(std::time::Instant, String, u16)>,
 }
 
 pub struct FakeState {
@@ -213,6 +216,7 @@ async fn guarded(st: &FakeState, mac: &str, f: impl FnOnce(&mut Recorded) -> Res
         .unwrap()
         .get_mut(mac)
         .and_then(|q| q.pop_front());
+    let arrived = std::time::Instant::now();
     let resp = match fault {
         Some(Fault::Status(code, body)) => {
             (StatusCode::from_u16(code).unwrap(), Json(body)).into_response()
@@ -234,6 +238,11 @@ async fn guarded(st: &FakeState, mac: &str, f: impl FnOnce(&mut Recorded) -> Res
         }
         None => f(&mut st.recorded.lock().unwrap()),
     };
+    st.recorded
+        .lock()
+        .unwrap()
+        .timeline
+        .push((arrived, mac.to_owned(), resp.status().as_u16()));
     guard.release();
     resp
 }
