@@ -612,4 +612,6 @@ async fn a_429_pauses_the_provider_for_its_retry_after() {
         next < Duration::from_secs(10),
         "paused far too long: {next:?}"
     );
+    drop(rec);
+    app.stop().await;
 }
