@@ -596,8 +596,11 @@ async fn a_429_pauses_the_provider_for_its_retry_after() {
         .await;
     let list = settle(&app).await;
     assert!(list.iter().all(|d| d["status"] == "registered"), "{list:?}");
-    let rec = fake.state.recorded.lock().unwrap();
-    let next = rec
+    let next = fake
+        .state
+        .recorded
+        .lock()
+        .unwrap()
         .timeline
         .iter()
         .filter(|(t, _, _)| *t > throttled_at)
@@ -612,6 +615,5 @@ async fn a_429_pauses_the_provider_for_its_retry_after() {
         next < Duration::from_secs(10),
         "paused far too long: {next:?}"
     );
-    drop(rec);
     app.stop().await;
 }
