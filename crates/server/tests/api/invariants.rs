@@ -382,3 +382,60 @@ async fn a_5xx_hides_internals() {
     assert_eq!(r.text().await.unwrap(), "internal error\n");
     app.stop().await;
 }
+
+/// The redirect's 404 is byte for byte the same for an unknown MAC, a disabled
+/// endpoint and a User-Agent naming another MAC.
+#[tokio::test]
+async fn the_redirect_says_the_same_404_whatever_the_reason() {
+    let mut app = spawn_app().await;
+    let (_, company) = app
+        .post("/redirect/companies", json!({"name": "Acme"}))
+        .await;
+    let (_, key) = app
+        .post(
+            "/redirect/keys",
+            json!({"company": company["id"], "role": "write"}),
+        )
+        .await;
+    let (id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    let company = company["id"].as_str().unwrap();
+    let port: u16 = app.redirect.rsplit(':').next().unwrap().parse().unwrap();
+    // Two endpoints: one enabled, one disabled.
+    for (mac, enabled) in [(MAC, true), ("000413AABBCD", false)] {
+        let path = format!("/api/v1/companies/{company}/endpoints/{mac}");
+        let body = serde_json::to_vec(&json!({ "autoprovisioning_enabled": enabled })).unwrap();
+        let r = app
+            .http
+            .put(format!("{}{path}", app.redirect))
+            .header(
+                "authorization",
+                hawk_header(id, secret, "PUT", "localhost", port, &path),
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+    let ua = |mac: &str| {
+        format!("Mozilla/4.0 (compatible; snomD717-SIP 10.1.33.33 2010.12-00004-g9ba52f5 {mac} SXM:0 UXM:0)")
+    };
+    let ask = |mac: &'static str, ua: String| {
+        let http = app.http.clone();
+        let url = format!("{}/snomD717-{mac}.htm", app.redirect);
+        async move {
+            let r = http.get(url).header("user-agent", ua).send().await.unwrap();
+            normalized_401(r).await
+        }
+    };
+    let ok = ask(MAC, ua(MAC)).await;
+    assert_eq!(ok.0, 200);
+    let unknown = ask("000413FFFFF0", ua("000413FFFFF0")).await;
+    let disabled = ask("000413AABBCD", ua("000413AABBCD")).await;
+    let other_ua = ask(MAC, ua("000413000001")).await;
+    assert_eq!(unknown.0, 404);
+    assert_eq!(disabled, unknown, "disabled looks unknown");
+    assert_eq!(other_ua, unknown, "another MAC's phone learns nothing");
+    app.stop().await;
+}
