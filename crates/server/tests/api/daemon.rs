@@ -617,3 +617,51 @@ async fn a_429_pauses_the_provider_for_its_retry_after() {
     );
     app.stop().await;
 }
+
+/// In a mixed installation each device goes to its scope's provider: a
+/// per-tenant tenant's to that tenant's account, the others to the master's.
+#[tokio::test]
+async fn per_tenant_devices_register_at_their_tenants_provider() {
+    let master = FakeSraps::start(Duration::ZERO).await;
+    let own = FakeSraps::start(Duration::ZERO).await;
+    let mut app = spawn_app_with(fast).await;
+    for (id, mode) in [("acme", "per-tenant"), ("beta", "master")] {
+        let (s, v) = app
+            .post(
+                "/tenants",
+                json!({"id": id, "sip_host": "pbx", "mode": mode}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    provider(&app, "master", &master.url(), "k", "s", None).await;
+    provider(&app, "acme-own", &own.url(), "k", "s", Some("acme")).await;
+    for (mac, tenant) in [("000413000001", "acme"), ("000413000002", "beta")] {
+        let (s, v) = app
+            .post(
+                "/devices",
+                json!({"mac": mac, "model": "snomD717", "tenant": tenant}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settle(&app).await;
+    assert!(list.iter().all(|d| d["status"] == "registered"), "{list:?}");
+    let macs = |f: &FakeSraps| {
+        let mut m: Vec<String> = f
+            .state
+            .recorded
+            .lock()
+            .unwrap()
+            .puts
+            .keys()
+            .cloned()
+            .collect();
+        m.sort();
+        m
+    };
+    assert_eq!(macs(&own), ["000413000001"]);
+    assert_eq!(macs(&master), ["000413000002"]);
+    app.stop().await;
+}
