@@ -92,11 +92,6 @@ impl PhoneModel {
         &self.0[4..]
     }
 
-    /// All known models, for listings and `--help`.
-    pub fn all() -> impl Iterator<Item = PhoneModel> {
-        MODELS.iter().map(|m| PhoneModel(m))
-    }
-
     /// DECT bases (the M-series) have a different User-Agent and settings layout.
     pub fn is_dect(&self) -> bool {
         let s = self.short();

@@ -254,11 +254,30 @@ const META_BOOTSTRAP: &str = "local_provider_bootstrap";
 /// First start: a company and an API key (role `write`) at our own redirection
 /// service, and a master provider `local` that uses them. Once per database;
 /// skipped if a master provider exists already.
+///
+/// Crash-safe: the "done" mark is written only after the provider exists, so a
+/// start that dies half-way is completed by the next one (a company and key
+/// left from the dead start stay unused). Nodes starting together race on the
+/// provider, which may exist once; the loser stops there.
 async fn bootstrap_local_provider(
     store: &dyn touchless_store::Store,
     redirect: SocketAddr,
     tls_cert: &str,
 ) -> anyhow::Result<Option<String>> {
+    // Releases before this one wrote a random marker first; any value but
+    // "pending" means it was done.
+    if store.meta_get_or_insert(META_BOOTSTRAP, "pending").await? != "pending" {
+        return Ok(None);
+    }
+    if store
+        .list_providers()
+        .await?
+        .iter()
+        .any(|p| p.tenant.is_none())
+    {
+        store.meta_set(META_BOOTSTRAP, "done").await?;
+        return Ok(None);
+    }
     let tls = !tls_cert.is_empty();
     // The local provider trusts exactly the certificate of the listener it
     // was made for, self-signed or not.
@@ -270,18 +289,6 @@ async fn bootstrap_local_provider(
     } else {
         None
     };
-    let marker = secret::random_hex(8);
-    if store.meta_get_or_insert(META_BOOTSTRAP, &marker).await? != marker {
-        return Ok(None);
-    }
-    if store
-        .list_providers()
-        .await?
-        .iter()
-        .any(|p| p.tenant.is_none())
-    {
-        return Ok(None);
-    }
     let company = store
         .create_company(&secret::random_hex(16), "Local redirection")
         .await?;
@@ -304,7 +311,7 @@ async fn bootstrap_local_provider(
         redirect
     };
     let url = format!("{}://{host}/api/v1/", if tls { "https" } else { "http" });
-    store
+    let created = store
         .create_provider(&touchless_store::Provider {
             name: "local".into(),
             kind: "snom".into(),
@@ -315,7 +322,14 @@ async fn bootstrap_local_provider(
             ca_pem,
             created_at: chrono::Utc::now(),
         })
-        .await?;
+        .await;
+    match created {
+        Ok(_) => {}
+        // Another node starting at the same moment made the master provider.
+        Err(touchless_store::StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    store.meta_set(META_BOOTSTRAP, "done").await?;
     tracing::info!(provider = "local", %url, company = %company.id, "master provider set up at the local redirection service");
     Ok(Some(format!(
         "master provider \"local\" registers devices at this redirection service ({url}, company {})",

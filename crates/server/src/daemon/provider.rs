@@ -1,8 +1,9 @@
 //! The provider abstraction: what the queue needs from a redirection service.
 //!
-//! Snom's SRAPS (and our own redirection service) implement it in [`super::sraps`];
-//! Gigaset GRAPE speaks the same protocol, and Yealink, Fanvil and others can be
-//! added as further implementations without touching the queue.
+//! Snom's SRAPS (and our own redirection service) implement it in [`super::sraps`].
+//! Today the queue builds that client for every provider record; other clouds
+//! (Gigaset GRAPE, Yealink, …) need a provider kind that picks the client, and
+//! Yealink's batches need a batch interface here (issue "seams for vendors").
 
 use std::time::Duration;
 
@@ -49,14 +50,10 @@ impl ProviderError {
 
 #[async_trait]
 pub trait ProviderApi: Send + Sync {
-    /// Short name for logs, e.g. `snom`.
-    fn kind(&self) -> &'static str;
     /// Creates or replaces the endpoint (idempotent).
     async fn register(&self, r: &Registration) -> Result<(), ProviderError>;
     /// Removes the endpoint; an endpoint that is already gone is success.
     async fn deregister(&self, mac: Mac) -> Result<(), ProviderError>;
-    /// The setting server the provider would hand this MAC, if registered.
-    async fn lookup(&self, mac: Mac) -> Result<Option<String>, ProviderError>;
     /// Runs discovery; `Ok("OK, company <name>/<id>")` or the precise problem.
     async fn test(&self) -> Result<String, ProviderError>;
 }

@@ -358,10 +358,6 @@ fn classify(
 
 #[async_trait]
 impl ProviderApi for Sraps {
-    fn kind(&self) -> &'static str {
-        "snom"
-    }
-
     async fn register(&self, r: &Registration) -> Result<(), ProviderError> {
         let d = self.discover(false).await?;
         let mac = r.mac.to_string().to_ascii_lowercase();
@@ -406,24 +402,6 @@ impl ProviderApi for Sraps {
             return Ok(());
         }
         Err(classify(status, &headers, &body, &url))
-    }
-
-    async fn lookup(&self, mac: Mac) -> Result<Option<String>, ProviderError> {
-        let d = self.discover(false).await?;
-        let url = format!("{}{}", d.endpoints, mac.to_string().to_ascii_lowercase());
-        let (status, headers, body) = self.call(Method::GET, &url, None).await?;
-        if status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(classify(status, &headers, &body, &url));
-        }
-        Ok(body
-            .get("settings_manager")
-            .and_then(|m| m.get(&d.setting_server))
-            .and_then(|s| s.get("value"))
-            .and_then(Value::as_str)
-            .map(str::to_owned))
     }
 
     async fn test(&self) -> Result<String, ProviderError> {

@@ -439,3 +439,32 @@ async fn the_redirect_says_the_same_404_whatever_the_reason() {
     assert_eq!(other_ua, unknown, "another MAC's phone learns nothing");
     app.stop().await;
 }
+
+/// A first start that died half-way through setting up the local provider is
+/// completed by the next start (the "done" mark comes last).
+#[tokio::test]
+async fn the_local_provider_setup_survives_a_crash_half_way() {
+    let first = spawn_app().await;
+    let url = first.database_url.clone();
+    let (_, company) = first
+        .post("/redirect/companies", json!({"name": "Local redirection"}))
+        .await;
+    assert!(company["id"].is_string());
+    let store = touchless_store::open(&url).await.unwrap();
+    // What a start that died after its first write left behind.
+    store
+        .meta_set("local_provider_bootstrap", "pending")
+        .await
+        .unwrap();
+    store.close().await;
+    let mut again = spawn_app_with(move |c| {
+        c.database_url = url;
+        c.daemon.bootstrap_local_provider = true;
+    })
+    .await;
+    let (s, p) = again.get("/providers/local").await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let mut first = first;
+    first.stop().await;
+    again.stop().await;
+}
