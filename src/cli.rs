@@ -36,6 +36,36 @@ pub enum TenantCmd {
         #[arg(long = "setting")]
         settings: Vec<String>,
     },
+    /// Change a tenant: the flags of `add`; `--setting` replaces every setting,
+    /// `--add-setting` adds one or replaces the one of the same name and index.
+    Edit {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        sip_host: Option<String>,
+        #[arg(long)]
+        sip_port: Option<u16>,
+        #[arg(long)]
+        prov_user: Option<String>,
+        #[arg(long)]
+        prov_pass: Option<String>,
+        /// master or per-tenant.
+        #[arg(long)]
+        mode: Option<String>,
+        /// device or tenant.
+        #[arg(long)]
+        prov_credentials: Option<String>,
+        /// NAME[IDX]=VALUE, repeatable: the tenant's settings become exactly these.
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+        /// NAME[IDX]=VALUE, repeatable: added to the tenant's settings.
+        #[arg(long = "add-setting")]
+        add_settings: Vec<String>,
+        /// Remove every setting of the tenant.
+        #[arg(long, conflicts_with = "settings")]
+        clear_settings: bool,
+    },
     /// List tenants.
     List,
     /// Show one tenant.
@@ -68,6 +98,32 @@ pub enum DeviceCmd {
         /// A Snom setting for this phone: NAME[IDX]=VALUE, repeatable.
         #[arg(long = "setting")]
         settings: Vec<String>,
+    },
+    /// Change a device: the flags of `add`. `--line`/`--setting` replace all
+    /// lines/settings; `--add-line`/`--add-setting` add to them.
+    Edit {
+        mac: String,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// EXTENSION:PASSWORD[:DISPLAY NAME], repeatable: the lines become exactly these.
+        #[arg(long = "line")]
+        lines: Vec<String>,
+        /// EXTENSION:PASSWORD[:DISPLAY NAME], repeatable: added after the last line.
+        #[arg(long = "add-line")]
+        add_lines: Vec<String>,
+        /// NAME[IDX]=VALUE, repeatable: the settings become exactly these.
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+        /// NAME[IDX]=VALUE, repeatable: added, or replacing the one of the same name and index.
+        #[arg(long = "add-setting")]
+        add_settings: Vec<String>,
+        /// Remove every setting of the device.
+        #[arg(long, conflicts_with = "settings")]
+        clear_settings: bool,
     },
     /// List devices.
     List {
@@ -623,6 +679,30 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
 }
 
 /// `language=Deutsch`, `user_idle_text[1]=Hi`, `fkey[0]=blf sip:402@pbx`.
+/// A repeatable flag as a JSON list; absent when the flag was not given.
+fn list_flag(
+    items: &[String],
+    parse: fn(&str) -> anyhow::Result<Value>,
+) -> anyhow::Result<Option<Value>> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Value::Array(
+        items
+            .iter()
+            .map(|i| parse(i))
+            .collect::<anyhow::Result<_>>()?,
+    )))
+}
+
+/// `--setting` (replace with these) or `--clear-settings` (replace with none).
+fn settings_flag(items: &[String], clear: bool) -> anyhow::Result<Option<Value>> {
+    if clear {
+        return Ok(Some(Value::Array(Vec::new())));
+    }
+    list_flag(items, parse_setting)
+}
+
 fn parse_setting(s: &str) -> anyhow::Result<Value> {
     let (key, value) = s.split_once('=').ok_or_else(|| {
         anyhow::anyhow!("setting {s:?} must look like NAME=VALUE or NAME[IDX]=VALUE")
@@ -744,6 +824,50 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
                 println!("  provisioning user      {}", s(&t, "prov_user"));
                 println!("  provisioning password  {}", s(&t, "prov_pass"));
             }
+        }
+        TenantCmd::Edit {
+            id,
+            name,
+            sip_host,
+            sip_port,
+            prov_user,
+            prov_pass,
+            mode,
+            prov_credentials,
+            settings,
+            add_settings,
+            clear_settings,
+        } => {
+            let mut body = serde_json::Map::new();
+            let mut put = |k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    body.insert(k.to_owned(), v);
+                }
+            };
+            put("name", name.map(Value::from));
+            put("sip_host", sip_host.map(Value::from));
+            put("sip_port", sip_port.map(Value::from));
+            put("prov_user", prov_user.map(Value::from));
+            put("prov_pass", prov_pass.map(Value::from));
+            put("mode", mode.map(Value::from));
+            put("prov_credentials", prov_credentials.map(Value::from));
+            put("settings", settings_flag(&settings, clear_settings)?);
+            put("add_settings", list_flag(&add_settings, parse_setting)?);
+            let t = c
+                .call(
+                    Method::PATCH,
+                    &format!("/tenants/{}", enc(&id)),
+                    Some(&Value::Object(body)),
+                )
+                .await?;
+            if as_json {
+                return print_json(&t);
+            }
+            println!(
+                "tenant {} changed (revision {})",
+                s(&t, "id"),
+                s(&t, "revision")
+            );
         }
         TenantCmd::List => {
             let ts = c.call(Method::GET, "/tenants", None).await?;
@@ -883,6 +1007,46 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             println!("  ztprov password  {}", s(&d, "ztprov_pass"));
             println!("  prov user        {}", s(&d, "prov_user"));
             println!("  prov password    {}", s(&d, "prov_pass"));
+        }
+        DeviceCmd::Edit {
+            mac,
+            model,
+            tenant,
+            name,
+            lines,
+            add_lines,
+            settings,
+            add_settings,
+            clear_settings,
+        } => {
+            let mut body = serde_json::Map::new();
+            let mut put = |k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    body.insert(k.to_owned(), v);
+                }
+            };
+            put("model", model.map(Value::from));
+            put("tenant", tenant.map(Value::from));
+            put("name", name.map(Value::from));
+            put("lines", list_flag(&lines, parse_line)?);
+            put("add_lines", list_flag(&add_lines, parse_line)?);
+            put("settings", settings_flag(&settings, clear_settings)?);
+            put("add_settings", list_flag(&add_settings, parse_setting)?);
+            let d = c
+                .call(
+                    Method::PATCH,
+                    &format!("/devices/{}", enc(&mac)),
+                    Some(&Value::Object(body)),
+                )
+                .await?;
+            if as_json {
+                return print_json(&d);
+            }
+            println!(
+                "device {} changed (revision {}); phones get it on their next fetch",
+                s(&d, "mac"),
+                s(&d, "revision")
+            );
         }
         DeviceCmd::List {
             tenant,

@@ -248,3 +248,130 @@ fn config_example_is_printed_and_bad_config_is_reported() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("Basic sends passwords in clear"), "{err}");
 }
+
+/// `device edit` and `tenant edit`: replace or add lines and settings, and the
+/// phone gets the change on its next fetch.
+#[test]
+fn editing_a_device_and_a_tenant_from_the_cli() {
+    let server = start();
+    let cli = |args: &[&str]| {
+        let (ok, out, err) = server.cli(args);
+        assert!(ok, "{args:?}: {err}{out}");
+        out
+    };
+    cli(&["tenant", "add", "acme", "--sip-host", "pbx.example.com"]);
+    cli(&[
+        "device",
+        "add",
+        "000413AABBCC",
+        "--model",
+        "snomD717",
+        "--tenant",
+        "acme",
+        "--line",
+        "401:pw401:Alice",
+        "--setting",
+        "language=English",
+    ]);
+    cli(&[
+        "device",
+        "edit",
+        "000413AABBCC",
+        "--name",
+        "Lobby",
+        "--add-line",
+        "402:pw402:Bob",
+        "--add-setting",
+        "timezone=GER+1",
+        "--add-setting",
+        "language=Deutsch",
+    ]);
+    cli(&[
+        "tenant",
+        "edit",
+        "acme",
+        "--sip-port",
+        "5070",
+        "--add-setting",
+        "fkey[0]=blf sip:401@pbx",
+    ]);
+    let d: serde_json::Value = serde_json::from_str(&cli(&[
+        "--json",
+        "device",
+        "show",
+        "000413AABBCC",
+        "--secrets",
+    ]))
+    .unwrap();
+    assert_eq!(d["name"], "Lobby");
+    let exts: Vec<&str> = d["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["extension"].as_str().unwrap())
+        .collect();
+    assert_eq!(exts, ["401", "402"]);
+    let (pu, pp) = (
+        d["prov_user"].as_str().unwrap().to_owned(),
+        d["prov_pass"].as_str().unwrap().to_owned(),
+    );
+    let fetch = || {
+        let url = format!("{}/prov/snomD717-000413AABBCC.htm", server.prov_url);
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let http = reqwest::Client::new();
+            let path = "/prov/snomD717-000413AABBCC.htm";
+            let r = http.get(&url).send().await.unwrap();
+            let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+            let answer = digest_auth::parse(&challenge)
+                .unwrap()
+                .respond(&digest_auth::AuthContext::new(
+                    pu.as_str(),
+                    pp.as_str(),
+                    path,
+                ))
+                .unwrap()
+                .to_header_string();
+            let r = http
+                .get(&url)
+                .header("authorization", answer)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        })
+    };
+    let body = fetch();
+    for want in [
+        "<user_name idx=\"2\" perm=\"R\">402</user_name>",
+        "<user_pass idx=\"2\" perm=\"R\">pw402</user_pass>",
+        "<user_pass idx=\"1\" perm=\"R\">pw401</user_pass>",
+        "<language perm=\"R\">Deutsch</language>",
+        "<timezone perm=\"R\">GER+1</timezone>",
+        "<user_host idx=\"1\" perm=\"R\">pbx.example.com:5070</user_host>",
+        "blf sip:401@pbx",
+    ] {
+        assert!(body.contains(want), "{want} missing in\n{body}");
+    }
+    // Replace the lines outright; clear the settings.
+    cli(&[
+        "device",
+        "edit",
+        "000413AABBCC",
+        "--line",
+        "500:pw500",
+        "--clear-settings",
+    ]);
+    let body = fetch();
+    assert!(
+        body.contains("<user_name idx=\"1\" perm=\"R\">500</user_name>"),
+        "{body}"
+    );
+    assert!(
+        !body.contains(">402<") && !body.contains("timezone"),
+        "{body}"
+    );
+    // A bad value is refused with the field named, and nothing changes.
+    let (ok, _, err) = server.cli(&["device", "edit", "000413AABBCC", "--add-line", "bad ext:x"]);
+    assert!(!ok && err.contains("lines"), "{err}");
+}

@@ -537,8 +537,17 @@ async fn patch_tenant(
             "mode",
             "prov_credentials",
             "settings",
+            "add_settings",
         ],
     )?;
+    let mut settings = f.list("settings")?.map(parse_settings).transpose()?;
+    if let Some(extra) = f.list("add_settings")?.map(parse_settings).transpose()? {
+        let base = match settings.take() {
+            Some(s) => s,
+            None => fetch_tenant(&st, id.as_str()).await?.settings,
+        };
+        settings = Some(upsert_settings(base, extra));
+    }
     let patch = TenantPatch {
         name: f.opt("name", DisplayText::parse)?,
         prov_user: f.opt("prov_user", ProvUser::parse)?,
@@ -547,7 +556,7 @@ async fn patch_tenant(
         sip_port: f.port("sip_port")?,
         mode: f.opt("mode", str::parse::<TouchlessMode>)?,
         prov_scope: f.opt("prov_credentials", str::parse::<ProvScope>)?,
-        settings: f.list("settings")?.map(parse_settings).transpose()?,
+        settings,
     };
     let t = st.store.update_tenant(&id, &patch).await?;
     refresh(&st).await;
@@ -562,6 +571,18 @@ async fn delete_tenant(
     st.store.delete_tenant(&id).await?;
     refresh(&st).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `base` with each of `extra` put in: replacing the setting of the same name
+/// and index, or appended.
+fn upsert_settings(mut base: Vec<Setting>, extra: Vec<Setting>) -> Vec<Setting> {
+    for s in extra {
+        match base.iter_mut().find(|b| b.name == s.name && b.idx == s.idx) {
+            Some(slot) => *slot = s,
+            None => base.push(s),
+        }
+    }
+    base
 }
 
 // -- devices ----------------------------------------------------------------------
@@ -738,13 +759,53 @@ async fn patch_device(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let mac = path_mac(&mac)?;
-    let f = Fields::parse(&body, &["model", "tenant", "name", "lines", "settings"])?;
+    let f = Fields::parse(
+        &body,
+        &[
+            "model",
+            "tenant",
+            "name",
+            "lines",
+            "settings",
+            "add_lines",
+            "add_settings",
+        ],
+    )?;
+    let mut lines = f.list("lines")?.map(parse_lines).transpose()?;
+    let mut settings = f.list("settings")?.map(parse_settings).transpose()?;
+    let add_lines = f.list("add_lines")?;
+    let add_settings = f.list("add_settings")?.map(parse_settings).transpose()?;
+    if add_lines.is_some() || add_settings.is_some() {
+        // Added to what is there (or to what this same call replaces it with).
+        let cur = fetch_device(&st, mac).await?;
+        if let Some(items) = add_lines {
+            let mut all = lines.take().unwrap_or(cur.lines);
+            let next = all.iter().map(|l| l.idx).max().unwrap_or(0);
+            let explicit: Vec<bool> = items
+                .iter()
+                .map(|v| v.get("idx").is_some_and(|i| !i.is_null()))
+                .collect();
+            for (i, mut l) in parse_lines(items)?.into_iter().enumerate() {
+                if !explicit[i] {
+                    l.idx = next + i as u32 + 1;
+                }
+                all.push(l);
+            }
+            lines = Some(all);
+        }
+        if let Some(extra) = add_settings {
+            settings = Some(upsert_settings(
+                settings.take().unwrap_or(cur.settings),
+                extra,
+            ));
+        }
+    }
     let patch = DevicePatch {
         model: f.opt("model", PhoneModel::parse)?,
         tenant: f.opt("tenant", TenantId::parse)?,
         name: f.opt("name", DisplayText::parse)?,
-        lines: f.list("lines")?.map(parse_lines).transpose()?,
-        settings: f.list("settings")?.map(parse_settings).transpose()?,
+        lines,
+        settings,
         ..DevicePatch::default()
     };
     let d = st.store.update_device(mac, &patch).await?;
