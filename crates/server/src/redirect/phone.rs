@@ -65,7 +65,11 @@ pub async fn handle(State(st): State<Arc<RedirectState>>, req: Request) -> Respo
     let path = req.uri().path().chars().take(256).collect::<String>();
     let cert = req.extensions().get::<ClientCert>().cloned();
     let (outcome, mac, response) = decide(&st, &path, parsed_ua.as_ref(), cert.as_ref()).await;
-    if response.status() == StatusCode::NOT_FOUND {
+    // A certificate for another MAC (403) is as much a miss as a 404.
+    if matches!(
+        response.status(),
+        StatusCode::NOT_FOUND | StatusCode::FORBIDDEN
+    ) {
         if let Some(ip) = ip {
             st.phone_misses.charge(ip);
         }

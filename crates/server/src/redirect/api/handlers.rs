@@ -1,0 +1,273 @@
+//! The resources: tokens, companies, the settings catalogue, product groups, provisioning profiles, endpoints.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::response::IntoResponse;
+use http::StatusCode;
+use serde_json::{json, Map, Value};
+use touchless_domain::Mac;
+use touchless_store::{EndpointIn, ProfileIn, Role, StoreError};
+
+use crate::redirect::catalogue::Catalogue;
+use crate::redirect::RedirectState;
+
+use super::*;
+
+pub async fn token(
+    State(st): State<Arc<RedirectState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult {
+    let ctx = st.auth(req).await?;
+    if id != ctx.key.id {
+        return Err(SrapsError::not_found("token"));
+    }
+    Ok(axum::Json(json!({
+        "access_key_id": ctx.key.id,
+        "role": ctx.key.role.as_str(),
+        "enabled": ctx.key.enabled,
+        "last_used": ctx.key.last_used_at,
+        "created_at": ctx.key.created_at,
+        "links": {
+            "self": format!("{}tokens/{}", ctx.base, ctx.key.id),
+            "company": ctx.company_url(&ctx.key.company),
+        },
+    }))
+    .into_response())
+}
+
+pub async fn company(
+    State(st): State<Arc<RedirectState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult {
+    let ctx = st.auth(req).await?;
+    ctx.own_company(&id)?;
+    let c = st
+        .store
+        .get_company(&id)
+        .await?
+        .ok_or_else(|| SrapsError::not_found("company"))?;
+    let url = ctx.company_url(&c.id);
+    Ok(axum::Json(json!({
+        "uuid": c.id,
+        "name": c.name,
+        "created_at": c.created_at,
+        "links": {
+            "self": url,
+            "endpoints": format!("{url}endpoints/"),
+            "provisioning_profiles": format!("{url}provisioning-profiles/"),
+        },
+    }))
+    .into_response())
+}
+
+pub async fn settings(State(st): State<Arc<RedirectState>>, req: Request) -> ApiResult {
+    let ctx = st.auth(req).await?;
+    let page = Page::parse(&ctx.query)?;
+    let items = Catalogue::get()
+        .settings
+        .iter()
+        .map(|s| setting_json(&ctx.base, s))
+        .collect();
+    Ok(page.slice(items, &format!("{}settings/", ctx.base)))
+}
+
+pub async fn setting(
+    State(st): State<Arc<RedirectState>>,
+    Path(uuid): Path<String>,
+    req: Request,
+) -> ApiResult {
+    let ctx = st.auth(req).await?;
+    let s = Catalogue::get()
+        .setting(&uuid)
+        .ok_or_else(|| SrapsError::not_found("setting"))?;
+    Ok(axum::Json(setting_json(&ctx.base, s)).into_response())
+}
+
+pub async fn product_groups(State(st): State<Arc<RedirectState>>, req: Request) -> ApiResult {
+    let ctx = st.auth(req).await?;
+    let page = Page::parse(&ctx.query)?;
+    let items = Catalogue::get()
+        .groups
+        .iter()
+        .map(|g| json!({ "uuid": g.uuid, "name": g.name, "links": { "self": format!("{}product-groups/{}", ctx.base, g.uuid) } }))
+        .collect();
+    Ok(page.slice(items, &format!("{}product-groups/", ctx.base)))
+}
+
+pub(super) fn parse_profile(m: &Map<String, Value>) -> ApiResult<ProfileIn> {
+    let name = opt_string(m, "name", 200)?
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| SrapsError::bad("name: this field is required"))?;
+    let product_group = opt_string(m, "product_group", 64)?;
+    if let Some(g) = &product_group {
+        Catalogue::get().group(g).ok_or_else(|| {
+            SrapsError::bad(format!(
+                "product_group: unknown product group {g:?}; see product-groups/"
+            ))
+        })?;
+    }
+    Ok(ProfileIn {
+        name,
+        product_group,
+        autoprovisioning_enabled: flexible_bool(m, "autoprovisioning_enabled", true)?,
+        settings: parse_settings_manager(m)?,
+    })
+}
+
+pub async fn profiles(
+    State(st): State<Arc<RedirectState>>,
+    Path(company): Path<String>,
+    req: Request,
+) -> ApiResult {
+    let method = req.method().clone();
+    let ctx = st.auth(req).await?;
+    ctx.own_company(&company)?;
+    if method == http::Method::POST {
+        ctx.require(Role::Write, "create provisioning profiles")?;
+        let p = parse_profile(&json_body(&ctx)?)?;
+        let id = crate::secret::random_hex(16);
+        let created = st.store.create_profile(&id, &company, &p).await?;
+        return Ok((
+            StatusCode::CREATED,
+            axum::Json(profile_json(&ctx, &created)),
+        )
+            .into_response());
+    }
+    ctx.require(Role::Read, "read provisioning profiles")?;
+    let page = Page::parse(&ctx.query)?;
+    let items = st
+        .store
+        .list_profiles(&company)
+        .await?
+        .iter()
+        .map(|p| profile_json(&ctx, p))
+        .collect();
+    Ok(page.slice(
+        items,
+        &format!("{}provisioning-profiles/", ctx.company_url(&company)),
+    ))
+}
+
+pub async fn profile(
+    State(st): State<Arc<RedirectState>>,
+    Path((company, id)): Path<(String, String)>,
+    req: Request,
+) -> ApiResult {
+    let method = req.method().clone();
+    let ctx = st.auth(req).await?;
+    ctx.own_company(&company)?;
+    hex32(&id, "provisioning profile")?;
+    match method {
+        http::Method::PUT => {
+            ctx.require(Role::Write, "change provisioning profiles")?;
+            let p = parse_profile(&json_body(&ctx)?)?;
+            let updated = st.store.replace_profile(&company, &id, &p).await?;
+            Ok(axum::Json(profile_json(&ctx, &updated)).into_response())
+        }
+        http::Method::DELETE => {
+            ctx.require(Role::Write, "delete provisioning profiles")?;
+            st.store.delete_profile(&company, &id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => {
+            ctx.require(Role::Read, "read provisioning profiles")?;
+            let p = st
+                .store
+                .get_profile(&company, &id)
+                .await?
+                .ok_or_else(|| SrapsError::not_found("provisioning profile"))?;
+            Ok(axum::Json(profile_json(&ctx, &p)).into_response())
+        }
+    }
+}
+
+pub async fn endpoints(
+    State(st): State<Arc<RedirectState>>,
+    Path(company): Path<String>,
+    req: Request,
+) -> ApiResult {
+    let ctx = st.auth(req).await?;
+    ctx.own_company(&company)?;
+    ctx.require(Role::Read, "list endpoints")?;
+    let page = Page::parse(&ctx.query)?;
+    let (items, total) = st
+        .store
+        .list_endpoints(Some(&company), page.offset(), page.size)
+        .await?;
+    let items = items.iter().map(|e| endpoint_json(&ctx, e)).collect();
+    Ok(page.respond(
+        items,
+        total,
+        &format!("{}endpoints/", ctx.company_url(&company)),
+    ))
+}
+
+pub async fn endpoint(
+    State(st): State<Arc<RedirectState>>,
+    Path((company, mac)): Path<(String, String)>,
+    req: Request,
+) -> ApiResult {
+    let method = req.method().clone();
+    let ctx = st.auth(req).await?;
+    ctx.own_company(&company)?;
+    let mac = path_mac(&mac)?;
+    match method {
+        http::Method::PUT => {
+            ctx.require(Role::Write, "register devices")?;
+            let m = json_body(&ctx)?;
+            if let Some(body_mac) = opt_string(&m, "mac", 32)? {
+                let body_mac =
+                    Mac::parse(&body_mac).map_err(|e| SrapsError::bad(format!("mac: {e}")))?;
+                if body_mac != mac {
+                    return Err(SrapsError::bad(format!(
+                        "mac: {body_mac} in the body does not match {mac} in the URL"
+                    )));
+                }
+            }
+            let profile = opt_string(&m, "provisioning_profile", 64)?;
+            let e = EndpointIn {
+                mac,
+                name: opt_string(&m, "name", 200)?.unwrap_or_default(),
+                autoprovisioning_enabled: flexible_bool(&m, "autoprovisioning_enabled", true)?,
+                profile,
+                settings: parse_settings_manager(&m)?,
+            };
+            let (saved, created) =
+                st.store
+                    .put_endpoint(&company, &e)
+                    .await
+                    .map_err(|err| match err {
+                        StoreError::Forbidden(m) => SrapsError::forbidden(format!(
+                            "{m}. User lacks permission to endpoint."
+                        )),
+                        other => other.into(),
+                    })?;
+            tracing::info!(company = %company, mac = %mac, key = %ctx.key.id, created, "endpoint saved");
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, axum::Json(endpoint_json(&ctx, &saved))).into_response())
+        }
+        http::Method::DELETE => {
+            ctx.require(Role::Write, "remove devices")?;
+            st.store.delete_endpoint(&company, mac).await?;
+            tracing::info!(company = %company, mac = %mac, key = %ctx.key.id, "endpoint deleted");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => {
+            ctx.require(Role::Read, "read endpoints")?;
+            match st.store.get_endpoint(mac).await? {
+                Some(e) if e.company == company => {
+                    Ok(axum::Json(endpoint_json(&ctx, &e)).into_response())
+                }
+                // Another company's MAC looks like no MAC at all.
+                _ => Err(SrapsError::not_found("endpoint")),
+            }
+        }
+    }
+}
