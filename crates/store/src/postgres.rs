@@ -255,6 +255,7 @@ impl Store for PgStore {
         let t = t.clone();
         self.write(move |c| {
             Box::pin(async move {
+                crate::sql::postgres::tenant_id_free(c, &t.id).await?;
                 let ts = now();
                 sqlx::query(
                     "INSERT INTO tenants (id, name, prov_user, prov_pass, sip_host, sip_port, mode, created_at, updated_at, prov_scope) \

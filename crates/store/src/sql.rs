@@ -129,6 +129,24 @@ macro_rules! shared_writes {
 
         use crate::{Action, Issued, Result, StoreError};
 
+        /// A taken id is the conflict to report, whatever else also clashes
+        /// (the backends would otherwise name whichever unique index they
+        /// check first).
+        pub(crate) async fn tenant_id_free(
+            c: &mut $conn,
+            id: &touchless_domain::TenantId,
+        ) -> Result<()> {
+            // COUNT(*) is a 64-bit integer on both backends.
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_one(&mut *c)
+                .await?;
+            if taken > 0 {
+                return Err(StoreError::Conflict(format!("tenant {id} already exists")));
+            }
+            Ok(())
+        }
+
         /// All or none: an unknown MAC fails the call (the caller's
         /// transaction rolls back).
         pub(crate) async fn delete_devices(c: &mut $conn, macs: &[Mac]) -> Result<()> {

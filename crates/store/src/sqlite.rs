@@ -377,6 +377,7 @@ impl Store for SqliteStore {
         let t = t.clone();
         self.write(move |c| {
             Box::pin(async move {
+                crate::sql::sqlite::tenant_id_free(c, &t.id).await?;
                 let ts = now();
                 sqlx::query(
                     "INSERT INTO tenants (id, name, prov_user, prov_pass, sip_host, sip_port, mode, prov_scope, created_at, updated_at) \

@@ -5,6 +5,7 @@ mod credentials;
 mod daemon;
 #[path = "../support/fake_sraps.rs"]
 mod fake_sraps;
+mod golden;
 mod helpers;
 mod invariants;
 mod provisioning;
