@@ -332,17 +332,6 @@ impl Limits {
         }
     }
 
-    /// No limits at all (tests of other things, benchmarks of the handler).
-    pub fn none() -> Self {
-        Limits::new(&crate::config::LimitsConfig {
-            connections_per_ip: 0,
-            max_connections: 0,
-            requests_per_sec_per_ip: 0,
-            requests_burst_per_ip: 1,
-            requests_per_sec: 0,
-        })
-    }
-
     /// Admits one request from `ip`, or says why not and for how long.
     pub fn request(&self, ip: IpAddr) -> Result<(), Shed> {
         self.per_source.take(ip).map_err(Shed::Source)?;
