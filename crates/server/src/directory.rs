@@ -39,8 +39,8 @@ pub struct DeviceEntry {
     prov_creds: Credentials,
     /// First successful use of the current / staged ztprov credentials seen by
     /// this node (ms since the epoch, 0: none). The database learns it through
-    /// [`Directory::take_ztprov_uses`]; until the view reloads, this enforces
-    /// the grace on this node at once.
+    /// [`Directory::ztprov_used`]; until the view reloads, this enforces the
+    /// grace on this node at once.
     used_here: AtomicI64,
     next_used_here: AtomicI64,
     prov: OnceLock<Bytes>,
@@ -99,7 +99,7 @@ impl DeviceEntry {
 
     /// Notes a successful `/ztprov` fetch; `true` if it is the first this node
     /// has seen for those credentials (and the database must be told).
-    pub fn ztprov_used(&self, slot: ZtprovSlot, now: DateTime<Utc>) -> bool {
+    fn first_use(&self, slot: ZtprovSlot, now: DateTime<Utc>) -> bool {
         let (cell, recorded) = match slot {
             ZtprovSlot::Current => (&self.used_here, self.device.ztprov_used_at.is_some()),
             ZtprovSlot::Next => (
@@ -196,9 +196,13 @@ impl Directory {
         self.renders.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Queues the first use of a device's ztprov credentials for the database.
-    /// At most one per credentials per node, so this is bounded by the registry.
-    pub fn record_ztprov_use(&self, e: &DeviceEntry, slot: ZtprovSlot, at: DateTime<Utc>) {
+    /// Notes a successful `/ztprov` fetch. The first one per credentials on
+    /// this node starts their grace here at once and is queued for the
+    /// database (so this queue is bounded by the registry).
+    pub fn ztprov_used(&self, e: &DeviceEntry, slot: ZtprovSlot, at: DateTime<Utc>) {
+        if !e.first_use(slot, at) {
+            return;
+        }
         let user = match slot {
             ZtprovSlot::Current => e.device.ztprov_user.clone(),
             ZtprovSlot::Next => match &e.device.ztprov_next {

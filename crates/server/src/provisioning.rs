@@ -199,9 +199,12 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
             "not found: /ztprov serves per-device files only\n",
         );
     }
-    let mut out = authenticate_and_serve(st, req, kind, file);
+    // One lookup serves authentication and the contact log.
+    let entry = file.mac.and_then(|m| st.dir.device(m));
+    let known = entry.is_some();
+    let mut out = authenticate_and_serve(st, req, kind, file, entry);
     out.file = Some(file);
-    out.known = file.mac.is_some_and(|m| st.dir.device(m).is_some());
+    out.known = known;
     out
 }
 
@@ -210,6 +213,7 @@ fn authenticate_and_serve<B>(
     req: &Request<B>,
     kind: Kind,
     file: ConfigFile,
+    entry: Option<Arc<DeviceEntry>>,
 ) -> Outcome {
     let Some(header) = req.headers().get(header::AUTHORIZATION) else {
         return challenge(st, false, None);
@@ -242,19 +246,13 @@ fn authenticate_and_serve<B>(
     }
     let now = chrono::Utc::now();
     let target = match (&kind, file.mac) {
-        (Kind::Ztprov, Some(mac)) => st
-            .dir
-            .device(mac)
+        (Kind::Ztprov, Some(_)) => entry
             .and_then(|e| {
                 let slot = e.ztprov_expected(presented.user(), now, st.ztprov_grace)?;
                 Some(Target::Ztprov(e, slot))
             })
             .unwrap_or(Target::Nothing),
-        (Kind::Prov, Some(mac)) => st
-            .dir
-            .device(mac)
-            .map(Target::Device)
-            .unwrap_or(Target::Nothing),
+        (Kind::Prov, Some(_)) => entry.map(Target::Device).unwrap_or(Target::Nothing),
         (Kind::Prov, None) => match st.dir.model_auth(presented.user()) {
             Some(ModelAuth::Tenant(t)) => Target::Model(t),
             // A phone with its own credentials may fetch its tenant's
@@ -277,9 +275,7 @@ fn authenticate_and_serve<B>(
     }
     let body = match (&target, file.mac) {
         (Target::Ztprov(e, slot), _) => {
-            if e.ztprov_used(*slot, now) {
-                st.dir.record_ztprov_use(e, *slot, now);
-            }
+            st.dir.ztprov_used(e, *slot, now);
             st.dir.ztprov_body(e)
         }
         (Target::Device(e), Some(_)) => {

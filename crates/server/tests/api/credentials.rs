@@ -342,17 +342,6 @@ async fn the_redirect_answers_phones_only_and_slows_guessing() {
         c.redirect.phone_misses_per_min = 6;
     })
     .await;
-    let (_, k) = {
-        let (_, c) = app
-            .post("/redirect/companies", json!({"name": "Acme"}))
-            .await;
-        app.post(
-            "/redirect/keys",
-            json!({"company": c["id"], "role": "write"}),
-        )
-        .await
-    };
-    let _ = k;
     let path = format!("/snomD717-{MAC}.htm");
     let r = phone(&app, reqwest::Method::POST, &path, Some(UA)).await;
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
