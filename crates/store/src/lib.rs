@@ -9,6 +9,7 @@ pub mod conformance;
 mod daemon;
 mod error;
 mod postgres;
+mod postgres_daemon;
 mod postgres_redirect;
 pub mod private;
 mod records;
