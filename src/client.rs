@@ -1,7 +1,11 @@
-//! A small client of the admin API for the CLI subcommands.
+//! A typed client of the admin API for the CLI subcommands: the request and
+//! response bodies are the `touchless_api` types the server uses.
 
 use anyhow::{anyhow, Context as _};
-use serde_json::Value;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use touchless_api::ErrorBody;
 use touchless_server::Config;
 
 pub struct Client {
@@ -36,25 +40,29 @@ impl Client {
         })
     }
 
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> anyhow::Result<Value> {
-        let text = self.call_text(method, path, body).await?;
-        if text.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text)
-            .context("the admin API answered with something that is not JSON")
+    /// `GET path`, answered with an `R`.
+    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> anyhow::Result<R> {
+        let text = self.call_text(Method::GET, path, None::<&()>).await?;
+        parse(&text)
     }
 
-    pub async fn call_text(
+    /// `method path` with a JSON body, answered with an `R`.
+    pub async fn send<B: Serialize, R: DeserializeOwned>(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: &B,
+    ) -> anyhow::Result<R> {
+        let text = self.call_text(method, path, Some(body)).await?;
+        parse(&text)
+    }
+
+    /// A request whose answer has no body (`204`), or is not JSON (a preview).
+    pub async fn call_text<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
     ) -> anyhow::Result<String> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url).bearer_auth(&self.token);
@@ -69,16 +77,19 @@ impl Client {
         if status.is_success() {
             return Ok(text);
         }
-        let detail = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| {
-                let e = v.get("error")?.as_str()?.to_owned();
-                Some(match v.get("field").and_then(Value::as_str) {
-                    Some(f) => format!("{e} (field {f})"),
-                    None => e,
-                })
-            })
-            .unwrap_or(text);
+        let detail = match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(ErrorBody {
+                error,
+                field: Some(f),
+                ..
+            }) => format!("{error} (field {f})"),
+            Ok(e) => e.error,
+            Err(_) => text,
+        };
         Err(anyhow!("{} {}", status.as_u16(), detail))
     }
+}
+
+fn parse<R: DeserializeOwned>(text: &str) -> anyhow::Result<R> {
+    serde_json::from_str(text).context("the admin API answered with something this CLI cannot read")
 }

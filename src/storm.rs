@@ -8,8 +8,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use reqwest::Method;
-use serde_json::{json, Value};
-use touchless_domain::{Mac, PhoneModel};
+use serde_json::json;
+use touchless_api::daemon::{EventSummary, Queued, Selection};
+use touchless_api::devices::{Device, LineIn, NewDevice};
+use touchless_api::tenants::{NewTenant, Tenant};
+use touchless_domain::{
+    DeviceStatus, DisplayText, Host, Mac, PhoneModel, SipPassword, SipUser, TenantId,
+};
 
 use crate::client::Client;
 use crate::phone::{stage_times, Phone, PhoneState};
@@ -51,43 +56,52 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
     if !loopback {
         bail!("phone storm only targets a redirection service on this machine (127.0.0.1 or localhost)");
     }
-    if c.call(Method::GET, &format!("/tenants/{}", a.tenant), None)
+    let tenant = TenantId::parse(&a.tenant)?;
+    if c.get::<Tenant>(&format!("/tenants/{tenant}"))
         .await
         .is_err()
     {
-        c.call(
-            Method::POST,
-            "/tenants",
-            Some(&json!({"id": a.tenant, "name": "Boot storm", "sip_host": "pbx.example.com"})),
-        )
-        .await
-        .context("creating the storm tenant")?;
+        let new = NewTenant {
+            id: tenant.clone(),
+            name: Some(DisplayText::parse("Boot storm")?),
+            prov_user: None,
+            prov_pass: None,
+            sip_host: Host::parse("pbx.example.com")?,
+            sip_port: None,
+            mode: None,
+            prov_credentials: None,
+            settings: None,
+        };
+        c.send::<_, Tenant>(Method::POST, "/tenants", &new)
+            .await
+            .context("creating the storm tenant")?;
     }
-    let existing = c
-        .call(Method::GET, &format!("/devices?tenant={}", a.tenant), None)
-        .await?;
-    let have: std::collections::HashSet<String> = existing
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d["mac"].as_str().map(str::to_owned))
-        .collect();
-    let missing: Vec<Value> = (0..a.count)
+    let existing: Vec<Device> = c.get(&format!("/devices?tenant={tenant}")).await?;
+    let have: std::collections::HashSet<Mac> = existing.iter().map(|d| d.mac).collect();
+    let missing: Vec<NewDevice> = (0..a.count)
         .map(|i| nth_mac(a.first_mac, i))
-        .filter(|m| !have.contains(&m.to_string()))
+        .filter(|m| !have.contains(m))
         .enumerate()
-        .map(|(i, m)| {
-            json!({"mac": m.to_string(), "model": a.model.as_str(), "tenant": a.tenant,
-                   "lines": [{"extension": format!("{}", 20000 + i), "sip_password": format!("pw{i}")}]})
+        .map(|(i, mac)| {
+            Ok(NewDevice {
+                mac,
+                model: a.model,
+                tenant: tenant.clone(),
+                name: None,
+                lines: Some(vec![LineIn {
+                    idx: None,
+                    extension: SipUser::parse(&format!("{}", 20000 + i))?,
+                    auth_user: None,
+                    sip_password: SipPassword::parse(&format!("pw{i}"))?,
+                    display_name: None,
+                }]),
+                settings: None,
+            })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     for chunk in missing.chunks(1000) {
-        c.call(
-            Method::POST,
-            "/devices",
-            Some(&Value::Array(chunk.to_vec())),
-        )
-        .await?;
+        c.send::<_, Vec<Device>>(Method::POST, "/devices", &chunk)
+            .await?;
     }
     eprintln!(
         "{} devices in tenant {} ({} new); registering…",
@@ -95,22 +109,20 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
         a.tenant,
         missing.len()
     );
-    let macs: Vec<String> = (0..a.count)
-        .map(|i| nth_mac(a.first_mac, i).to_string())
-        .collect();
+    let macs: Vec<Mac> = (0..a.count).map(|i| nth_mac(a.first_mac, i)).collect();
     for chunk in macs.chunks(5000) {
-        c.call(
-            Method::POST,
-            "/devices/register",
-            Some(&json!({ "macs": chunk })),
-        )
-        .await?;
+        let sel = Selection {
+            macs: Some(chunk.to_vec()),
+            ..Selection::default()
+        };
+        c.send::<_, Queued>(Method::POST, "/devices/register", &sel)
+            .await?;
     }
     // Watch the queue's counts (cheap), then check the devices once.
     let started = Instant::now();
     loop {
-        let sum = c.call(Method::GET, "/events/summary", None).await?;
-        let open = sum["pending"].as_u64().unwrap_or(0) + sum["running"].as_u64().unwrap_or(0);
+        let sum: EventSummary = c.get("/events/summary").await?;
+        let open = sum.pending + sum.running;
         eprint!("\rregistering: {open} event(s) queued   ");
         if open == 0 {
             break;
@@ -120,21 +132,18 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let want: std::collections::HashSet<&str> = macs.iter().map(String::as_str).collect();
-    let list = c
-        .call(Method::GET, &format!("/devices?tenant={}", a.tenant), None)
-        .await?;
-    let list = list.as_array().cloned().unwrap_or_default();
-    let not_ready: Vec<&Value> = list
+    let want: std::collections::HashSet<Mac> = macs.iter().copied().collect();
+    let list: Vec<Device> = c.get(&format!("/devices?tenant={tenant}")).await?;
+    let not_ready: Vec<&Device> = list
         .iter()
-        .filter(|d| want.contains(d["mac"].as_str().unwrap_or("")) && d["status"] != "registered")
+        .filter(|d| want.contains(&d.mac) && d.status != DeviceStatus::Registered)
         .collect();
     if let Some(f) = not_ready.first() {
         bail!(
             "registration failed for {} device(s), e.g. {}: {}",
             not_ready.len(),
-            f["mac"],
-            f["last_message"]
+            f.mac,
+            f.last_message
         );
     }
     eprintln!(

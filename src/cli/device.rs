@@ -2,7 +2,9 @@
 
 use clap::Subcommand;
 use reqwest::Method;
-use serde_json::{json, Value};
+use touchless_api::daemon::{Queued, Removed, Selection};
+use touchless_api::devices::{Contact, Device, DeviceCredentials, DevicePatch, NewDevice};
+use touchless_domain::{DeviceStatus, DisplayText, Mac, PhoneModel, TenantId};
 
 use super::*;
 use crate::client::Client;
@@ -12,14 +14,14 @@ pub enum DeviceCmd {
     /// Add a device.
     Add {
         /// MAC address, e.g. 000413AABBCC or 00:04:13:AA:BB:CC.
-        mac: String,
+        mac: Mac,
         /// Model, e.g. snomD717.
         #[arg(long)]
-        model: String,
+        model: PhoneModel,
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         #[arg(long)]
-        name: Option<String>,
+        name: Option<DisplayText>,
         /// A SIP line: EXTENSION:PASSWORD[:DISPLAY NAME], repeatable (line 1, 2, …).
         #[arg(long = "line")]
         lines: Vec<String>,
@@ -30,13 +32,13 @@ pub enum DeviceCmd {
     /// Change a device: the flags of `add`. `--line`/`--setting` replace all
     /// lines/settings; `--add-line`/`--add-setting` add to them.
     Edit {
-        mac: String,
+        mac: Mac,
         #[arg(long)]
-        model: Option<String>,
+        model: Option<PhoneModel>,
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         #[arg(long)]
-        name: Option<String>,
+        name: Option<DisplayText>,
         /// EXTENSION:PASSWORD[:DISPLAY NAME], repeatable: the lines become exactly these.
         #[arg(long = "line")]
         lines: Vec<String>,
@@ -56,11 +58,11 @@ pub enum DeviceCmd {
     /// List devices.
     List {
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         #[arg(long)]
-        status: Option<String>,
+        status: Option<DeviceStatus>,
         #[arg(long)]
-        model: Option<String>,
+        model: Option<PhoneModel>,
         /// Search name, MAC and extensions.
         #[arg(long)]
         search: Option<String>,
@@ -73,7 +75,7 @@ pub enum DeviceCmd {
     },
     /// Show one device.
     Show {
-        mac: String,
+        mac: Mac,
         /// Also show the passwords (ztprov and /prov).
         #[arg(long)]
         secrets: bool,
@@ -82,13 +84,13 @@ pub enum DeviceCmd {
     /// removed once that has succeeded (follow with `device list`).
     Remove {
         /// MAC addresses.
-        macs: Vec<String>,
+        macs: Vec<Mac>,
         /// Every device.
         #[arg(long, conflicts_with_all = ["macs", "tenant"])]
         all: bool,
         /// Every device of a tenant.
         #[arg(long, conflicts_with = "macs")]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// Remove at once, even if still registered at a provider (which then
         /// keeps pointing the phone here).
         #[arg(long)]
@@ -96,7 +98,7 @@ pub enum DeviceCmd {
     },
     /// Print the exact file the provisioning server serves for the device.
     Preview {
-        mac: String,
+        mac: Mac,
         /// prov (default), ztprov or model.
         #[arg(long, default_value = "prov")]
         file: String,
@@ -104,64 +106,65 @@ pub enum DeviceCmd {
     /// Register devices at their redirection provider (queued; see `events list`).
     Register {
         /// MAC addresses.
-        macs: Vec<String>,
+        macs: Vec<Mac>,
         /// Every device.
         #[arg(long, conflicts_with_all = ["macs", "tenant"])]
         all: bool,
         /// Every device of a tenant.
         #[arg(long, conflicts_with = "macs")]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
     },
     /// Remove devices from their redirection provider and invalidate their ztprov credentials.
     Deregister {
-        macs: Vec<String>,
+        macs: Vec<Mac>,
         #[arg(long, conflicts_with_all = ["macs", "tenant"])]
         all: bool,
         #[arg(long, conflicts_with = "macs")]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
     },
     /// Show the device's contact log (phone requests).
     Contacts {
-        mac: String,
+        mac: Mac,
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
 }
 
-/// The API's device selector: `{"macs": […]}`, `{"tenant": …}` or `{"all": true}`.
-fn selection(
-    macs: Vec<String>,
-    all: bool,
-    tenant: Option<String>,
-) -> anyhow::Result<serde_json::Value> {
+/// The API's device selection: MACs, a tenant's devices or all of them.
+fn selection(macs: Vec<Mac>, all: bool, tenant: Option<TenantId>) -> anyhow::Result<Selection> {
     Ok(if all {
-        json!({ "all": true })
+        Selection {
+            all: Some(true),
+            ..Selection::default()
+        }
     } else if let Some(t) = tenant {
-        json!({ "tenant": t })
+        Selection {
+            tenant: Some(t),
+            ..Selection::default()
+        }
     } else if !macs.is_empty() {
-        json!({ "macs": macs })
+        Selection {
+            macs: Some(macs),
+            ..Selection::default()
+        }
     } else {
         anyhow::bail!("name the devices: MAC addresses, --tenant T or --all")
     })
 }
 
-async fn queue(
-    c: &Client,
-    action: &str,
-    macs: Vec<String>,
-    all: bool,
-    tenant: Option<String>,
-    as_json: bool,
-) -> anyhow::Result<()> {
-    let body = selection(macs, all, tenant)?;
-    let v = c
-        .call(Method::POST, &format!("/devices/{action}"), Some(&body))
+async fn queue(c: &Client, action: &str, sel: Selection, as_json: bool) -> anyhow::Result<()> {
+    let v: Queued = c
+        .send(Method::POST, &format!("/devices/{action}"), &sel)
         .await?;
     if as_json {
         return print_json(&v);
     }
-    println!("{} device(s) queued to {action}; follow with `touchless device list` or `touchless events list`", s(&v, "queued"));
+    println!("{} device(s) queued to {action}; follow with `touchless device list` or `touchless events list`", v.queued);
     Ok(())
+}
+
+fn first_extension(d: &Device) -> String {
+    dash(d.lines.first().map(|l| &l.extension))
 }
 
 pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result<()> {
@@ -174,36 +177,30 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             lines,
             settings,
         } => {
-            let lines = lines
-                .iter()
-                .map(|l| parse_line(l))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let settings = settings
-                .iter()
-                .map(|s| parse_setting(s))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let body = json!({
-                "mac": mac, "model": model, "tenant": tenant, "name": name,
-                "lines": lines, "settings": settings,
-            });
-            let d = c.call(Method::POST, "/devices", Some(&body)).await?;
+            let body = NewDevice {
+                mac,
+                model,
+                tenant,
+                name,
+                lines: list_flag(&lines, parse_line)?,
+                settings: list_flag(&settings, parse_setting)?,
+            };
+            let d: Device = c.send(Method::POST, "/devices", &body).await?;
             if as_json {
                 return print_json(&d);
             }
             println!(
                 "device {} ({}) added to tenant {}",
-                s(&d, "mac"),
-                s(&d, "model"),
-                s(&d, "tenant")
+                d.mac, d.model, d.tenant
             );
             println!(
                 "  ztprov user      {}   (one-time: until {})",
-                s(&d, "ztprov_user"),
-                s(&d, "ztprov_expires_at")
+                d.ztprov_user,
+                when(d.ztprov_expires_at)
             );
-            println!("  ztprov password  {}", s(&d, "ztprov_pass"));
-            println!("  prov user        {}", s(&d, "prov_user"));
-            println!("  prov password    {}", s(&d, "prov_pass"));
+            println!("  ztprov password  {}", dash(d.ztprov_pass.as_ref()));
+            println!("  prov user        {}", d.prov_user);
+            println!("  prov password    {}", dash(d.prov_pass.as_ref()));
         }
         DeviceCmd::Edit {
             mac,
@@ -216,33 +213,24 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             add_settings,
             clear_settings,
         } => {
-            let mut body = serde_json::Map::new();
-            let mut put = |k: &str, v: Option<Value>| {
-                if let Some(v) = v {
-                    body.insert(k.to_owned(), v);
-                }
+            let body = DevicePatch {
+                model,
+                tenant,
+                name,
+                lines: list_flag(&lines, parse_line)?,
+                add_lines: list_flag(&add_lines, parse_line)?,
+                settings: settings_flag(&settings, clear_settings)?,
+                add_settings: list_flag(&add_settings, parse_setting)?,
             };
-            put("model", model.map(Value::from));
-            put("tenant", tenant.map(Value::from));
-            put("name", name.map(Value::from));
-            put("lines", list_flag(&lines, parse_line)?);
-            put("add_lines", list_flag(&add_lines, parse_line)?);
-            put("settings", settings_flag(&settings, clear_settings)?);
-            put("add_settings", list_flag(&add_settings, parse_setting)?);
-            let d = c
-                .call(
-                    Method::PATCH,
-                    &format!("/devices/{}", enc(&mac)),
-                    Some(&Value::Object(body)),
-                )
+            let d: Device = c
+                .send(Method::PATCH, &format!("/devices/{mac}"), &body)
                 .await?;
             if as_json {
                 return print_json(&d);
             }
             println!(
                 "device {} changed (revision {}); phones get it on their next fetch",
-                s(&d, "mac"),
-                s(&d, "revision")
+                d.mac, d.revision
             );
         }
         DeviceCmd::List {
@@ -255,9 +243,9 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
         } => {
             let mut q = Vec::new();
             for (k, v) in [
-                ("tenant", tenant),
-                ("status", status),
-                ("model", model),
+                ("tenant", tenant.map(|t| t.to_string())),
+                ("status", status.map(|s| s.to_string())),
+                ("model", model.map(|m| m.to_string())),
                 ("q", search),
                 ("limit", limit.map(|l| l.to_string())),
                 ("offset", offset.map(|o| o.to_string())),
@@ -271,12 +259,11 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             } else {
                 format!("/devices?{}", q.join("&"))
             };
-            let ds = c.call(Method::GET, &path, None).await?;
+            let ds: Vec<Device> = c.get(&path).await?;
             if as_json {
                 return print_json(&ds);
             }
-            table_of(
-                &ds,
+            table(
                 &[
                     "MAC",
                     "NAME",
@@ -287,111 +274,50 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                     "REGISTERED",
                     "LAST MESSAGE",
                 ],
-                |d| {
-                    vec![
-                        s(d, "mac"),
-                        s(d, "name"),
-                        extension(d),
-                        s(d, "model"),
-                        s(d, "tenant"),
-                        s(d, "status"),
-                        s(d, "registered_at"),
-                        s(d, "last_message"),
-                    ]
-                },
+                ds.iter()
+                    .map(|d| {
+                        vec![
+                            d.mac.to_string(),
+                            dash(Some(&d.name).filter(|n| !n.as_str().is_empty())),
+                            first_extension(d),
+                            d.model.to_string(),
+                            d.tenant.to_string(),
+                            d.status.to_string(),
+                            when(d.registered_at),
+                            dash(Some(&d.last_message).filter(|m| !m.is_empty())),
+                        ]
+                    })
+                    .collect(),
             );
         }
-        DeviceCmd::Show { mac, secrets } => {
-            let mut d = c
-                .call(Method::GET, &format!("/devices/{}", enc(&mac)), None)
-                .await?;
-            if secrets {
-                let cr = c
-                    .call(
-                        Method::GET,
-                        &format!("/devices/{}/credentials", enc(&mac)),
-                        None,
-                    )
-                    .await?;
-                for k in [
-                    "ztprov_pass",
-                    "ztprov_url",
-                    "prov_credentials",
-                    "prov_user",
-                    "prov_pass",
-                    "prov_url",
-                ] {
-                    d[k] = cr[k].clone();
-                }
-            }
-            if as_json {
-                return print_json(&d);
-            }
-            for key in [
-                "mac",
-                "model",
-                "tenant",
-                "name",
-                "status",
-                "registered_at",
-                "last_message",
-                "ztprov_user",
-                "ztprov_pass",
-                "ztprov_url",
-                "ztprov_expires_at",
-                "ztprov_used_at",
-                "prov_credentials",
-                "prov_user",
-                "prov_pass",
-                "prov_url",
-                "revision",
-                "created_at",
-                "updated_at",
-            ] {
-                if d.get(key).is_some() {
-                    println!("{key:<18} {}", s(&d, key));
-                }
-            }
-            let lines = d["lines"].as_array().cloned().unwrap_or_default();
-            if !lines.is_empty() {
-                println!("lines:");
-                for l in lines {
-                    println!(
-                        "  {}: {} (auth {}) {}",
-                        s(&l, "idx"),
-                        s(&l, "extension"),
-                        s(&l, "auth_user"),
-                        s(&l, "display_name")
-                    );
-                }
-            }
-            print_settings(&d);
-        }
+        DeviceCmd::Show { mac, secrets } => show(c, mac, secrets, as_json).await?,
         DeviceCmd::Remove {
             macs,
             all,
             tenant,
             force,
         } => {
-            let mut body = selection(macs, all, tenant)?;
-            body["force"] = json!(force);
-            let v = c.call(Method::POST, "/devices/remove", Some(&body)).await?;
+            let body = Selection {
+                force: Some(force),
+                ..selection(macs, all, tenant)?
+            };
+            let v: Removed = c.send(Method::POST, "/devices/remove", &body).await?;
             if as_json {
                 return print_json(&v);
             }
-            let count = |k: &str| v[k].as_array().map_or(0, Vec::len);
-            println!("{} device(s) removed", count("removed"));
-            if count("deregistering") > 0 {
+            println!("{} device(s) removed", v.removed.len());
+            if !v.deregistering.is_empty() {
                 println!(
                     "{} device(s) being deregistered first; they are removed once their provider has let them go (`touchless device list`)",
-                    count("deregistering")
+                    v.deregistering.len()
                 );
             }
-            if count("left_at_provider") > 0 {
+            if !v.left_at_provider.is_empty() {
+                let macs: Vec<String> = v.left_at_provider.iter().map(Mac::to_string).collect();
                 println!(
                     "warning: {} device(s) may still be registered at their provider, pointing phones here: {}",
-                    count("left_at_provider"),
-                    v["left_at_provider"]
+                    macs.len(),
+                    macs.join(", ")
                 );
             }
         }
@@ -399,51 +325,126 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             let text = c
                 .call_text(
                     Method::GET,
-                    &format!("/devices/{}/preview?file={}", enc(&mac), enc(&file)),
-                    None,
+                    &format!("/devices/{mac}/preview?file={}", enc(&file)),
+                    None::<&()>,
                 )
                 .await?;
             print!("{text}");
         }
-        DeviceCmd::Register { macs, all, tenant } | DeviceCmd::Deregister { macs, all, tenant }
-            if macs.is_empty() && !all && tenant.is_none() =>
-        {
-            let _ = (macs, all, tenant);
-            anyhow::bail!("name the devices: MAC addresses, --tenant T or --all");
-        }
         DeviceCmd::Register { macs, all, tenant } => {
-            queue(c, "register", macs, all, tenant, as_json).await?
+            queue(c, "register", selection(macs, all, tenant)?, as_json).await?
         }
         DeviceCmd::Deregister { macs, all, tenant } => {
-            queue(c, "deregister", macs, all, tenant, as_json).await?
+            queue(c, "deregister", selection(macs, all, tenant)?, as_json).await?
         }
         DeviceCmd::Contacts { mac, limit } => {
-            let cs = c
-                .call(
-                    Method::GET,
-                    &format!("/devices/{}/contacts?limit={limit}", enc(&mac)),
-                    None,
-                )
+            let cs: Vec<Contact> = c
+                .get(&format!("/devices/{mac}/contacts?limit={limit}"))
                 .await?;
             if as_json {
                 return print_json(&cs);
             }
-            table_of(
-                &cs,
+            table(
                 &["TIME", "SOURCE", "STATUS", "HITS", "PATH", "USER AGENT"],
-                |c| {
-                    vec![
-                        s(c, "at"),
-                        s(c, "ip"),
-                        s(c, "status"),
-                        s(c, "hits"),
-                        s(c, "path"),
-                        s(c, "user_agent"),
-                    ]
-                },
+                cs.iter()
+                    .map(|c| {
+                        vec![
+                            when(Some(c.at)),
+                            c.ip.clone(),
+                            c.status.to_string(),
+                            c.hits.to_string(),
+                            c.path.clone(),
+                            c.user_agent.clone(),
+                        ]
+                    })
+                    .collect(),
             );
         }
     }
+    Ok(())
+}
+
+/// `device show`: the device, with its credentials when asked for.
+async fn show(c: &Client, mac: Mac, secrets: bool, as_json: bool) -> anyhow::Result<()> {
+    let mut d: Device = c.get(&format!("/devices/{mac}")).await?;
+    let cr: Option<DeviceCredentials> = match secrets {
+        true => Some(c.get(&format!("/devices/{mac}/credentials")).await?),
+        false => None,
+    };
+    // With --secrets, the credentials the phone is handed: /prov ones are the
+    // tenant's when its scope is `tenant`.
+    if let Some(cr) = &cr {
+        d.ztprov_pass = Some(cr.ztprov_pass.clone());
+        d.prov_user = cr.prov_user.clone();
+        d.prov_pass = Some(cr.prov_pass.clone());
+    }
+    if as_json {
+        #[derive(serde::Serialize)]
+        struct Urls<'a> {
+            ztprov_url: &'a str,
+            prov_url: &'a str,
+            prov_credentials: touchless_domain::ProvScope,
+        }
+        #[derive(serde::Serialize)]
+        struct Shown<'a> {
+            #[serde(flatten)]
+            device: &'a Device,
+            #[serde(flatten)]
+            urls: Option<Urls<'a>>,
+        }
+        return print_json(&Shown {
+            device: &d,
+            urls: cr.as_ref().map(|cr| Urls {
+                ztprov_url: &cr.ztprov_url,
+                prov_url: &cr.prov_url,
+                prov_credentials: cr.prov_credentials,
+            }),
+        });
+    }
+    let mut rows = vec![
+        ("mac", d.mac.to_string()),
+        ("model", d.model.to_string()),
+        ("tenant", d.tenant.to_string()),
+        ("name", d.name.to_string()),
+        ("status", d.status.to_string()),
+        ("registered_at", when(d.registered_at)),
+        ("last_message", d.last_message.clone()),
+        ("ztprov_user", d.ztprov_user.to_string()),
+        ("ztprov_expires_at", when(d.ztprov_expires_at)),
+        ("ztprov_used_at", when(d.ztprov_used_at)),
+    ];
+    if let Some(cr) = &cr {
+        rows.extend([
+            ("ztprov_pass", cr.ztprov_pass.to_string()),
+            ("ztprov_url", cr.ztprov_url.clone()),
+            ("prov_credentials", cr.prov_credentials.to_string()),
+        ]);
+    }
+    rows.push(("prov_user", d.prov_user.to_string()));
+    if let Some(cr) = &cr {
+        rows.extend([
+            ("prov_pass", cr.prov_pass.to_string()),
+            ("prov_url", cr.prov_url.clone()),
+        ]);
+    }
+    rows.extend([
+        ("revision", d.revision.to_string()),
+        ("created_at", when(Some(d.created_at))),
+        ("updated_at", when(Some(d.updated_at))),
+    ]);
+    for (key, value) in rows {
+        println!("{key:<18} {value}");
+    }
+    if !d.lines.is_empty() {
+        println!("lines:");
+        for l in &d.lines {
+            println!(
+                "  {}: {} (auth {}) {}",
+                l.idx, l.extension, l.auth_user, l.display_name
+            );
+        }
+    }
+    print_settings(&d.settings);
     Ok(())
 }
 
@@ -453,20 +454,24 @@ mod tests {
 
     #[test]
     fn parses_settings_and_lines() {
+        let s = parse_setting("language=Deutsch").unwrap();
         assert_eq!(
-            parse_setting("language=Deutsch").unwrap(),
-            json!({"name":"language","idx":null,"value":"Deutsch"})
+            (s.name.as_str(), s.idx, s.value.0.as_str()),
+            ("language", None, "Deutsch")
         );
+        let s = parse_setting("fkey[3]=blf sip:1@x=y").unwrap();
         assert_eq!(
-            parse_setting("fkey[3]=blf sip:1@x=y").unwrap(),
-            json!({"name":"fkey","idx":3,"value":"blf sip:1@x=y"})
+            (s.name.as_str(), s.idx, s.value.0.as_str()),
+            ("fkey", Some(3), "blf sip:1@x=y")
         );
         assert!(parse_setting("novalue").is_err());
         assert!(parse_setting("x[a]=1").is_err());
-        assert_eq!(
-            parse_line("401:pw:Alice: Front").unwrap(),
-            json!({"extension":"401","sip_password":"pw","display_name":"Alice: Front"})
-        );
+        assert!(parse_setting("1x=1").is_err());
+        let l = parse_line("401:pw:Alice: Front").unwrap();
+        assert_eq!(l.extension.as_str(), "401");
+        assert_eq!(l.sip_password.as_str(), "pw");
+        assert_eq!(l.display_name.unwrap().as_str(), "Alice: Front");
         assert!(parse_line("401").is_err());
+        assert!(parse_line("bad ext:pw").is_err());
     }
 }

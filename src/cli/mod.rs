@@ -11,34 +11,40 @@ pub use provider::{events, provider, EventsCmd, ProviderCmd};
 pub use redirect::{redirect, RedirectCmd};
 pub use tenant::{tenant, TenantCmd};
 
-use serde_json::{json, Value};
+use chrono::{DateTime, SecondsFormat, Utc};
+use touchless_api::devices::LineIn;
+use touchless_api::tenants::SettingIn;
+use touchless_api::wire::SettingText;
+use touchless_domain::{DisplayText, Setting, SettingName, SipPassword, SipUser};
 
-/// A repeatable flag as a JSON list; absent when the flag was not given.
-pub(crate) fn list_flag(
+/// A repeatable flag, each parsed; absent when the flag was not given.
+pub(crate) fn list_flag<T>(
     items: &[String],
-    parse: fn(&str) -> anyhow::Result<Value>,
-) -> anyhow::Result<Option<Value>> {
+    parse: fn(&str) -> anyhow::Result<T>,
+) -> anyhow::Result<Option<Vec<T>>> {
     if items.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Value::Array(
-        items
-            .iter()
-            .map(|i| parse(i))
-            .collect::<anyhow::Result<_>>()?,
-    )))
+    items
+        .iter()
+        .map(|i| parse(i))
+        .collect::<anyhow::Result<_>>()
+        .map(Some)
 }
 
 /// `--setting` (replace with these) or `--clear-settings` (replace with none).
-pub(crate) fn settings_flag(items: &[String], clear: bool) -> anyhow::Result<Option<Value>> {
+pub(crate) fn settings_flag(
+    items: &[String],
+    clear: bool,
+) -> anyhow::Result<Option<Vec<SettingIn>>> {
     if clear {
-        return Ok(Some(Value::Array(Vec::new())));
+        return Ok(Some(Vec::new()));
     }
     list_flag(items, parse_setting)
 }
 
 /// `language=Deutsch`, `user_idle_text[1]=Hi`, `fkey[0]=blf sip:402@pbx`.
-pub(crate) fn parse_setting(s: &str) -> anyhow::Result<Value> {
+pub(crate) fn parse_setting(s: &str) -> anyhow::Result<SettingIn> {
     let (key, value) = s.split_once('=').ok_or_else(|| {
         anyhow::anyhow!("setting {s:?} must look like NAME=VALUE or NAME[IDX]=VALUE")
     })?;
@@ -54,33 +60,42 @@ pub(crate) fn parse_setting(s: &str) -> anyhow::Result<Value> {
         }
         None => (key, None),
     };
-    Ok(json!({ "name": name, "idx": idx, "value": value }))
+    Ok(SettingIn {
+        name: SettingName::parse(name).map_err(|e| anyhow::anyhow!("setting {s:?}: {e}"))?,
+        idx,
+        value: SettingText(value.to_owned()),
+        perm: None,
+    })
 }
 
-pub(crate) fn parse_line(s: &str) -> anyhow::Result<Value> {
+/// `EXTENSION:PASSWORD[:DISPLAY NAME]`.
+pub(crate) fn parse_line(s: &str) -> anyhow::Result<LineIn> {
     let mut parts = s.splitn(3, ':');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(ext), Some(pass), name) if !ext.is_empty() && !pass.is_empty() => Ok(json!({
-            "extension": ext, "sip_password": pass, "display_name": name.unwrap_or(""),
-        })),
+        (Some(ext), Some(pass), name) if !ext.is_empty() && !pass.is_empty() => {
+            let line = || -> Result<LineIn, touchless_domain::Error> {
+                Ok(LineIn {
+                    idx: None,
+                    extension: SipUser::parse(ext)?,
+                    auth_user: None,
+                    sip_password: SipPassword::parse(pass)?,
+                    display_name: Some(DisplayText::parse(name.unwrap_or(""))?),
+                })
+            };
+            line().map_err(|e| anyhow::anyhow!("line {s:?}: {e}"))
+        }
         _ => anyhow::bail!("line {s:?} must look like EXTENSION:PASSWORD[:DISPLAY NAME]"),
     }
 }
 
-pub(crate) fn s(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => "-".into(),
-        Some(other) => other.to_string(),
-    }
+/// A value for a table cell; `-` when there is none.
+pub(crate) fn dash(v: Option<impl std::fmt::Display>) -> String {
+    v.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
-/// Prints a JSON array as a table, one row per element.
-pub(crate) fn table_of(list: &Value, headers: &[&str], row: impl Fn(&Value) -> Vec<String>) {
-    table(
-        headers,
-        list.as_array().into_iter().flatten().map(row).collect(),
-    );
+/// A time as people read it in a table: to the second, in UTC.
+pub(crate) fn when(t: Option<DateTime<Utc>>) -> String {
+    dash(t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)))
 }
 
 /// Prints rows as aligned columns.
@@ -108,7 +123,7 @@ pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-pub(crate) fn print_json(v: &Value) -> anyhow::Result<()> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -124,31 +139,13 @@ pub(crate) fn enc(s: &str) -> String {
         .collect()
 }
 
-pub(crate) fn print_settings(v: &Value) {
-    let settings = v["settings"].as_array().cloned().unwrap_or_default();
+pub(crate) fn print_settings(settings: &[Setting]) {
     if settings.is_empty() {
         return;
     }
     println!("settings:");
     for st in settings {
-        let idx = st
-            .get("idx")
-            .and_then(Value::as_u64)
-            .map(|i| format!("[{i}]"))
-            .unwrap_or_default();
-        println!(
-            "  {}{idx} = {} (perm {})",
-            s(&st, "name"),
-            s(&st, "value"),
-            s(&st, "perm")
-        );
+        let idx = st.idx.map(|i| format!("[{i}]")).unwrap_or_default();
+        println!("  {}{idx} = {} (perm {})", st.name, st.value, st.perm);
     }
-}
-
-pub(crate) fn extension(d: &Value) -> String {
-    d["lines"]
-        .as_array()
-        .and_then(|l| l.first())
-        .map(|l| s(l, "extension"))
-        .unwrap_or_else(|| "-".into())
 }

@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 use reqwest::Method;
-use serde_json::{json, Value};
+use touchless_api::daemon::{Event, EventSummary, NewProvider, Provider, ProviderTest};
+use touchless_domain::TenantId;
 
 use super::*;
 use crate::client::Client;
@@ -24,7 +25,7 @@ pub enum ProviderCmd {
         secret: String,
         /// The tenant whose own account this is (per-tenant mode); without it, the master account.
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// PEM certificates to trust for this provider besides the public CAs:
         /// its private CA, or its self-signed server certificate itself.
         #[arg(long)]
@@ -38,6 +39,12 @@ pub enum ProviderCmd {
     Test { name: String },
     /// Remove a provider.
     Remove { name: String },
+}
+
+fn scope(p: &Provider) -> String {
+    p.tenant
+        .as_ref()
+        .map_or_else(|| "master".into(), |t| format!("tenant {t}"))
 }
 
 pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Result<()> {
@@ -56,84 +63,80 @@ pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Re
                         .map_err(|e| anyhow::anyhow!("reading the CA bundle {}: {e}", f.display()))
                 })
                 .transpose()?;
-            let body = json!({ "name": name, "base_url": url, "access_key_id": key_id, "secret": secret,
-                               "tenant": tenant, "ca_pem": ca_pem });
-            let v = c.call(Method::POST, "/providers", Some(&body)).await?;
+            let body = NewProvider {
+                name,
+                kind: None,
+                base_url: Some(url),
+                access_key_id: key_id,
+                secret,
+                tenant,
+                ca_pem,
+            };
+            let p: Provider = c.send(Method::POST, "/providers", &body).await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&p);
             }
-            let scope = v
-                .get("tenant")
-                .and_then(Value::as_str)
-                .map(|t| format!("tenant {t}"))
-                .unwrap_or_else(|| "master".into());
-            println!(
-                "provider {} added ({scope}): {}",
-                s(&v, "name"),
-                s(&v, "base_url")
-            );
+            println!("provider {} added ({}): {}", p.name, scope(&p), p.base_url);
         }
         ProviderCmd::List => {
-            let v = c.call(Method::GET, "/providers", None).await?;
+            let ps: Vec<Provider> = c.get("/providers").await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&ps);
             }
-            table_of(
-                &v,
+            table(
                 &["NAME", "KIND", "SCOPE", "URL", "ACCESS KEY ID"],
-                |p| {
-                    let scope = p
-                        .get("tenant")
-                        .and_then(Value::as_str)
-                        .map(|t| format!("tenant {t}"))
-                        .unwrap_or_else(|| "master".into());
-                    vec![
-                        s(p, "name"),
-                        s(p, "kind"),
-                        scope,
-                        s(p, "base_url"),
-                        s(p, "access_key_id"),
-                    ]
-                },
+                ps.iter()
+                    .map(|p| {
+                        vec![
+                            p.name.clone(),
+                            p.kind.clone(),
+                            scope(p),
+                            p.base_url.clone(),
+                            p.access_key_id.clone(),
+                        ]
+                    })
+                    .collect(),
             );
         }
         ProviderCmd::Show { name } => {
-            let v = c
-                .call(Method::GET, &format!("/providers/{}", enc(&name)), None)
-                .await?;
+            let p: Provider = c.get(&format!("/providers/{}", enc(&name))).await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&p);
             }
-            for key in [
-                "name",
-                "kind",
-                "base_url",
-                "access_key_id",
-                "tenant",
-                "created_at",
+            for (key, value) in [
+                ("name", p.name.clone()),
+                ("kind", p.kind.clone()),
+                ("base_url", p.base_url.clone()),
+                ("access_key_id", p.access_key_id.clone()),
+                ("tenant", dash(p.tenant.as_ref())),
+                ("created_at", when(Some(p.created_at))),
             ] {
-                println!("{key:<14} {}", s(&v, key));
+                println!("{key:<14} {value}");
             }
         }
         ProviderCmd::Test { name } => {
-            let v = c
-                .call(
+            let v: ProviderTest = c
+                .send(
                     Method::POST,
                     &format!("/providers/{}/test", enc(&name)),
-                    None,
+                    &(),
                 )
                 .await?;
             if as_json {
                 return print_json(&v);
             }
-            println!("{}", s(&v, "message"));
-            if v["ok"] != json!(true) {
+            println!("{}", v.message);
+            if !v.ok {
                 anyhow::bail!("provider {name} is not usable");
             }
         }
         ProviderCmd::Remove { name } => {
-            c.call(Method::DELETE, &format!("/providers/{}", enc(&name)), None)
-                .await?;
+            c.call_text(
+                Method::DELETE,
+                &format!("/providers/{}", enc(&name)),
+                None::<&()>,
+            )
+            .await?;
             if !as_json {
                 println!("provider {name} removed");
             }
@@ -163,20 +166,16 @@ pub async fn events(c: &Client, cmd: EventsCmd, as_json: bool) -> anyhow::Result
             if let Some(st) = state {
                 path.push_str(&format!("&state={}", enc(&st)));
             }
-            let v = c.call(Method::GET, &path, None).await?;
+            let es: Vec<Event> = c.get(&path).await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&es);
             }
-            let sum = c.call(Method::GET, "/events/summary", None).await?;
+            let sum: EventSummary = c.get("/events/summary").await?;
             println!(
                 "queue: {} pending, {} running, {} failed, {} done",
-                s(&sum, "pending"),
-                s(&sum, "running"),
-                s(&sum, "failed"),
-                s(&sum, "done")
+                sum.pending, sum.running, sum.failed, sum.done
             );
-            table_of(
-                &v,
+            table(
                 &[
                     "ID",
                     "ACTION",
@@ -186,25 +185,27 @@ pub async fn events(c: &Client, cmd: EventsCmd, as_json: bool) -> anyhow::Result
                     "NEXT ATTEMPT",
                     "LAST ERROR",
                 ],
-                |e| {
-                    vec![
-                        s(e, "id"),
-                        s(e, "action"),
-                        s(e, "mac"),
-                        s(e, "state"),
-                        s(e, "attempts"),
-                        s(e, "next_attempt_at"),
-                        s(e, "last_error"),
-                    ]
-                },
+                es.iter()
+                    .map(|e| {
+                        vec![
+                            e.id.to_string(),
+                            format!("{:?}", e.action).to_lowercase(),
+                            e.mac.to_string(),
+                            format!("{:?}", e.state).to_lowercase(),
+                            e.attempts.to_string(),
+                            when(Some(e.next_attempt_at)),
+                            dash(e.last_error.as_ref()),
+                        ]
+                    })
+                    .collect(),
             );
         }
         EventsCmd::Retry { id } => {
-            let v = c
-                .call(Method::POST, &format!("/events/{id}/retry"), None)
+            let e: Event = c
+                .send(Method::POST, &format!("/events/{id}/retry"), &())
                 .await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&e);
             }
             println!("event {id} queued again");
         }

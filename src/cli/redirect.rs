@@ -2,7 +2,10 @@
 
 use clap::Subcommand;
 use reqwest::Method;
-use serde_json::{json, Value};
+use touchless_api::redirect::{
+    ApiKey, Company, EndpointDetail, EndpointList, NewApiKey, NewCompany, RedirectContact,
+};
+use touchless_domain::{Mac, Role};
 
 use super::*;
 use crate::client::Client;
@@ -21,7 +24,7 @@ pub enum RedirectCmd {
     /// Phones that asked the redirection service where to go.
     Contacts {
         #[arg(long)]
-        mac: Option<String>,
+        mac: Option<Mac>,
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
@@ -44,7 +47,7 @@ pub enum KeyCmd {
         company: String,
         /// none, read, write or admin.
         #[arg(long, default_value = "write")]
-        role: String,
+        role: Role,
     },
     /// List API keys.
     List {
@@ -64,7 +67,7 @@ pub enum EndpointCmd {
     },
     /// Show one endpoint and the settings it hands the phone (passwords masked).
     Show {
-        mac: String,
+        mac: Mac,
         /// Also print the passwords the endpoint hands the phone.
         #[arg(long)]
         secrets: bool,
@@ -74,45 +77,41 @@ pub enum EndpointCmd {
 pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Result<()> {
     match cmd {
         RedirectCmd::Company(CompanyCmd::Add { name }) => {
-            let v = c
-                .call(
-                    Method::POST,
-                    "/redirect/companies",
-                    Some(&json!({ "name": name })),
-                )
+            let v: Company = c
+                .send(Method::POST, "/redirect/companies", &NewCompany { name })
                 .await?;
             if as_json {
                 return print_json(&v);
             }
-            println!("company {} created: {}", s(&v, "name"), s(&v, "id"));
+            println!("company {} created: {}", v.name, v.id);
         }
         RedirectCmd::Company(CompanyCmd::List) => {
-            let v = c.call(Method::GET, "/redirect/companies", None).await?;
+            let cs: Vec<Company> = c.get("/redirect/companies").await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&cs);
             }
-            table_of(&v, &["ID", "NAME", "CREATED"], |c| {
-                vec![s(c, "id"), s(c, "name"), s(c, "created_at")]
-            });
+            table(
+                &["ID", "NAME", "CREATED"],
+                cs.iter()
+                    .map(|c| vec![c.id.clone(), c.name.clone(), when(Some(c.created_at))])
+                    .collect(),
+            );
         }
         RedirectCmd::Key(KeyCmd::Add { company, role }) => {
-            let v = c
-                .call(
-                    Method::POST,
-                    "/redirect/keys",
-                    Some(&json!({ "company": company, "role": role })),
-                )
-                .await?;
+            let body = NewApiKey {
+                company,
+                role: Some(role),
+            };
+            let k: ApiKey = c.send(Method::POST, "/redirect/keys", &body).await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&k);
             }
             println!(
                 "API key created for company {} with role {}",
-                s(&v, "company"),
-                s(&v, "role")
+                k.company, k.role
             );
-            println!("  access key id      {}", s(&v, "id"));
-            println!("  access key secret  {}", s(&v, "secret"));
+            println!("  access key id      {}", k.id);
+            println!("  access key secret  {}", dash(k.secret.as_ref()));
             println!("The secret is shown only now; store it in the PBX's provider settings.");
         }
         RedirectCmd::Key(KeyCmd::List { company }) => {
@@ -120,34 +119,31 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
                 Some(c) => format!("/redirect/keys?company={}", enc(&c)),
                 None => "/redirect/keys".into(),
             };
-            let v = c.call(Method::GET, &path, None).await?;
+            let ks: Vec<ApiKey> = c.get(&path).await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&ks);
             }
-            table_of(
-                &v,
+            table(
                 &["ID", "COMPANY", "ROLE", "ENABLED", "LAST USED"],
-                |k| {
-                    vec![
-                        s(k, "id"),
-                        s(k, "company"),
-                        s(k, "role"),
-                        s(k, "enabled"),
-                        s(k, "last_used_at"),
-                    ]
-                },
+                ks.iter()
+                    .map(|k| {
+                        vec![
+                            k.id.clone(),
+                            k.company.clone(),
+                            k.role.to_string(),
+                            k.enabled.to_string(),
+                            when(k.last_used_at),
+                        ]
+                    })
+                    .collect(),
             );
         }
         RedirectCmd::Key(KeyCmd::Revoke { id }) => {
-            let v = c
-                .call(
-                    Method::DELETE,
-                    &format!("/redirect/keys/{}", enc(&id)),
-                    None,
-                )
+            let k: ApiKey = c
+                .send(Method::DELETE, &format!("/redirect/keys/{}", enc(&id)), &())
                 .await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&k);
             }
             println!("API key {id} revoked");
         }
@@ -156,88 +152,81 @@ pub async fn redirect(c: &Client, cmd: RedirectCmd, as_json: bool) -> anyhow::Re
                 Some(c) => format!("/redirect/endpoints?company={}", enc(&c)),
                 None => "/redirect/endpoints".into(),
             };
-            let v = c.call(Method::GET, &path, None).await?;
+            let v: EndpointList = c.get(&path).await?;
             if as_json {
                 return print_json(&v);
             }
-            table_of(
-                &v["endpoints"],
+            table(
                 &["MAC", "COMPANY", "NAME", "ENABLED", "UPDATED"],
-                |e| {
-                    vec![
-                        s(e, "mac"),
-                        s(e, "company"),
-                        s(e, "name"),
-                        s(e, "autoprovisioning_enabled"),
-                        s(e, "updated_at"),
-                    ]
-                },
+                v.endpoints
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.mac.to_string(),
+                            e.company.clone(),
+                            e.name.clone(),
+                            e.autoprovisioning_enabled.to_string(),
+                            when(Some(e.updated_at)),
+                        ]
+                    })
+                    .collect(),
             );
-            println!("{} endpoint(s)", s(&v, "total"));
+            println!("{} endpoint(s)", v.total);
         }
         RedirectCmd::Endpoint(EndpointCmd::Show { mac, secrets }) => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!(
-                        "/redirect/endpoints/{}{}",
-                        enc(&mac),
-                        if secrets { "?secrets=true" } else { "" }
-                    ),
-                    None,
-                )
-                .await?;
+            let query = if secrets { "?secrets=true" } else { "" };
+            let e: EndpointDetail = c.get(&format!("/redirect/endpoints/{mac}{query}")).await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&e);
             }
-            for key in [
-                "mac",
-                "company",
-                "name",
-                "autoprovisioning_enabled",
-                "profile",
-                "created_at",
-                "updated_at",
+            for (key, value) in [
+                ("mac", e.mac.to_string()),
+                ("company", e.company.clone()),
+                ("name", e.name.clone()),
+                (
+                    "autoprovisioning_enabled",
+                    e.autoprovisioning_enabled.to_string(),
+                ),
+                ("profile", dash(e.profile.as_ref())),
+                ("created_at", when(Some(e.created_at))),
+                ("updated_at", when(Some(e.updated_at))),
             ] {
-                println!("{key:<25} {}", s(&v, key));
+                println!("{key:<25} {value}");
             }
             println!("settings:");
-            for st in v["settings"].as_array().into_iter().flatten() {
-                let idx = st
-                    .get("idx")
-                    .and_then(Value::as_u64)
-                    .map(|i| format!("[{i}]"))
-                    .unwrap_or_default();
+            for st in &e.settings {
+                let idx = st.idx.map(|i| format!("[{i}]")).unwrap_or_default();
                 println!(
                     "  {}{idx} = {} (perm {})",
-                    s(st, "param_name"),
-                    s(st, "value"),
-                    s(st, "perm")
+                    dash(st.param_name.as_ref()),
+                    st.value,
+                    st.perm
                 );
             }
         }
         RedirectCmd::Contacts { mac, limit } => {
             let mut path = format!("/redirect/contacts?limit={limit}");
             if let Some(m) = mac {
-                path.push_str(&format!("&mac={}", enc(&m)));
+                path.push_str(&format!("&mac={m}"));
             }
-            let v = c.call(Method::GET, &path, None).await?;
+            let cs: Vec<RedirectContact> = c.get(&path).await?;
             if as_json {
-                return print_json(&v);
+                return print_json(&cs);
             }
-            table_of(
-                &v,
+            table(
                 &["TIME", "MAC", "SOURCE", "FIRMWARE", "OUTCOME", "PATH"],
-                |c| {
-                    vec![
-                        s(c, "at"),
-                        s(c, "mac"),
-                        s(c, "ip"),
-                        s(c, "firmware"),
-                        s(c, "outcome"),
-                        s(c, "path"),
-                    ]
-                },
+                cs.iter()
+                    .map(|c| {
+                        vec![
+                            when(Some(c.at)),
+                            dash(c.mac.as_ref()),
+                            c.ip.clone(),
+                            dash(c.firmware.as_ref()),
+                            c.outcome.clone(),
+                            c.path.clone(),
+                        ]
+                    })
+                    .collect(),
             );
         }
     }

@@ -2,7 +2,11 @@
 
 use clap::Subcommand;
 use reqwest::Method;
-use serde_json::{json, Value};
+use touchless_api::tenants::{NewTenant, Tenant, TenantCredentials, TenantPatch};
+use touchless_api::wire::Port;
+use touchless_domain::{
+    DisplayText, Host, ProvPassword, ProvScope, ProvUser, TenantId, TouchlessMode,
+};
 
 use super::*;
 use crate::client::Client;
@@ -12,27 +16,27 @@ pub enum TenantCmd {
     /// Create a tenant.
     Add {
         /// Tenant id, a slug such as `acme`.
-        id: String,
+        id: TenantId,
         #[arg(long)]
-        name: Option<String>,
+        name: Option<DisplayText>,
         /// SIP registrar host the phones register at.
         #[arg(long)]
-        sip_host: String,
-        #[arg(long)]
+        sip_host: Host,
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         sip_port: Option<u16>,
         /// Provisioning HTTP user (≤30 chars) [default: prov-<id>].
         #[arg(long)]
-        prov_user: Option<String>,
+        prov_user: Option<ProvUser>,
         /// Provisioning HTTP password (≤20 chars) [default: generated].
         #[arg(long)]
-        prov_pass: Option<String>,
+        prov_pass: Option<ProvPassword>,
         /// master or per-tenant.
         #[arg(long)]
-        mode: Option<String>,
+        mode: Option<TouchlessMode>,
         /// Which credentials open a phone's /prov files: `device` (each phone
         /// its own, the default) or `tenant` (one pair for every phone).
         #[arg(long)]
-        prov_credentials: Option<String>,
+        prov_credentials: Option<ProvScope>,
         /// A Snom setting for every phone of the tenant: NAME[IDX]=VALUE, repeatable.
         #[arg(long = "setting")]
         settings: Vec<String>,
@@ -40,23 +44,23 @@ pub enum TenantCmd {
     /// Change a tenant: the flags of `add`; `--setting` replaces every setting,
     /// `--add-setting` adds one or replaces the one of the same name and index.
     Edit {
-        id: String,
+        id: TenantId,
         #[arg(long)]
-        name: Option<String>,
+        name: Option<DisplayText>,
         #[arg(long)]
-        sip_host: Option<String>,
-        #[arg(long)]
+        sip_host: Option<Host>,
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         sip_port: Option<u16>,
         #[arg(long)]
-        prov_user: Option<String>,
+        prov_user: Option<ProvUser>,
         #[arg(long)]
-        prov_pass: Option<String>,
+        prov_pass: Option<ProvPassword>,
         /// master or per-tenant.
         #[arg(long)]
-        mode: Option<String>,
+        mode: Option<TouchlessMode>,
         /// device or tenant.
         #[arg(long)]
-        prov_credentials: Option<String>,
+        prov_credentials: Option<ProvScope>,
         /// NAME[IDX]=VALUE, repeatable: the tenant's settings become exactly these.
         #[arg(long = "setting")]
         settings: Vec<String>,
@@ -71,13 +75,13 @@ pub enum TenantCmd {
     List,
     /// Show one tenant.
     Show {
-        id: String,
+        id: TenantId,
         /// Also show the provisioning password.
         #[arg(long)]
         secrets: bool,
     },
     /// Remove a tenant (it must have no devices).
-    Remove { id: String },
+    Remove { id: TenantId },
 }
 
 pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result<()> {
@@ -93,27 +97,29 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
             prov_credentials,
             settings,
         } => {
-            let settings = settings
-                .iter()
-                .map(|s| parse_setting(s))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let body = json!({
-                "id": id, "name": name, "sip_host": sip_host, "sip_port": sip_port,
-                "prov_user": prov_user, "prov_pass": prov_pass, "mode": mode,
-                "prov_credentials": prov_credentials, "settings": settings,
-            });
-            let t = c.call(Method::POST, "/tenants", Some(&body)).await?;
+            let body = NewTenant {
+                id,
+                name,
+                prov_user,
+                prov_pass,
+                sip_host,
+                sip_port: sip_port.map(Port),
+                mode,
+                prov_credentials,
+                settings: list_flag(&settings, parse_setting)?,
+            };
+            let t: Tenant = c.send(Method::POST, "/tenants", &body).await?;
             if as_json {
                 return print_json(&t);
             }
-            println!("tenant {} created", s(&t, "id"));
-            if s(&t, "prov_credentials") == "device" {
+            println!("tenant {} created", t.id);
+            if t.prov_credentials == ProvScope::Device {
                 println!(
                     "  provisioning credentials  per device (each phone gets its own from /ztprov)"
                 );
             } else {
-                println!("  provisioning user      {}", s(&t, "prov_user"));
-                println!("  provisioning password  {}", s(&t, "prov_pass"));
+                println!("  provisioning user      {}", t.prov_user);
+                println!("  provisioning password  {}", dash(t.prov_pass.as_ref()));
             }
         }
         TenantCmd::Edit {
@@ -129,97 +135,79 @@ pub async fn tenant(c: &Client, cmd: TenantCmd, as_json: bool) -> anyhow::Result
             add_settings,
             clear_settings,
         } => {
-            let mut body = serde_json::Map::new();
-            let mut put = |k: &str, v: Option<Value>| {
-                if let Some(v) = v {
-                    body.insert(k.to_owned(), v);
-                }
+            let body = TenantPatch {
+                name,
+                prov_user,
+                prov_pass,
+                sip_host,
+                sip_port: sip_port.map(Port),
+                mode,
+                prov_credentials,
+                settings: settings_flag(&settings, clear_settings)?,
+                add_settings: list_flag(&add_settings, parse_setting)?,
             };
-            put("name", name.map(Value::from));
-            put("sip_host", sip_host.map(Value::from));
-            put("sip_port", sip_port.map(Value::from));
-            put("prov_user", prov_user.map(Value::from));
-            put("prov_pass", prov_pass.map(Value::from));
-            put("mode", mode.map(Value::from));
-            put("prov_credentials", prov_credentials.map(Value::from));
-            put("settings", settings_flag(&settings, clear_settings)?);
-            put("add_settings", list_flag(&add_settings, parse_setting)?);
-            let t = c
-                .call(
-                    Method::PATCH,
-                    &format!("/tenants/{}", enc(&id)),
-                    Some(&Value::Object(body)),
-                )
+            let t: Tenant = c
+                .send(Method::PATCH, &format!("/tenants/{id}"), &body)
                 .await?;
             if as_json {
                 return print_json(&t);
             }
-            println!(
-                "tenant {} changed (revision {})",
-                s(&t, "id"),
-                s(&t, "revision")
-            );
+            println!("tenant {} changed (revision {})", t.id, t.revision);
         }
         TenantCmd::List => {
-            let ts = c.call(Method::GET, "/tenants", None).await?;
+            let ts: Vec<Tenant> = c.get("/tenants").await?;
             if as_json {
                 return print_json(&ts);
             }
-            table_of(
-                &ts,
+            table(
                 &["ID", "NAME", "REGISTRAR", "PROV CREDENTIALS", "MODE"],
-                |t| {
-                    vec![
-                        s(t, "id"),
-                        s(t, "name"),
-                        format!("{}:{}", s(t, "sip_host"), s(t, "sip_port")),
-                        match s(t, "prov_credentials").as_str() {
-                            "device" => "per device".to_owned(),
-                            _ => s(t, "prov_user"),
-                        },
-                        s(t, "mode"),
-                    ]
-                },
+                ts.iter()
+                    .map(|t| {
+                        vec![
+                            t.id.to_string(),
+                            t.name.to_string(),
+                            format!("{}:{}", t.sip_host, t.sip_port),
+                            match t.prov_credentials {
+                                ProvScope::Device => "per device".to_owned(),
+                                ProvScope::Tenant => t.prov_user.to_string(),
+                            },
+                            t.mode.to_string(),
+                        ]
+                    })
+                    .collect(),
             );
         }
         TenantCmd::Show { id, secrets } => {
-            let mut t = c
-                .call(Method::GET, &format!("/tenants/{}", enc(&id)), None)
-                .await?;
+            let mut t: Tenant = c.get(&format!("/tenants/{id}")).await?;
             if secrets {
-                let cr = c
-                    .call(
-                        Method::GET,
-                        &format!("/tenants/{}/credentials", enc(&id)),
-                        None,
-                    )
-                    .await?;
-                t["prov_pass"] = cr["prov_pass"].clone();
+                let cr: TenantCredentials = c.get(&format!("/tenants/{id}/credentials")).await?;
+                t.prov_pass = Some(cr.prov_pass);
             }
             if as_json {
                 return print_json(&t);
             }
-            for key in [
-                "id",
-                "name",
-                "sip_host",
-                "sip_port",
-                "mode",
-                "prov_credentials",
-                "prov_user",
-                "prov_pass",
-                "revision",
-                "created_at",
-                "updated_at",
-            ] {
-                if t.get(key).is_some() {
-                    println!("{key:<12} {}", s(&t, key));
+            let rows = [
+                ("id", t.id.to_string()),
+                ("name", t.name.to_string()),
+                ("sip_host", t.sip_host.to_string()),
+                ("sip_port", t.sip_port.to_string()),
+                ("mode", t.mode.to_string()),
+                ("prov_credentials", t.prov_credentials.to_string()),
+                ("prov_user", t.prov_user.to_string()),
+                ("prov_pass", dash(t.prov_pass.as_ref())),
+                ("revision", t.revision.to_string()),
+                ("created_at", when(Some(t.created_at))),
+                ("updated_at", when(Some(t.updated_at))),
+            ];
+            for (key, value) in rows {
+                if key != "prov_pass" || t.prov_pass.is_some() {
+                    println!("{key:<12} {value}");
                 }
             }
-            print_settings(&t);
+            print_settings(&t.settings);
         }
         TenantCmd::Remove { id } => {
-            c.call(Method::DELETE, &format!("/tenants/{}", enc(&id)), None)
+            c.call_text(Method::DELETE, &format!("/tenants/{id}"), None::<&()>)
                 .await?;
             if !as_json {
                 println!("tenant {id} removed");

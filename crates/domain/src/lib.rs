@@ -8,6 +8,7 @@
 mod error;
 mod mac;
 mod model;
+mod schema;
 mod settings;
 mod text;
 mod useragent;
@@ -17,7 +18,7 @@ pub use mac::Mac;
 pub use model::{ConfigFile, PhoneModel};
 pub use settings::{Perm, Setting, SettingName};
 pub use text::{
-    is_xml_text, DeviceStatus, DisplayText, Host, ProvPassword, ProvScope, ProvUser, SipPassword,
-    SipUser, TenantId, TouchlessMode,
+    is_xml_text, DeviceStatus, DisplayText, Host, ProvPassword, ProvScope, ProvUser, Role,
+    SipPassword, SipUser, TenantId, TouchlessMode,
 };
 pub use useragent::SnomUserAgent;

@@ -107,7 +107,7 @@ impl<'de> serde::Deserialize<'de> for SettingName {
 
 /// One setting at one layer (built-in default, tenant or device). The pair
 /// `(name, idx)` identifies it; a later layer replaces an earlier one's value.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Setting {
     pub name: SettingName,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -201,7 +201,7 @@ text_type!(
 );
 
 /// Where a device stands with the redirection provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceStatus {
     /// Known here, not registered at any redirection provider.
@@ -250,9 +250,7 @@ impl fmt::Display for DeviceStatus {
 
 /// How a tenant's devices are registered at a redirection provider: through the
 /// one account of the whole installation, or through the tenant's own account.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum TouchlessMode {
     #[default]
     #[serde(rename = "master")]
@@ -288,9 +286,7 @@ impl fmt::Display for TouchlessMode {
 }
 
 /// Which credentials open a device's `/prov` files.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ProvScope {
     /// Each phone gets its own user and password from `/ztprov`; they open that
     /// phone's files only. Knowing one phone's credentials opens nothing else.
@@ -377,5 +373,54 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.len() < 200, "{e}");
+    }
+}
+
+/// What an API key of the redirection service may do. Each role includes the
+/// ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Authenticates and may discover (token, company, settings catalogue), nothing else.
+    None,
+    /// May also read endpoints and profiles.
+    Read,
+    /// May also create, replace and delete endpoints and profiles.
+    Write,
+    /// Everything `write` may; reserved for account management.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::None => "none",
+            Role::Read => "read",
+            Role::Write => "write",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "none" => Some(Role::None),
+            "read" => Some(Role::Read),
+            "write" => Some(Role::Write),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, &'static str> {
+        Role::parse(s).ok_or("expected none, read, write or admin")
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -1,29 +1,27 @@
 //! The access log, in nginx's "combined" format, written off the request path.
 //!
-//! Handlers format a line and hand it to a channel; one thread owns the file and
-//! writes through a buffer, flushing whenever the channel runs dry. Closing
-//! drains the channel, flushes and joins the thread, so nothing is lost at shutdown.
+//! Handlers format a line and append it to a shared buffer; a background
+//! [`Task`], [`AccessLogWriter`], swaps the buffer out and writes it to the
+//! file every 100 ms, or sooner when it fills. Its final flush writes what is
+//! left, so nothing is lost at shutdown.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::tasks::Task;
 
 /// Lines accumulate here; the writer swaps the buffer out. Handlers never wake
 /// the writer for a single line (a cross-thread wake per request costs more
 /// than the request), only when a buffer fills up.
 struct Shared {
-    buf: Mutex<Buffer>,
-    wake: Condvar,
-}
-
-#[derive(Default)]
-struct Buffer {
-    data: Vec<u8>,
-    closing: bool,
+    buf: Mutex<Vec<u8>>,
+    full: Notify,
 }
 
 /// The writer flushes at least this often, so a lone request shows up at once
@@ -34,7 +32,15 @@ const HIGH_WATER: usize = 256 * 1024;
 
 pub struct AccessLog {
     shared: Option<Arc<Shared>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Writes the access log's buffer to its file (a [`Task`]).
+pub struct AccessLogWriter {
+    shared: Arc<Shared>,
+    /// `None` only while a write runs on the blocking pool.
+    out: Option<Box<dyn std::io::Write + Send>>,
+    spare: Vec<u8>,
+    tick: tokio::time::Interval,
 }
 
 /// What one request contributes to its log line.
@@ -53,15 +59,11 @@ pub struct Entry<'a> {
 }
 
 impl AccessLog {
-    /// `target` is `off`, `stdout` or a file path (appended to, created if needed).
-    pub fn open(target: &str) -> std::io::Result<Self> {
+    /// `target` is `off`, `stdout` or a file path (appended to, created if
+    /// needed). The writer is `None` when the log is off.
+    pub fn open(target: &str) -> std::io::Result<(Self, Option<AccessLogWriter>)> {
         let out: Box<dyn std::io::Write + Send> = match target {
-            "off" | "" => {
-                return Ok(AccessLog {
-                    shared: None,
-                    thread: Mutex::new(None),
-                })
-            }
+            "off" | "" => return Ok((AccessLog { shared: None }, None)),
             "stdout" => Box::new(std::io::stdout()),
             // It names users and MACs: private, like the rest of the data.
             path => Box::new(touchless_store::private::append(std::path::Path::new(
@@ -69,17 +71,23 @@ impl AccessLog {
             ))?),
         };
         let shared = Arc::new(Shared {
-            buf: Mutex::new(Buffer::default()),
-            wake: Condvar::new(),
+            buf: Mutex::new(Vec::with_capacity(HIGH_WATER)),
+            full: Notify::new(),
         });
-        let s = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("access-log".into())
-            .spawn(move || writer(&s, out))?;
-        Ok(AccessLog {
-            shared: Some(shared),
-            thread: Mutex::new(Some(thread)),
-        })
+        let mut tick = tokio::time::interval(FLUSH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let writer = AccessLogWriter {
+            shared: Arc::clone(&shared),
+            out: Some(out),
+            spare: Vec::with_capacity(HIGH_WATER),
+            tick,
+        };
+        Ok((
+            AccessLog {
+                shared: Some(shared),
+            },
+            Some(writer),
+        ))
     }
 
     pub fn enabled(&self) -> bool {
@@ -93,22 +101,11 @@ impl AccessLog {
             line.clear();
             format_line(&mut line, e);
             let mut buf = shared.buf.lock().unwrap_or_else(|p| p.into_inner());
-            buf.data.extend_from_slice(line.as_bytes());
-            if buf.data.len() >= HIGH_WATER {
-                shared.wake.notify_one();
+            buf.extend_from_slice(line.as_bytes());
+            if buf.len() >= HIGH_WATER {
+                shared.full.notify_one();
             }
         });
-    }
-
-    /// Writes out everything logged so far and stops the writer.
-    pub fn close(&self) {
-        if let Some(shared) = &self.shared {
-            shared.buf.lock().unwrap_or_else(|p| p.into_inner()).closing = true;
-            shared.wake.notify_one();
-        }
-        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -137,34 +134,48 @@ fn format_line(line: &mut String, e: &Entry<'_>) {
     line.push_str("\"\n");
 }
 
-fn writer(shared: &Shared, out: Box<dyn std::io::Write + Send>) {
-    let mut out = out;
-    let mut spare = Vec::with_capacity(HIGH_WATER);
-    loop {
-        let closing = {
-            let guard = shared.buf.lock().unwrap_or_else(|p| p.into_inner());
-            let (mut guard, _) = shared
-                .wake
-                .wait_timeout_while(guard, FLUSH_EVERY, |b| {
-                    !b.closing && b.data.len() < HIGH_WATER
-                })
-                .unwrap_or_else(|p| p.into_inner());
-            std::mem::swap(&mut guard.data, &mut spare);
-            guard.closing
-        };
-        if !spare.is_empty() {
-            if let Err(e) = out.write_all(&spare).and_then(|_| out.flush()) {
-                tracing::error!(error = %e, "writing the access log failed");
-            }
-            spare.clear();
+impl AccessLogWriter {
+    /// Writes what is buffered, on the blocking pool (a file write may stall).
+    async fn write_out(&mut self) -> anyhow::Result<()> {
+        std::mem::swap(
+            &mut *self.shared.buf.lock().unwrap_or_else(|p| p.into_inner()),
+            &mut self.spare,
+        );
+        if self.spare.is_empty() {
+            return Ok(());
         }
-        if closing {
-            // Lines logged between the swap and now are in the buffer still.
-            let rest =
-                std::mem::take(&mut shared.buf.lock().unwrap_or_else(|p| p.into_inner()).data);
-            let _ = out.write_all(&rest).and_then(|_| out.flush());
-            return;
+        let mut out = self
+            .out
+            .take()
+            .expect("the writer is back after each write");
+        let mut data = std::mem::take(&mut self.spare);
+        let (out, data, result) = tokio::task::spawn_blocking(move || {
+            let r = out.write_all(&data).and_then(|_| out.flush());
+            data.clear();
+            (out, data, r)
+        })
+        .await?;
+        self.out = Some(out);
+        self.spare = data;
+        result.map_err(|e| anyhow::anyhow!("writing the access log: {e}"))
+    }
+}
+
+#[async_trait::async_trait]
+impl Task for AccessLogWriter {
+    async fn wake(&mut self) {
+        tokio::select! {
+            _ = self.tick.tick() => {}
+            _ = self.shared.full.notified() => {}
         }
+    }
+
+    async fn work(&mut self) -> anyhow::Result<()> {
+        self.write_out().await
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        self.write_out().await
     }
 }
 
@@ -212,11 +223,13 @@ fn with_time(secs: u64, f: impl FnOnce(&str)) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn writes_combined_lines_and_flushes_on_close() {
+    #[tokio::test]
+    async fn writes_combined_lines_and_flushes_on_close() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("logs/access.log");
-        let log = AccessLog::open(path.to_str().unwrap()).unwrap();
+        let (log, writer) = AccessLog::open(path.to_str().unwrap()).unwrap();
+        let mut tasks = crate::tasks::Tasks::new();
+        tasks.spawn("access-log", writer.unwrap());
         for i in 0..1000 {
             log.log(&Entry {
                 time: 1_700_000_000,
@@ -231,7 +244,7 @@ mod tests {
                 user_agent: Some(b"Mozilla/4.0 (compatible; snomD717-SIP 10.1 \"q\")\x01"),
             });
         }
-        log.close();
+        tasks.stop(&[]).await;
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1000);

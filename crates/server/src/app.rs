@@ -18,6 +18,7 @@ use crate::limits::Limits;
 use crate::provisioning::{self, ProvState};
 use crate::redirect::RedirectState;
 use crate::render::Renderer;
+use crate::tasks::{TaskStatus, Tasks};
 use crate::{contacts, secret, serve};
 
 /// A started server. Dropping it does not stop it; call [`Running::shutdown`].
@@ -33,13 +34,22 @@ pub struct Running {
     pub bootstrap: Option<String>,
     shutdown: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
-    reloader: JoinHandle<()>,
-    contacts: contacts::ContactWriter,
+    tasks: Tasks,
     prov: Arc<ProvState>,
-    redirect: Option<(Arc<RedirectState>, JoinHandle<()>)>,
-    daemon: Option<JoinHandle<()>>,
     store: Arc<dyn touchless_store::Store>,
 }
+
+/// The order [`Running::shutdown`] stops the background tasks in, once the
+/// listeners have stopped: first what produces work (the queue stops claiming
+/// and finishes the events in hand), then the reloader (writing the last
+/// ztprov first uses), then the writers of what requests left behind.
+const STOP_ORDER: [&str; 5] = [
+    "queue-distributor",
+    "directory-reloader",
+    "redirect-log-writer",
+    "contact-log-writer",
+    "access-log-writer",
+];
 
 const META_NONCE_SECRET: &str = "digest_nonce_secret";
 const META_ADMIN_TOKEN: &str = "admin_token_sha256";
@@ -113,14 +123,19 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     ));
     dir.refresh().await.context("loading the device registry")?;
 
-    let access = AccessLog::open(&cfg.provisioning.access_log)
+    let mut tasks = Tasks::new();
+    let (access, access_writer) = AccessLog::open(&cfg.provisioning.access_log)
         .with_context(|| format!("opening the access log {}", cfg.provisioning.access_log))?;
+    if let Some(w) = access_writer {
+        tasks.spawn("access-log-writer", w);
+    }
     let (sink, contact_writer) = contacts::start(
         Arc::clone(&store),
         Duration::from_millis(cfg.provisioning.contact_flush_ms),
         Duration::from_secs(cfg.provisioning.contact_retention_days * 86_400),
         cfg.provisioning.contact_max_rows,
     );
+    tasks.spawn("contact-log-writer", contact_writer);
     let prov = Arc::new(ProvState::new(
         Arc::clone(&dir),
         Authenticator::new(&cfg.auth, nonce_secret.as_bytes()),
@@ -153,11 +168,14 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     });
 
     let (shutdown, rx) = watch::channel(false);
-    let reloader = tokio::spawn(directory::run_reloader(
-        Arc::clone(&dir),
-        Duration::from_millis(cfg.provisioning.reload_interval_ms),
-        rx.clone(),
-    ));
+    tasks.spawn(
+        "directory-reloader",
+        directory::Reloader::new(
+            Arc::clone(&dir),
+            Duration::from_millis(cfg.provisioning.reload_interval_ms),
+        )
+        .await,
+    );
     let mut servers = vec![
         tokio::spawn(serve::run(
             "provisioning",
@@ -176,9 +194,12 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             rx,
         )),
     ];
-    let daemon_task =
-        daemon.map(|d| tokio::spawn(crate::daemon::queue::run(d, shutdown.subscribe())));
-    let mut redirect = None;
+    if let Some(d) = daemon {
+        tasks.spawn(
+            "queue-distributor",
+            crate::daemon::queue::Distributor::start(d).await,
+        );
+    }
     if let (Some(st), Some(listener)) = (redirect_state, redirect_listener) {
         servers.push(tokio::spawn(serve::run(
             "redirect",
@@ -188,11 +209,10 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             serve::router_handler(crate::redirect::router(Arc::clone(&st))),
             shutdown.subscribe(),
         )));
-        let writer = tokio::spawn(crate::redirect::phone::run_log_writer(
-            Arc::clone(&st),
-            shutdown.subscribe(),
-        ));
-        redirect = Some((st, writer));
+        tasks.spawn(
+            "redirect-log-writer",
+            crate::redirect::phone::LogWriter::new(st),
+        );
     }
     tracing::info!(%provisioning_addr, %admin_addr, ?redirect_addr, %public_url, devices = dir.len(), "touchless started");
     Ok(Running {
@@ -204,11 +224,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         bootstrap,
         shutdown,
         servers,
-        reloader,
-        contacts: contact_writer,
+        tasks,
         prov,
-        redirect,
-        daemon: daemon_task,
         store,
     })
 }
@@ -391,24 +408,20 @@ impl Running {
         self.prov.auth.hashes()
     }
 
-    /// Stops accepting, lets requests in flight finish, then writes out the
-    /// access and contact logs and closes the database.
+    /// The background tasks and how they are doing.
+    pub fn tasks(&self) -> Vec<Arc<TaskStatus>> {
+        self.tasks.statuses()
+    }
+
+    /// Stops accepting, lets requests in flight finish, then stops the
+    /// background tasks in [`STOP_ORDER`] (each flushes what it holds) and
+    /// closes the database.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         for s in self.servers {
             let _ = s.await;
         }
-        let _ = self.reloader.await;
-        if let Some(d) = self.daemon {
-            let _ = d.await;
-        }
-        if let Some((st, writer)) = self.redirect {
-            let _ = writer.await;
-            st.log.flush(&*self.store).await;
-        }
-        self.contacts.close().await;
-        let prov = self.prov;
-        let _ = tokio::task::spawn_blocking(move || prov.access.close()).await;
+        self.tasks.stop(&STOP_ORDER).await;
         self.store.close().await;
         tracing::info!("touchless stopped");
     }

@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::oneshot;
 use touchless_domain::Mac;
 use touchless_store::{Contact, Store};
+
+use crate::tasks::Task;
 
 /// Distinct contacts kept between flushes before new ones are dropped (and counted).
 const MAX_PENDING: usize = 200_000;
@@ -93,21 +94,19 @@ impl ContactSink {
     }
 }
 
-/// Handle to stop the writer: it writes what is pending, then returns.
+/// Writes the sink to the store once per flush interval (a [`Task`]), and
+/// prunes the contact log: contacts older than the retention, and the oldest
+/// beyond `max_rows`, every ten minutes.
 pub struct ContactWriter {
-    finish: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    store: Arc<dyn Store>,
+    sink: Arc<ContactSink>,
+    tick: tokio::time::Interval,
+    prune: tokio::time::Interval,
+    retention: Duration,
+    max_rows: u64,
+    pruning: bool,
 }
 
-impl ContactWriter {
-    pub async fn close(self) {
-        let _ = self.finish.send(());
-        let _ = self.task.await;
-    }
-}
-
-/// Contacts older than `retention`, and the oldest beyond `max_rows`, are
-/// deleted every ten minutes.
 pub fn start(
     store: Arc<dyn Store>,
     interval: Duration,
@@ -120,48 +119,53 @@ pub fn start(
         dropped: AtomicU64::new(0),
         unknown: AtomicU64::new(0),
     });
-    let (finish, finish_rx) = oneshot::channel();
-    let task = tokio::spawn(run(
-        store,
-        Arc::clone(&sink),
-        finish_rx,
-        interval,
-        retention,
-        max_rows,
-    ));
-    (sink, ContactWriter { finish, task })
-}
-
-async fn run(
-    store: Arc<dyn Store>,
-    sink: Arc<ContactSink>,
-    mut finish: oneshot::Receiver<()>,
-    interval: Duration,
-    retention: Duration,
-    max_rows: u64,
-) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prune = tokio::time::interval(Duration::from_secs(600));
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => flush(&*store, &sink).await,
-            _ = prune.tick() => {
-                let keep = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
-                match store.prune_contacts(Utc::now() - keep, max_rows).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, "pruned old phone contacts"),
-                    Err(e) => tracing::error!(error = %e, "pruning the contact log failed"),
-                }
-            }
-            _ = &mut finish => break,
-        }
-    }
-    flush(&*store, &sink).await;
+    let writer = ContactWriter {
+        store,
+        sink: Arc::clone(&sink),
+        tick,
+        prune,
+        retention,
+        max_rows,
+        pruning: false,
+    };
+    (sink, writer)
 }
 
-async fn flush(store: &dyn Store, sink: &ContactSink) {
+#[async_trait::async_trait]
+impl Task for ContactWriter {
+    async fn wake(&mut self) {
+        self.pruning = tokio::select! {
+            _ = self.tick.tick() => false,
+            _ = self.prune.tick() => true,
+        };
+    }
+
+    async fn work(&mut self) -> anyhow::Result<()> {
+        if !self.pruning {
+            return flush(&*self.store, &self.sink).await;
+        }
+        let keep = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::days(30));
+        let n = self
+            .store
+            .prune_contacts(Utc::now() - keep, self.max_rows)
+            .await
+            .map_err(|e| anyhow::anyhow!("pruning the contact log: {e}"))?;
+        if n > 0 {
+            tracing::info!(deleted = n, "pruned old phone contacts");
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        flush(&*self.store, &self.sink).await
+    }
+}
+
+async fn flush(store: &dyn Store, sink: &ContactSink) -> anyhow::Result<()> {
     let unknown = sink.unknown.swap(0, Ordering::Relaxed);
     if unknown > UNKNOWN_SAMPLE {
         tracing::info!(
@@ -179,9 +183,10 @@ async fn flush(store: &dyn Store, sink: &ContactSink) {
     }
     let batch = sink.take();
     if batch.is_empty() {
-        return;
+        return Ok(());
     }
-    if let Err(e) = store.record_contacts(&batch).await {
-        tracing::error!(error = %e, rows = batch.len(), "writing the contact log failed");
-    }
+    store
+        .record_contacts(&batch)
+        .await
+        .map_err(|e| anyhow::anyhow!("writing {} contact(s) to the log: {e}", batch.len()))
 }

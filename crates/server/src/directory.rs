@@ -21,6 +21,7 @@ use touchless_store::{Device, Store, StoreError, Tenant};
 
 use crate::auth::Credentials;
 use crate::render::{RenderError, Renderer};
+use crate::tasks::Task;
 
 pub struct TenantEntry {
     pub tenant: Tenant,
@@ -398,7 +399,7 @@ fn cached(
     Ok(cell.get_or_init(|| b).clone())
 }
 
-/// Keeps the view fresh until `shutdown` fires.
+/// Keeps the view fresh (a [`Task`]).
 ///
 /// Change hints and the poll only mark the view as due; a reload then waits
 /// until twice the previous reload's duration has passed since it ended. A
@@ -406,55 +407,99 @@ fn cached(
 /// registering thousands of devices, a boot storm recording first uses) this
 /// keeps reloading to a third of a core instead of all of it. Writes through
 /// this node's admin API still reload at once (they call
-/// [`Directory::refresh`] themselves).
-pub async fn run_reloader(
+/// [`Directory::refresh`] themselves). First uses of ztprov credentials are
+/// written every 100 ms, so other nodes stop accepting them after the grace too.
+pub struct Reloader {
     dir: Arc<Directory>,
-    interval: std::time::Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    use tokio::time::Instant;
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // First uses of ztprov credentials go to the database quickly, so other
-    // nodes stop accepting them after the grace too.
-    let mut uses = tokio::time::interval(std::time::Duration::from_millis(100));
-    uses.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut hints = dir.store.change_hints().await;
-    let mut due = false;
-    let mut not_before = Instant::now();
-    loop {
+    tick: tokio::time::Interval,
+    uses: tokio::time::Interval,
+    hints: Option<tokio::sync::mpsc::Receiver<()>>,
+    due: bool,
+    not_before: tokio::time::Instant,
+    next: ReloaderWork,
+}
+
+#[derive(Clone, Copy)]
+enum ReloaderWork {
+    Nothing,
+    Reload,
+    WriteUses,
+}
+
+impl Reloader {
+    pub async fn new(dir: Arc<Directory>, interval: std::time::Duration) -> Self {
+        use tokio::time::MissedTickBehavior::Delay;
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(Delay);
+        let mut uses = tokio::time::interval(std::time::Duration::from_millis(100));
+        uses.set_missed_tick_behavior(Delay);
+        let hints = dir.store.change_hints().await;
+        Reloader {
+            dir,
+            tick,
+            uses,
+            hints,
+            due: false,
+            not_before: tokio::time::Instant::now(),
+            next: ReloaderWork::Nothing,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Task for Reloader {
+    async fn wake(&mut self) {
         let hint = async {
-            match hints.as_mut() {
+            match self.hints.as_mut() {
                 Some(h) => h.recv().await,
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
+        self.next = tokio::select! {
             h = hint => {
                 if h.is_none() {
-                    hints = None;
+                    self.hints = None;
                 }
-                due = true;
+                self.due = true;
+                ReloaderWork::Nothing
             }
-            _ = tick.tick() => due = true,
-            _ = tokio::time::sleep_until(not_before), if due => {
-                due = false;
-                let started = Instant::now();
-                match dir.refresh().await {
-                    Ok(true) => {
-                        let took = started.elapsed();
-                        not_before = Instant::now() + took * 2;
-                        tracing::debug!(devices = dir.len(), ms = took.as_millis() as u64, "provisioning view reloaded");
-                    }
-                    Ok(false) => {}
-                    Err(e) => tracing::error!(error = %e, "reloading the provisioning view failed; serving the previous one"),
+            _ = self.tick.tick() => {
+                self.due = true;
+                ReloaderWork::Nothing
+            }
+            _ = tokio::time::sleep_until(self.not_before), if self.due => ReloaderWork::Reload,
+            _ = self.uses.tick() => ReloaderWork::WriteUses,
+        };
+    }
+
+    async fn work(&mut self) -> anyhow::Result<()> {
+        match std::mem::replace(&mut self.next, ReloaderWork::Nothing) {
+            ReloaderWork::Nothing => {}
+            ReloaderWork::WriteUses => self.dir.flush_ztprov_uses().await,
+            ReloaderWork::Reload => {
+                self.due = false;
+                let started = tokio::time::Instant::now();
+                let reloaded = self.dir.refresh().await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "reloading the provisioning view failed; serving the previous one: {e}"
+                    )
+                })?;
+                if reloaded {
+                    let took = started.elapsed();
+                    self.not_before = tokio::time::Instant::now() + took * 2;
+                    tracing::debug!(
+                        devices = self.dir.len(),
+                        ms = took.as_millis() as u64,
+                        "provisioning view reloaded"
+                    );
                 }
-            }
-            _ = uses.tick() => dir.flush_ztprov_uses().await,
-            _ = shutdown.changed() => {
-                dir.flush_ztprov_uses().await;
-                return;
             }
         }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        self.dir.flush_ztprov_uses().await;
+        Ok(())
     }
 }

@@ -9,12 +9,14 @@ pub mod config;
 pub mod contacts;
 pub mod daemon;
 pub mod directory;
+mod json;
 pub mod limits;
 pub mod provisioning;
 pub mod redirect;
 pub mod render;
 pub mod secret;
 pub mod serve;
+pub mod tasks;
 
 pub use app::{start, Running};
 pub use config::Config;

@@ -2,82 +2,69 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, StatusCode};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use touchless_api::daemon::Removed;
+use touchless_api::devices as api;
 use touchless_domain::{
     DeviceStatus, DisplayText, Mac, PhoneModel, ProvPassword, ProvScope, ProvUser, TenantId,
 };
-use touchless_store::{Device, DeviceFilter, DevicePatch, NewDevice, StoreError};
+use touchless_store::{Device, DeviceFilter, DevicePatch, Line, NewDevice, StoreError};
 
+use super::extract::{query_param, ApiError, ApiJson, ApiQuery, ApiResult, OneOrMany};
+use super::state::AdminState;
+use super::tenants::{fetch_tenant, settings, upsert_settings};
+use super::view;
 use crate::secret::random_token;
 
-use super::*;
-
-pub(super) fn device_json(d: &Device) -> Value {
-    serde_json::to_value(d).unwrap_or(Value::Null)
-}
-
 pub(super) fn path_mac(mac: &str) -> ApiResult<Mac> {
-    Mac::parse(mac).map_err(|e| ApiError::field("mac", json!(mac), e.to_string()))
-}
-
-#[derive(Deserialize)]
-pub(super) struct ListQuery {
-    tenant: Option<String>,
-    status: Option<String>,
-    model: Option<String>,
-    q: Option<String>,
-    limit: Option<u32>,
-    offset: Option<u32>,
+    Mac::parse(mac).map_err(|e| ApiError::field("mac", mac, e.to_string()))
 }
 
 pub(super) async fn list_devices(
     State(st): State<Arc<AdminState>>,
-    ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Value>> {
-    let bad = |field: &'static str, v: &str, e: touchless_domain::Error| {
-        ApiError::field(field, json!(v), e.to_string())
-    };
+    ApiQuery(q): ApiQuery<api::DeviceQuery>,
+) -> ApiResult<Json<Vec<api::Device>>> {
     let filter = DeviceFilter {
-        tenant: q
-            .tenant
-            .as_deref()
-            .map(|t| TenantId::parse(t).map_err(|e| bad("tenant", t, e)))
-            .transpose()?,
-        status: q
-            .status
-            .as_deref()
-            .map(|s| s.parse::<DeviceStatus>().map_err(|e| bad("status", s, e)))
-            .transpose()?,
-        model: q
-            .model
-            .as_deref()
-            .map(|m| PhoneModel::parse(m).map_err(|e| bad("model", m, e)))
-            .transpose()?,
+        tenant: query_param("tenant", q.tenant.as_deref(), TenantId::parse)?,
+        status: query_param("status", q.status.as_deref(), str::parse::<DeviceStatus>)?,
+        model: query_param("model", q.model.as_deref(), PhoneModel::parse)?,
         search: q.q.filter(|s| !s.is_empty()),
         limit: q.limit,
         offset: q.offset.unwrap_or(0),
     };
     let ds = st.store.list_devices(&filter).await?;
-    Ok(Json(Value::Array(ds.iter().map(device_json).collect())))
+    Ok(Json(ds.iter().map(view::device).collect()))
 }
 
-pub(super) const DEVICE_FIELDS: &[&str] = &["mac", "model", "tenant", "name", "lines", "settings"];
+/// Lines of a request as the store keeps them; `first_idx` numbers those
+/// that do not say their index.
+fn lines(items: Vec<api::LineIn>, first_idx: u32) -> Vec<Line> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| Line {
+            idx: l.idx.unwrap_or(first_idx + i as u32),
+            auth_user: l.auth_user.unwrap_or_else(|| l.extension.clone()),
+            extension: l.extension,
+            sip_password: l.sip_password,
+            display_name: l
+                .display_name
+                .unwrap_or_else(|| DisplayText::parse("").expect("empty is valid")),
+        })
+        .collect()
+}
 
-pub(super) fn parse_new_device(st: &AdminState, v: Value) -> ApiResult<NewDevice> {
-    let f = Fields::from_value(v, DEVICE_FIELDS)?;
-    let mac = f.req("mac", Mac::parse)?;
-    let zt = st.issue_ztprov(mac);
+fn new_device(st: &AdminState, d: api::NewDevice) -> ApiResult<NewDevice> {
+    let zt = st.issue_ztprov(d.mac);
     Ok(NewDevice {
-        model: f.req("model", PhoneModel::parse)?,
-        tenant: f.req("tenant", TenantId::parse)?,
-        name: f
-            .opt("name", DisplayText::parse)?
+        mac: d.mac,
+        model: d.model,
+        tenant: d.tenant,
+        name: d
+            .name
             .unwrap_or_else(|| DisplayText::parse("").expect("empty is valid")),
         ztprov_user: zt.user,
         ztprov_pass: zt.pass,
@@ -85,59 +72,45 @@ pub(super) fn parse_new_device(st: &AdminState, v: Value) -> ApiResult<NewDevice
         prov_user: ProvUser::parse(&format!("pv{}", random_token(12)))
             .expect("generated user is valid"),
         prov_pass: ProvPassword::parse(&random_token(20)).expect("generated password is valid"),
-        lines: f
-            .list("lines")?
-            .map(parse_lines)
-            .transpose()?
-            .unwrap_or_default(),
-        settings: f
-            .list("settings")?
-            .map(parse_settings)
-            .transpose()?
-            .unwrap_or_default(),
-        mac,
+        lines: lines(d.lines.unwrap_or_default(), 1),
+        settings: settings(d.settings.unwrap_or_default())?,
     })
 }
 
+/// With the passwords: this answer is where a generated one is shown.
+fn created(d: Device) -> api::Device {
+    let mut out = view::device(&d);
+    out.ztprov_pass = Some(d.ztprov_pass);
+    out.prov_pass = Some(d.prov_pass);
+    out
+}
+
 /// One device (an object) or many (an array), created in one transaction: all
-/// or none.
+/// or none. The answer has the same shape as the request.
 pub(super) async fn create_devices(
     State(st): State<Arc<AdminState>>,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("request body is not valid JSON: {e}"),
-        )
-    })?;
-    let (many, items) = match v {
-        Value::Array(items) => (true, items),
-        other => (false, vec![other]),
+    body: OneOrMany<api::NewDevice>,
+) -> ApiResult<Response> {
+    let (many, items) = match body {
+        OneOrMany::Many(items) => (true, items),
+        OneOrMany::One(item) => (false, vec![item]),
     };
     let news = items
         .into_iter()
-        .map(|v| parse_new_device(&st, v))
+        .map(|d| new_device(&st, d))
         .collect::<ApiResult<Vec<_>>>()?;
     // All or nothing: a duplicate in a batch of 1,000 leaves no 999 behind.
-    let created = st.store.create_devices(&news).await?;
-    refresh(&st).await;
-    let mut out: Vec<Value> = created
-        .iter()
-        .map(|d| {
-            let mut v = device_json(d);
-            v["ztprov_pass"] = json!(d.ztprov_pass.as_str());
-            v["prov_pass"] = json!(d.prov_pass.as_str());
-            v
-        })
-        .collect();
-    tracing::info!(count = out.len(), "device(s) created");
-    let body = if many {
-        Value::Array(out)
-    } else {
-        out.pop().unwrap_or(Value::Null)
-    };
-    Ok((StatusCode::CREATED, Json(body)))
+    let made = st.store.create_devices(&news).await?;
+    st.written(false).await;
+    tracing::info!(count = made.len(), "device(s) created");
+    let mut out: Vec<api::Device> = made.into_iter().map(created).collect();
+    Ok(match (many, out.pop()) {
+        (false, Some(one)) => (StatusCode::CREATED, Json(one)).into_response(),
+        (_, last) => {
+            out.extend(last);
+            (StatusCode::CREATED, Json(out)).into_response()
+        }
+    })
 }
 
 pub(super) async fn fetch_device(st: &AdminState, mac: Mac) -> ApiResult<Device> {
@@ -145,134 +118,98 @@ pub(super) async fn fetch_device(st: &AdminState, mac: Mac) -> ApiResult<Device>
         .store
         .get_device(mac)
         .await?
-        .ok_or(StoreError::NotFound {
-            what: "device",
-            key: mac.to_string(),
-        })?)
+        .ok_or_else(|| StoreError::not_found("device", mac))?)
 }
 
 pub(super) async fn get_device(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<api::Device>> {
     let d = fetch_device(&st, path_mac(&mac)?).await?;
-    Ok(Json(device_json(&d)))
+    Ok(Json(view::device(&d)))
 }
 
 pub(super) async fn device_credentials(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<api::DeviceCredentials>> {
     let d = fetch_device(&st, path_mac(&mac)?).await?;
-    let t = fetch_tenant(&st, d.tenant.as_str()).await?;
+    let t = fetch_tenant(&st, &d.tenant).await?;
     let base = st.dir.public_url();
     // The credentials the phone is handed for /prov, whichever scope applies.
-    let (pu, pp) = match t.prov_scope {
-        ProvScope::Device => (&d.prov_user, &d.prov_pass),
-        ProvScope::Tenant => (&t.prov_user, &t.prov_pass),
+    let (prov_user, prov_pass) = match t.prov_scope {
+        ProvScope::Device => (d.prov_user, d.prov_pass),
+        ProvScope::Tenant => (t.prov_user, t.prov_pass),
     };
-    Ok(Json(json!({
-        "ztprov_user": d.ztprov_user,
-        "ztprov_pass": d.ztprov_pass.as_str(),
-        "ztprov_url": format!("{base}/ztprov/{}-{}.htm", d.model, d.mac),
-        "ztprov_expires_at": d.ztprov_expires_at,
-        "ztprov_used_at": d.ztprov_used_at,
-        "prov_credentials": t.prov_scope,
-        "prov_user": pu,
-        "prov_pass": pp.as_str(),
-        "prov_url": format!("{base}/prov/{}-{}.htm", d.model, d.mac),
-    })))
+    Ok(Json(api::DeviceCredentials {
+        ztprov_url: format!("{base}/ztprov/{}-{}.htm", d.model, d.mac),
+        ztprov_user: d.ztprov_user,
+        ztprov_pass: d.ztprov_pass,
+        ztprov_expires_at: d.ztprov_expires_at,
+        ztprov_used_at: d.ztprov_used_at,
+        prov_credentials: t.prov_scope,
+        prov_url: format!("{base}/prov/{}-{}.htm", d.model, d.mac),
+        prov_user,
+        prov_pass,
+    }))
 }
 
 pub(super) async fn patch_device(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+    ApiJson(req): ApiJson<api::DevicePatch>,
+) -> ApiResult<Json<api::Device>> {
     let mac = path_mac(&mac)?;
-    let f = Fields::parse(
-        &body,
-        &[
-            "model",
-            "tenant",
-            "name",
-            "lines",
-            "settings",
-            "add_lines",
-            "add_settings",
-        ],
-    )?;
-    let mut lines = f.list("lines")?.map(parse_lines).transpose()?;
-    let mut settings = f.list("settings")?.map(parse_settings).transpose()?;
-    let add_lines = f.list("add_lines")?;
-    let add_settings = f.list("add_settings")?.map(parse_settings).transpose()?;
-    if add_lines.is_some() || add_settings.is_some() {
+    let mut new_lines = req.lines.map(|l| lines(l, 1));
+    let mut new_settings = req.settings.map(settings).transpose()?;
+    let add_settings = req.add_settings.map(settings).transpose()?;
+    if req.add_lines.is_some() || add_settings.is_some() {
         // Added to what is there (or to what this same call replaces it with).
         let cur = fetch_device(&st, mac).await?;
-        if let Some(items) = add_lines {
-            let mut all = lines.take().unwrap_or(cur.lines);
+        if let Some(items) = req.add_lines {
+            let mut all = new_lines.take().unwrap_or(cur.lines);
             let next = all.iter().map(|l| l.idx).max().unwrap_or(0);
-            let explicit: Vec<bool> = items
-                .iter()
-                .map(|v| v.get("idx").is_some_and(|i| !i.is_null()))
-                .collect();
-            for (i, mut l) in parse_lines(items)?.into_iter().enumerate() {
-                if !explicit[i] {
-                    l.idx = next + i as u32 + 1;
-                }
-                all.push(l);
-            }
-            lines = Some(all);
+            all.extend(lines(items, next + 1));
+            new_lines = Some(all);
         }
         if let Some(extra) = add_settings {
-            settings = Some(upsert_settings(
-                settings.take().unwrap_or(cur.settings),
+            new_settings = Some(upsert_settings(
+                new_settings.take().unwrap_or(cur.settings),
                 extra,
             ));
         }
     }
     let patch = DevicePatch {
-        model: f.opt("model", PhoneModel::parse)?,
-        tenant: f.opt("tenant", TenantId::parse)?,
-        name: f.opt("name", DisplayText::parse)?,
-        lines,
-        settings,
+        model: req.model,
+        tenant: req.tenant,
+        name: req.name,
+        lines: new_lines,
+        settings: new_settings,
         ..DevicePatch::default()
     };
     let d = st.store.update_device(mac, &patch).await?;
-    refresh(&st).await;
-    Ok(Json(device_json(&d)))
+    st.written(false).await;
+    Ok(Json(view::device(&d)))
 }
 
-#[derive(Deserialize)]
-pub(super) struct DeleteQuery {
-    #[serde(default)]
-    force: bool,
-}
-
-/// See [`crate::daemon::admin::remove`]: a registered device is deregistered
-/// first (`202`), one never registered goes at once (`200`).
+/// See [`super::queue::remove`]: a registered device is deregistered first
+/// (`202`), one never registered goes at once (`200`).
 pub(super) async fn delete_device(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-    ApiQuery(q): ApiQuery<DeleteQuery>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    crate::daemon::admin::remove(&st, &[path_mac(&mac)?], q.force).await
-}
-
-#[derive(Deserialize)]
-pub(super) struct PreviewQuery {
-    file: Option<String>,
+    ApiQuery(q): ApiQuery<api::DeleteQuery>,
+) -> ApiResult<(StatusCode, Json<Removed>)> {
+    super::queue::remove(&st, &[path_mac(&mac)?], q.force).await
 }
 
 /// The exact bytes the provisioning server sends for this device.
 pub(super) async fn preview(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-    ApiQuery(q): ApiQuery<PreviewQuery>,
+    ApiQuery(q): ApiQuery<api::PreviewQuery>,
 ) -> ApiResult<Response> {
     let d = fetch_device(&st, path_mac(&mac)?).await?;
-    let t = fetch_tenant(&st, d.tenant.as_str()).await?;
+    let t = fetch_tenant(&st, &d.tenant).await?;
     let base = st.dir.public_url();
     let body = match q.file.as_deref().unwrap_or("prov") {
         "prov" => st.renderer.device(base, &t, &d),
@@ -281,7 +218,7 @@ pub(super) async fn preview(
         other => {
             return Err(ApiError::field(
                 "file",
-                json!(other),
+                other,
                 "file must be prov, ztprov or model",
             ));
         }
@@ -290,18 +227,13 @@ pub(super) async fn preview(
     Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct ContactsQuery {
-    limit: Option<u32>,
-}
-
 pub(super) async fn contacts(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
-    ApiQuery(q): ApiQuery<ContactsQuery>,
-) -> ApiResult<Json<Value>> {
+    ApiQuery(q): ApiQuery<api::ContactsQuery>,
+) -> ApiResult<Json<Vec<api::Contact>>> {
     let mac = path_mac(&mac)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
     let cs = st.store.contacts(mac, limit).await?;
-    Ok(Json(serde_json::to_value(cs).unwrap_or(Value::Null)))
+    Ok(Json(cs.into_iter().map(view::contact).collect()))
 }

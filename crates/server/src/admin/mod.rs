@@ -1,95 +1,95 @@
-//! The JSON admin API (default port 15777): tenants, devices, lines, settings,
-//! config preview and contact log, behind a bearer token.
+//! The JSON admin API (default port 15777): tenants, devices, providers, the
+//! event queue and the redirection service's accounts, behind a bearer token.
 //!
-//! Request bodies are read as JSON objects and every field is parsed into its
-//! domain type here, one by one, so a bad value is answered with a 400 naming the
-//! field (`{"error":"invalid MAC address …","field":"mac","value":"zz"}`) and
-//! nothing is written. Unknown fields are rejected too: a typo must not be
-//! silently ignored.
-//!
-//! `parse.rs` holds the error shape and the field-by-field parsing,
-//! `tenants.rs` and `devices.rs` their endpoints; the daemon's and the
-//! redirection service's parts live with them (`daemon/admin.rs`,
-//! `redirect/admin.rs`).
+//! The bodies are the `touchless_api` types, shared with the CLI. The modules
+//! form a tree under this one, which only routes:
+//! - `state`: what handlers share, and `AdminState::written`, the one way a
+//!   write reaches the provisioning view and the queue;
+//! - `extract`: typed bodies and query strings in, `ErrorBody` out;
+//! - `view`: store records as the API answers them;
+//! - `tenants`, `devices`, `providers`, `queue`, `redirect`: the endpoints.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use http::{header, StatusCode};
-use sha2::{Digest as _, Sha256};
-use touchless_domain::{Mac, ProvPassword, ProvUser};
-use touchless_store::Store;
 
-use crate::directory::Directory;
-use crate::render::Renderer;
-use crate::secret::{ct_eq, random_token};
+use crate::secret::ct_eq;
 
 mod devices;
-mod parse;
+mod extract;
+mod providers;
+mod queue;
+mod redirect;
+mod state;
 mod tenants;
+mod view;
 
-use devices::*;
-use parse::*;
-pub(crate) use parse::{ApiError, ApiQuery, ApiResult, Fields};
-use tenants::*;
-
-pub struct AdminState {
-    pub store: Arc<dyn Store>,
-    /// `None` when the daemon is disabled on this node.
-    pub daemon: Option<Arc<crate::daemon::Daemon>>,
-    pub dir: Arc<Directory>,
-    pub renderer: Arc<Renderer>,
-    /// SHA-256 of the bearer token; the token itself is not kept.
-    pub token_hash: [u8; 32],
-    /// How long newly issued ztprov credentials are accepted.
-    pub ztprov_window: std::time::Duration,
-}
-
-impl AdminState {
-    /// Fresh one-time ztprov credentials for `mac`, valid for the window.
-    pub(crate) fn issue_ztprov(&self, mac: Mac) -> touchless_store::Issued {
-        touchless_store::Issued {
-            mac,
-            user: ProvUser::parse(&format!("zt{}", random_token(12)))
-                .expect("generated user is valid"),
-            pass: ProvPassword::parse(&random_token(20)).expect("generated password is valid"),
-            // Whole seconds: what people read and both backends store exactly.
-            expires_at: chrono::DateTime::from_timestamp(
-                chrono::Utc::now().timestamp()
-                    + i64::try_from(self.ztprov_window.as_secs()).unwrap_or(86_400),
-                0,
-            )
-            .unwrap_or_else(chrono::Utc::now),
-        }
-    }
-}
-
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
+use extract::ApiError;
+pub use state::{token_hash, AdminState};
 
 pub fn router(state: Arc<AdminState>) -> Router {
+    let redirect = Router::new()
+        .route(
+            "/companies",
+            get(redirect::list_companies).post(redirect::create_company),
+        )
+        .route("/keys", get(redirect::list_keys).post(redirect::create_key))
+        .route("/keys/{id}", delete(redirect::revoke_key))
+        .route("/endpoints", get(redirect::list_endpoints))
+        .route("/endpoints/{mac}", get(redirect::get_endpoint))
+        .route("/contacts", get(redirect::contacts));
     let api = Router::new()
-        .route("/tenants", get(list_tenants).post(create_tenant))
+        .route(
+            "/tenants",
+            get(tenants::list_tenants).post(tenants::create_tenant),
+        )
         .route(
             "/tenants/{id}",
-            get(get_tenant).patch(patch_tenant).delete(delete_tenant),
+            get(tenants::get_tenant)
+                .patch(tenants::patch_tenant)
+                .delete(tenants::delete_tenant),
         )
-        .route("/tenants/{id}/credentials", get(tenant_credentials))
-        .route("/devices", get(list_devices).post(create_devices))
+        .route(
+            "/tenants/{id}/credentials",
+            get(tenants::tenant_credentials),
+        )
+        .route(
+            "/devices",
+            get(devices::list_devices).post(devices::create_devices),
+        )
         .route(
             "/devices/{mac}",
-            get(get_device).patch(patch_device).delete(delete_device),
+            get(devices::get_device)
+                .patch(devices::patch_device)
+                .delete(devices::delete_device),
         )
-        .route("/devices/{mac}/credentials", get(device_credentials))
-        .route("/devices/{mac}/preview", get(preview))
-        .route("/devices/{mac}/contacts", get(contacts))
-        .nest("/redirect", crate::redirect::admin::routes())
-        .merge(crate::daemon::admin::routes())
+        .route(
+            "/devices/{mac}/credentials",
+            get(devices::device_credentials),
+        )
+        .route("/devices/{mac}/preview", get(devices::preview))
+        .route("/devices/{mac}/contacts", get(devices::contacts))
+        .route("/devices/register", post(queue::register))
+        .route("/devices/deregister", post(queue::deregister))
+        .route("/devices/remove", post(queue::remove_selected))
+        .route("/events", get(queue::list_events))
+        .route("/events/summary", get(queue::event_summary))
+        .route("/events/{id}/retry", post(queue::retry_event))
+        .route(
+            "/providers",
+            get(providers::list_providers).post(providers::create_provider),
+        )
+        .route(
+            "/providers/{name}",
+            get(providers::get_provider).delete(providers::delete_provider),
+        )
+        .route("/providers/{name}/test", post(providers::test_provider))
+        .nest("/redirect", redirect)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })
         // `layer`, not `route_layer`: unknown paths and wrong methods are
         // authenticated too, so the API does not tell a stranger which routes exist.
@@ -118,16 +118,5 @@ async fn require_token(State(st): State<Arc<AdminState>>, req: Request, next: Ne
             "missing admin token: send Authorization: Bearer <token>",
         )
         .into_response(),
-    }
-}
-
-pub(crate) async fn refresh_view(st: &AdminState) {
-    refresh(st).await
-}
-
-pub(super) async fn refresh(st: &AdminState) {
-    // The provisioning server must serve a change on the next request.
-    if let Err(e) = st.dir.refresh().await {
-        tracing::error!(error = %e, "reloading the provisioning view after a write failed");
     }
 }

@@ -2,158 +2,115 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
 use http::StatusCode;
-use serde_json::{json, Value};
-use touchless_domain::{
-    DisplayText, Host, ProvPassword, ProvScope, ProvUser, TenantId, TouchlessMode,
-};
+use touchless_api::tenants as api;
+use touchless_domain::{DisplayText, ProvPassword, ProvUser, Setting, TenantId};
 use touchless_store::{NewTenant, StoreError, Tenant, TenantPatch};
 
+use super::extract::{ApiError, ApiJson, ApiResult};
+use super::state::AdminState;
+use super::view;
 use crate::secret::random_token;
 
-use super::*;
-
-pub(super) fn tenant_json(t: &Tenant) -> Value {
-    serde_json::to_value(t).unwrap_or(Value::Null)
-}
-
-pub(super) async fn list_tenants(State(st): State<Arc<AdminState>>) -> ApiResult<Json<Value>> {
+pub(super) async fn list_tenants(
+    State(st): State<Arc<AdminState>>,
+) -> ApiResult<Json<Vec<api::Tenant>>> {
     let ts = st.store.list_tenants().await?;
-    Ok(Json(Value::Array(ts.iter().map(tenant_json).collect())))
+    Ok(Json(ts.iter().map(view::tenant).collect()))
 }
 
 pub(super) async fn create_tenant(
     State(st): State<Arc<AdminState>>,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let f = Fields::parse(
-        &body,
-        &[
-            "id",
-            "name",
-            "prov_user",
-            "prov_pass",
-            "sip_host",
-            "sip_port",
-            "mode",
-            "prov_credentials",
-            "settings",
-        ],
-    )?;
-    let id = f.req("id", TenantId::parse)?;
+    ApiJson(req): ApiJson<api::NewTenant>,
+) -> ApiResult<(StatusCode, Json<api::Tenant>)> {
+    let id = req.id;
     let generated_user = format!("prov-{}", &id.as_str()[..id.as_str().len().min(25)]);
     let new = NewTenant {
-        name: f
-            .opt("name", DisplayText::parse)?
+        name: req
+            .name
             .unwrap_or_else(|| DisplayText::parse(id.as_str()).expect("ids are valid names")),
-        prov_user: f
-            .opt("prov_user", ProvUser::parse)?
+        prov_user: req
+            .prov_user
             .unwrap_or_else(|| ProvUser::parse(&generated_user).expect("generated user is valid")),
-        prov_pass: f.opt("prov_pass", ProvPassword::parse)?.unwrap_or_else(|| {
+        prov_pass: req.prov_pass.unwrap_or_else(|| {
             ProvPassword::parse(&random_token(20)).expect("generated password is valid")
         }),
-        sip_host: f.req("sip_host", Host::parse)?,
-        sip_port: f.port("sip_port")?.unwrap_or(5060),
-        mode: f
-            .opt("mode", str::parse::<TouchlessMode>)?
-            .unwrap_or_default(),
-        prov_scope: f
-            .opt("prov_credentials", str::parse::<ProvScope>)?
-            .unwrap_or_default(),
-        settings: f
-            .list("settings")?
-            .map(parse_settings)
-            .transpose()?
-            .unwrap_or_default(),
+        sip_host: req.sip_host,
+        sip_port: req.sip_port.map_or(5060, |p| p.0),
+        mode: req.mode.unwrap_or_default(),
+        prov_scope: req.prov_credentials.unwrap_or_default(),
+        settings: settings(req.settings.unwrap_or_default())?,
         id,
     };
     let t = st.store.create_tenant(&new).await?;
-    refresh(&st).await;
+    st.written(false).await;
     tracing::info!(tenant = %t.id, "tenant created");
-    let mut v = tenant_json(&t);
     // Shown once here, because it may have been generated.
-    v["prov_pass"] = json!(t.prov_pass.as_str());
-    Ok((StatusCode::CREATED, Json(v)))
+    let mut out = view::tenant(&t);
+    out.prov_pass = Some(t.prov_pass);
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 pub(super) fn path_tenant(id: &str) -> ApiResult<TenantId> {
-    TenantId::parse(id).map_err(|e| ApiError::field("id", json!(id), e.to_string()))
+    TenantId::parse(id).map_err(|e| ApiError::field("id", id, e.to_string()))
 }
 
-pub(super) async fn fetch_tenant(st: &AdminState, id: &str) -> ApiResult<Tenant> {
-    let id = path_tenant(id)?;
+pub(super) async fn fetch_tenant(st: &AdminState, id: &TenantId) -> ApiResult<Tenant> {
     Ok(st
         .store
-        .get_tenant(&id)
+        .get_tenant(id)
         .await?
-        .ok_or(StoreError::NotFound {
-            what: "tenant",
-            key: id.to_string(),
-        })?)
+        .ok_or_else(|| StoreError::not_found("tenant", id))?)
 }
 
 pub(super) async fn get_tenant(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let t = fetch_tenant(&st, &id).await?;
-    Ok(Json(tenant_json(&t)))
+) -> ApiResult<Json<api::Tenant>> {
+    let t = fetch_tenant(&st, &path_tenant(&id)?).await?;
+    Ok(Json(view::tenant(&t)))
 }
 
 pub(super) async fn tenant_credentials(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let t = fetch_tenant(&st, &id).await?;
-    Ok(Json(
-        json!({ "prov_user": t.prov_user, "prov_pass": t.prov_pass.as_str() }),
-    ))
+) -> ApiResult<Json<api::TenantCredentials>> {
+    let t = fetch_tenant(&st, &path_tenant(&id)?).await?;
+    Ok(Json(api::TenantCredentials {
+        prov_user: t.prov_user,
+        prov_pass: t.prov_pass,
+    }))
 }
 
 pub(super) async fn patch_tenant(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+    ApiJson(req): ApiJson<api::TenantPatch>,
+) -> ApiResult<Json<api::Tenant>> {
     let id = path_tenant(&id)?;
-    let f = Fields::parse(
-        &body,
-        &[
-            "name",
-            "prov_user",
-            "prov_pass",
-            "sip_host",
-            "sip_port",
-            "mode",
-            "prov_credentials",
-            "settings",
-            "add_settings",
-        ],
-    )?;
-    let mut settings = f.list("settings")?.map(parse_settings).transpose()?;
-    if let Some(extra) = f.list("add_settings")?.map(parse_settings).transpose()? {
-        let base = match settings.take() {
+    let mut new_settings = req.settings.map(settings).transpose()?;
+    if let Some(extra) = req.add_settings {
+        let base = match new_settings.take() {
             Some(s) => s,
-            None => fetch_tenant(&st, id.as_str()).await?.settings,
+            None => fetch_tenant(&st, &id).await?.settings,
         };
-        settings = Some(upsert_settings(base, extra));
+        new_settings = Some(upsert_settings(base, settings(extra)?));
     }
     let patch = TenantPatch {
-        name: f.opt("name", DisplayText::parse)?,
-        prov_user: f.opt("prov_user", ProvUser::parse)?,
-        prov_pass: f.opt("prov_pass", ProvPassword::parse)?,
-        sip_host: f.opt("sip_host", Host::parse)?,
-        sip_port: f.port("sip_port")?,
-        mode: f.opt("mode", str::parse::<TouchlessMode>)?,
-        prov_scope: f.opt("prov_credentials", str::parse::<ProvScope>)?,
-        settings,
+        name: req.name,
+        prov_user: req.prov_user,
+        prov_pass: req.prov_pass,
+        sip_host: req.sip_host,
+        sip_port: req.sip_port.map(|p| p.0),
+        mode: req.mode,
+        prov_scope: req.prov_credentials,
+        settings: new_settings,
     };
     let t = st.store.update_tenant(&id, &patch).await?;
-    refresh(&st).await;
-    Ok(Json(tenant_json(&t)))
+    st.written(false).await;
+    Ok(Json(view::tenant(&t)))
 }
 
 pub(super) async fn delete_tenant(
@@ -162,6 +119,35 @@ pub(super) async fn delete_tenant(
 ) -> ApiResult<StatusCode> {
     let id = path_tenant(&id)?;
     st.store.delete_tenant(&id).await?;
-    refresh(&st).await;
+    st.written(false).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Settings of a request as the store keeps them; the value is checked here
+/// because whether it is valid depends on nothing but itself.
+pub(super) fn settings(items: Vec<api::SettingIn>) -> ApiResult<Vec<Setting>> {
+    items
+        .into_iter()
+        .map(|s| {
+            Setting::new(
+                s.name.as_str(),
+                s.idx,
+                &s.value.0,
+                s.perm.unwrap_or_default(),
+            )
+            .map_err(|e| ApiError::field("settings", s.value.0.as_str(), e.to_string()))
+        })
+        .collect()
+}
+
+/// `base` with each of `extra` put in: replacing the setting of the same name
+/// and index, or appended.
+pub(super) fn upsert_settings(mut base: Vec<Setting>, extra: Vec<Setting>) -> Vec<Setting> {
+    for s in extra {
+        match base.iter_mut().find(|b| b.name == s.name && b.idx == s.idx) {
+            Some(slot) => *slot = s,
+            None => base.push(s),
+        }
+    }
+    base
 }

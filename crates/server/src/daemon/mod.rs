@@ -1,7 +1,6 @@
 //! The touchless-provisioning daemon: registers devices at redirection providers
 //! through a durable event queue (the seed's DISTRIBUTOR and QUEUEs).
 
-pub mod admin;
 pub mod provider;
 pub mod queue;
 pub mod sraps;

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, Notify};
+
+use crate::tasks::Task;
 use touchless_domain::TouchlessMode;
 use touchless_store::{Action, Event, Outcome, Provider, Store};
 
@@ -286,74 +288,115 @@ fn queue_of(mac: &touchless_domain::Mac, n: usize) -> usize {
     (h.finish() % n as u64) as usize
 }
 
-/// Runs the distributor and the workers until `shutdown`; events in flight finish
-/// (or their leases run out and another run picks them up).
-pub async fn run(daemon: Arc<Daemon>, mut shutdown: watch::Receiver<bool>) {
-    // Events this node was running when it stopped (or died) are ours to
-    // finish: take them back now rather than after their leases run out.
-    match daemon.store.release_leases(&daemon.node).await {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::info!(node = %daemon.node, events = n, "took back the events this node was running before it restarted")
-        }
-        Err(e) => tracing::error!(error = %e, "releasing this node's old leases failed"),
-    }
-    let n = daemon.cfg.queuenum.max(1);
-    let cap = daemon.cfg.queuecap.max(1);
-    let mut senders = Vec::with_capacity(n);
-    let mut workers = Vec::with_capacity(n);
-    for i in 0..n {
-        let (tx, mut rx) = mpsc::channel::<Event>(cap);
-        senders.push(tx);
-        let d = Arc::clone(&daemon);
-        let mut stop = shutdown.clone();
-        workers.push(tokio::spawn(async move {
-            loop {
-                // At shutdown, finish the event in hand but start no new one:
-                // queued events keep their lease and are claimed again later.
-                let ev = tokio::select! {
-                    biased;
-                    _ = stop.changed() => break,
-                    ev = rx.recv() => match ev { Some(ev) => ev, None => break },
-                };
-                d.work(ev).await;
+/// The distributor (a [`Task`]): claims due events (leasing them to this
+/// node) and hands each to the worker queue its MAC hashes to, so one
+/// device's events never overlap. It wakes on the poll interval, on
+/// [`Daemon::notify`], or at once while claims keep returning events.
+///
+/// At a stop the workers finish the event in hand but start no new one:
+/// events already handed to a queue keep their lease and are claimed again
+/// (by this node after a restart, which takes its old leases back first, or
+/// by another node when the lease runs out).
+pub struct Distributor {
+    daemon: Arc<Daemon>,
+    senders: Vec<mpsc::Sender<Event>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    stop_workers: watch::Sender<bool>,
+    /// The last claim returned events: more may be due right away.
+    more: bool,
+}
+
+impl Distributor {
+    /// Takes back this node's old leases, then starts the workers.
+    pub async fn start(daemon: Arc<Daemon>) -> Self {
+        // Events this node was running when it stopped (or died) are ours to
+        // finish: take them back now rather than after their leases run out.
+        match daemon.store.release_leases(&daemon.node).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(node = %daemon.node, events = n, "took back the events this node was running before it restarted")
             }
-            tracing::debug!(queue = i, "queue stopped");
-        }));
-    }
-    let poll = Duration::from_millis(daemon.cfg.poll_ms);
-    let lease = Duration::from_secs(daemon.cfg.lease_secs);
-    loop {
-        let free: usize = senders.iter().map(|s| s.capacity()).sum();
-        if free > 0 {
-            match daemon
-                .store
-                .claim_events(&daemon.node, free.min(1000) as u32, lease)
-                .await
-            {
-                Ok(events) if !events.is_empty() => {
-                    tracing::info!("(DISTRIBUTOR): Distributing events. Num={}", events.len());
-                    for ev in events {
-                        let q = queue_of(&ev.mac, n);
-                        if senders[q].send(ev).await.is_err() {
-                            break;
-                        }
-                    }
-                    // More may be due right away.
-                    continue;
+            Err(e) => tracing::error!(error = %e, "releasing this node's old leases failed"),
+        }
+        let n = daemon.cfg.queuenum.max(1);
+        let cap = daemon.cfg.queuecap.max(1);
+        let (stop_workers, stopped) = watch::channel(false);
+        let mut senders = Vec::with_capacity(n);
+        let mut workers = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, mut rx) = mpsc::channel::<Event>(cap);
+            senders.push(tx);
+            let d = Arc::clone(&daemon);
+            let mut stop = stopped.clone();
+            workers.push(tokio::spawn(async move {
+                loop {
+                    let ev = tokio::select! {
+                        biased;
+                        _ = stop.wait_for(|s| *s) => break,
+                        ev = rx.recv() => match ev { Some(ev) => ev, None => break },
+                    };
+                    d.work(ev).await;
                 }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "(DISTRIBUTOR): claiming events failed"),
-            }
+                tracing::debug!(queue = i, "queue stopped");
+            }));
         }
+        Distributor {
+            daemon,
+            senders,
+            workers,
+            stop_workers,
+            more: true,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Task for Distributor {
+    async fn wake(&mut self) {
+        if self.more {
+            return;
+        }
+        let poll = Duration::from_millis(self.daemon.cfg.poll_ms);
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
-            _ = daemon.wake.notified() => {}
-            _ = shutdown.changed() => break,
+            _ = self.daemon.wake.notified() => {}
         }
     }
-    drop(senders);
-    for w in workers {
-        let _ = w.await;
+
+    async fn work(&mut self) -> anyhow::Result<()> {
+        self.more = false;
+        let free: usize = self.senders.iter().map(|s| s.capacity()).sum();
+        if free == 0 {
+            return Ok(());
+        }
+        let lease = Duration::from_secs(self.daemon.cfg.lease_secs);
+        let events = self
+            .daemon
+            .store
+            .claim_events(&self.daemon.node, free.min(1000) as u32, lease)
+            .await
+            .map_err(|e| anyhow::anyhow!("(DISTRIBUTOR): claiming events failed: {e}"))?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        tracing::info!("(DISTRIBUTOR): Distributing events. Num={}", events.len());
+        let n = self.senders.len();
+        for ev in events {
+            let q = queue_of(&ev.mac, n);
+            if self.senders[q].send(ev).await.is_err() {
+                break;
+            }
+        }
+        self.more = true;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        let _ = self.stop_workers.send(true);
+        self.senders.clear();
+        for w in self.workers.drain(..) {
+            let _ = w.await;
+        }
+        Ok(())
     }
 }

@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use touchless_api::sraps::{
+    Company, EndpointWrite, ManagedValueIn, Problem, SettingDefinition, Token,
+};
+use touchless_api::wire::FlexBool;
 use touchless_domain::Mac;
 
 use super::provider::{ProviderApi, ProviderError, Registration};
@@ -79,8 +84,8 @@ impl Sraps {
         &self,
         method: Method,
         url: &str,
-        body: Option<&Value>,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Value), ProviderError> {
+        body: Option<&impl Serialize>,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, String), ProviderError> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| ProviderError::Permanent(format!("bad provider URL {url}: {e}")))?;
         let host = parsed.host_str().unwrap_or("").to_owned();
@@ -149,23 +154,34 @@ impl Sraps {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok((status, headers, value))
+        Ok((status, headers, text))
     }
 
-    /// A request whose non-2xx answer is an error.
-    async fn ok(
+    /// A request whose non-2xx answer is an error, and whose answer is an `R`.
+    async fn ok<R: DeserializeOwned>(
         &self,
         method: Method,
         url: &str,
-        body: Option<&Value>,
-    ) -> Result<(reqwest::header::HeaderMap, Value), ProviderError> {
-        let (status, headers, value) = self.call(method, url, body).await?;
-        if status.is_success() {
-            Ok((headers, value))
-        } else {
-            Err(classify(status, &headers, &value, url))
+        body: Option<&impl Serialize>,
+    ) -> Result<(reqwest::header::HeaderMap, R), ProviderError> {
+        let (status, headers, text) = self.call(method, url, body).await?;
+        if !status.is_success() {
+            return Err(classify(status, &headers, &text, url));
         }
+        let value = serde_json::from_str(&text).map_err(|e| {
+            ProviderError::Permanent(format!(
+                "the provider's answer to {url} is not what the SRAPS API answers: {e}"
+            ))
+        })?;
+        Ok((headers, value))
+    }
+
+    /// A GET answered with an `R`.
+    async fn get<R: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<(reqwest::header::HeaderMap, R), ProviderError> {
+        self.ok(Method::GET, url, None::<&()>).await
     }
 
     async fn discover(&self, fresh: bool) -> Result<Discovery, ProviderError> {
@@ -181,12 +197,8 @@ impl Sraps {
                 }
             }
         }
-        let (_, token) = self
-            .ok(
-                Method::GET,
-                &self.url(&format!("tokens/{}", self.key_id)),
-                None,
-            )
+        let (_, token): (_, Token) = self
+            .get(&self.url(&format!("tokens/{}", self.key_id)))
             .await
             .map_err(|e| match e {
                 ProviderError::Permanent(m) if m.starts_with("404") => {
@@ -197,12 +209,12 @@ impl Sraps {
                 }
                 other => other,
             })?;
-        if token.get("role").and_then(Value::as_str) == Some("none") {
+        if token.role == "none" {
             return Err(no_role());
         }
-        let company_url = link(&token, "company")?;
-        let (_, company) = self.ok(Method::GET, &company_url, None).await?;
-        let endpoints = link(&company, "endpoints")?;
+        let company_url = link(token.links.company, "company")?;
+        let (_, company): (_, Company) = self.get(&company_url).await?;
+        let endpoints = link(company.links.endpoints, "endpoints")?;
         let endpoints = if endpoints.ends_with('/') {
             endpoints
         } else {
@@ -218,20 +230,20 @@ impl Sraps {
                     "the provider's settings catalogue does not end (over 100 pages)".into(),
                 ));
             }
-            let (headers, list) = self.ok(Method::GET, &url, None).await?;
-            for s in list.as_array().into_iter().flatten() {
+            let (headers, list): (_, Vec<SettingDefinition>) = self.get(&url).await?;
+            for s in list {
                 // Only section phone-settings: SRAPS also has a `global` setting_server.
-                if s.get("section").and_then(Value::as_str) != Some("phone-settings") {
+                if s.section != "phone-settings" || s.uuid.is_empty() {
                     continue;
                 }
-                let slot = match s.get("param_name").and_then(Value::as_str) {
-                    Some("setting_server") => 0,
-                    Some("http_client_user") => 1,
-                    Some("http_client_pass") => 2,
+                let slot = match s.param_name.as_str() {
+                    "setting_server" => 0,
+                    "http_client_user" => 1,
+                    "http_client_pass" => 2,
                     _ => continue,
                 };
                 if uuids[slot].is_none() {
-                    uuids[slot] = s.get("uuid").and_then(Value::as_str).map(str::to_owned);
+                    uuids[slot] = Some(s.uuid);
                 }
             }
             next = next_link(&headers);
@@ -243,16 +255,8 @@ impl Sraps {
             ));
         };
         let d = Discovery {
-            company: company
-                .get("uuid")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            company_name: company
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
+            company: company.uuid,
+            company_name: company.name,
             endpoints,
             setting_server,
             http_client_user: user.unwrap_or_default(),
@@ -280,14 +284,10 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
-fn link(v: &Value, name: &str) -> Result<String, ProviderError> {
-    v.get("links")
-        .and_then(|l| l.get(name))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            ProviderError::Permanent(format!("the provider's answer has no links.{name}"))
-        })
+fn link(url: Option<String>, name: &str) -> Result<String, ProviderError> {
+    url.filter(|u| !u.is_empty()).ok_or_else(|| {
+        ProviderError::Permanent(format!("the provider's answer has no links.{name}"))
+    })
 }
 
 fn next_link(h: &reqwest::header::HeaderMap) -> Option<String> {
@@ -307,23 +307,20 @@ fn next_link(h: &reqwest::header::HeaderMap) -> Option<String> {
         })
 }
 
-fn detail(v: &Value) -> String {
-    for k in ["detail", "message", "error"] {
-        if let Some(s) = v.get(k).and_then(Value::as_str) {
-            return s.to_owned();
-        }
-    }
-    match v {
-        Value::String(s) => s.chars().take(200).collect(),
-        other => other.to_string().chars().take(200).collect(),
-    }
+/// What an error answer says: SRAPS's `detail` (or another service's
+/// `message`/`error`), else the start of the body as it came.
+fn detail(body: &str) -> String {
+    serde_json::from_str::<Problem>(body)
+        .ok()
+        .and_then(|p| p.text().map(str::to_owned))
+        .unwrap_or_else(|| body.chars().take(200).collect())
 }
 
 /// Turns a non-2xx answer into words an admin can act on.
 fn classify(
     status: StatusCode,
     headers: &reqwest::header::HeaderMap,
-    body: &Value,
+    body: &str,
     url: &str,
 ) -> ProviderError {
     let d = detail(body);
@@ -361,7 +358,7 @@ impl ProviderApi for Sraps {
     async fn register(&self, r: &Registration) -> Result<(), ProviderError> {
         let d = self.discover(false).await?;
         let mac = r.mac.to_string().to_ascii_lowercase();
-        let mut settings = serde_json::Map::new();
+        let mut settings = std::collections::BTreeMap::new();
         let mut url = r.url.clone();
         if d.http_client_user.is_empty() || d.http_client_pass.is_empty() {
             // Snom accepts user:pass@host in the setting server URL (reference §3).
@@ -371,21 +368,23 @@ impl ProviderApi for Sraps {
         } else {
             settings.insert(
                 d.http_client_user.clone(),
-                json!({ "value": r.user, "attrs": { "perm": "RW" } }),
+                ManagedValueIn::rw(r.user.as_str()),
             );
             settings.insert(
                 d.http_client_pass.clone(),
-                json!({ "value": r.pass, "attrs": { "perm": "RW" } }),
+                ManagedValueIn::rw(r.pass.as_str()),
             );
         }
-        settings.insert(
-            d.setting_server.clone(),
-            json!({ "value": url, "attrs": { "perm": "RW" } }),
-        );
-        let body =
-            json!({ "mac": mac, "autoprovisioning_enabled": true, "settings_manager": settings });
+        settings.insert(d.setting_server.clone(), ManagedValueIn::rw(&url));
+        let body = EndpointWrite {
+            mac: Some(mac.clone()),
+            autoprovisioning_enabled: Some(FlexBool(true)),
+            settings_manager: Some(settings),
+            ..EndpointWrite::default()
+        };
+        // The answer is the endpoint; nothing in it is needed.
         let result = self
-            .ok(Method::PUT, &format!("{}{mac}", d.endpoints), Some(&body))
+            .ok::<serde::de::IgnoredAny>(Method::PUT, &format!("{}{mac}", d.endpoints), Some(&body))
             .await;
         if matches!(&result, Err(ProviderError::Permanent(m)) if m.starts_with("404")) {
             // A stale endpoints URL: forget discovery so the next attempt redoes it.
@@ -397,7 +396,7 @@ impl ProviderApi for Sraps {
     async fn deregister(&self, mac: Mac) -> Result<(), ProviderError> {
         let d = self.discover(false).await?;
         let url = format!("{}{}", d.endpoints, mac.to_string().to_ascii_lowercase());
-        let (status, headers, body) = self.call(Method::DELETE, &url, None).await?;
+        let (status, headers, body) = self.call(Method::DELETE, &url, None::<&()>).await?;
         if status.is_success() || status == StatusCode::NOT_FOUND {
             return Ok(());
         }
@@ -417,13 +416,12 @@ mod tests {
     #[test]
     fn classifies_answers_for_admins() {
         let h = reqwest::header::HeaderMap::new();
-        let p = |s: u16, body: Value| {
-            classify(StatusCode::from_u16(s).unwrap(), &h, &body, "http://x/")
-        };
+        let p =
+            |s: u16, body: &str| classify(StatusCode::from_u16(s).unwrap(), &h, body, "http://x/");
         assert_eq!(
             p(
                 403,
-                json!({"detail": "taken_mac_or_forbidden: MAC 1 is owned by another account"})
+                r#"{"detail": "taken_mac_or_forbidden: MAC 1 is owned by another account"}"#
             )
             .to_string(),
             "MAC is owned by another account (taken_mac_or_forbidden)"
@@ -431,19 +429,19 @@ mod tests {
         assert_eq!(
             p(
                 403,
-                json!({"detail": "The API key has no role (role \"none\")"})
+                r#"{"detail": "The API key has no role (role \"none\")"}"#
             )
             .to_string(),
             "403 Forbidden: the API key has no role; choose a role for the key at the provider"
         );
-        assert!(p(401, json!({"detail": "Bad mac"}))
+        assert!(p(401, r#"{"detail": "Bad mac"}"#)
             .to_string()
             .contains("wrong access key id or secret"));
-        assert!(p(503, json!("down")).is_transient());
-        assert!(!p(400, json!({"message": "bad mac"})).is_transient());
+        assert!(p(503, "down").is_transient());
+        assert!(!p(400, r#"{"message": "bad mac"}"#).is_transient());
         let mut h429 = reqwest::header::HeaderMap::new();
         h429.insert("retry-after", "7".parse().unwrap());
-        match classify(StatusCode::TOO_MANY_REQUESTS, &h429, &json!({}), "u") {
+        match classify(StatusCode::TOO_MANY_REQUESTS, &h429, "{}", "u") {
             ProviderError::Throttled {
                 retry_after,
                 message,

@@ -1,7 +1,6 @@
 //! The redirection service: an SRAPS-compatible REST API for PBXes (Hawk) and
 //! the phone-facing redirect, on their own listener.
 
-pub mod admin;
 pub mod api;
 pub mod catalogue;
 pub mod hawk;

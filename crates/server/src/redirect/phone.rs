@@ -26,6 +26,7 @@ use super::catalogue::Catalogue;
 use super::RedirectState;
 use crate::render::SettingView;
 use crate::serve::{ClientAddr, ClientCert};
+use crate::tasks::Task;
 
 const NOT_HERE: &str = "not found\n";
 
@@ -337,27 +338,58 @@ impl Default for RedirectLog {
     }
 }
 
-pub async fn run_log_writer(
+/// Writes the redirect contact log every second and, every minute, prunes
+/// expired Hawk nonces and contacts beyond the retention (a [`Task`]).
+pub struct LogWriter {
     st: Arc<RedirectState>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut prune = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => st.log.flush(&*st.store).await,
-            _ = prune.tick() => {
-                if let Err(e) = st.store.prune_nonces(chrono::Utc::now()).await {
-                    tracing::warn!(error = %e, "pruning Hawk nonces failed");
-                }
-                let before = chrono::Utc::now() - st.contact_retention;
-                match st.store.prune_redirect_contacts(before, st.contact_max_rows).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, "pruned old redirect contacts"),
-                    Err(e) => tracing::warn!(error = %e, "pruning redirect contacts failed"),
-                }
-            }
-            _ = shutdown.changed() => break,
+    tick: tokio::time::Interval,
+    prune: tokio::time::Interval,
+    pruning: bool,
+}
+
+impl LogWriter {
+    pub fn new(st: Arc<RedirectState>) -> Self {
+        LogWriter {
+            st,
+            tick: tokio::time::interval(Duration::from_secs(1)),
+            prune: tokio::time::interval(Duration::from_secs(60)),
+            pruning: false,
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Task for LogWriter {
+    async fn wake(&mut self) {
+        self.pruning = tokio::select! {
+            _ = self.tick.tick() => false,
+            _ = self.prune.tick() => true,
+        };
+    }
+
+    async fn work(&mut self) -> anyhow::Result<()> {
+        let st = &self.st;
+        if !self.pruning {
+            st.log.flush(&*st.store).await;
+            return Ok(());
+        }
+        if let Err(e) = st.store.prune_nonces(chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "pruning Hawk nonces failed");
+        }
+        let before = chrono::Utc::now() - st.contact_retention;
+        let n = st
+            .store
+            .prune_redirect_contacts(before, st.contact_max_rows)
+            .await
+            .map_err(|e| anyhow::anyhow!("pruning redirect contacts: {e}"))?;
+        if n > 0 {
+            tracing::info!(deleted = n, "pruned old redirect contacts");
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        self.st.log.flush(&*self.st.store).await;
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Request, State};
 use axum::response::IntoResponse;
 use http::StatusCode;
-use serde_json::{json, Map, Value};
+use touchless_api::sraps::{self, EndpointWrite, Links, ProfileWrite};
 use touchless_domain::Mac;
 use touchless_store::{EndpointIn, ProfileIn, Role, StoreError};
 
@@ -23,17 +23,18 @@ pub async fn token(
     if id != ctx.key.id {
         return Err(SrapsError::not_found("token"));
     }
-    Ok(axum::Json(json!({
-        "access_key_id": ctx.key.id,
-        "role": ctx.key.role.as_str(),
-        "enabled": ctx.key.enabled,
-        "last_used": ctx.key.last_used_at,
-        "created_at": ctx.key.created_at,
-        "links": {
-            "self": format!("{}tokens/{}", ctx.base, ctx.key.id),
-            "company": ctx.company_url(&ctx.key.company),
+    Ok(axum::Json(sraps::Token {
+        links: Links {
+            self_: Some(format!("{}tokens/{}", ctx.base, ctx.key.id)),
+            company: Some(ctx.company_url(&ctx.key.company)),
+            ..Links::default()
         },
-    }))
+        access_key_id: ctx.key.id,
+        role: ctx.key.role.as_str().to_owned(),
+        enabled: ctx.key.enabled,
+        last_used: ctx.key.last_used_at,
+        created_at: Some(ctx.key.created_at),
+    })
     .into_response())
 }
 
@@ -50,16 +51,17 @@ pub async fn company(
         .await?
         .ok_or_else(|| SrapsError::not_found("company"))?;
     let url = ctx.company_url(&c.id);
-    Ok(axum::Json(json!({
-        "uuid": c.id,
-        "name": c.name,
-        "created_at": c.created_at,
-        "links": {
-            "self": url,
-            "endpoints": format!("{url}endpoints/"),
-            "provisioning_profiles": format!("{url}provisioning-profiles/"),
+    Ok(axum::Json(sraps::Company {
+        uuid: c.id,
+        name: c.name,
+        created_at: Some(c.created_at),
+        links: Links {
+            endpoints: Some(format!("{url}endpoints/")),
+            provisioning_profiles: Some(format!("{url}provisioning-profiles/")),
+            self_: Some(url),
+            ..Links::default()
         },
-    }))
+    })
     .into_response())
 }
 
@@ -69,7 +71,7 @@ pub async fn settings(State(st): State<Arc<RedirectState>>, req: Request) -> Api
     let items = Catalogue::get()
         .settings
         .iter()
-        .map(|s| setting_json(&ctx.base, s))
+        .map(|s| setting_def(&ctx.base, s))
         .collect();
     Ok(page.slice(items, &format!("{}settings/", ctx.base)))
 }
@@ -83,7 +85,7 @@ pub async fn setting(
     let s = Catalogue::get()
         .setting(&uuid)
         .ok_or_else(|| SrapsError::not_found("setting"))?;
-    Ok(axum::Json(setting_json(&ctx.base, s)).into_response())
+    Ok(axum::Json(setting_def(&ctx.base, s)).into_response())
 }
 
 pub async fn product_groups(State(st): State<Arc<RedirectState>>, req: Request) -> ApiResult {
@@ -92,16 +94,23 @@ pub async fn product_groups(State(st): State<Arc<RedirectState>>, req: Request) 
     let items = Catalogue::get()
         .groups
         .iter()
-        .map(|g| json!({ "uuid": g.uuid, "name": g.name, "links": { "self": format!("{}product-groups/{}", ctx.base, g.uuid) } }))
+        .map(|g| sraps::ProductGroup {
+            uuid: g.uuid.clone(),
+            name: g.name.to_owned(),
+            links: Links {
+                self_: Some(format!("{}product-groups/{}", ctx.base, g.uuid)),
+                ..Links::default()
+            },
+        })
         .collect();
     Ok(page.slice(items, &format!("{}product-groups/", ctx.base)))
 }
 
-pub(super) fn parse_profile(m: &Map<String, Value>) -> ApiResult<ProfileIn> {
-    let name = opt_string(m, "name", 200)?
+pub(super) fn parse_profile(p: ProfileWrite) -> ApiResult<ProfileIn> {
+    let name = text("name", p.name, 200)?
         .filter(|n| !n.is_empty())
         .ok_or_else(|| SrapsError::bad("name: this field is required"))?;
-    let product_group = opt_string(m, "product_group", 64)?;
+    let product_group = text("product_group", p.product_group, 64)?;
     if let Some(g) = &product_group {
         Catalogue::get().group(g).ok_or_else(|| {
             SrapsError::bad(format!(
@@ -112,8 +121,8 @@ pub(super) fn parse_profile(m: &Map<String, Value>) -> ApiResult<ProfileIn> {
     Ok(ProfileIn {
         name,
         product_group,
-        autoprovisioning_enabled: flexible_bool(m, "autoprovisioning_enabled", true)?,
-        settings: parse_settings_manager(m)?,
+        autoprovisioning_enabled: flag(p.autoprovisioning_enabled, true),
+        settings: settings_in(p.settings_manager)?,
     })
 }
 
@@ -127,12 +136,12 @@ pub async fn profiles(
     ctx.own_company(&company)?;
     if method == http::Method::POST {
         ctx.require(Role::Write, "create provisioning profiles")?;
-        let p = parse_profile(&json_body(&ctx)?)?;
+        let p = parse_profile(body(&ctx)?)?;
         let id = crate::secret::random_hex(16);
         let created = st.store.create_profile(&id, &company, &p).await?;
         return Ok((
             StatusCode::CREATED,
-            axum::Json(profile_json(&ctx, &created)),
+            axum::Json(profile_body(&ctx, &created)),
         )
             .into_response());
     }
@@ -143,7 +152,7 @@ pub async fn profiles(
         .list_profiles(&company)
         .await?
         .iter()
-        .map(|p| profile_json(&ctx, p))
+        .map(|p| profile_body(&ctx, p))
         .collect();
     Ok(page.slice(
         items,
@@ -163,9 +172,9 @@ pub async fn profile(
     match method {
         http::Method::PUT => {
             ctx.require(Role::Write, "change provisioning profiles")?;
-            let p = parse_profile(&json_body(&ctx)?)?;
+            let p = parse_profile(body(&ctx)?)?;
             let updated = st.store.replace_profile(&company, &id, &p).await?;
-            Ok(axum::Json(profile_json(&ctx, &updated)).into_response())
+            Ok(axum::Json(profile_body(&ctx, &updated)).into_response())
         }
         http::Method::DELETE => {
             ctx.require(Role::Write, "delete provisioning profiles")?;
@@ -179,7 +188,7 @@ pub async fn profile(
                 .get_profile(&company, &id)
                 .await?
                 .ok_or_else(|| SrapsError::not_found("provisioning profile"))?;
-            Ok(axum::Json(profile_json(&ctx, &p)).into_response())
+            Ok(axum::Json(profile_body(&ctx, &p)).into_response())
         }
     }
 }
@@ -197,7 +206,7 @@ pub async fn endpoints(
         .store
         .list_endpoints(Some(&company), page.offset(), page.size)
         .await?;
-    let items = items.iter().map(|e| endpoint_json(&ctx, e)).collect();
+    let items = items.iter().map(|e| endpoint_body(&ctx, e)).collect();
     Ok(page.respond(
         items,
         total,
@@ -217,8 +226,8 @@ pub async fn endpoint(
     match method {
         http::Method::PUT => {
             ctx.require(Role::Write, "register devices")?;
-            let m = json_body(&ctx)?;
-            if let Some(body_mac) = opt_string(&m, "mac", 32)? {
+            let m: EndpointWrite = body(&ctx)?;
+            if let Some(body_mac) = text("mac", m.mac, 32)? {
                 let body_mac =
                     Mac::parse(&body_mac).map_err(|e| SrapsError::bad(format!("mac: {e}")))?;
                 if body_mac != mac {
@@ -227,13 +236,12 @@ pub async fn endpoint(
                     )));
                 }
             }
-            let profile = opt_string(&m, "provisioning_profile", 64)?;
             let e = EndpointIn {
                 mac,
-                name: opt_string(&m, "name", 200)?.unwrap_or_default(),
-                autoprovisioning_enabled: flexible_bool(&m, "autoprovisioning_enabled", true)?,
-                profile,
-                settings: parse_settings_manager(&m)?,
+                name: text("name", m.name, 200)?.unwrap_or_default(),
+                autoprovisioning_enabled: flag(m.autoprovisioning_enabled, true),
+                profile: text("provisioning_profile", m.provisioning_profile, 64)?,
+                settings: settings_in(m.settings_manager)?,
             };
             let (saved, created) =
                 st.store
@@ -251,7 +259,7 @@ pub async fn endpoint(
             } else {
                 StatusCode::OK
             };
-            Ok((status, axum::Json(endpoint_json(&ctx, &saved))).into_response())
+            Ok((status, axum::Json(endpoint_body(&ctx, &saved))).into_response())
         }
         http::Method::DELETE => {
             ctx.require(Role::Write, "remove devices")?;
@@ -263,7 +271,7 @@ pub async fn endpoint(
             ctx.require(Role::Read, "read endpoints")?;
             match st.store.get_endpoint(mac).await? {
                 Some(e) if e.company == company => {
-                    Ok(axum::Json(endpoint_json(&ctx, &e)).into_response())
+                    Ok(axum::Json(endpoint_body(&ctx, &e)).into_response())
                 }
                 // Another company's MAC looks like no MAC at all.
                 _ => Err(SrapsError::not_found("endpoint")),

@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
-use serde_json::json;
 use touchless_store::StoreError;
 
 mod auth;
@@ -59,7 +58,11 @@ impl SrapsError {
 
 impl IntoResponse for SrapsError {
     fn into_response(self) -> Response {
-        let mut r = (self.status, axum::Json(json!({ "detail": self.detail }))).into_response();
+        let mut r = (
+            self.status,
+            axum::Json(touchless_api::sraps::Problem::detail(self.detail)),
+        )
+            .into_response();
         if let Some(w) = self
             .www_authenticate
             .and_then(|w| HeaderValue::from_str(&w).ok())

@@ -3,7 +3,7 @@
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue};
 use serde::Deserialize;
-use serde_json::Value;
+use serde::Serialize;
 
 use super::*;
 
@@ -52,7 +52,7 @@ impl Page {
     }
 
     /// A bare JSON array with RFC 8288 `Link` headers for the neighbours.
-    pub(super) fn respond(&self, items: Vec<Value>, total: u64, url: &str) -> Response {
+    pub(super) fn respond<T: Serialize>(&self, items: Vec<T>, total: u64, url: &str) -> Response {
         let mut links = Vec::new();
         if self.offset() + self.size < total {
             links.push(format!(
@@ -68,7 +68,7 @@ impl Page {
                 self.size
             ));
         }
-        let mut r = axum::Json(Value::Array(items)).into_response();
+        let mut r = axum::Json(items).into_response();
         if !links.is_empty() {
             if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
                 r.headers_mut().insert(header::LINK, v);
@@ -80,13 +80,13 @@ impl Page {
         r
     }
 
-    pub(super) fn slice(&self, items: Vec<Value>, url: &str) -> Response {
+    pub(super) fn slice<T: Serialize>(&self, items: Vec<T>, url: &str) -> Response {
         let total = items.len() as u64;
         let page = items
             .into_iter()
             .skip(self.offset() as usize)
             .take(self.size as usize)
-            .collect();
+            .collect::<Vec<T>>();
         self.respond(page, total, url)
     }
 }

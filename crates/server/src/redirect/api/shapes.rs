@@ -1,201 +1,164 @@
-//! The JSON the API sends (settings, endpoints, profiles) and reads (bodies).
+//! The SRAPS bodies the API sends (settings, endpoints, profiles) and reads,
+//! as `touchless_api::sraps` types.
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use touchless_api::sraps::{self, Links, ManagedAttrs, ManagedValue, ManagedValueIn};
+use touchless_api::wire::FlexBool;
 use touchless_domain::{Mac, Perm};
 use touchless_store::{Endpoint, Profile, SettingValue, SettingValues};
 
+use crate::json::{self, BodyError};
 use crate::redirect::catalogue::{uuid_for, Catalogue, SettingDef};
 
 use super::*;
 
-// -- JSON shapes -----------------------------------------------------------------------
+pub(super) fn setting_def(base: &str, s: &SettingDef) -> sraps::SettingDefinition {
+    sraps::SettingDefinition {
+        uuid: s.uuid.clone(),
+        name: s.name.to_owned(),
+        param_name: s.param_name.to_owned(),
+        description: s.description.to_owned(),
+        section: s.section.to_owned(),
+        field_type: s.field_type.to_owned(),
+        group: None,
+        product_groups: Catalogue::get()
+            .groups
+            .iter()
+            .map(|g| g.uuid.clone())
+            .collect(),
+        attrs: Vec::new(),
+        choices: None,
+        default_value: None,
+        fkey: false,
+        multiple: false,
+        sortable: false,
+        uses_permissions: true,
+        no_profiles: 0,
+        indexed: sraps::Indexed {
+            enabled: s.indexed,
+            start: 1,
+            default_size: if s.indexed { 1 } else { 0 },
+            max_size: if s.indexed { 12 } else { 0 },
+        },
+        links: Links {
+            self_: Some(format!("{base}settings/{}", s.uuid)),
+            ..Links::default()
+        },
+    }
+}
 
-pub(super) fn setting_json(base: &str, s: &SettingDef) -> Value {
-    let groups: Vec<&str> = Catalogue::get()
-        .groups
+pub(super) fn settings_manager(values: &SettingValues) -> sraps::SettingsManager {
+    values
         .iter()
-        .map(|g| g.uuid.as_str())
-        .collect();
-    json!({
-        "uuid": s.uuid,
-        "name": s.name,
-        "param_name": s.param_name,
-        "description": s.description,
-        "section": s.section,
-        "field_type": s.field_type,
-        "group": null,
-        "product_groups": groups,
-        "attrs": [],
-        "choices": null,
-        "default_value": null,
-        "fkey": false,
-        "multiple": false,
-        "sortable": false,
-        "uses_permissions": true,
-        "no_profiles": 0,
-        "indexed": {
-            "enabled": s.indexed,
-            "start": 1,
-            "default_size": if s.indexed { 1 } else { 0 },
-            "max_size": if s.indexed { 12 } else { 0 },
-        },
-        "links": { "self": format!("{base}settings/{}", s.uuid) },
-    })
+        .map(|(uuid, v)| {
+            (
+                uuid.clone(),
+                ManagedValue {
+                    value: v.value.clone(),
+                    attrs: ManagedAttrs {
+                        perm: v.perm,
+                        idx: v.idx,
+                    },
+                },
+            )
+        })
+        .collect()
 }
 
-pub(super) fn settings_manager_json(values: &SettingValues) -> Value {
-    let mut m = Map::new();
-    for (uuid, v) in values {
-        let mut attrs = json!({ "perm": v.perm.as_str() });
-        if let Some(i) = v.idx {
-            attrs["idx"] = json!(i);
-        }
-        m.insert(uuid.clone(), json!({ "value": v.value, "attrs": attrs }));
-    }
-    Value::Object(m)
-}
-
-pub(super) fn endpoint_json(ctx: &Ctx, e: &Endpoint) -> Value {
+pub(super) fn endpoint_body(ctx: &Ctx, e: &Endpoint) -> sraps::Endpoint {
     let mac = e.mac.to_string().to_ascii_lowercase();
-    json!({
-        "uuid": uuid_for("endpoint", &mac),
-        "mac": mac,
-        "name": e.name,
-        "autoprovisioning_enabled": e.autoprovisioning_enabled,
-        "provisioning_profile": e.profile,
-        "settings_manager": settings_manager_json(&e.settings),
-        "created_at": e.created_at,
-        "updated_at": e.updated_at,
-        "links": {
-            "self": format!("{}endpoints/{mac}", ctx.company_url(&e.company)),
-            "company": ctx.company_url(&e.company),
+    sraps::Endpoint {
+        uuid: uuid_for("endpoint", &mac),
+        name: e.name.clone(),
+        autoprovisioning_enabled: e.autoprovisioning_enabled,
+        provisioning_profile: e.profile.clone(),
+        settings_manager: settings_manager(&e.settings),
+        created_at: e.created_at,
+        updated_at: e.updated_at,
+        links: Links {
+            self_: Some(format!("{}endpoints/{mac}", ctx.company_url(&e.company))),
+            company: Some(ctx.company_url(&e.company)),
+            ..Links::default()
         },
-    })
-}
-
-pub(super) fn profile_json(ctx: &Ctx, p: &Profile) -> Value {
-    json!({
-        "uuid": p.id,
-        "name": p.name,
-        "product_group": p.product_group,
-        "autoprovisioning_enabled": p.autoprovisioning_enabled,
-        "settings_manager": settings_manager_json(&p.settings),
-        "created_at": p.created_at,
-        "updated_at": p.updated_at,
-        "links": {
-            "self": format!("{}provisioning-profiles/{}", ctx.company_url(&p.company), p.id),
-            "company": ctx.company_url(&p.company),
-        },
-    })
-}
-
-pub(super) fn json_body(ctx: &Ctx) -> ApiResult<Map<String, Value>> {
-    match serde_json::from_slice::<Value>(&ctx.body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(SrapsError::bad("request body must be a JSON object")),
-        Err(e) => Err(SrapsError::bad(format!("JSON parse error: {e}"))),
+        mac,
     }
 }
 
-/// A bool, or the strings "true"/"false" (ngcp-panel sends a string).
-pub(super) fn flexible_bool(m: &Map<String, Value>, key: &str, default: bool) -> ApiResult<bool> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
-        Some(other) => Err(SrapsError::bad(format!(
-            "{key}: must be a boolean, got {other}"
-        ))),
+pub(super) fn profile_body(ctx: &Ctx, p: &Profile) -> sraps::Profile {
+    sraps::Profile {
+        uuid: p.id.clone(),
+        name: p.name.clone(),
+        product_group: p.product_group.clone(),
+        autoprovisioning_enabled: p.autoprovisioning_enabled,
+        settings_manager: settings_manager(&p.settings),
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+        links: Links {
+            self_: Some(format!(
+                "{}provisioning-profiles/{}",
+                ctx.company_url(&p.company),
+                p.id
+            )),
+            company: Some(ctx.company_url(&p.company)),
+            ..Links::default()
+        },
     }
 }
 
-pub(super) fn opt_string(
-    m: &Map<String, Value>,
-    key: &str,
-    max: usize,
-) -> ApiResult<Option<String>> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s))
-            if s.chars().count() <= max && touchless_domain::is_xml_text(s, false) =>
-        {
-            Ok(Some(s.clone()))
+/// The request body as a `T`; a 400 says where it went wrong
+/// (`settings_manager.<uuid>.attrs.perm: …`).
+pub(super) fn body<T: DeserializeOwned>(ctx: &Ctx) -> ApiResult<T> {
+    json::object(&ctx.body).map_err(|e| match e {
+        BodyError::Syntax(e) => SrapsError::bad(format!("JSON parse error: {e}")),
+        BodyError::NotObject => SrapsError::bad("request body must be a JSON object"),
+        BodyError::Data { path, message } => {
+            SrapsError::bad(format!("{}: {message}", json::dotted(&path)))
         }
-        Some(Value::String(_)) => Err(SrapsError::bad(format!(
-            "{key}: too long, or contains control characters or U+FFFE/U+FFFF"
-        ))),
-        Some(other) => Err(SrapsError::bad(format!(
-            "{key}: must be a string, got {other}"
-        ))),
-    }
+    })
 }
 
-pub(super) fn parse_settings_manager(m: &Map<String, Value>) -> ApiResult<SettingValues> {
-    let mut out = SettingValues::new();
-    let Some(v) = m.get("settings_manager") else {
-        return Ok(out);
-    };
-    let obj = match v {
-        Value::Null => return Ok(out),
-        Value::Object(o) => o,
-        other => {
-            return Err(SrapsError::bad(format!(
-                "settings_manager: must be an object, got {other}"
+/// A boolean field, `default` when absent.
+pub(super) fn flag(v: Option<FlexBool>, default: bool) -> bool {
+    v.map_or(default, |b| b.0)
+}
+
+/// An optional text field: at most `max` characters that XML can carry.
+pub(super) fn text(key: &str, v: Option<String>, max: usize) -> ApiResult<Option<String>> {
+    match v {
+        Some(s) if s.chars().count() > max || !touchless_domain::is_xml_text(&s, false) => {
+            Err(SrapsError::bad(format!(
+                "{key}: too long, or contains control characters or U+FFFE/U+FFFF"
             )))
         }
-    };
+        other => Ok(other),
+    }
+}
+
+/// A `settings_manager` as the store keeps it: uuids known to the catalogue,
+/// values a phone can be given.
+pub(super) fn settings_in(m: Option<BTreeMap<String, ManagedValueIn>>) -> ApiResult<SettingValues> {
+    let mut out = SettingValues::new();
     let cat = Catalogue::get();
-    for (uuid, entry) in obj {
-        let def = cat.setting(uuid).ok_or_else(|| {
+    for (uuid, entry) in m.unwrap_or_default() {
+        let def = cat.setting(&uuid).ok_or_else(|| {
             SrapsError::bad(format!(
                 "settings_manager: unknown setting uuid {uuid:?}; see settings/"
             ))
         })?;
-        let entry = entry.as_object().ok_or_else(|| {
-            SrapsError::bad(format!(
-                "settings_manager.{uuid}: must be an object with value and attrs"
-            ))
-        })?;
-        let value = match entry.get("value") {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::Bool(b)) => if *b { "on" } else { "off" }.to_owned(),
-            Some(other) => {
-                return Err(SrapsError::bad(format!(
-                    "settings_manager.{uuid}.value: must be a string, got {other}"
-                )))
-            }
-        };
-        touchless_domain::Setting::new(def.param_name, None, &value, Perm::RW)
+        let Some(value) = entry.value else { continue };
+        touchless_domain::Setting::new(def.param_name, None, &value.0, Perm::RW)
             .map_err(|e| SrapsError::bad(format!("settings_manager.{uuid}.value: {e}")))?;
-        let attrs = entry.get("attrs").and_then(Value::as_object);
-        let perm = match attrs.and_then(|a| a.get("perm")) {
-            None | Some(Value::Null) => Perm::RW,
-            Some(Value::String(p)) => p
-                .parse::<Perm>()
-                .map_err(|e| SrapsError::bad(format!("settings_manager.{uuid}.attrs.perm: {e}")))?,
-            Some(other) => {
-                return Err(SrapsError::bad(format!(
-                    "settings_manager.{uuid}.attrs.perm: must be a string, got {other}"
-                )))
-            }
-        };
-        let idx = match attrs.and_then(|a| a.get("idx")) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| {
-                        SrapsError::bad(format!(
-                            "settings_manager.{uuid}.attrs.idx: must be a non-negative integer"
-                        ))
-                    })?,
-            ),
-        };
-        out.insert(uuid.clone(), SettingValue { value, perm, idx });
+        let attrs = entry.attrs.unwrap_or_default();
+        out.insert(
+            uuid,
+            SettingValue {
+                value: value.0,
+                perm: attrs.perm.unwrap_or(Perm::RW),
+                idx: attrs.idx.map(|i| i.0),
+            },
+        );
     }
     Ok(out)
 }

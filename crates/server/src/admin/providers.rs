@@ -1,0 +1,137 @@
+//! Redirection providers in the admin API: add, read, test, remove.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use http::StatusCode;
+use touchless_api::daemon as api;
+use touchless_domain::TenantId;
+use touchless_store::{Provider, StoreError};
+
+use super::extract::{ApiError, ApiJson, ApiResult};
+use super::state::AdminState;
+use super::view;
+
+pub(super) async fn list_providers(
+    State(st): State<Arc<AdminState>>,
+) -> ApiResult<Json<Vec<api::Provider>>> {
+    let ps = st.store.list_providers().await?;
+    Ok(Json(ps.iter().map(view::provider).collect()))
+}
+
+/// A field parsed by `parse`, or a 400 naming it.
+fn check(
+    field: &str,
+    value: String,
+    parse: impl FnOnce(&str) -> Result<(), String>,
+) -> ApiResult<String> {
+    match parse(&value) {
+        Ok(()) => Ok(value),
+        Err(why) => Err(ApiError::field(field, value.as_str(), why)),
+    }
+}
+
+fn slug(s: &str) -> Result<(), String> {
+    TenantId::parse(s)
+        .map(|_| ())
+        .map_err(|_| "use lowercase letters, digits and '-'".into())
+}
+
+fn url(s: &str) -> Result<(), String> {
+    let ok =
+        (s.starts_with("https://") || s.starts_with("http://")) && reqwest::Url::parse(s).is_ok();
+    ok.then_some(())
+        .ok_or_else(|| "expected an http:// or https:// URL".into())
+}
+
+fn printable(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty() && s.len() <= 200 && s.bytes().all(|c| c.is_ascii_graphic());
+    ok.then_some(())
+        .ok_or_else(|| "expected 1-200 printable ASCII characters".into())
+}
+
+pub(super) async fn create_provider(
+    State(st): State<Arc<AdminState>>,
+    ApiJson(req): ApiJson<api::NewProvider>,
+) -> ApiResult<(StatusCode, Json<api::Provider>)> {
+    let kind = match req.kind {
+        Some(k) => check("kind", k, |s| {
+            (s == "snom")
+                .then_some(())
+                .ok_or_else(|| "only snom (SRAPS and compatible services) is supported".into())
+        })?,
+        None => "snom".into(),
+    };
+    let p = Provider {
+        name: check("name", req.name, slug)?,
+        kind,
+        base_url: match req.base_url {
+            Some(u) => check("base_url", u, url)?,
+            None => "https://secure-provisioning.snom.com/api/v1/".into(),
+        },
+        access_key_id: check("access_key_id", req.access_key_id, printable)?,
+        secret: check("secret", req.secret, printable)?,
+        tenant: req.tenant,
+        ca_pem: req
+            .ca_pem
+            .map(|pem| {
+                check("ca_pem", pem, |p| {
+                    crate::daemon::tls::parse_bundle(p).map(|_| ())
+                })
+            })
+            .transpose()?,
+        created_at: chrono::Utc::now(),
+    };
+    let created = st.store.create_provider(&p).await?;
+    tracing::info!(provider = %created.name, url = %created.base_url, "provider added");
+    Ok((StatusCode::CREATED, Json(view::provider(&created))))
+}
+
+async fn fetch_provider(st: &AdminState, name: String) -> ApiResult<Provider> {
+    Ok(st
+        .store
+        .get_provider(&name)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "provider",
+            key: name,
+        })?)
+}
+
+pub(super) async fn get_provider(
+    State(st): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<api::Provider>> {
+    let p = fetch_provider(&st, name).await?;
+    Ok(Json(view::provider(&p)))
+}
+
+pub(super) async fn delete_provider(
+    State(st): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    st.store.delete_provider(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs the discovery chain now; a failure is a normal answer (`ok: false`), not an error.
+pub(super) async fn test_provider(
+    State(st): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<api::ProviderTest>> {
+    let p = fetch_provider(&st, name).await?;
+    let daemon = st.daemon.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon is disabled on this node",
+        )
+    })?;
+    Ok(Json(match daemon.client(&p).test().await {
+        Ok(message) => api::ProviderTest { ok: true, message },
+        Err(e) => api::ProviderTest {
+            ok: false,
+            message: e.to_string(),
+        },
+    }))
+}

@@ -1,0 +1,218 @@
+//! The event queue in the admin API: register, deregister and remove a
+//! selection of devices, and watch and retry the events.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use http::StatusCode;
+use touchless_api::daemon as api;
+use touchless_api::Echo;
+use touchless_domain::{DeviceStatus, Mac};
+use touchless_store::{Action, DeviceFilter, EventState, StoreError};
+
+use super::extract::{ApiError, ApiJson, ApiQuery, ApiResult};
+use super::state::AdminState;
+use super::view;
+
+/// The MACs a [`api::Selection`] names: a list, a tenant's or all.
+async fn select(st: &AdminState, sel: api::Selection) -> ApiResult<Vec<Mac>> {
+    match (sel.macs, sel.tenant, sel.all.unwrap_or(false)) {
+        (Some(m), None, false) if !m.is_empty() => Ok(m),
+        (None, Some(t), false) => {
+            if st.store.get_tenant(&t).await?.is_none() {
+                return Err(StoreError::not_found("tenant", t).into());
+            }
+            let ds = st
+                .store
+                .list_devices(&DeviceFilter {
+                    tenant: Some(t),
+                    ..Default::default()
+                })
+                .await?;
+            Ok(ds.into_iter().map(|d| d.mac).collect())
+        }
+        (None, None, true) => Ok(st
+            .store
+            .list_devices(&DeviceFilter::default())
+            .await?
+            .into_iter()
+            .map(|d| d.mac)
+            .collect()),
+        _ => Err(ApiError::field(
+            "body",
+            Echo::Null,
+            "give exactly one of: macs (a non-empty list), tenant, all: true",
+        )),
+    }
+}
+
+fn no_force(sel: &api::Selection) -> ApiResult<()> {
+    match sel.force {
+        Some(f) => Err(ApiError::field(
+            "force",
+            Echo::Bool(f),
+            "force applies to POST /devices/remove only",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Commits one event per device (and its fresh credentials) before answering 202.
+async fn enqueue(
+    st: &AdminState,
+    action: Action,
+    sel: api::Selection,
+) -> ApiResult<(StatusCode, Json<api::Queued>)> {
+    no_force(&sel)?;
+    let macs = select(st, sel).await?;
+    let items: Vec<_> = macs.iter().map(|m| st.issue_ztprov(*m)).collect();
+    let events = st.store.enqueue(action, &items).await?;
+    st.written(true).await;
+    tracing::info!(
+        count = events.len(),
+        action = action.as_str(),
+        "events queued"
+    );
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(api::Queued {
+            queued: events.len(),
+            events,
+        }),
+    ))
+}
+
+pub(super) async fn register(
+    State(st): State<Arc<AdminState>>,
+    ApiJson(sel): ApiJson<api::Selection>,
+) -> ApiResult<(StatusCode, Json<api::Queued>)> {
+    enqueue(&st, Action::Register, sel).await
+}
+
+pub(super) async fn deregister(
+    State(st): State<Arc<AdminState>>,
+    ApiJson(sel): ApiJson<api::Selection>,
+) -> ApiResult<(StatusCode, Json<api::Queued>)> {
+    enqueue(&st, Action::Deregister, sel).await
+}
+
+/// `POST /devices/remove`: the selection of register, plus `force`.
+pub(super) async fn remove_selected(
+    State(st): State<Arc<AdminState>>,
+    ApiJson(sel): ApiJson<api::Selection>,
+) -> ApiResult<(StatusCode, Json<api::Removed>)> {
+    let force = sel.force.unwrap_or(false);
+    let macs = select(&st, sel).await?;
+    remove(&st, &macs, force).await
+}
+
+/// Removes devices. One that was never registered at a provider goes at once.
+/// One that may be is deregistered first (the event is committed before this
+/// answers) and goes when the provider has let it go, so no phone is left
+/// pointed at us with credentials that no longer exist. `force` removes every
+/// one at once and names those left behind at their provider.
+pub(super) async fn remove(
+    st: &AdminState,
+    macs: &[Mac],
+    force: bool,
+) -> ApiResult<(StatusCode, Json<api::Removed>)> {
+    let mut now = Vec::new();
+    let mut left = Vec::new();
+    let mut later = Vec::new();
+    for mac in macs {
+        let d = st
+            .store
+            .get_device(*mac)
+            .await?
+            .ok_or_else(|| StoreError::not_found("device", mac))?;
+        let maybe_registered = d.status != DeviceStatus::Unregistered || d.registered_at.is_some();
+        match (maybe_registered, force) {
+            (false, _) => now.push(d.mac),
+            (true, true) => {
+                now.push(d.mac);
+                left.push(d.mac);
+            }
+            (true, false) => later.push(d.mac),
+        }
+    }
+    st.store.delete_devices(&now).await?;
+    let mut events = Vec::new();
+    if !later.is_empty() {
+        st.store.mark_removing(&later).await?;
+        let items: Vec<_> = later.iter().map(|m| st.issue_ztprov(*m)).collect();
+        events = st.store.enqueue(Action::Deregister, &items).await?;
+    }
+    st.written(!later.is_empty()).await;
+    if !left.is_empty() {
+        tracing::warn!(
+            count = left.len(),
+            "devices removed by force; they may still be registered at their provider"
+        );
+    }
+    tracing::info!(
+        removed = now.len(),
+        deregistering = later.len(),
+        "devices removed"
+    );
+    let status = if later.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((
+        status,
+        Json(api::Removed {
+            removed: now,
+            deregistering: later,
+            events,
+            left_at_provider: left,
+        }),
+    ))
+}
+
+pub(super) async fn list_events(
+    State(st): State<Arc<AdminState>>,
+    ApiQuery(q): ApiQuery<api::EventsQuery>,
+) -> ApiResult<Json<Vec<api::Event>>> {
+    let state = q
+        .state
+        .as_deref()
+        .map(|s| {
+            EventState::parse(s).ok_or_else(|| {
+                ApiError::field("state", s, "expected pending, running, done or failed")
+            })
+        })
+        .transpose()?;
+    let es = st
+        .store
+        .list_events(state, q.limit.unwrap_or(100).clamp(1, 10_000))
+        .await?;
+    Ok(Json(es.into_iter().map(view::event).collect()))
+}
+
+/// Counts per state: what an admin (or `phone storm`) watches while a queue drains.
+pub(super) async fn event_summary(
+    State(st): State<Arc<AdminState>>,
+) -> ApiResult<Json<api::EventSummary>> {
+    let mut out = api::EventSummary::default();
+    for (state, n) in st.store.event_counts().await? {
+        let slot = match state {
+            EventState::Pending => &mut out.pending,
+            EventState::Running => &mut out.running,
+            EventState::Done => &mut out.done,
+            EventState::Failed => &mut out.failed,
+        };
+        *slot = n;
+    }
+    Ok(Json(out))
+}
+
+pub(super) async fn retry_event(
+    State(st): State<Arc<AdminState>>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<api::Event>> {
+    let e = st.store.retry_event(id).await?;
+    st.written(true).await;
+    Ok(Json(view::event(e)))
+}
