@@ -10,7 +10,9 @@ mod daemon;
 mod error;
 mod postgres;
 mod postgres_daemon;
+mod postgres_pool;
 mod postgres_redirect;
+mod postgres_registry;
 pub mod private;
 mod records;
 mod redirect;
@@ -18,18 +20,21 @@ mod rows;
 mod sql;
 mod sqlite;
 mod sqlite_daemon;
+mod sqlite_pool;
 mod sqlite_redirect;
+mod sqlite_registry;
 pub mod testing;
+mod validate;
 
 use async_trait::async_trait;
-use touchless_domain::{Mac, ProvUser, Setting, TenantId};
+use touchless_domain::{Mac, ProvUser, TenantId};
 
 pub use daemon::*;
 pub use error::StoreError;
-pub use postgres::PgStore;
+pub use postgres_pool::PgStore;
 pub use records::*;
 pub use redirect::*;
-pub use sqlite::SqliteStore;
+pub use sqlite_pool::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -172,22 +177,4 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
         )));
     }
     Ok(std::sync::Arc::new(SqliteStore::open(url.as_ref()).await?))
-}
-
-/// Helper for backends: the settings of `items` must have distinct `(name, idx)`.
-pub(crate) fn check_unique_settings(items: &[Setting]) -> Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    for s in items {
-        if !seen.insert((s.name.as_str(), s.idx)) {
-            return Err(StoreError::Invalid {
-                field: "settings",
-                message: format!(
-                    "setting {}{} is given twice",
-                    s.name,
-                    s.idx.map(|i| format!("[{i}]")).unwrap_or_default()
-                ),
-            });
-        }
-    }
-    Ok(())
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::postgres::{constraint, constraint_name, later, now, PgStore};
+use crate::postgres_pool::{later, now, PgStore};
+use crate::postgres_registry::{constraint, constraint_name};
 use crate::rows::postgres::*;
 use crate::{Action, Event, EventState, Outcome, Provider, Result, Store, StoreError};
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use touchless_domain::Mac;
 
-use crate::postgres::{now, PgStore};
+use crate::postgres_pool::{now, PgStore};
 use crate::rows::postgres::*;
 use crate::{
     ApiKey, Company, Endpoint, EndpointIn, Profile, ProfileIn, RedirectContact, RedirectStore,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::rows::sqlite::*;
-use crate::sqlite::{now, SqliteStore};
+use crate::sqlite_pool::{now, SqliteStore};
 use crate::{Action, Event, EventState, Issued, Outcome, Provider, Result, StoreError};
 
 fn later(d: Duration) -> DateTime<Utc> {

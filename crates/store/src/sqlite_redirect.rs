@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use touchless_domain::Mac;
 
 use crate::rows::sqlite::*;
-use crate::sqlite::{now, SqliteStore};
+use crate::sqlite_pool::{now, SqliteStore};
 use crate::{
     ApiKey, Company, Endpoint, EndpointIn, Profile, ProfileIn, RedirectContact, RedirectStore,
     Result, Role, SettingValues, StoreError,
