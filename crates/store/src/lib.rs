@@ -2,9 +2,10 @@
 //!
 //! The HTTP surfaces and the daemon only ever see `Arc<dyn Store>`; which database
 //! sits behind it is decided once, from the database URL, in [`open`]. Every backend
-//! must pass the [`conformance`] suite, which is the executable definition of what
+//! must pass the `conformance` suite (feature `testing`), the executable definition of what
 //! the trait promises (atomic writes, clean conflict errors, revision counters).
 
+#[cfg(feature = "testing")]
 pub mod conformance;
 mod daemon;
 mod error;
@@ -14,6 +15,7 @@ mod postgres_pool;
 mod postgres_redirect;
 mod postgres_registry;
 pub mod private;
+mod queries;
 mod records;
 mod redirect;
 mod rows;
@@ -23,6 +25,7 @@ mod sqlite_daemon;
 mod sqlite_pool;
 mod sqlite_redirect;
 mod sqlite_registry;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod validate;
 
@@ -38,15 +41,21 @@ pub use sqlite_pool::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Everything touchless keeps. Writes are atomic: a call either commits entirely or
-/// leaves the store as it was. Every write that changes what phones are served
-/// bumps the store's [`generation`], which is how nodes that cache the registry
-/// in memory learn that it changed; contact records, event outcomes and device
-/// status do not.
+/// Everything touchless keeps: the union of the stores of each concern, so a
+/// caller may ask for only the part it uses. Writes are atomic: a call either
+/// commits entirely or leaves the store as it was.
+pub trait Store: RegistryStore + QueueStore + RedirectStore + MetaStore {}
+
+impl<T: RegistryStore + QueueStore + RedirectStore + MetaStore> Store for T {}
+
+/// Tenants, devices, the provisioning view and the device contact log. Every
+/// write that changes what phones are served bumps the store's
+/// [`generation`], which is how nodes that cache the registry in memory learn
+/// that it changed; contact records, event outcomes and device status do not.
 ///
-/// [`generation`]: Store::generation
+/// [`generation`]: RegistryStore::generation
 #[async_trait]
-pub trait Store: RedirectStore + Send + Sync + 'static {
+pub trait RegistryStore: Send + Sync + 'static {
     // -- tenants ------------------------------------------------------------------
     async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant>;
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>>;
@@ -89,7 +98,7 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     async fn generation(&self) -> Result<i64>;
     /// A stream of "the generation may have moved" hints from other processes,
     /// if the backend can push them (PostgreSQL's LISTEN/NOTIFY). Readers still
-    /// poll [`Store::generation`]; this only makes them notice sooner.
+    /// poll [`RegistryStore::generation`]; this only makes them notice sooner.
     async fn change_hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
         None
     }
@@ -108,7 +117,11 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
         before: chrono::DateTime<chrono::Utc>,
         max_rows: u64,
     ) -> Result<u64>;
+}
 
+/// The daemon's providers and its durable event queue.
+#[async_trait]
+pub trait QueueStore: Send + Sync + 'static {
     // -- daemon: providers ------------------------------------------------------
     async fn create_provider(&self, p: &Provider) -> Result<Provider>;
     async fn list_providers(&self) -> Result<Vec<Provider>>;
@@ -146,7 +159,11 @@ pub trait Store: RedirectStore + Send + Sync + 'static {
     async fn get_event(&self, id: i64) -> Result<Option<Event>>;
     /// Puts a failed event back in the queue, due now, with its attempts reset.
     async fn retry_event(&self, id: i64) -> Result<Event>;
+}
 
+/// Installation-wide values, and the store's connections.
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
     // -- installation-wide values -------------------------------------------------
     /// Stores `value` under `key` unless a value is there already, and returns
     /// whichever value is stored: the first node to start wins, the rest agree.

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::postgres_pool::{constraint, constraint_name};
 use crate::postgres_pool::{later, now, PgStore};
-use crate::postgres_registry::{constraint, constraint_name};
 use crate::rows::postgres::*;
-use crate::{Action, Event, EventState, Outcome, Provider, Result, Store, StoreError};
+use crate::{Action, Event, EventState, Outcome, Provider, QueueStore, Result, StoreError};
 
 pub(crate) async fn create_provider(s: &PgStore, p: &Provider) -> Result<Provider> {
     sqlx::query(

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::PgPool;
 
-use crate::Result;
+use touchless_domain::{ProvUser, TenantId};
+
+use crate::{Result, StoreError};
 
 pub struct PgStore {
     pub(crate) pool: PgPool,
@@ -61,6 +63,67 @@ impl PgStore {
         Ok(v)
     }
 
+    /// A transaction for the logs (the same as [`PgStore::quiet`] here).
+    pub(crate) async fn append<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'c> FnOnce(Tx<'c>) -> PgFuture<'c, T> + Send,
+    {
+        self.quiet(f).await
+    }
+
+    pub(crate) fn reads(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn log_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// REPEATABLE READ: the generation and the rows are one consistent view.
+    pub(crate) async fn read_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// NOTIFYs from every node's writes, through one LISTEN connection.
+    pub(crate) async fn hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN unavailable; relying on polling");
+                return None;
+            }
+        };
+        if let Err(e) = listener.listen("touchless_generation").await {
+            tracing::warn!(error = %e, "LISTEN failed; relying on polling");
+            return None;
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(_) => {
+                        if tx.is_closed() {
+                            return;
+                        }
+                        // A full channel already holds a hint; one is enough.
+                        let _ = tx.try_send(());
+                    }
+                    Err(e) => {
+                        // PgListener reconnects on the next recv; do not spin.
+                        tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Some(rx)
+    }
+
     /// A transaction for changes the provisioning view does not show.
     pub(crate) async fn quiet<T, F>(&self, f: F) -> Result<T>
     where
@@ -75,3 +138,45 @@ impl PgStore {
 }
 
 type PgFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>;
+
+/// PostgreSQL's spelling of "position of a substring" (SQLite's is `instr`).
+pub(crate) const SUBSTR: &str = "strpos";
+
+/// `col IN <the list bound as $1>`, as a text array.
+pub(crate) const IN_LIST: &str = "= ANY($1)";
+
+pub(crate) fn list_param(keys: &[String]) -> Vec<String> {
+    keys.to_vec()
+}
+
+pub(crate) fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        match db.code().as_deref() {
+            Some("23505") => return StoreError::Conflict(unique.to_owned()),
+            Some("23503") => {
+                return StoreError::Invalid {
+                    field: "tenant",
+                    message: fk.to_owned(),
+                }
+            }
+            _ => {}
+        }
+    }
+    StoreError::Database(e)
+}
+
+pub(crate) fn constraint_name(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) => db.constraint().map(str::to_owned),
+        _ => None,
+    }
+}
+
+pub(crate) fn tenant_conflict(e: sqlx::Error, id: &TenantId, user: &ProvUser) -> StoreError {
+    if constraint_name(&e).as_deref() == Some("tenants_prov_user") {
+        return StoreError::Conflict(format!(
+            "provisioning user {user} is already used by another tenant"
+        ));
+    }
+    constraint(e, &format!("tenant {id} already exists"), "")
+}

@@ -112,8 +112,9 @@ impl ContactTable {
     }
 }
 
-/// Binds: removing, at, mac.
-const MARK_REMOVING: &str = "UPDATE devices SET removing = $1, updated_at = $2 WHERE mac = $3";
+/// Binds: at, mac.
+pub(crate) const MARK_REMOVING: &str =
+    "UPDATE devices SET removing = TRUE, updated_at = $1 WHERE mac = $2";
 /// Binds: action, mac, at.
 const INSERT_EVENT: &str =
     "INSERT INTO events (action, mac, state, next_attempt_at, created_at, updated_at) \
@@ -125,78 +126,8 @@ const INSERT_EVENT: &str =
 macro_rules! shared_writes {
     ($conn:ty) => {
         use chrono::{DateTime, Utc};
-        use touchless_domain::{Mac, ProvUser};
 
         use crate::{Action, Issued, Result, StoreError};
-
-        /// A taken id is the conflict to report, whatever else also clashes
-        /// (the backends would otherwise name whichever unique index they
-        /// check first).
-        pub(crate) async fn tenant_id_free(
-            c: &mut $conn,
-            id: &touchless_domain::TenantId,
-        ) -> Result<()> {
-            // COUNT(*) is a 64-bit integer on both backends.
-            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_one(&mut *c)
-                .await?;
-            if taken > 0 {
-                return Err(StoreError::Conflict(format!("tenant {id} already exists")));
-            }
-            Ok(())
-        }
-
-        /// All or none: an unknown MAC fails the call (the caller's
-        /// transaction rolls back).
-        pub(crate) async fn delete_devices(c: &mut $conn, macs: &[Mac]) -> Result<()> {
-            for mac in macs {
-                let done = sqlx::query(super::DELETE_DEVICE)
-                    .bind(mac.to_string())
-                    .execute(&mut *c)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("device", mac));
-                }
-            }
-            Ok(())
-        }
-
-        pub(crate) async fn mark_removing(
-            c: &mut $conn,
-            macs: &[Mac],
-            at: DateTime<Utc>,
-        ) -> Result<()> {
-            for mac in macs {
-                let done = sqlx::query(super::MARK_REMOVING)
-                    .bind(true)
-                    .bind(at)
-                    .bind(mac.to_string())
-                    .execute(&mut *c)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("device", mac));
-                }
-            }
-            Ok(())
-        }
-
-        pub(crate) async fn mark_used(
-            c: &mut $conn,
-            uses: &[(Mac, ProvUser, DateTime<Utc>)],
-        ) -> Result<()> {
-            for (mac, user, at) in uses {
-                for q in [super::MARK_USED, super::MARK_NEXT_USED] {
-                    sqlx::query(q)
-                        .bind(*at)
-                        .bind(mac.to_string())
-                        .bind(user.as_str())
-                        .execute(&mut *c)
-                        .await?;
-                }
-            }
-            Ok(())
-        }
 
         /// One event per item, and the device's credentials and status as
         /// [`crate::Store::enqueue`] describes.

@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 
+use touchless_domain::{ProvUser, TenantId};
+
 use crate::{Result, StoreError};
 
 pub struct SqliteStore {
@@ -79,6 +81,44 @@ impl SqliteStore {
         self.transaction(false, f).await
     }
 
+    /// A write transaction for the logs: no generation bump, no change hint.
+    pub(crate) async fn append<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send,
+    {
+        let mut tx = self.writer.begin().await?;
+        let v = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// The pool reads go to (WAL: they never wait for the writer).
+    pub(crate) fn reads(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// The pool the log pruning writes through.
+    pub(crate) fn log_pool(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// A read transaction: one consistent view of the file.
+    pub(crate) async fn read_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.reader.begin().await?)
+    }
+
+    /// SQLite has one process per database: this process's own commits are
+    /// all there is to hear of.
+    pub(crate) async fn hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        Some(rx)
+    }
+
     async fn transaction<T, F>(&self, bump: bool, f: F) -> Result<T>
     where
         T: Send,
@@ -131,4 +171,43 @@ pub(crate) fn now() -> DateTime<Utc> {
     // Millisecond precision: what both SQLite text and PostgreSQL round-trip exactly.
     let n = Utc::now();
     DateTime::from_timestamp_millis(n.timestamp_millis()).unwrap_or(n)
+}
+
+/// SQLite's spelling of "position of a substring" (PostgreSQL's is `strpos`).
+pub(crate) const SUBSTR: &str = "instr";
+
+/// `col IN <the list bound as $1>`: SQLite has no arrays, so the list is a
+/// JSON array read by `json_each`.
+pub(crate) const IN_LIST: &str = "IN (SELECT value FROM json_each($1))";
+
+pub(crate) fn list_param(keys: &[String]) -> String {
+    serde_json::to_string(keys).unwrap_or_default()
+}
+
+/// Maps a UNIQUE or FOREIGN KEY violation to an error the user can act on.
+pub(crate) fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        let msg = db.message();
+        if msg.contains("UNIQUE") || msg.contains("PRIMARY KEY") {
+            return StoreError::Conflict(unique.to_owned());
+        }
+        if msg.contains("FOREIGN KEY") {
+            return StoreError::Invalid {
+                field: "tenant",
+                message: fk.to_owned(),
+            };
+        }
+    }
+    StoreError::Database(e)
+}
+
+pub(crate) fn tenant_conflict(e: sqlx::Error, t_id: &TenantId, user: &ProvUser) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.message().contains("tenants.prov_user") {
+            return StoreError::Conflict(format!(
+                "provisioning user {user} is already used by another tenant"
+            ));
+        }
+    }
+    constraint(e, &format!("tenant {t_id} already exists"), "")
 }

@@ -1,7 +1,8 @@
 //! Test support: a throwaway PostgreSQL database per test.
 //!
 //! Used by this crate's and the server's tests; it is in the library (not a
-//! test module) so both can share it.
+//! test module) so both can share it, behind the `testing` feature that only
+//! tests enable.
 
 /// Drops the database when dropped.
 pub struct TempDb {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use touchless_store::{conformance_tests, SqliteStore, Store};
+use touchless_store::{conformance_tests, MetaStore, RegistryStore, SqliteStore, Store};
 
 async fn fresh() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

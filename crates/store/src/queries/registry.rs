@@ -1,0 +1,640 @@
+//! The registry's queries (tenants, devices, their lines and settings, the
+//! provisioning snapshot, the device contact log), written once.
+//!
+//! `registry_store!(Store)` expands, in a backend's module, to the helpers and
+//! the whole `impl RegistryStore`. The module provides, by these names:
+//! `Conn` (its connection type), `be` (its pool module: `now`, `constraint`,
+//! `tenant_conflict`, `SUBSTR`, `IN_LIST`, `list_param`, and on the store
+//! `write`, `quiet`, `append`, `reads`, `read_tx`, `hints`) and its row
+//! mappers (`tenant_from_row`, `device_from_row`, …, from `rows.rs`).
+
+macro_rules! registry_store {
+    ($store:ty) => {
+        use std::collections::HashMap;
+
+        use chrono::{DateTime, Utc};
+        use touchless_domain::{Mac, ProvUser, Setting, TenantId};
+
+        use crate::validate::{check_lines, check_unique_settings};
+        use crate::{
+            Contact, Device, DeviceFilter, DevicePatch, Line, NewDevice, NewTenant,
+            RegistryStore, Result, Snapshot, StoreError, Tenant, TenantPatch,
+        };
+
+        const TENANT_COLS: &str = "id, name, prov_user, prov_pass, sip_host, sip_port, mode, \
+             prov_scope, revision, created_at, updated_at";
+        const DEVICE_COLS: &str = "mac, model, tenant_id, name, status, registered_at, \
+             last_message, ztprov_user, ztprov_pass, ztprov_expires_at, ztprov_used_at, \
+             ztprov_next_user, ztprov_next_pass, ztprov_next_expires_at, ztprov_next_used_at, \
+             prov_user, prov_pass, removing, revision, created_at, updated_at";
+
+        /// The settings of one owner become exactly `settings`.
+        async fn replace_settings(
+            c: &mut Conn,
+            owner: Owner<'_>,
+            settings: &[Setting],
+        ) -> Result<()> {
+            check_unique_settings(settings)?;
+            let (table, col, key) = owner.settings();
+            sqlx::query(&format!("DELETE FROM {table} WHERE {col} = $1"))
+                .bind(&key)
+                .execute(&mut *c)
+                .await?;
+            for s in settings {
+                sqlx::query(&format!(
+                    "INSERT INTO {table} ({col}, name, idx, value, perm) VALUES ($1, $2, $3, $4, $5)"
+                ))
+                .bind(&key)
+                .bind(s.name.as_str())
+                .bind(s.idx.map(i64::from))
+                .bind(&s.value)
+                .bind(s.perm.as_str())
+                .execute(&mut *c)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// Whose settings: a closed set, so table names never come from input.
+        #[derive(Clone, Copy)]
+        enum Owner<'a> {
+            Tenant(&'a TenantId),
+            Device(Mac),
+        }
+
+        impl Owner<'_> {
+            fn settings(self) -> (&'static str, &'static str, String) {
+                match self {
+                    Owner::Tenant(id) => ("tenant_settings", "tenant_id", id.to_string()),
+                    Owner::Device(mac) => ("device_settings", "device_mac", mac.to_string()),
+                }
+            }
+        }
+
+        async fn replace_lines(c: &mut Conn, mac: Mac, lines: &[Line]) -> Result<()> {
+            check_lines(lines)?;
+            let key = mac.to_string();
+            sqlx::query("DELETE FROM lines WHERE device_mac = $1")
+                .bind(&key)
+                .execute(&mut *c)
+                .await?;
+            for l in lines {
+                sqlx::query(
+                    "INSERT INTO lines (device_mac, idx, extension, auth_user, sip_password, display_name) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&key)
+                .bind(i64::from(l.idx))
+                .bind(l.extension.as_str())
+                .bind(l.auth_user.as_str())
+                .bind(l.sip_password.as_str())
+                .bind(l.display_name.as_str())
+                .execute(&mut *c)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// Loads the settings (and for devices, the lines) of the given
+        /// owners. `all`: they are every row of their table, so one scan of
+        /// each child table beats keyed lookups; otherwise keyed by the list.
+        async fn attach_children(
+            c: &mut Conn,
+            tenants: &mut [Tenant],
+            devices: &mut [Device],
+            all: bool,
+        ) -> Result<()> {
+            let filter = |col: &str| {
+                if all {
+                    String::new()
+                } else {
+                    format!("WHERE {col} {}", be::IN_LIST)
+                }
+            };
+            if !tenants.is_empty() {
+                let keys: Vec<String> = tenants.iter().map(|t| t.id.to_string()).collect();
+                let sql = format!(
+                    "SELECT tenant_id AS owner, name, idx, value, perm FROM tenant_settings {} \
+                     ORDER BY tenant_id, name, idx",
+                    filter("tenant_id")
+                );
+                let rows = keyed(sqlx::query(&sql), all, &keys)
+                    .fetch_all(&mut *c)
+                    .await?;
+                let mut by: HashMap<String, Vec<Setting>> = HashMap::new();
+                for r in &rows {
+                    let (owner, s) = setting_from_row(r)?;
+                    by.entry(owner).or_default().push(s);
+                }
+                for t in tenants.iter_mut() {
+                    t.settings = by.remove(t.id.as_str()).unwrap_or_default();
+                }
+            }
+            if !devices.is_empty() {
+                let keys: Vec<String> = devices.iter().map(|d| d.mac.to_string()).collect();
+                let sql = format!(
+                    "SELECT * FROM lines {} ORDER BY device_mac, idx",
+                    filter("device_mac")
+                );
+                let lines = keyed(sqlx::query(&sql), all, &keys)
+                    .fetch_all(&mut *c)
+                    .await?;
+                let sql = format!(
+                    "SELECT device_mac AS owner, name, idx, value, perm FROM device_settings {} \
+                     ORDER BY device_mac, name, idx",
+                    filter("device_mac")
+                );
+                let settings = keyed(sqlx::query(&sql), all, &keys)
+                    .fetch_all(&mut *c)
+                    .await?;
+                let mut lines_by: HashMap<String, Vec<Line>> = HashMap::new();
+                for r in &lines {
+                    let (owner, l) = line_from_row(r)?;
+                    lines_by.entry(owner).or_default().push(l);
+                }
+                let mut settings_by: HashMap<String, Vec<Setting>> = HashMap::new();
+                for r in &settings {
+                    let (owner, s) = setting_from_row(r)?;
+                    settings_by.entry(owner).or_default().push(s);
+                }
+                for d in devices.iter_mut() {
+                    let key = d.mac.to_string();
+                    d.lines = lines_by.remove(&key).unwrap_or_default();
+                    d.settings = settings_by.remove(&key).unwrap_or_default();
+                }
+            }
+            Ok(())
+        }
+
+        /// The list of owners bound as `$1`, unless the query reads them all.
+        fn keyed<'q>(q: Query<'q>, all: bool, keys: &[String]) -> Query<'q> {
+            if all {
+                q
+            } else {
+                q.bind(be::list_param(keys))
+            }
+        }
+
+        async fn fetch_tenant(c: &mut Conn, id: &TenantId) -> Result<Option<Tenant>> {
+            let row = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1"))
+                .bind(id.as_str())
+                .fetch_optional(&mut *c)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let mut t = [tenant_from_row(&row)?];
+            attach_children(c, &mut t, &mut [], false).await?;
+            let [t] = t;
+            Ok(Some(t))
+        }
+
+        async fn fetch_device(c: &mut Conn, mac: Mac) -> Result<Option<Device>> {
+            let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE mac = $1"))
+                .bind(mac.to_string())
+                .fetch_optional(&mut *c)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let mut d = [device_from_row(&row)?];
+            attach_children(c, &mut [], &mut d, false).await?;
+            let [d] = d;
+            Ok(Some(d))
+        }
+
+        async fn must_tenant(c: &mut Conn, id: &TenantId) -> Result<Tenant> {
+            fetch_tenant(c, id)
+                .await?
+                .ok_or_else(|| StoreError::not_found("tenant", id))
+        }
+
+        async fn must_device(c: &mut Conn, mac: Mac) -> Result<Device> {
+            fetch_device(c, mac)
+                .await?
+                .ok_or_else(|| StoreError::not_found("device", mac))
+        }
+
+        /// A taken id is the conflict to report, whatever else also clashes
+        /// (the backends would otherwise name whichever unique index they
+        /// check first).
+        async fn tenant_id_free(c: &mut Conn, id: &TenantId) -> Result<()> {
+            // COUNT(*) is a 64-bit integer on both backends.
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_one(&mut *c)
+                .await?;
+            if taken > 0 {
+                return Err(StoreError::Conflict(format!("tenant {id} already exists")));
+            }
+            Ok(())
+        }
+
+        /// Rows of `query` (run once per MAC, bound as `$N`) must each change
+        /// a device: an unknown MAC fails the whole call.
+        async fn each_device(
+            c: &mut Conn,
+            macs: &[Mac],
+            query: &str,
+            at: Option<DateTime<Utc>>,
+        ) -> Result<()> {
+            for mac in macs {
+                let mut q = sqlx::query(query);
+                if let Some(at) = at {
+                    q = q.bind(at);
+                }
+                let done = q.bind(mac.to_string()).execute(&mut *c).await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("device", mac));
+                }
+            }
+            Ok(())
+        }
+
+        #[async_trait::async_trait]
+        impl RegistryStore for $store {
+            async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant> {
+                let t = t.clone();
+                self.write(move |c| {
+                    Box::pin(async move {
+                        tenant_id_free(c, &t.id).await?;
+                        sqlx::query(
+                            "INSERT INTO tenants (id, name, prov_user, prov_pass, sip_host, sip_port, mode, \
+                             prov_scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                        )
+                        .bind(t.id.as_str())
+                        .bind(t.name.as_str())
+                        .bind(t.prov_user.as_str())
+                        .bind(t.prov_pass.as_str())
+                        .bind(t.sip_host.as_str())
+                        .bind(i64::from(t.sip_port))
+                        .bind(t.mode.as_str())
+                        .bind(t.prov_scope.as_str())
+                        .bind(be::now())
+                        .execute(&mut *c)
+                        .await
+                        .map_err(|e| be::tenant_conflict(e, &t.id, &t.prov_user))?;
+                        replace_settings(c, Owner::Tenant(&t.id), &t.settings).await?;
+                        must_tenant(c, &t.id).await
+                    })
+                })
+                .await
+            }
+
+            async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>> {
+                let mut c = self.reads().acquire().await?;
+                fetch_tenant(&mut c, id).await
+            }
+
+            async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+                let mut c = self.reads().acquire().await?;
+                let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants ORDER BY id"))
+                    .fetch_all(&mut *c)
+                    .await?;
+                let mut ts = rows
+                    .iter()
+                    .map(tenant_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                attach_children(&mut c, &mut ts, &mut [], true).await?;
+                Ok(ts)
+            }
+
+            async fn update_tenant(&self, id: &TenantId, p: &TenantPatch) -> Result<Tenant> {
+                let (id, p) = (id.clone(), p.clone());
+                self.write(move |c| {
+                    Box::pin(async move {
+                        let cur = must_tenant(c, &id).await?;
+                        let user = p.prov_user.clone().unwrap_or(cur.prov_user.clone());
+                        sqlx::query(
+                            "UPDATE tenants SET name = $1, prov_user = $2, prov_pass = $3, sip_host = $4, \
+                             sip_port = $5, mode = $6, prov_scope = $7, revision = revision + 1, \
+                             updated_at = $8 WHERE id = $9",
+                        )
+                        .bind(p.name.as_ref().unwrap_or(&cur.name).as_str())
+                        .bind(user.as_str())
+                        .bind(p.prov_pass.as_ref().unwrap_or(&cur.prov_pass).as_str())
+                        .bind(p.sip_host.as_ref().unwrap_or(&cur.sip_host).as_str())
+                        .bind(i64::from(p.sip_port.unwrap_or(cur.sip_port)))
+                        .bind(p.mode.unwrap_or(cur.mode).as_str())
+                        .bind(p.prov_scope.unwrap_or(cur.prov_scope).as_str())
+                        .bind(be::now())
+                        .bind(id.as_str())
+                        .execute(&mut *c)
+                        .await
+                        .map_err(|e| be::tenant_conflict(e, &id, &user))?;
+                        if let Some(settings) = &p.settings {
+                            replace_settings(c, Owner::Tenant(&id), settings).await?;
+                        }
+                        must_tenant(c, &id).await
+                    })
+                })
+                .await
+            }
+
+            async fn delete_tenant(&self, id: &TenantId) -> Result<()> {
+                let id = id.clone();
+                self.write(move |c| {
+                    Box::pin(async move {
+                        let n: i64 =
+                            sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE tenant_id = $1")
+                                .bind(id.as_str())
+                                .fetch_one(&mut *c)
+                                .await?;
+                        if n > 0 {
+                            return Err(StoreError::Conflict(format!(
+                                "tenant {id} still has {n} device(s); remove them first"
+                            )));
+                        }
+                        let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
+                            .bind(id.as_str())
+                            .execute(&mut *c)
+                            .await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::not_found("tenant", &id));
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+            }
+
+            async fn create_devices(&self, ds: &[NewDevice]) -> Result<Vec<Device>> {
+                let ds = ds.to_vec();
+                self.write(move |c| {
+                    Box::pin(async move {
+                        let ts = be::now();
+                        let mut out = Vec::with_capacity(ds.len());
+                        for d in &ds {
+                            sqlx::query(
+                                "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, \
+                                 ztprov_expires_at, prov_user, prov_pass, created_at, updated_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                            )
+                            .bind(d.mac.to_string())
+                            .bind(d.model.as_str())
+                            .bind(d.tenant.as_str())
+                            .bind(d.name.as_str())
+                            .bind(d.ztprov_user.as_str())
+                            .bind(d.ztprov_pass.as_str())
+                            .bind(d.ztprov_expires_at)
+                            .bind(d.prov_user.as_str())
+                            .bind(d.prov_pass.as_str())
+                            .bind(ts)
+                            .execute(&mut *c)
+                            .await
+                            .map_err(|e| {
+                                be::constraint(
+                                    e,
+                                    &format!("device {} already exists", d.mac),
+                                    &format!("tenant {} does not exist", d.tenant),
+                                )
+                            })?;
+                            replace_lines(c, d.mac, &d.lines).await?;
+                            replace_settings(c, Owner::Device(d.mac), &d.settings).await?;
+                            out.push(must_device(c, d.mac).await?);
+                        }
+                        Ok(out)
+                    })
+                })
+                .await
+            }
+
+            async fn get_device(&self, mac: Mac) -> Result<Option<Device>> {
+                let mut c = self.reads().acquire().await?;
+                fetch_device(&mut c, mac).await
+            }
+
+            async fn list_devices(&self, f: &DeviceFilter) -> Result<Vec<Device>> {
+                let mut c = self.reads().acquire().await?;
+                let has = be::SUBSTR;
+                let rows = sqlx::query(&format!(
+                    "SELECT {DEVICE_COLS} FROM devices d \
+                     WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
+                     AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
+                     AND (CAST($3 AS TEXT) IS NULL OR model = $3) \
+                     AND (CAST($4 AS TEXT) IS NULL OR {has}(lower(name), $4) > 0 OR {has}(lower(mac), $4) > 0 \
+                          OR EXISTS (SELECT 1 FROM lines l WHERE l.device_mac = d.mac \
+                                     AND {has}(lower(l.extension), $4) > 0)) \
+                     ORDER BY tenant_id, mac LIMIT $5 OFFSET $6"
+                ))
+                .bind(f.tenant.as_ref().map(|t| t.as_str().to_owned()))
+                .bind(f.status.map(|s| s.as_str()))
+                .bind(f.model.map(|m| m.as_str()))
+                .bind(f.search.as_ref().map(|s| s.to_lowercase()))
+                .bind(f.limit.map_or(i64::MAX, i64::from))
+                .bind(i64::from(f.offset))
+                .fetch_all(&mut *c)
+                .await?;
+                let mut ds = rows
+                    .iter()
+                    .map(device_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                // A page is a few devices among many: look up its children only.
+                let whole = f.limit.is_none()
+                    && f.tenant.is_none()
+                    && f.status.is_none()
+                    && f.model.is_none()
+                    && f.search.is_none();
+                attach_children(&mut c, &mut [], &mut ds, whole).await?;
+                Ok(ds)
+            }
+
+            async fn update_device(&self, mac: Mac, p: &DevicePatch) -> Result<Device> {
+                let p = p.clone();
+                self.write(move |c| {
+                    Box::pin(async move {
+                        let cur = must_device(c, mac).await?;
+                        let tenant = p.tenant.clone().unwrap_or(cur.tenant.clone());
+                        let (zu, zp, ze, zused) = match p.ztprov.clone() {
+                            Some((u, p, e)) => (u, p, Some(e), None),
+                            None => (
+                                cur.ztprov_user.clone(),
+                                cur.ztprov_pass.clone(),
+                                cur.ztprov_expires_at,
+                                cur.ztprov_used_at,
+                            ),
+                        };
+                        let (pu, pp) = p
+                            .prov
+                            .clone()
+                            .unwrap_or((cur.prov_user.clone(), cur.prov_pass.clone()));
+                        sqlx::query(
+                            "UPDATE devices SET model = $1, tenant_id = $2, name = $3, status = $4, \
+                             registered_at = $5, last_message = $6, ztprov_user = $7, ztprov_pass = $8, \
+                             ztprov_expires_at = $9, ztprov_used_at = $10, prov_user = $11, prov_pass = $12, \
+                             revision = revision + 1, updated_at = $13 WHERE mac = $14",
+                        )
+                        .bind(p.model.unwrap_or(cur.model).as_str())
+                        .bind(tenant.as_str())
+                        .bind(p.name.as_ref().unwrap_or(&cur.name).as_str())
+                        .bind(p.status.unwrap_or(cur.status).as_str())
+                        .bind(p.registered_at.unwrap_or(cur.registered_at))
+                        .bind(p.last_message.as_ref().unwrap_or(&cur.last_message))
+                        .bind(zu.as_str())
+                        .bind(zp.as_str())
+                        .bind(ze)
+                        .bind(zused)
+                        .bind(pu.as_str())
+                        .bind(pp.as_str())
+                        .bind(be::now())
+                        .bind(mac.to_string())
+                        .execute(&mut *c)
+                        .await
+                        .map_err(|e| {
+                            be::constraint(
+                                e,
+                                "the ztprov or provisioning user is already used by another device",
+                                &format!("tenant {tenant} does not exist"),
+                            )
+                        })?;
+                        if let Some(lines) = &p.lines {
+                            replace_lines(c, mac, lines).await?;
+                        }
+                        if let Some(settings) = &p.settings {
+                            replace_settings(c, Owner::Device(mac), settings).await?;
+                        }
+                        must_device(c, mac).await
+                    })
+                })
+                .await
+            }
+
+            async fn delete_devices(&self, macs: &[Mac]) -> Result<()> {
+                let macs = macs.to_vec();
+                self.write(move |c| {
+                    Box::pin(async move {
+                        each_device(c, &macs, crate::sql::DELETE_DEVICE, None).await
+                    })
+                })
+                .await
+            }
+
+            async fn mark_removing(&self, macs: &[Mac]) -> Result<()> {
+                let macs = macs.to_vec();
+                self.quiet(move |c| {
+                    Box::pin(async move {
+                        each_device(c, &macs, crate::sql::MARK_REMOVING, Some(be::now())).await
+                    })
+                })
+                .await
+            }
+
+            async fn mark_ztprov_used(
+                &self,
+                uses: &[(Mac, ProvUser, DateTime<Utc>)],
+            ) -> Result<()> {
+                if uses.is_empty() {
+                    return Ok(());
+                }
+                let uses = uses.to_vec();
+                self.write(move |c| {
+                    Box::pin(async move {
+                        for (mac, user, at) in &uses {
+                            for q in [crate::sql::MARK_USED, crate::sql::MARK_NEXT_USED] {
+                                sqlx::query(q)
+                                    .bind(*at)
+                                    .bind(mac.to_string())
+                                    .bind(user.as_str())
+                                    .execute(&mut *c)
+                                    .await?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+            }
+
+            async fn generation(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+                    .fetch_one(self.reads())
+                    .await?)
+            }
+
+            async fn change_hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+                self.hints().await
+            }
+
+            async fn snapshot(&self) -> Result<Snapshot> {
+                // One read transaction: the generation and the rows belong together.
+                let mut tx = self.read_tx().await?;
+                let generation: i64 =
+                    sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants"))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut tenants = rows
+                    .iter()
+                    .map(tenant_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                let rows = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices"))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut devices = rows
+                    .iter()
+                    .map(device_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                attach_children(&mut tx, &mut tenants, &mut devices, true).await?;
+                tx.commit().await?;
+                Ok(Snapshot {
+                    generation,
+                    tenants,
+                    devices,
+                })
+            }
+
+            async fn record_contacts(&self, batch: &[Contact]) -> Result<()> {
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let batch = batch.to_vec();
+                // Not through `write`: contacts do not change what is
+                // provisioned, so they must not make every node reload.
+                self.append(move |c| {
+                    Box::pin(async move {
+                        // Multi-row INSERTs: one statement per 100 rows.
+                        for chunk in batch.chunks(100) {
+                            let mut q = sqlx::QueryBuilder::new(
+                                "INSERT INTO contacts (at, mac, ip, user_agent, path, status, hits) ",
+                            );
+                            q.push_values(chunk, |mut b, ct| {
+                                b.push_bind(ct.at)
+                                    .push_bind(ct.mac.to_string())
+                                    .push_bind(ct.ip.clone())
+                                    .push_bind(ct.user_agent.clone())
+                                    .push_bind(ct.path.clone())
+                                    .push_bind(i64::from(ct.status))
+                                    .push_bind(i64::from(ct.hits));
+                            });
+                            q.build().execute(&mut *c).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await
+            }
+
+            async fn contacts(&self, mac: Mac, limit: u32) -> Result<Vec<Contact>> {
+                let rows = sqlx::query(
+                    "SELECT at, mac, ip, user_agent, path, status, hits FROM contacts \
+                     WHERE mac = $1 ORDER BY at DESC, id DESC LIMIT $2",
+                )
+                .bind(mac.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(self.reads())
+                .await?;
+                rows.iter().map(contact_from_row).collect()
+            }
+
+            async fn prune_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64> {
+                crate::sql::prune_log(
+                    self.log_pool(),
+                    crate::sql::ContactTable::Phones,
+                    before,
+                    max_rows,
+                )
+                .await
+            }
+        }
+    };
+}
+
+pub(crate) use registry_store;
