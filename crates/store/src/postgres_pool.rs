@@ -51,14 +51,7 @@ impl PgStore {
     {
         let mut tx = self.pool.begin().await?;
         let v = f(&mut tx).await?;
-        sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
-            .execute(&mut *tx)
-            .await?;
-        // Delivered at commit to every node listening: they reload at once
-        // instead of at their next poll.
-        sqlx::query("SELECT pg_notify('touchless_generation', '')")
-            .execute(&mut *tx)
-            .await?;
+        bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok(v)
     }
@@ -72,7 +65,20 @@ impl PgStore {
         self.quiet(f).await
     }
 
+    /// A transaction for a read-then-write (the redirection service's).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    pub(crate) async fn close_pools(&self) {
+        self.pool.close().await;
+    }
+
     pub(crate) fn reads(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn writes(&self) -> &PgPool {
         &self.pool
     }
 
@@ -180,3 +186,20 @@ pub(crate) fn tenant_conflict(e: sqlx::Error, id: &TenantId, user: &ProvUser) ->
     }
     constraint(e, &format!("tenant {id} already exists"), "")
 }
+
+/// Tells readers that what phones are served changed: the counter, and a
+/// NOTIFY delivered at commit to every node listening, so they reload at
+/// once instead of at their next poll.
+pub(crate) async fn bump_generation(c: &mut PgConnection) -> Result<()> {
+    sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("SELECT pg_notify('touchless_generation', '')")
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Appended to a SELECT in a write transaction: another node writing the
+/// same row waits for this one.
+pub(crate) const LOCK_ROW: &str = " FOR UPDATE";

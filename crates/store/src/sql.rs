@@ -116,66 +116,6 @@ impl ContactTable {
 pub(crate) const MARK_REMOVING: &str =
     "UPDATE devices SET removing = TRUE, updated_at = $1 WHERE mac = $2";
 /// Binds: action, mac, at.
-const INSERT_EVENT: &str =
+pub(crate) const INSERT_EVENT: &str =
     "INSERT INTO events (action, mac, state, next_attempt_at, created_at, updated_at) \
      VALUES ($1, $2, 'pending', $3, $3, $3) RETURNING id";
-
-/// Writes both backends run inside their own transactions, written once and
-/// instantiated per connection type (as `rows.rs` does for row mapping): sqlx's
-/// generic executor bounds would say the same at greater length.
-macro_rules! shared_writes {
-    ($conn:ty) => {
-        use chrono::{DateTime, Utc};
-
-        use crate::{Action, Issued, Result, StoreError};
-
-        /// One event per item, and the device's credentials and status as
-        /// [`crate::Store::enqueue`] describes.
-        pub(crate) async fn enqueue(
-            c: &mut $conn,
-            action: Action,
-            items: &[Issued],
-            at: DateTime<Utc>,
-        ) -> Result<Vec<i64>> {
-            let mut ids = Vec::with_capacity(items.len());
-            for it in items {
-                let done = sqlx::query(match action {
-                    Action::Register => super::ENQUEUE_REGISTER,
-                    Action::Deregister => super::ENQUEUE_DEREGISTER,
-                })
-                .bind(it.user.as_str())
-                .bind(it.pass.as_str())
-                .bind((action == Action::Register).then_some(it.expires_at))
-                .bind(at)
-                .bind(it.mac.to_string())
-                .execute(&mut *c)
-                .await
-                .map_err(|e| match &e {
-                    sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
-                        "the ztprov user is already used by another device".into(),
-                    ),
-                    _ => StoreError::Database(e),
-                })?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("device", it.mac));
-                }
-                let id: i64 = sqlx::query_scalar(super::INSERT_EVENT)
-                    .bind(action.as_str())
-                    .bind(it.mac.to_string())
-                    .bind(at)
-                    .fetch_one(&mut *c)
-                    .await?;
-                ids.push(id);
-            }
-            Ok(ids)
-        }
-    };
-}
-
-pub(crate) mod sqlite {
-    shared_writes!(sqlx::SqliteConnection);
-}
-
-pub(crate) mod postgres {
-    shared_writes!(sqlx::PgConnection);
-}

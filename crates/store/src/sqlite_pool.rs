@@ -94,8 +94,24 @@ impl SqliteStore {
     }
 
     /// The pool reads go to (WAL: they never wait for the writer).
+    /// A transaction for a read-then-write (the redirection service's), on
+    /// the one writer connection.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.writer.begin().await?)
+    }
+
+    pub(crate) async fn close_pools(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
     pub(crate) fn reads(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    /// The pool single-statement writes go through (the one writer).
+    pub(crate) fn writes(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// The pool the log pruning writes through.
@@ -129,9 +145,7 @@ impl SqliteStore {
         let out = async {
             let v = f(&mut conn).await?;
             if bump {
-                sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
-                    .execute(&mut *conn)
-                    .await?;
+                bump_generation(&mut conn).await?;
             }
             Ok(v)
         }
@@ -211,3 +225,18 @@ pub(crate) fn tenant_conflict(e: sqlx::Error, t_id: &TenantId, user: &ProvUser) 
     }
     constraint(e, &format!("tenant {t_id} already exists"), "")
 }
+
+pub(crate) fn later(d: Duration) -> DateTime<Utc> {
+    now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(60))
+}
+
+/// Tells readers that what phones are served changed (in this transaction).
+pub(crate) async fn bump_generation(c: &mut SqliteConnection) -> Result<()> {
+    sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Nothing to lock: writes are serialised already (one writer connection).
+pub(crate) const LOCK_ROW: &str = "";

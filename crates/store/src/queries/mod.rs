@@ -6,4 +6,8 @@
 //! on SQLite's single writer), `LISTEN`/`NOTIFY`, claiming with
 //! `SKIP LOCKED`, list parameters, and the mapping of error codes.
 
+pub(crate) mod meta;
+pub(crate) mod queue;
+pub(crate) mod redirect;
 pub(crate) mod registry;
+pub(crate) mod rows_of;

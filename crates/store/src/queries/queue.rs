@@ -1,0 +1,315 @@
+//! The daemon's queries (providers and the event queue), written once; see
+//! `queries/mod.rs`. The instantiating module provides what differs: `claim`
+//! (`SKIP LOCKED` on PostgreSQL, the single writer on SQLite) and
+//! `provider_conflict`; its pool module `be` provides `now`, `later`,
+//! `LOCK_ROW` and `bump_generation`.
+
+macro_rules! queue_store {
+    ($store:ty) => {
+        use std::time::Duration;
+
+        use chrono::{DateTime, Utc};
+
+        use crate::{
+            Action, Event, EventState, Issued, Outcome, Provider, QueueStore, Result, StoreError,
+        };
+
+        async fn event_in(c: &mut Conn, id: i64) -> Result<Option<Event>> {
+            let row = sqlx::query("SELECT * FROM events WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?;
+            row.as_ref().map(event_row).transpose()
+        }
+
+        #[async_trait::async_trait]
+        impl QueueStore for $store {
+            async fn create_provider(&self, p: &Provider) -> Result<Provider> {
+                sqlx::query(
+                    "INSERT INTO providers (name, kind, base_url, access_key_id, secret, tenant_id, \
+                     created_at, ca_pem) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&p.name)
+                .bind(&p.kind)
+                .bind(&p.base_url)
+                .bind(&p.access_key_id)
+                .bind(&p.secret)
+                .bind(p.tenant.as_ref().map(|t| t.as_str().to_owned()))
+                .bind(be::now())
+                .bind(p.ca_pem.as_deref())
+                .execute(self.writes())
+                .await
+                .map_err(|e| provider_conflict(e, p))?;
+                self.get_provider(&p.name)
+                    .await?
+                    .ok_or_else(|| StoreError::not_found("provider", &p.name))
+            }
+
+            async fn list_providers(&self) -> Result<Vec<Provider>> {
+                let rows = sqlx::query("SELECT * FROM providers ORDER BY name")
+                    .fetch_all(self.reads())
+                    .await?;
+                rows.iter().map(provider_row).collect()
+            }
+
+            async fn get_provider(&self, name: &str) -> Result<Option<Provider>> {
+                let row = sqlx::query("SELECT * FROM providers WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(self.reads())
+                    .await?;
+                row.as_ref().map(provider_row).transpose()
+            }
+
+            async fn delete_provider(&self, name: &str) -> Result<()> {
+                let done = sqlx::query("DELETE FROM providers WHERE name = $1")
+                    .bind(name)
+                    .execute(self.writes())
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("provider", name));
+                }
+                Ok(())
+            }
+
+            async fn enqueue(&self, action: Action, items: &[Issued]) -> Result<Vec<i64>> {
+                let items = items.to_vec();
+                self.write(move |c| {
+                    Box::pin(async move { enqueue_in(c, action, &items, be::now()).await })
+                })
+                .await
+            }
+
+            async fn claim_events(
+                &self,
+                node: &str,
+                limit: u32,
+                lease: Duration,
+            ) -> Result<Vec<Event>> {
+                let rows = claim(self, node, limit, be::later(lease), be::now()).await?;
+                let mut events = rows.iter().map(event_row).collect::<Result<Vec<_>>>()?;
+                events.sort_by_key(|e| e.id);
+                Ok(events)
+            }
+
+            async fn release_leases(&self, node: &str) -> Result<u64> {
+                let done = sqlx::query(crate::sql::RELEASE_LEASES)
+                    .bind(be::now() - chrono::Duration::seconds(1))
+                    .bind(node)
+                    .execute(self.writes())
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn renew_lease(&self, id: i64, node: &str, lease: Duration) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE events SET lease_until = $1, updated_at = $2 \
+                     WHERE id = $3 AND leased_by = $4 AND state = 'running'",
+                )
+                .bind(be::later(lease))
+                .bind(be::now())
+                .bind(id)
+                .bind(node)
+                .execute(self.writes())
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn finish_event(&self, id: i64, node: &str, outcome: &Outcome) -> Result<bool> {
+                let (node, outcome) = (node.to_owned(), outcome.clone());
+                self.quiet(move |c| {
+                    Box::pin(async move { finish_in(c, id, &node, &outcome).await })
+                })
+                .await
+            }
+
+            async fn list_events(
+                &self,
+                state: Option<EventState>,
+                limit: u32,
+            ) -> Result<Vec<Event>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM events WHERE (CAST($1 AS TEXT) IS NULL OR state = $1) \
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(state.map(|s| s.as_str()))
+                .bind(i64::from(limit))
+                .fetch_all(self.reads())
+                .await?;
+                rows.iter().map(event_row).collect()
+            }
+
+            async fn event_counts(&self) -> Result<Vec<(EventState, u64)>> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT state, COUNT(*) FROM events GROUP BY state")
+                        .fetch_all(self.reads())
+                        .await?;
+                crate::daemon::counts(rows)
+            }
+
+            async fn get_event(&self, id: i64) -> Result<Option<Event>> {
+                let mut c = self.reads().acquire().await?;
+                event_in(&mut c, id).await
+            }
+
+            async fn retry_event(&self, id: i64) -> Result<Event> {
+                self.quiet(move |c| {
+                    Box::pin(async move {
+                        let at = be::now();
+                        let done = sqlx::query(
+                            "UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = $1, \
+                             updated_at = $1 WHERE id = $2 AND state = 'failed'",
+                        )
+                        .bind(at)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                        if done.rows_affected() == 0 {
+                            return match event_in(c, id).await? {
+                                None => Err(StoreError::not_found("event", id)),
+                                Some(e) => Err(StoreError::Conflict(format!(
+                                    "event {id} is {}, only failed events can be retried",
+                                    e.state.as_str()
+                                ))),
+                            };
+                        }
+                        sqlx::query(
+                            "UPDATE devices SET status = 'pending', updated_at = $1 \
+                             WHERE mac = (SELECT mac FROM events WHERE id = $2)",
+                        )
+                        .bind(at)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                        event_in(c, id)
+                            .await?
+                            .ok_or_else(|| StoreError::not_found("event", id))
+                    })
+                })
+                .await
+            }
+        }
+
+        /// One event per item, and the device's credentials and status as
+        /// [`QueueStore::enqueue`] describes.
+        async fn enqueue_in(
+            c: &mut Conn,
+            action: Action,
+            items: &[Issued],
+            at: DateTime<Utc>,
+        ) -> Result<Vec<i64>> {
+            let mut ids = Vec::with_capacity(items.len());
+            for it in items {
+                let done = sqlx::query(match action {
+                    Action::Register => crate::sql::ENQUEUE_REGISTER,
+                    Action::Deregister => crate::sql::ENQUEUE_DEREGISTER,
+                })
+                .bind(it.user.as_str())
+                .bind(it.pass.as_str())
+                .bind((action == Action::Register).then_some(it.expires_at))
+                .bind(at)
+                .bind(it.mac.to_string())
+                .execute(&mut *c)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
+                        "the ztprov user is already used by another device".into(),
+                    ),
+                    _ => StoreError::Database(e),
+                })?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("device", it.mac));
+                }
+                let id: i64 = sqlx::query_scalar(crate::sql::INSERT_EVENT)
+                    .bind(action.as_str())
+                    .bind(it.mac.to_string())
+                    .bind(at)
+                    .fetch_one(&mut *c)
+                    .await?;
+                ids.push(id);
+            }
+            Ok(ids)
+        }
+
+        /// The outcome on the event, then on its device (if this is the
+        /// device's newest event), then what it changes about what phones
+        /// are served: all in the caller's transaction.
+        async fn finish_in(c: &mut Conn, id: i64, node: &str, outcome: &Outcome) -> Result<bool> {
+            let row = sqlx::query(&format!(
+                "SELECT * FROM events WHERE id = $1 AND leased_by = $2 AND state = 'running'{}",
+                be::LOCK_ROW
+            ))
+            .bind(id)
+            .bind(node)
+            .fetch_optional(&mut *c)
+            .await?;
+            let Some(row) = row else { return Ok(false) };
+            let ev = event_row(&row)?;
+            let at = be::now();
+            let (state, next, error) = match outcome {
+                Outcome::Done => ("done", at, None),
+                Outcome::Retry { at: when, message } => ("pending", *when, Some(message.clone())),
+                Outcome::Failed { message } => ("failed", at, Some(message.clone())),
+            };
+            sqlx::query(
+                "UPDATE events SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL, \
+                 leased_by = NULL, updated_at = $4 WHERE id = $5",
+            )
+            .bind(state)
+            .bind(next)
+            .bind(&error)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+            // The device reflects its newest event only: an older event that
+            // finishes late must not overwrite what a newer one set up.
+            let newer: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM events WHERE mac = $1 AND id > $2 LIMIT 1")
+                    .bind(ev.mac.to_string())
+                    .bind(id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            if newer.is_some() {
+                return Ok(true);
+            }
+            let (status, registered, message): (&str, Option<Option<DateTime<Utc>>>, String) =
+                match (outcome, ev.action) {
+                    (Outcome::Done, Action::Register) => ("registered", Some(Some(at)), "-".into()),
+                    (Outcome::Done, Action::Deregister) => ("unregistered", Some(None), "-".into()),
+                    (Outcome::Retry { message, .. }, _) => ("pending", None, message.clone()),
+                    (Outcome::Failed { message }, _) => ("failed", None, message.clone()),
+                };
+            sqlx::query(
+                "UPDATE devices SET status = $1, \
+                 registered_at = CASE WHEN $2 THEN $3 ELSE registered_at END, \
+                 last_message = $4, updated_at = $5 WHERE mac = $6",
+            )
+            .bind(status)
+            .bind(registered.is_some())
+            .bind(registered.flatten())
+            .bind(message)
+            .bind(at)
+            .bind(ev.mac.to_string())
+            .execute(&mut *c)
+            .await?;
+            // What phones are served changes in two cases; only then do the
+            // other nodes need to reload.
+            let served = match (outcome, ev.action) {
+                (Outcome::Done, Action::Register) => crate::sql::PROMOTE_NEXT,
+                (Outcome::Done, Action::Deregister) => crate::sql::REMOVE_IF_ASKED,
+                _ => return Ok(true),
+            };
+            let changed = sqlx::query(served)
+                .bind(ev.mac.to_string())
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+            if changed > 0 {
+                be::bump_generation(c).await?;
+            }
+            Ok(true)
+        }
+    };
+}
+
+pub(crate) use queue_store;

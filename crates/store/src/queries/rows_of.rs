@@ -1,0 +1,243 @@
+//! The registry's row-level helpers, written once (see `queries/mod.rs`):
+//! child rows (lines, settings) replaced and loaded in bulk, single tenants
+//! and devices fetched with their children, and the checks every write of a
+//! device or tenant makes. Expanded inside `registry_store!`.
+
+macro_rules! registry_helpers {
+    () => {
+        use std::collections::HashMap;
+
+        use touchless_domain::Setting;
+
+        use crate::validate::{check_lines, check_unique_settings};
+        use crate::Line;
+
+        const TENANT_COLS: &str = "id, name, prov_user, prov_pass, sip_host, sip_port, mode, \
+             prov_scope, revision, created_at, updated_at";
+        const DEVICE_COLS: &str = "mac, model, tenant_id, name, status, registered_at, \
+             last_message, ztprov_user, ztprov_pass, ztprov_expires_at, ztprov_used_at, \
+             ztprov_next_user, ztprov_next_pass, ztprov_next_expires_at, ztprov_next_used_at, \
+             prov_user, prov_pass, removing, revision, created_at, updated_at";
+
+        /// The settings of one owner become exactly `settings`.
+        async fn replace_settings(
+            c: &mut Conn,
+            owner: Owner<'_>,
+            settings: &[Setting],
+        ) -> Result<()> {
+            check_unique_settings(settings)?;
+            let (table, col, key) = owner.settings();
+            sqlx::query(&format!("DELETE FROM {table} WHERE {col} = $1"))
+                .bind(&key)
+                .execute(&mut *c)
+                .await?;
+            for s in settings {
+                sqlx::query(&format!(
+                    "INSERT INTO {table} ({col}, name, idx, value, perm) VALUES ($1, $2, $3, $4, $5)"
+                ))
+                .bind(&key)
+                .bind(s.name.as_str())
+                .bind(s.idx.map(i64::from))
+                .bind(&s.value)
+                .bind(s.perm.as_str())
+                .execute(&mut *c)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// Whose settings: a closed set, so table names never come from input.
+        #[derive(Clone, Copy)]
+        enum Owner<'a> {
+            Tenant(&'a TenantId),
+            Device(Mac),
+        }
+
+        impl Owner<'_> {
+            fn settings(self) -> (&'static str, &'static str, String) {
+                match self {
+                    Owner::Tenant(id) => ("tenant_settings", "tenant_id", id.to_string()),
+                    Owner::Device(mac) => ("device_settings", "device_mac", mac.to_string()),
+                }
+            }
+        }
+
+        async fn replace_lines(c: &mut Conn, mac: Mac, lines: &[Line]) -> Result<()> {
+            check_lines(lines)?;
+            let key = mac.to_string();
+            sqlx::query("DELETE FROM lines WHERE device_mac = $1")
+                .bind(&key)
+                .execute(&mut *c)
+                .await?;
+            for l in lines {
+                sqlx::query(
+                    "INSERT INTO lines (device_mac, idx, extension, auth_user, sip_password, display_name) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&key)
+                .bind(i64::from(l.idx))
+                .bind(l.extension.as_str())
+                .bind(l.auth_user.as_str())
+                .bind(l.sip_password.as_str())
+                .bind(l.display_name.as_str())
+                .execute(&mut *c)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// Loads the settings (and for devices, the lines) of the given
+        /// owners. `all`: they are every row of their table, so one scan of
+        /// each child table beats keyed lookups; otherwise keyed by the list.
+        async fn attach_children(
+            c: &mut Conn,
+            tenants: &mut [Tenant],
+            devices: &mut [Device],
+            all: bool,
+        ) -> Result<()> {
+            let filter = |col: &str| {
+                if all {
+                    String::new()
+                } else {
+                    format!("WHERE {col} {}", be::IN_LIST)
+                }
+            };
+            if !tenants.is_empty() {
+                let keys: Vec<String> = tenants.iter().map(|t| t.id.to_string()).collect();
+                let sql = format!(
+                    "SELECT tenant_id AS owner, name, idx, value, perm FROM tenant_settings {} \
+                     ORDER BY tenant_id, name, idx",
+                    filter("tenant_id")
+                );
+                let rows = keyed(sqlx::query(&sql), all, &keys)
+                    .fetch_all(&mut *c)
+                    .await?;
+                let mut by: HashMap<String, Vec<Setting>> = HashMap::new();
+                for r in &rows {
+                    let (owner, s) = setting_from_row(r)?;
+                    by.entry(owner).or_default().push(s);
+                }
+                for t in tenants.iter_mut() {
+                    t.settings = by.remove(t.id.as_str()).unwrap_or_default();
+                }
+            }
+            if !devices.is_empty() {
+                let keys: Vec<String> = devices.iter().map(|d| d.mac.to_string()).collect();
+                let sql = format!(
+                    "SELECT * FROM lines {} ORDER BY device_mac, idx",
+                    filter("device_mac")
+                );
+                let lines = keyed(sqlx::query(&sql), all, &keys)
+                    .fetch_all(&mut *c)
+                    .await?;
+                let sql = format!(
+                    "SELECT device_mac AS owner, name, idx, value, perm FROM device_settings {} \
+                     ORDER BY device_mac, name, idx",
+                    filter("device_mac")
+                );
+                let settings = keyed(sqlx::query(&sql), all, &keys)
+                    .fetch_all(&mut *c)
+                    .await?;
+                let mut lines_by: HashMap<String, Vec<Line>> = HashMap::new();
+                for r in &lines {
+                    let (owner, l) = line_from_row(r)?;
+                    lines_by.entry(owner).or_default().push(l);
+                }
+                let mut settings_by: HashMap<String, Vec<Setting>> = HashMap::new();
+                for r in &settings {
+                    let (owner, s) = setting_from_row(r)?;
+                    settings_by.entry(owner).or_default().push(s);
+                }
+                for d in devices.iter_mut() {
+                    let key = d.mac.to_string();
+                    d.lines = lines_by.remove(&key).unwrap_or_default();
+                    d.settings = settings_by.remove(&key).unwrap_or_default();
+                }
+            }
+            Ok(())
+        }
+
+        /// The list of owners bound as `$1`, unless the query reads them all.
+        fn keyed<'q>(q: Query<'q>, all: bool, keys: &[String]) -> Query<'q> {
+            if all {
+                q
+            } else {
+                q.bind(be::list_param(keys))
+            }
+        }
+
+        async fn fetch_tenant(c: &mut Conn, id: &TenantId) -> Result<Option<Tenant>> {
+            let row = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1"))
+                .bind(id.as_str())
+                .fetch_optional(&mut *c)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let mut t = [tenant_from_row(&row)?];
+            attach_children(c, &mut t, &mut [], false).await?;
+            let [t] = t;
+            Ok(Some(t))
+        }
+
+        async fn fetch_device(c: &mut Conn, mac: Mac) -> Result<Option<Device>> {
+            let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE mac = $1"))
+                .bind(mac.to_string())
+                .fetch_optional(&mut *c)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let mut d = [device_from_row(&row)?];
+            attach_children(c, &mut [], &mut d, false).await?;
+            let [d] = d;
+            Ok(Some(d))
+        }
+
+        async fn must_tenant(c: &mut Conn, id: &TenantId) -> Result<Tenant> {
+            fetch_tenant(c, id)
+                .await?
+                .ok_or_else(|| StoreError::not_found("tenant", id))
+        }
+
+        async fn must_device(c: &mut Conn, mac: Mac) -> Result<Device> {
+            fetch_device(c, mac)
+                .await?
+                .ok_or_else(|| StoreError::not_found("device", mac))
+        }
+
+        /// A taken id is the conflict to report, whatever else also clashes
+        /// (the backends would otherwise name whichever unique index they
+        /// check first).
+        async fn tenant_id_free(c: &mut Conn, id: &TenantId) -> Result<()> {
+            // COUNT(*) is a 64-bit integer on both backends.
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_one(&mut *c)
+                .await?;
+            if taken > 0 {
+                return Err(StoreError::Conflict(format!("tenant {id} already exists")));
+            }
+            Ok(())
+        }
+
+        /// Rows of `query` (run once per MAC, bound as `$N`) must each change
+        /// a device: an unknown MAC fails the whole call.
+        async fn each_device(
+            c: &mut Conn,
+            macs: &[Mac],
+            query: &str,
+            at: Option<DateTime<Utc>>,
+        ) -> Result<()> {
+            for mac in macs {
+                let mut q = sqlx::query(query);
+                if let Some(at) = at {
+                    q = q.bind(at);
+                }
+                let done = q.bind(mac.to_string()).execute(&mut *c).await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("device", mac));
+                }
+            }
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use registry_helpers;
