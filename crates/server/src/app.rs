@@ -402,6 +402,12 @@ impl Running {
         self.prov.dir.renders()
     }
 
+    /// Tenant and device rows the provisioning view has read since start
+    /// (see [`Directory::rows_read`]).
+    pub fn rows_read(&self) -> u64 {
+        self.prov.dir.rows_read()
+    }
+
     /// Digest hashes the provisioning server has computed to check
     /// credentials since start (see [`crate::auth::Authenticator::hashes`]).
     pub fn auth_hashes(&self) -> u64 {

@@ -2,11 +2,13 @@
 //!
 //! Phones are served from here, never from the database: a request is a hash
 //! lookup, a credential check against precomputed HA1 values and, after the first
-//! request of a revision, a cached body. The view is rebuilt from a store
-//! snapshot when the store's generation moves (polled every
-//! `reload_interval_ms`, or at once after a write through this node's admin API).
-//! Entries whose device and tenant revisions are unchanged are carried over with
-//! their rendered bodies, so a reload does not throw the cache away.
+//! request of a revision, a cached body. The view is built once from a store
+//! snapshot; after that, when the store's generation moves (a change hint, the
+//! poll every `reload_interval_ms`, or at once after a write through this
+//! node's admin API), only what changed since the view's generation is read
+//! and applied to a copy of the view, which then replaces it: requests never
+//! wait for a reload. Entries whose device and tenant revisions are unchanged
+//! are carried over with their rendered bodies.
 
 use std::collections::HashMap;
 
@@ -137,7 +139,7 @@ pub enum ModelAuth {
     Device(Arc<DeviceEntry>),
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct View {
     generation: i64,
     // foldhash: randomly seeded (no HashDoS from chosen MACs), much cheaper
@@ -164,6 +166,9 @@ pub struct Directory {
     /// Files rendered since start: a cache that works keeps this at one per
     /// file and revision.
     renders: std::sync::atomic::AtomicU64,
+    /// Tenant and device rows read by reloads since start: an edit of one
+    /// device among many reads one row.
+    rows_read: std::sync::atomic::AtomicU64,
 }
 
 impl Directory {
@@ -185,7 +190,17 @@ impl Directory {
             public_url: public_url.to_owned(),
             uses: Mutex::new(Vec::new()),
             renders: std::sync::atomic::AtomicU64::new(0),
+            rows_read: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Tenant and device rows read by reloads since start.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read.load(Ordering::Relaxed)
+    }
+
+    fn read(&self, rows: usize) {
+        self.rows_read.fetch_add(rows as u64, Ordering::Relaxed);
     }
 
     /// How many files have been rendered since start.
@@ -267,66 +282,113 @@ impl Directory {
         self.len() == 0
     }
 
-    /// Reloads if the store changed since the view was built.
+    /// Brings the view up to the store's generation, if it moved: the first
+    /// time from a snapshot, then from the changes since. `true` if it did.
     pub async fn refresh(&self) -> Result<bool, StoreError> {
         let _guard = self.reload.lock().await;
         let old = self.current();
         if self.store.generation().await? == old.generation {
             return Ok(false);
         }
-        let snap = self.store.snapshot().await?;
-        let mut tenants: HashMap<String, Arc<TenantEntry>> = HashMap::new();
-        let mut by_user = FastMap::default();
-        for t in snap.tenants {
-            let entry = match old.tenants.get(t.id.as_str()) {
-                Some(e) if e.tenant.revision == t.revision => Arc::clone(e),
-                _ => Arc::new(TenantEntry {
-                    creds: Credentials::new(
-                        t.prov_user.as_str(),
-                        t.prov_pass.as_str(),
-                        &self.realm,
-                    ),
-                    tenant: t,
-                    models: Mutex::new(HashMap::new()),
-                }),
-            };
-            if entry.tenant.prov_scope == ProvScope::Tenant {
-                by_user.insert(
-                    entry.tenant.prov_user.as_str().to_owned(),
-                    Arc::clone(&entry),
-                );
-            }
-            tenants.insert(entry.tenant.id.as_str().to_owned(), entry);
+        let view = if old.generation < 0 {
+            let snap = self.store.snapshot().await?;
+            self.read(snap.tenants.len() + snap.devices.len());
+            self.build(&old, snap.generation, snap.tenants, snap.devices)
+        } else {
+            let c = self.store.changes_since(old.generation).await?;
+            self.read(c.tenants.len() + c.devices.len());
+            self.apply(&old, c)
+        };
+        *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
+        Ok(true)
+    }
+
+    /// A whole view, carrying over `old`'s entries whose revisions match.
+    fn build(&self, old: &View, generation: i64, ts: Vec<Tenant>, ds: Vec<Device>) -> View {
+        let mut v = View {
+            generation,
+            devices: FastMap::with_capacity_and_hasher(ds.len(), Default::default()),
+            ..View::default()
+        };
+        for t in ts {
+            let entry = self.tenant_entry(old, t);
+            v.put_tenant(entry);
         }
-        let mut devices = FastMap::with_capacity_and_hasher(snap.devices.len(), Default::default());
-        let mut by_prov_user = FastMap::default();
-        for d in snap.devices {
-            let Some(tenant) = tenants.get(d.tenant.as_str()) else {
+        for d in ds {
+            let Some(tenant) = v.tenants.get(d.tenant.as_str()).cloned() else {
                 continue;
             };
-            let entry = match old.devices.get(&d.mac) {
-                Some(e) if e.device.revision == d.revision && Arc::ptr_eq(&e.tenant, tenant) => {
-                    Arc::clone(e)
-                }
-                _ => Arc::new(self.device_entry(d, Arc::clone(tenant))),
-            };
-            if entry.tenant.tenant.prov_scope == ProvScope::Device {
-                by_prov_user.insert(
-                    entry.device.prov_user.as_str().to_owned(),
-                    Arc::clone(&entry),
-                );
-            }
-            devices.insert(entry.device.mac, entry);
+            let entry = self.carried_or_new(old, d, tenant);
+            v.put_device(entry);
         }
-        let view = Arc::new(View {
-            generation: snap.generation,
-            devices,
-            tenants_by_user: by_user,
-            devices_by_prov_user: by_prov_user,
-            tenants,
-        });
-        *self.view.write().unwrap_or_else(|e| e.into_inner()) = view;
-        Ok(true)
+        v
+    }
+
+    /// `old` with the changes applied: deletions first (a key may have been
+    /// deleted and created again), then changed tenants (whose devices get
+    /// new entries pointing at them; their bodies render again on demand),
+    /// then changed devices.
+    fn apply(&self, old: &View, c: touchless_store::Changes) -> View {
+        let mut v = old.clone();
+        v.generation = c.generation;
+        for mac in &c.gone_devices {
+            v.remove_device(mac);
+        }
+        for id in &c.gone_tenants {
+            if let Some(t) = v.tenants.remove(id.as_str()) {
+                v.tenants_by_user.remove(t.tenant.prov_user.as_str());
+            }
+        }
+        for t in c.tenants {
+            let entry = self.tenant_entry(old, t);
+            if let Some(prev) = v.tenants.get(entry.tenant.id.as_str()).cloned() {
+                if Arc::ptr_eq(&prev, &entry) {
+                    continue;
+                }
+                v.tenants_by_user.remove(prev.tenant.prov_user.as_str());
+                let moved: Vec<Arc<DeviceEntry>> = v
+                    .devices
+                    .values()
+                    .filter(|d| Arc::ptr_eq(&d.tenant, &prev))
+                    .cloned()
+                    .collect();
+                for d in moved {
+                    v.remove_device(&d.device.mac);
+                    let rebuilt = self.device_entry(d.device.clone(), Arc::clone(&entry));
+                    v.put_device(Arc::new(rebuilt));
+                }
+            }
+            v.put_tenant(entry);
+        }
+        for d in c.devices {
+            v.remove_device(&d.mac);
+            let Some(tenant) = v.tenants.get(d.tenant.as_str()).cloned() else {
+                continue;
+            };
+            let entry = self.carried_or_new(old, d, tenant);
+            v.put_device(entry);
+        }
+        v
+    }
+
+    fn tenant_entry(&self, old: &View, t: Tenant) -> Arc<TenantEntry> {
+        match old.tenants.get(t.id.as_str()) {
+            Some(e) if e.tenant.revision == t.revision => Arc::clone(e),
+            _ => Arc::new(TenantEntry {
+                creds: Credentials::new(t.prov_user.as_str(), t.prov_pass.as_str(), &self.realm),
+                tenant: t,
+                models: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn carried_or_new(&self, old: &View, d: Device, tenant: Arc<TenantEntry>) -> Arc<DeviceEntry> {
+        match old.devices.get(&d.mac) {
+            Some(e) if e.device.revision == d.revision && Arc::ptr_eq(&e.tenant, &tenant) => {
+                Arc::clone(e)
+            }
+            _ => Arc::new(self.device_entry(d, tenant)),
+        }
     }
 
     fn device_entry(&self, d: Device, tenant: Arc<TenantEntry>) -> DeviceEntry {
@@ -383,6 +445,42 @@ impl Directory {
             .unwrap_or_else(|e| e.into_inner())
             .insert(model, body.clone());
         Ok(body)
+    }
+}
+
+impl View {
+    fn put_tenant(&mut self, entry: Arc<TenantEntry>) {
+        if entry.tenant.prov_scope == ProvScope::Tenant {
+            self.tenants_by_user.insert(
+                entry.tenant.prov_user.as_str().to_owned(),
+                Arc::clone(&entry),
+            );
+        }
+        self.tenants
+            .insert(entry.tenant.id.as_str().to_owned(), entry);
+    }
+
+    fn put_device(&mut self, entry: Arc<DeviceEntry>) {
+        if entry.tenant.tenant.prov_scope == ProvScope::Device {
+            self.devices_by_prov_user.insert(
+                entry.device.prov_user.as_str().to_owned(),
+                Arc::clone(&entry),
+            );
+        }
+        self.devices.insert(entry.device.mac, entry);
+    }
+
+    fn remove_device(&mut self, mac: &Mac) {
+        if let Some(d) = self.devices.remove(mac) {
+            let user = d.device.prov_user.as_str();
+            if self
+                .devices_by_prov_user
+                .get(user)
+                .is_some_and(|e| Arc::ptr_eq(e, &d))
+            {
+                self.devices_by_prov_user.remove(user);
+            }
+        }
     }
 }
 

@@ -105,6 +105,11 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// Every tenant and device with lines and settings, in one consistent read:
     /// what the provisioning server serves from.
     async fn snapshot(&self) -> Result<Snapshot>;
+    /// What changed after generation `since`, in one consistent read: only
+    /// the rows written since (each row carries the generation of its last
+    /// change) and the keys deleted since. A reader that applies these to
+    /// the snapshot or changes it had is at `generation`.
+    async fn changes_since(&self, since: i64) -> Result<Changes>;
 
     // -- contact log --------------------------------------------------------------
     async fn record_contacts(&self, batch: &[Contact]) -> Result<()>;

@@ -50,8 +50,10 @@ impl PgStore {
         F: for<'c> FnOnce(Tx<'c>) -> PgFuture<'c, T> + Send,
     {
         let mut tx = self.pool.begin().await?;
-        let v = f(&mut tx).await?;
+        // First: the rows this write stamps (triggers) carry the new value,
+        // and the row lock held until commit orders writers by generation.
         bump_generation(&mut tx).await?;
+        let v = f(&mut tx).await?;
         tx.commit().await?;
         Ok(v)
     }

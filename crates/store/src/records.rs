@@ -176,6 +176,22 @@ pub struct Snapshot {
     pub devices: Vec<Device>,
 }
 
+/// What changed in the registry after a generation (see
+/// [`crate::RegistryStore::changes_since`]).
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    /// The generation these changes bring a reader up to.
+    pub generation: i64,
+    /// Tenants created or changed, with their settings.
+    pub tenants: Vec<Tenant>,
+    /// Devices created or changed, with their lines and settings.
+    pub devices: Vec<Device>,
+    /// Deleted since (a key may also be in `tenants`/`devices` if it was
+    /// created again afterwards: apply deletions first).
+    pub gone_tenants: Vec<TenantId>,
+    pub gone_devices: Vec<Mac>,
+}
+
 /// A request from a phone, as the contact log keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Contact {

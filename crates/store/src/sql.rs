@@ -35,6 +35,12 @@ pub(crate) const PROMOTE_NEXT: &str = "UPDATE devices SET ztprov_user = ztprov_n
      ztprov_next_expires_at = NULL, ztprov_next_used_at = NULL, revision = revision + 1 \
      WHERE mac = $1 AND ztprov_next_user IS NOT NULL";
 
+/// Whether [`PROMOTE_NEXT`] would change the device. Binds: mac.
+pub(crate) const HAS_NEXT: &str =
+    "SELECT 1 FROM devices WHERE mac = $1 AND ztprov_next_user IS NOT NULL";
+/// Whether [`REMOVE_IF_ASKED`] would remove the device. Binds: mac.
+pub(crate) const IS_REMOVING: &str = "SELECT 1 FROM devices WHERE mac = $1 AND removing";
+
 /// Binds: mac.
 pub(crate) const DELETE_DEVICE: &str = "DELETE FROM devices WHERE mac = $1";
 

@@ -143,11 +143,11 @@ impl SqliteStore {
         let mut conn = self.writer.acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let out = async {
-            let v = f(&mut conn).await?;
+            // First: the rows this write stamps (triggers) carry the new value.
             if bump {
                 bump_generation(&mut conn).await?;
             }
-            Ok(v)
+            f(&mut conn).await
         }
         .await;
         match out {

@@ -314,6 +314,87 @@ async fn bodies_are_rendered_once_per_revision() {
     app.stop().await;
 }
 
+/// After the first load, a reload reads only what changed: one edited device
+/// is one row, a tenant's new SIP host is one row and reaches every phone of
+/// that tenant, a removed device is gone.
+#[tokio::test]
+async fn a_reload_reads_only_what_changed() {
+    let mut app = spawn_app_with(|c| {
+        c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
+        c.auth.allow_basic_over_http = true;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "pass-acme").await;
+    let macs: Vec<String> = (0..50).map(|i| format!("0004130010{i:02X}")).collect();
+    let batch: Vec<_> = macs
+        .iter()
+        .map(|m| {
+            json!({"mac": m, "model": "snomD717", "tenant": "acme",
+                   "lines": [{"extension": "401", "sip_password": "sip-secret"}]})
+        })
+        .collect();
+    let (s, _) = app.post("/devices", json!(batch)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let rows = |app: &TestApp| app.running.as_ref().unwrap().rows_read();
+    let fetch = |mac: String| {
+        let (http, url) = (
+            app.http.clone(),
+            format!("{}/prov/snomD717-{mac}.htm", app.prov),
+        );
+        async move {
+            let r = http
+                .get(&url)
+                .basic_auth("prov-acme", Some("pass-acme"))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let before = rows(&app);
+    let (s, _) = app
+        .admin_call(
+            reqwest::Method::PATCH,
+            &format!("/devices/{}", macs[7]),
+            Some(json!({"name": "Lobby"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(rows(&app), before + 1, "one edited device is one row read");
+
+    let (s, _) = app
+        .admin_call(
+            reqwest::Method::PATCH,
+            "/tenants/acme",
+            Some(json!({"sip_host": "pbx-new.example.com"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        rows(&app),
+        before + 2,
+        "a tenant change reads the tenant only"
+    );
+    for m in [&macs[0], &macs[7], &macs[49]] {
+        let (s, body) = fetch(m.clone()).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(body.contains("pbx-new.example.com"), "{m}: {body}");
+    }
+
+    let (s, _) = app
+        .admin_call(
+            reqwest::Method::DELETE,
+            &format!("/devices/{}", macs[3]),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(fetch(macs[3].clone()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(fetch(macs[4].clone()).await.0, StatusCode::OK);
+    assert_eq!(rows(&app), before + 2, "a removal reads no row");
+    app.stop().await;
+}
+
 /// HEAD gets the headers GET would, with no body.
 #[tokio::test]
 async fn head_requests_get_headers_only() {

@@ -44,14 +44,14 @@ pub async fn providers_one_per_scope(s: &dyn Store) {
     assert!(s.get_provider("snom").await.unwrap().is_none());
 }
 
-fn creds(n: u32) -> (ProvUser, ProvPassword) {
+pub(super) fn creds(n: u32) -> (ProvUser, ProvPassword) {
     (
         ProvUser::parse(&format!("zt{n}")).unwrap(),
         ProvPassword::parse(&format!("pw{n}")).unwrap(),
     )
 }
 
-fn issued(mac: Mac, (user, pass): (ProvUser, ProvPassword)) -> Issued {
+pub(super) fn issued(mac: Mac, (user, pass): (ProvUser, ProvPassword)) -> Issued {
     Issued {
         mac,
         user,

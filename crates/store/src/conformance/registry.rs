@@ -374,6 +374,98 @@ pub async fn snapshot_is_complete(s: &dyn Store) {
     }
 }
 
+/// A reader at generation `g` gets exactly the rows written after it.
+pub async fn changes_since_reads_only_what_changed(s: &dyn Store) {
+    s.create_tenant(&new_tenant("acme")).await.unwrap();
+    s.create_tenant(&new_tenant("other")).await.unwrap();
+    for i in 0..20u32 {
+        s.create_device(&new_device(&format!("0004130000{i:02X}"), "acme"))
+            .await
+            .unwrap();
+    }
+    let g = s.snapshot().await.unwrap().generation;
+    let none = s.changes_since(g).await.unwrap();
+    assert_eq!(none.generation, g);
+    assert!(none.tenants.is_empty() && none.devices.is_empty());
+
+    let mac = Mac::parse("000413000005").unwrap();
+    s.update_device(
+        mac,
+        &DevicePatch {
+            lines: Some(vec![line(1, "555")]),
+            ..DevicePatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    let c = s.changes_since(g).await.unwrap();
+    assert!(c.generation > g);
+    assert!(c.tenants.is_empty());
+    assert_eq!(c.devices.len(), 1, "only the edited device is read");
+    assert_eq!(c.devices[0].mac, mac);
+    assert_eq!(c.devices[0].lines[0].extension.as_str(), "555");
+    assert_eq!(c.devices[0].settings.len(), 1, "with its children");
+
+    let g2 = c.generation;
+    s.update_tenant(
+        &tid("acme"),
+        &TenantPatch {
+            sip_host: Some(touchless_domain::Host::parse("pbx2.example.com").unwrap()),
+            ..TenantPatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    let gone = Mac::parse("000413000007").unwrap();
+    s.delete_device(gone).await.unwrap();
+    let c = s.changes_since(g2).await.unwrap();
+    assert_eq!(c.tenants.len(), 1);
+    assert_eq!(c.tenants[0].sip_host.as_str(), "pbx2.example.com");
+    assert!(
+        c.devices.is_empty(),
+        "a tenant change reads the tenant only"
+    );
+    assert_eq!(c.gone_devices, vec![gone]);
+
+    // A status change (an event outcome) is no change of what is served.
+    let g3 = c.generation;
+    let q = s
+        .enqueue(
+            crate::Action::Register,
+            &[super::queue::issued(
+                Mac::parse("000413000003").unwrap(),
+                super::queue::creds(901),
+            )],
+        )
+        .await
+        .unwrap();
+    let after_enqueue = s.changes_since(g3).await.unwrap();
+    assert_eq!(
+        after_enqueue.devices.len(),
+        1,
+        "staged credentials are served"
+    );
+    let g4 = after_enqueue.generation;
+    let ev = s
+        .claim_events("n1", 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].id, q[0]);
+    s.finish_event(ev[0].id, "n1", &crate::Outcome::Done)
+        .await
+        .unwrap();
+    // The promotion of the staged credentials is served, and read.
+    let c = s.changes_since(g4).await.unwrap();
+    assert!(c.generation > g4);
+    assert_eq!(c.devices.len(), 1);
+    assert!(c.devices[0].ztprov_next.is_none());
+
+    s.delete_tenant(&tid("other")).await.unwrap();
+    let c = s.changes_since(c.generation).await.unwrap();
+    assert_eq!(c.gone_tenants, vec![tid("other")]);
+}
+
 fn contact(mac: &str, status: u16, secs_ago: i64) -> Contact {
     let at = Utc::now() - chrono::Duration::seconds(secs_ago);
     Contact {

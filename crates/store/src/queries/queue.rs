@@ -294,18 +294,27 @@ macro_rules! queue_store {
             .await?;
             // What phones are served changes in two cases; only then do the
             // other nodes need to reload.
-            let served = match (outcome, ev.action) {
-                (Outcome::Done, Action::Register) => crate::sql::PROMOTE_NEXT,
-                (Outcome::Done, Action::Deregister) => crate::sql::REMOVE_IF_ASKED,
+            let (would, served) = match (outcome, ev.action) {
+                (Outcome::Done, Action::Register) => {
+                    (crate::sql::HAS_NEXT, crate::sql::PROMOTE_NEXT)
+                }
+                (Outcome::Done, Action::Deregister) => {
+                    (crate::sql::IS_REMOVING, crate::sql::REMOVE_IF_ASKED)
+                }
                 _ => return Ok(true),
             };
-            let changed = sqlx::query(served)
+            let changes: Option<i32> = sqlx::query_scalar(would)
                 .bind(ev.mac.to_string())
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
-            if changed > 0 {
+                .fetch_optional(&mut *c)
+                .await?;
+            if changes.is_some() {
+                // Before the change, so the row (or its tombstone) carries
+                // the new generation.
                 be::bump_generation(c).await?;
+                sqlx::query(served)
+                    .bind(ev.mac.to_string())
+                    .execute(&mut *c)
+                    .await?;
             }
             Ok(true)
         }

@@ -14,8 +14,8 @@ macro_rules! registry_store {
         use touchless_domain::{Mac, ProvUser, TenantId};
 
         use crate::{
-            Contact, Device, DeviceFilter, DevicePatch, NewDevice, NewTenant, RegistryStore,
-            Result, Snapshot, StoreError, Tenant, TenantPatch,
+            Changes, Contact, Device, DeviceFilter, DevicePatch, NewDevice, NewTenant,
+            RegistryStore, Result, Snapshot, StoreError, Tenant, TenantPatch,
         };
 
         crate::queries::rows_of::registry_helpers!();
@@ -352,6 +352,50 @@ macro_rules! registry_store {
                     tenants,
                     devices,
                 })
+            }
+
+            async fn changes_since(&self, since: i64) -> Result<Changes> {
+                let mut tx = self.read_tx().await?;
+                let generation: i64 =
+                    sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants WHERE gen > $1"))
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut tenants = rows
+                    .iter()
+                    .map(tenant_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                let rows = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE gen > $1"))
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut devices = rows
+                    .iter()
+                    .map(device_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                attach_children(&mut tx, &mut tenants, &mut devices, false).await?;
+                let gone: Vec<(String, String)> =
+                    sqlx::query_as("SELECT kind, key FROM tombstones WHERE gen > $1")
+                        .bind(since)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                let mut out = Changes {
+                    generation,
+                    tenants,
+                    devices,
+                    ..Changes::default()
+                };
+                for (kind, key) in gone {
+                    match kind.as_str() {
+                        "tenant" => out.gone_tenants.push(TenantId::parse(&key)?),
+                        _ => out.gone_devices.push(Mac::parse_stored(&key)?),
+                    }
+                }
+                Ok(out)
             }
 
             async fn record_contacts(&self, batch: &[Contact]) -> Result<()> {
