@@ -139,16 +139,81 @@ pub enum ModelAuth {
     Device(Arc<DeviceEntry>),
 }
 
+/// A hash map split into shards that are shared between copies: changing
+/// one key of a copy copies one shard (a few hundred entries at 100,000
+/// devices), not the map. The shard is chosen by a fixed hash; each shard
+/// is a randomly seeded map, so chosen keys can unbalance shards, not slow
+/// lookups.
+struct Sharded<K, V> {
+    shards: Vec<Arc<FastMap<K, V>>>,
+}
+
+const SHARDS: usize = 256;
+
+impl<K, V> Clone for Sharded<K, V> {
+    fn clone(&self) -> Self {
+        Sharded {
+            shards: self.shards.clone(),
+        }
+    }
+}
+
+impl<K, V> Default for Sharded<K, V> {
+    fn default() -> Self {
+        Sharded {
+            shards: (0..SHARDS).map(|_| Arc::new(FastMap::default())).collect(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Sharded<K, V> {
+    fn shard<Q: std::hash::Hash + ?Sized>(key: &Q) -> usize {
+        use std::hash::BuildHasher;
+        (foldhash::fast::FixedState::with_seed(0x7ea1).hash_one(key) as usize) % SHARDS
+    }
+
+    fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.shards[Self::shard(key)].get(key)
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        let i = Self::shard(&key);
+        Arc::make_mut(&mut self.shards[i]).insert(key, value);
+    }
+
+    fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        let i = Self::shard(key);
+        self.shards[i].get(key)?;
+        Arc::make_mut(&mut self.shards[i]).remove(key)
+    }
+
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.shards.iter().flat_map(|s| s.values())
+    }
+}
+
 #[derive(Clone, Default)]
 struct View {
     generation: i64,
     // foldhash: randomly seeded (no HashDoS from chosen MACs), much cheaper
     // than SipHash for a 6-byte key on every request.
-    devices: FastMap<Mac, Arc<DeviceEntry>>,
+    devices: Sharded<Mac, Arc<DeviceEntry>>,
     /// Tenants that share one pair of `/prov` credentials, by that user.
     tenants_by_user: FastMap<String, Arc<TenantEntry>>,
     /// Devices with their own `/prov` credentials, by that user.
-    devices_by_prov_user: FastMap<String, Arc<DeviceEntry>>,
+    devices_by_prov_user: Sharded<String, Arc<DeviceEntry>>,
     /// Every tenant, for carrying entries over a reload.
     tenants: HashMap<String, Arc<TenantEntry>>,
 }
@@ -307,7 +372,6 @@ impl Directory {
     fn build(&self, old: &View, generation: i64, ts: Vec<Tenant>, ds: Vec<Device>) -> View {
         let mut v = View {
             generation,
-            devices: FastMap::with_capacity_and_hasher(ds.len(), Default::default()),
             ..View::default()
         };
         for t in ts {

@@ -20,6 +20,124 @@ macro_rules! registry_store {
 
         crate::queries::rows_of::registry_helpers!();
 
+        /// A bulk of new devices in a few multi-row statements (what is
+        /// wrong is found first, so the error names the device or tenant).
+        async fn insert_devices(
+            c: &mut Conn,
+            ds: &[NewDevice],
+            ts: DateTime<Utc>,
+        ) -> Result<Vec<Device>> {
+            let mut seen = std::collections::HashSet::new();
+            for d in ds {
+                if !seen.insert(d.mac) {
+                    return Err(StoreError::Conflict(format!("device {} is given twice", d.mac)));
+                }
+                check_lines(&d.lines)?;
+                check_unique_settings(&d.settings)?;
+            }
+            let keys: Vec<String> = ds.iter().map(|d| d.mac.to_string()).collect();
+            let taken: Option<String> =
+                sqlx::query_scalar(&format!("SELECT mac FROM devices WHERE mac {}", be::IN_LIST))
+                    .bind(be::list_param(&keys))
+                    .fetch_optional(&mut *c)
+            .await?;
+            if let Some(mac) = taken {
+                return Err(StoreError::Conflict(format!("device {mac} already exists")));
+            }
+            let mut tenants: Vec<String> = ds.iter().map(|d| d.tenant.to_string()).collect();
+            tenants.sort();
+            tenants.dedup();
+            let known: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT id FROM tenants WHERE id {}", be::IN_LIST))
+                    .bind(be::list_param(&tenants))
+                    .fetch_all(&mut *c)
+            .await?;
+            if let Some(t) = tenants.iter().find(|t| !known.contains(t)) {
+                return Err(StoreError::Invalid {
+                    field: "tenant",
+                    message: format!("tenant {t} does not exist"),
+                });
+            }
+            // Well under both databases' limit on bound values per statement.
+            for chunk in ds.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, \
+                     ztprov_expires_at, prov_user, prov_pass, created_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut b, d| {
+                    b.push_bind(d.mac.to_string())
+                        .push_bind(d.model.as_str())
+                        .push_bind(d.tenant.to_string())
+                        .push_bind(d.name.to_string())
+                        .push_bind(d.ztprov_user.to_string())
+                        .push_bind(d.ztprov_pass.as_str().to_owned())
+                        .push_bind(d.ztprov_expires_at)
+                        .push_bind(d.prov_user.to_string())
+                        .push_bind(d.prov_pass.as_str().to_owned())
+                        .push_bind(ts)
+                        .push_bind(ts);
+                });
+                q.build().execute(&mut *c).await.map_err(|e| {
+                    be::constraint(
+                        e,
+                        "the ztprov or provisioning user is already used by another device",
+                        "a tenant does not exist",
+                    )
+                })?;
+                let lines: Vec<(Mac, &Line)> = chunk
+                    .iter()
+                    .flat_map(|d| d.lines.iter().map(move |l| (d.mac, l)))
+                    .collect();
+                for part in lines.chunks(1000) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO lines (device_mac, idx, extension, auth_user, sip_password, display_name) ",
+                    );
+                    q.push_values(part, |mut b, (mac, l)| {
+                        b.push_bind(mac.to_string())
+                            .push_bind(i64::from(l.idx))
+                            .push_bind(l.extension.to_string())
+                            .push_bind(l.auth_user.to_string())
+                            .push_bind(l.sip_password.as_str().to_owned())
+                            .push_bind(l.display_name.to_string());
+                    });
+                    q.build().execute(&mut *c).await?;
+                }
+                let settings: Vec<(Mac, &Setting)> = chunk
+                    .iter()
+                    .flat_map(|d| d.settings.iter().map(move |s| (d.mac, s)))
+                    .collect();
+                for part in settings.chunks(1000) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO device_settings (device_mac, name, idx, value, perm) ",
+                    );
+                    q.push_values(part, |mut b, (mac, st)| {
+                        b.push_bind(mac.to_string())
+                            .push_bind(st.name.as_str().to_owned())
+                            .push_bind(st.idx.map(i64::from))
+                            .push_bind(st.value.clone())
+                            .push_bind(st.perm.as_str());
+                    });
+                    q.build().execute(&mut *c).await?;
+                }
+            }
+            let rows = keyed(
+                sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE mac {}", be::IN_LIST)),
+                false,
+                &keys,
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            let mut made = rows
+                .iter()
+                .map(device_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            attach_children(c, &mut [], &mut made, false).await?;
+            let mut by: HashMap<Mac, Device> = made.into_iter().map(|d| (d.mac, d)).collect();
+            ds.iter()
+                .map(|d| by.remove(&d.mac).ok_or_else(|| StoreError::not_found("device", d.mac)))
+                .collect()
+        }
+
         #[async_trait::async_trait]
         impl RegistryStore for $store {
             async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant> {
@@ -130,40 +248,7 @@ macro_rules! registry_store {
             async fn create_devices(&self, ds: &[NewDevice]) -> Result<Vec<Device>> {
                 let ds = ds.to_vec();
                 self.write(move |c| {
-                    Box::pin(async move {
-                        let ts = be::now();
-                        let mut out = Vec::with_capacity(ds.len());
-                        for d in &ds {
-                            sqlx::query(
-                                "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, \
-                                 ztprov_expires_at, prov_user, prov_pass, created_at, updated_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-                            )
-                            .bind(d.mac.to_string())
-                            .bind(d.model.as_str())
-                            .bind(d.tenant.as_str())
-                            .bind(d.name.as_str())
-                            .bind(d.ztprov_user.as_str())
-                            .bind(d.ztprov_pass.as_str())
-                            .bind(d.ztprov_expires_at)
-                            .bind(d.prov_user.as_str())
-                            .bind(d.prov_pass.as_str())
-                            .bind(ts)
-                            .execute(&mut *c)
-                            .await
-                            .map_err(|e| {
-                                be::constraint(
-                                    e,
-                                    &format!("device {} already exists", d.mac),
-                                    &format!("tenant {} does not exist", d.tenant),
-                                )
-                            })?;
-                            replace_lines(c, d.mac, &d.lines).await?;
-                            replace_settings(c, Owner::Device(d.mac), &d.settings).await?;
-                            out.push(must_device(c, d.mac).await?);
-                        }
-                        Ok(out)
-                    })
+                    Box::pin(async move { insert_devices(c, &ds, be::now()).await })
                 })
                 .await
             }
