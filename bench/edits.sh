@@ -43,7 +43,7 @@ TOML
   echo $!
 }
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 1; rm -rf "$work"; }
 trap cleanup EXIT
 a=$(node a 18280 18281 true); pids+=("$a")
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18281/healthz >/dev/null && break; sleep 0.1; done

@@ -563,14 +563,17 @@ fn cached(
 
 /// Keeps the view fresh (a [`Task`]).
 ///
-/// Change hints and the poll only mark the view as due; a reload then waits
-/// until twice the previous reload's duration has passed since it ended. A
-/// rebuild reads the whole registry, so under a stream of changes (a queue
-/// registering thousands of devices, a boot storm recording first uses) this
-/// keeps reloading to a third of a core instead of all of it. Writes through
+/// Change hints and the poll only mark the view as due. A reload reads only
+/// what changed, and is usually a millisecond or two; after a slow one (more
+/// than 20 ms: the first load, or a queue that changed thousands of devices
+/// at once) the next waits until twice its duration has passed, so a stream
+/// of large changes takes at most a third of a core. Writes through
 /// this node's admin API still reload at once (they call
 /// [`Directory::refresh`] themselves). First uses of ztprov credentials are
 /// written every 100 ms, so other nodes stop accepting them after the grace too.
+/// A reload slower than this spaces the next by twice its duration.
+const SLOW_RELOAD: std::time::Duration = std::time::Duration::from_millis(20);
+
 pub struct Reloader {
     dir: Arc<Directory>,
     tick: tokio::time::Interval,
@@ -648,7 +651,12 @@ impl Task for Reloader {
                 })?;
                 if reloaded {
                     let took = started.elapsed();
-                    self.not_before = tokio::time::Instant::now() + took * 2;
+                    // Only a slow reload (a first load, or a change of many
+                    // rows) makes the next one wait: a quick one is what an
+                    // edit costs, and the next edit should be served at once.
+                    if took > SLOW_RELOAD {
+                        self.not_before = tokio::time::Instant::now() + took * 2;
+                    }
                     tracing::debug!(
                         devices = self.dir.len(),
                         ms = took.as_millis() as u64,
