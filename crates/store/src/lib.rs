@@ -75,6 +75,9 @@ pub trait RegistryStore: Send + Sync + 'static {
     }
     async fn get_device(&self, mac: Mac) -> Result<Option<Device>>;
     async fn list_devices(&self, filter: &DeviceFilter) -> Result<Vec<Device>>;
+    /// The MACs of every device, or of one tenant's: what a selection of
+    /// "all" needs, without loading the devices.
+    async fn device_macs(&self, tenant: Option<&TenantId>) -> Result<Vec<Mac>>;
     /// Applies the patch and bumps the device's revision.
     async fn update_device(&self, mac: Mac, patch: &DevicePatch) -> Result<Device>;
     async fn delete_device(&self, mac: Mac) -> Result<()> {

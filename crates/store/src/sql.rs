@@ -14,18 +14,21 @@ pub(crate) const RELEASE_LEASES: &str =
 
 /// A register keeps the current ztprov credentials (the provider still hands
 /// them out) and stages the new ones; they replace the current ones when the
-/// provider confirms. Binds: user, pass, expires, now, mac.
-pub(crate) const ENQUEUE_REGISTER: &str =
-    "UPDATE devices SET ztprov_next_user = $1, ztprov_next_pass = $2, \
-     ztprov_next_expires_at = $3, ztprov_next_used_at = NULL, status = 'pending', \
-     revision = revision + 1, updated_at = $4 WHERE mac = $5";
+/// provider confirms. The SET of an `UPDATE devices … FROM (VALUES (mac,
+/// user, pass, expires, now), …) AS v`: many devices in one statement
+/// (VALUES columns are `column1`… on both databases).
+pub(crate) const ENQUEUE_REGISTER_SET: &str =
+    "ztprov_next_user = v.column2, ztprov_next_pass = v.column3, \
+     ztprov_next_expires_at = v.column4, ztprov_next_used_at = NULL, status = 'pending', \
+     revision = revision + 1, updated_at = v.column5";
 /// A deregister invalidates every ztprov credential at once: the given ones
-/// are known to nobody and have no window (expires is bound as NULL).
-pub(crate) const ENQUEUE_DEREGISTER: &str =
-    "UPDATE devices SET ztprov_user = $1, ztprov_pass = $2, \
-     ztprov_expires_at = $3, ztprov_used_at = NULL, ztprov_next_user = NULL, \
+/// are known to nobody and have no window (expires is bound as NULL). Used
+/// as [`ENQUEUE_REGISTER_SET`] is.
+pub(crate) const ENQUEUE_DEREGISTER_SET: &str =
+    "ztprov_user = v.column2, ztprov_pass = v.column3, \
+     ztprov_expires_at = v.column4, ztprov_used_at = NULL, ztprov_next_user = NULL, \
      ztprov_next_pass = NULL, ztprov_next_expires_at = NULL, ztprov_next_used_at = NULL, \
-     status = 'pending', revision = revision + 1, updated_at = $4 WHERE mac = $5";
+     status = 'pending', revision = revision + 1, updated_at = v.column5";
 
 /// The provider confirmed the staged credentials: they become the current
 /// ones, and the old ones stop working.
@@ -121,7 +124,3 @@ impl ContactTable {
 /// Binds: at, mac.
 pub(crate) const MARK_REMOVING: &str =
     "UPDATE devices SET removing = TRUE, updated_at = $1 WHERE mac = $2";
-/// Binds: action, mac, at.
-pub(crate) const INSERT_EVENT: &str =
-    "INSERT INTO events (action, mac, state, next_attempt_at, created_at, updated_at) \
-     VALUES ($1, $2, 'pending', $3, $3, $3) RETURNING id";

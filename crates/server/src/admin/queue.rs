@@ -9,7 +9,7 @@ use http::StatusCode;
 use touchless_api::daemon as api;
 use touchless_api::Echo;
 use touchless_domain::{DeviceStatus, Mac};
-use touchless_store::{Action, DeviceFilter, EventState, StoreError};
+use touchless_store::{Action, EventState, StoreError};
 
 use super::extract::{ApiError, ApiJson, ApiQuery, ApiResult};
 use super::state::AdminState;
@@ -23,22 +23,9 @@ async fn select(st: &AdminState, sel: api::Selection) -> ApiResult<Vec<Mac>> {
             if st.store.get_tenant(&t).await?.is_none() {
                 return Err(StoreError::not_found("tenant", t).into());
             }
-            let ds = st
-                .store
-                .list_devices(&DeviceFilter {
-                    tenant: Some(t),
-                    ..Default::default()
-                })
-                .await?;
-            Ok(ds.into_iter().map(|d| d.mac).collect())
+            Ok(st.store.device_macs(Some(&t)).await?)
         }
-        (None, None, true) => Ok(st
-            .store
-            .list_devices(&DeviceFilter::default())
-            .await?
-            .into_iter()
-            .map(|d| d.mac)
-            .collect()),
+        (None, None, true) => Ok(st.store.device_macs(None).await?),
         _ => Err(ApiError::field(
             "body",
             Echo::Null,

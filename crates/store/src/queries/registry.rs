@@ -293,6 +293,19 @@ macro_rules! registry_store {
                 Ok(ds)
             }
 
+            async fn device_macs(&self, tenant: Option<&TenantId>) -> Result<Vec<Mac>> {
+                let keys: Vec<String> = sqlx::query_scalar(
+                    "SELECT mac FROM devices WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
+                     ORDER BY tenant_id, mac",
+                )
+                .bind(tenant.map(|t| t.as_str().to_owned()))
+                .fetch_all(self.reads())
+                .await?;
+                keys.iter()
+                    .map(|k| Mac::parse_stored(k).map_err(StoreError::from))
+                    .collect()
+            }
+
             async fn update_device(&self, mac: Mac, p: &DevicePatch) -> Result<Device> {
                 let p = p.clone();
                 self.write(move |c| {
