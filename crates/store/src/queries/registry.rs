@@ -84,41 +84,16 @@ macro_rules! registry_store {
                         "a tenant does not exist",
                     )
                 })?;
-                let lines: Vec<(Mac, &Line)> = chunk
+                let lines: Vec<(String, &Line)> = chunk
                     .iter()
-                    .flat_map(|d| d.lines.iter().map(move |l| (d.mac, l)))
+                    .flat_map(|d| d.lines.iter().map(move |l| (d.mac.to_string(), l)))
                     .collect();
-                for part in lines.chunks(1000) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO lines (device_mac, idx, extension, auth_user, sip_password, display_name) ",
-                    );
-                    q.push_values(part, |mut b, (mac, l)| {
-                        b.push_bind(mac.to_string())
-                            .push_bind(i64::from(l.idx))
-                            .push_bind(l.extension.to_string())
-                            .push_bind(l.auth_user.to_string())
-                            .push_bind(l.sip_password.as_str().to_owned())
-                            .push_bind(l.display_name.to_string());
-                    });
-                    q.build().execute(&mut *c).await?;
-                }
-                let settings: Vec<(Mac, &Setting)> = chunk
+                insert_lines(c, &lines).await?;
+                let settings: Vec<(String, &Setting)> = chunk
                     .iter()
-                    .flat_map(|d| d.settings.iter().map(move |s| (d.mac, s)))
+                    .flat_map(|d| d.settings.iter().map(move |s| (d.mac.to_string(), s)))
                     .collect();
-                for part in settings.chunks(1000) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO device_settings (device_mac, name, idx, value, perm) ",
-                    );
-                    q.push_values(part, |mut b, (mac, st)| {
-                        b.push_bind(mac.to_string())
-                            .push_bind(st.name.as_str().to_owned())
-                            .push_bind(st.idx.map(i64::from))
-                            .push_bind(st.value.clone())
-                            .push_bind(st.perm.as_str());
-                    });
-                    q.build().execute(&mut *c).await?;
-                }
+                insert_settings(c, "device_settings", "device_mac", &settings).await?;
             }
             let rows = keyed(
                 sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE mac {}", be::IN_LIST)),

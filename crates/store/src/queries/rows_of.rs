@@ -31,17 +31,29 @@ macro_rules! registry_helpers {
                 .bind(&key)
                 .execute(&mut *c)
                 .await?;
-            for s in settings {
-                sqlx::query(&format!(
-                    "INSERT INTO {table} ({col}, name, idx, value, perm) VALUES ($1, $2, $3, $4, $5)"
-                ))
-                .bind(&key)
-                .bind(s.name.as_str())
-                .bind(s.idx.map(i64::from))
-                .bind(&s.value)
-                .bind(s.perm.as_str())
-                .execute(&mut *c)
-                .await?;
+            let rows: Vec<(String, &Setting)> = settings.iter().map(|s| (key.clone(), s)).collect();
+            insert_settings(c, table, col, &rows).await
+        }
+
+        /// Settings rows of any owners, in multi-row statements.
+        async fn insert_settings(
+            c: &mut Conn,
+            table: &str,
+            col: &str,
+            rows: &[(String, &Setting)],
+        ) -> Result<()> {
+            for part in rows.chunks(1000) {
+                let mut q = sqlx::QueryBuilder::new(format!(
+                    "INSERT INTO {table} ({col}, name, idx, value, perm) "
+                ));
+                q.push_values(part, |mut b, (owner, st)| {
+                    b.push_bind(owner.clone())
+                        .push_bind(st.name.as_str().to_owned())
+                        .push_bind(st.idx.map(i64::from))
+                        .push_bind(st.value.clone())
+                        .push_bind(st.perm.as_str());
+                });
+                q.build().execute(&mut *c).await?;
             }
             Ok(())
         }
@@ -69,19 +81,25 @@ macro_rules! registry_helpers {
                 .bind(&key)
                 .execute(&mut *c)
                 .await?;
-            for l in lines {
-                sqlx::query(
-                    "INSERT INTO lines (device_mac, idx, extension, auth_user, sip_password, display_name) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&key)
-                .bind(i64::from(l.idx))
-                .bind(l.extension.as_str())
-                .bind(l.auth_user.as_str())
-                .bind(l.sip_password.as_str())
-                .bind(l.display_name.as_str())
-                .execute(&mut *c)
-                .await?;
+            let rows: Vec<(String, &Line)> = lines.iter().map(|l| (key.clone(), l)).collect();
+            insert_lines(c, &rows).await
+        }
+
+        /// Lines of any devices, in multi-row statements.
+        async fn insert_lines(c: &mut Conn, rows: &[(String, &Line)]) -> Result<()> {
+            for part in rows.chunks(1000) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO lines (device_mac, idx, extension, auth_user, sip_password, display_name) ",
+                );
+                q.push_values(part, |mut b, (mac, l)| {
+                    b.push_bind(mac.clone())
+                        .push_bind(i64::from(l.idx))
+                        .push_bind(l.extension.to_string())
+                        .push_bind(l.auth_user.to_string())
+                        .push_bind(l.sip_password.as_str().to_owned())
+                        .push_bind(l.display_name.to_string());
+                });
+                q.build().execute(&mut *c).await?;
             }
             Ok(())
         }
