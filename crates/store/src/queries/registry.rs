@@ -113,6 +113,36 @@ macro_rules! registry_store {
                 .collect()
         }
 
+        /// The generation, and the tenants and devices (with children)
+        /// written after `since`, or all of them: in the caller's read
+        /// transaction, so they belong together.
+        async fn rows_after(
+            c: &mut Conn,
+            since: Option<i64>,
+        ) -> Result<(i64, Vec<Tenant>, Vec<Device>)> {
+            let generation: i64 = sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+                .fetch_one(&mut *c)
+                .await?;
+            // Every row: no condition, so the planner scans rather than
+            // walks the gen index.
+            let filter = if since.is_some() { "WHERE gen > $1" } else { "" };
+            fn bound(sql: &str, since: Option<i64>) -> Query<'_> {
+                let q = sqlx::query(sql);
+                match since {
+                    Some(g) => q.bind(g),
+                    None => q,
+                }
+            }
+            let sql = format!("SELECT {TENANT_COLS} FROM tenants {filter}");
+            let rows = bound(&sql, since).fetch_all(&mut *c).await?;
+            let mut tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>>>()?;
+            let sql = format!("SELECT {DEVICE_COLS} FROM devices {filter}");
+            let rows = bound(&sql, since).fetch_all(&mut *c).await?;
+            let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
+            attach_children(c, &mut tenants, &mut devices, since.is_none()).await?;
+            Ok((generation, tenants, devices))
+        }
+
         #[async_trait::async_trait]
         impl RegistryStore for $store {
             async fn create_tenant(&self, t: &NewTenant) -> Result<Tenant> {
@@ -400,25 +430,7 @@ macro_rules! registry_store {
             async fn snapshot(&self) -> Result<Snapshot> {
                 // One read transaction: the generation and the rows belong together.
                 let mut tx = self.read_tx().await?;
-                let generation: i64 =
-                    sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants"))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut tenants = rows
-                    .iter()
-                    .map(tenant_from_row)
-                    .collect::<Result<Vec<_>>>()?;
-                let rows = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices"))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut devices = rows
-                    .iter()
-                    .map(device_from_row)
-                    .collect::<Result<Vec<_>>>()?;
-                attach_children(&mut tx, &mut tenants, &mut devices, true).await?;
+                let (generation, tenants, devices) = rows_after(&mut tx, None).await?;
                 tx.commit().await?;
                 Ok(Snapshot {
                     generation,
@@ -429,27 +441,7 @@ macro_rules! registry_store {
 
             async fn changes_since(&self, since: i64) -> Result<Changes> {
                 let mut tx = self.read_tx().await?;
-                let generation: i64 =
-                    sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants WHERE gen > $1"))
-                    .bind(since)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut tenants = rows
-                    .iter()
-                    .map(tenant_from_row)
-                    .collect::<Result<Vec<_>>>()?;
-                let rows = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE gen > $1"))
-                    .bind(since)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut devices = rows
-                    .iter()
-                    .map(device_from_row)
-                    .collect::<Result<Vec<_>>>()?;
-                attach_children(&mut tx, &mut tenants, &mut devices, false).await?;
+                let (generation, tenants, devices) = rows_after(&mut tx, Some(since)).await?;
                 let gone: Vec<(String, String)> =
                     sqlx::query_as("SELECT kind, key FROM tombstones WHERE gen > $1")
                         .bind(since)
