@@ -21,6 +21,10 @@ use touchless_store::{Contact, Store};
 
 use crate::tasks::Task;
 
+/// Tombstones of deleted tenants and devices kept for the views of other
+/// nodes (see `RegistryStore::prune_tombstones`).
+const TOMBSTONES_KEPT: u64 = 1_000_000;
+
 /// Distinct contacts kept between flushes before new ones are dropped (and counted).
 const MAX_PENDING: usize = 200_000;
 /// Requests naming a MAC that is not registered, recorded per flush interval;
@@ -157,6 +161,12 @@ impl Task for ContactWriter {
         if n > 0 {
             tracing::info!(deleted = n, "pruned old phone contacts");
         }
+        // Deleted devices leave tombstones for the views of other nodes;
+        // keep the newest, far more than any view falls behind.
+        self.store
+            .prune_tombstones(TOMBSTONES_KEPT)
+            .await
+            .map_err(|e| anyhow::anyhow!("pruning tombstones: {e}"))?;
         Ok(())
     }
 

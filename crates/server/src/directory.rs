@@ -362,7 +362,18 @@ impl Directory {
         } else {
             let c = self.store.changes_since(old.generation).await?;
             self.read(c.tenants.len() + c.devices.len());
-            self.apply(&old, c)
+            if c.stale {
+                // This node fell behind further than tombstones are kept.
+                tracing::warn!(
+                    generation = old.generation,
+                    "the view is too old to update; reading it whole"
+                );
+                let snap = self.store.snapshot().await?;
+                self.read(snap.tenants.len() + snap.devices.len());
+                self.build(&old, snap.generation, snap.tenants, snap.devices)
+            } else {
+                self.apply(&old, c)
+            }
         };
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
         Ok(true)

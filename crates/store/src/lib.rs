@@ -112,7 +112,12 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// the rows written since (each row carries the generation of its last
     /// change) and the keys deleted since. A reader that applies these to
     /// the snapshot or changes it had is at `generation`.
+    /// If tombstones older than `since` were pruned, the answer says
+    /// [`Changes::stale`] and the reader must take a snapshot instead.
     async fn changes_since(&self, since: i64) -> Result<Changes>;
+    /// Deletes all but the newest `keep` tombstones and remembers below which
+    /// generation they are gone; returns how many were deleted.
+    async fn prune_tombstones(&self, keep: u64) -> Result<u64>;
 
     // -- contact log --------------------------------------------------------------
     async fn record_contacts(&self, batch: &[Contact]) -> Result<()>;

@@ -190,6 +190,9 @@ pub struct Changes {
     /// created again afterwards: apply deletions first).
     pub gone_tenants: Vec<TenantId>,
     pub gone_devices: Vec<Mac>,
+    /// Deletions after the reader's generation may have been pruned: these
+    /// changes are incomplete, read a snapshot.
+    pub stale: bool,
 }
 
 /// A request from a phone, as the contact log keeps it.

@@ -464,6 +464,19 @@ pub async fn changes_since_reads_only_what_changed(s: &dyn Store) {
     s.delete_tenant(&tid("other")).await.unwrap();
     let c = s.changes_since(c.generation).await.unwrap();
     assert_eq!(c.gone_tenants, vec![tid("other")]);
+    assert!(!c.stale);
+
+    // Pruned tombstones: a reader from before them must read a snapshot.
+    let before = c.generation;
+    for m in ["000413000001", "000413000002"] {
+        s.delete_device(Mac::parse(m).unwrap()).await.unwrap();
+    }
+    assert_eq!(s.prune_tombstones(1).await.unwrap(), 3);
+    let c = s.changes_since(before).await.unwrap();
+    assert!(c.stale, "deletions after {before} may be gone");
+    let now = s.changes_since(c.generation).await.unwrap();
+    assert!(!now.stale);
+    assert_eq!(s.prune_tombstones(1).await.unwrap(), 0);
 }
 
 fn contact(mac: &str, status: u16, secs_ago: i64) -> Contact {

@@ -113,6 +113,9 @@ macro_rules! registry_store {
                 .collect()
         }
 
+        /// `meta` key: tombstones of generations below this value are gone.
+        const PRUNED_BELOW: &str = "tombstones_pruned_below";
+
         /// The generation, and the tenants and devices (with children)
         /// written after `since`, or all of them: in the caller's read
         /// transaction, so they belong together.
@@ -442,6 +445,14 @@ macro_rules! registry_store {
             async fn changes_since(&self, since: i64) -> Result<Changes> {
                 let mut tx = self.read_tx().await?;
                 let (generation, tenants, devices) = rows_after(&mut tx, Some(since)).await?;
+                let pruned_below: Option<String> =
+                    sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+                        .bind(PRUNED_BELOW)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let stale = pruned_below
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|g| since < g);
                 let gone: Vec<(String, String)> =
                     sqlx::query_as("SELECT kind, key FROM tombstones WHERE gen > $1")
                         .bind(since)
@@ -452,6 +463,7 @@ macro_rules! registry_store {
                     generation,
                     tenants,
                     devices,
+                    stale,
                     ..Changes::default()
                 };
                 for (kind, key) in gone {
@@ -461,6 +473,37 @@ macro_rules! registry_store {
                     }
                 }
                 Ok(out)
+            }
+
+            async fn prune_tombstones(&self, keep: u64) -> Result<u64> {
+                let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+                self.append(move |c| {
+                    Box::pin(async move {
+                        let cut: Option<i64> = sqlx::query_scalar(
+                            "SELECT gen FROM tombstones ORDER BY gen DESC LIMIT 1 OFFSET $1",
+                        )
+                        .bind(keep)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                        let Some(cut) = cut else { return Ok(0) };
+                        // Everything at or below `cut` goes: a reader at a
+                        // generation below `cut + 1` must read a snapshot.
+                        let done = sqlx::query("DELETE FROM tombstones WHERE gen <= $1")
+                            .bind(cut)
+                            .execute(&mut *c)
+                            .await?;
+                        sqlx::query(
+                            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+                             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        )
+                        .bind(PRUNED_BELOW)
+                        .bind((cut + 1).to_string())
+                        .execute(&mut *c)
+                        .await?;
+                        Ok(done.rows_affected())
+                    })
+                })
+                .await
             }
 
             async fn record_contacts(&self, batch: &[Contact]) -> Result<()> {
