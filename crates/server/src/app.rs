@@ -13,7 +13,7 @@ use crate::accesslog::AccessLog;
 use crate::admin::{self, AdminState};
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::directory::{self, Directory};
+use crate::directory::Directory;
 use crate::limits::Limits;
 use crate::provisioning::{self, ProvState};
 use crate::redirect::RedirectState;
@@ -170,7 +170,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let (shutdown, rx) = watch::channel(false);
     tasks.spawn(
         "directory-reloader",
-        directory::Reloader::new(
+        crate::reloader::Reloader::new(
             Arc::clone(&dir),
             Duration::from_millis(cfg.provisioning.reload_interval_ms),
         )

@@ -23,7 +23,7 @@ use touchless_store::{Device, Store, StoreError, Tenant};
 
 use crate::auth::Credentials;
 use crate::render::{RenderError, Renderer};
-use crate::tasks::Task;
+use crate::sharded::Sharded;
 
 pub struct TenantEntry {
     pub tenant: Tenant,
@@ -139,71 +139,6 @@ pub enum ModelAuth {
     Device(Arc<DeviceEntry>),
 }
 
-/// A hash map split into shards that are shared between copies: changing
-/// one key of a copy copies one shard (a few hundred entries at 100,000
-/// devices), not the map. The shard is chosen by a fixed hash; each shard
-/// is a randomly seeded map, so chosen keys can unbalance shards, not slow
-/// lookups.
-struct Sharded<K, V> {
-    shards: Vec<Arc<FastMap<K, V>>>,
-}
-
-const SHARDS: usize = 256;
-
-impl<K, V> Clone for Sharded<K, V> {
-    fn clone(&self) -> Self {
-        Sharded {
-            shards: self.shards.clone(),
-        }
-    }
-}
-
-impl<K, V> Default for Sharded<K, V> {
-    fn default() -> Self {
-        Sharded {
-            shards: (0..SHARDS).map(|_| Arc::new(FastMap::default())).collect(),
-        }
-    }
-}
-
-impl<K: std::hash::Hash + Eq + Clone, V: Clone> Sharded<K, V> {
-    fn shard<Q: std::hash::Hash + ?Sized>(key: &Q) -> usize {
-        use std::hash::BuildHasher;
-        (foldhash::fast::FixedState::with_seed(0x7ea1).hash_one(key) as usize) % SHARDS
-    }
-
-    fn get<Q>(&self, key: &Q) -> Option<&V>
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ?Sized,
-    {
-        self.shards[Self::shard(key)].get(key)
-    }
-
-    fn insert(&mut self, key: K, value: V) {
-        let i = Self::shard(&key);
-        Arc::make_mut(&mut self.shards[i]).insert(key, value);
-    }
-
-    fn remove<Q>(&mut self, key: &Q) -> Option<V>
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ?Sized,
-    {
-        let i = Self::shard(key);
-        self.shards[i].get(key)?;
-        Arc::make_mut(&mut self.shards[i]).remove(key)
-    }
-
-    fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.len()).sum()
-    }
-
-    fn values(&self) -> impl Iterator<Item = &V> {
-        self.shards.iter().flat_map(|s| s.values())
-    }
-}
-
 #[derive(Clone, Default)]
 struct View {
     generation: i64,
@@ -257,6 +192,12 @@ impl Directory {
             renders: std::sync::atomic::AtomicU64::new(0),
             rows_read: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The store's hints that the generation may have moved (see
+    /// [`touchless_store::RegistryStore::change_hints`]).
+    pub(crate) async fn change_hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        self.store.change_hints().await
     }
 
     /// Tenant and device rows read by reloads since start.
@@ -570,117 +511,4 @@ fn cached(
     }
     let b = f()?;
     Ok(cell.get_or_init(|| b).clone())
-}
-
-/// Keeps the view fresh (a [`Task`]).
-///
-/// Change hints and the poll only mark the view as due. A reload reads only
-/// what changed, and is usually a millisecond or two; after a slow one (more
-/// than 20 ms: the first load, or a queue that changed thousands of devices
-/// at once) the next waits until twice its duration has passed, so a stream
-/// of large changes takes at most a third of a core. Writes through
-/// this node's admin API still reload at once (they call
-/// [`Directory::refresh`] themselves). First uses of ztprov credentials are
-/// written every 100 ms, so other nodes stop accepting them after the grace too.
-/// A reload slower than this spaces the next by twice its duration.
-const SLOW_RELOAD: std::time::Duration = std::time::Duration::from_millis(20);
-
-pub struct Reloader {
-    dir: Arc<Directory>,
-    tick: tokio::time::Interval,
-    uses: tokio::time::Interval,
-    hints: Option<tokio::sync::mpsc::Receiver<()>>,
-    due: bool,
-    not_before: tokio::time::Instant,
-    next: ReloaderWork,
-}
-
-#[derive(Clone, Copy)]
-enum ReloaderWork {
-    Nothing,
-    Reload,
-    WriteUses,
-}
-
-impl Reloader {
-    pub async fn new(dir: Arc<Directory>, interval: std::time::Duration) -> Self {
-        use tokio::time::MissedTickBehavior::Delay;
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(Delay);
-        let mut uses = tokio::time::interval(std::time::Duration::from_millis(100));
-        uses.set_missed_tick_behavior(Delay);
-        let hints = dir.store.change_hints().await;
-        Reloader {
-            dir,
-            tick,
-            uses,
-            hints,
-            due: false,
-            not_before: tokio::time::Instant::now(),
-            next: ReloaderWork::Nothing,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Task for Reloader {
-    async fn wake(&mut self) {
-        let hint = async {
-            match self.hints.as_mut() {
-                Some(h) => h.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        self.next = tokio::select! {
-            h = hint => {
-                if h.is_none() {
-                    self.hints = None;
-                }
-                self.due = true;
-                ReloaderWork::Nothing
-            }
-            _ = self.tick.tick() => {
-                self.due = true;
-                ReloaderWork::Nothing
-            }
-            _ = tokio::time::sleep_until(self.not_before), if self.due => ReloaderWork::Reload,
-            _ = self.uses.tick() => ReloaderWork::WriteUses,
-        };
-    }
-
-    async fn work(&mut self) -> anyhow::Result<()> {
-        match std::mem::replace(&mut self.next, ReloaderWork::Nothing) {
-            ReloaderWork::Nothing => {}
-            ReloaderWork::WriteUses => self.dir.flush_ztprov_uses().await,
-            ReloaderWork::Reload => {
-                self.due = false;
-                let started = tokio::time::Instant::now();
-                let reloaded = self.dir.refresh().await.map_err(|e| {
-                    anyhow::anyhow!(
-                        "reloading the provisioning view failed; serving the previous one: {e}"
-                    )
-                })?;
-                if reloaded {
-                    let took = started.elapsed();
-                    // Only a slow reload (a first load, or a change of many
-                    // rows) makes the next one wait: a quick one is what an
-                    // edit costs, and the next edit should be served at once.
-                    if took > SLOW_RELOAD {
-                        self.not_before = tokio::time::Instant::now() + took * 2;
-                    }
-                    tracing::debug!(
-                        devices = self.dir.len(),
-                        ms = took.as_millis() as u64,
-                        "provisioning view reloaded"
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> anyhow::Result<()> {
-        self.dir.flush_ztprov_uses().await;
-        Ok(())
-    }
 }

@@ -13,9 +13,11 @@ mod json;
 pub mod limits;
 pub mod provisioning;
 pub mod redirect;
+pub mod reloader;
 pub mod render;
 pub mod secret;
 pub mod serve;
+mod sharded;
 pub mod tasks;
 
 pub use app::{start, Running};
