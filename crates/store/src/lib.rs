@@ -75,6 +75,10 @@ pub trait RegistryStore: Send + Sync + 'static {
     }
     async fn get_device(&self, mac: Mac) -> Result<Option<Device>>;
     async fn list_devices(&self, filter: &DeviceFilter) -> Result<Vec<Device>>;
+    /// For each MAC, whether the device may be registered at a provider
+    /// (its status is not `unregistered`, or it was registered once):
+    /// what removing it must take care of. An unknown MAC fails the call.
+    async fn may_be_registered(&self, macs: &[Mac]) -> Result<Vec<(Mac, bool)>>;
     /// The MACs of every device, or of one tenant's: what a selection of
     /// "all" needs, without loading the devices.
     async fn device_macs(&self, tenant: Option<&TenantId>) -> Result<Vec<Mac>>;

@@ -150,8 +150,10 @@ type PgFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result
 /// PostgreSQL's spelling of "position of a substring" (SQLite's is `instr`).
 pub(crate) const SUBSTR: &str = "strpos";
 
-/// `col IN <the list bound as $1>`, as a text array.
-pub(crate) const IN_LIST: &str = "= ANY($1)";
+/// `col IN <the list bound as $n>`, as a text array.
+pub(crate) fn in_list(n: u8) -> String {
+    format!("= ANY(${n})")
+}
 
 pub(crate) fn list_param(keys: &[String]) -> Vec<String> {
     keys.to_vec()

@@ -44,8 +44,8 @@ pub(crate) const HAS_NEXT: &str =
 /// Whether [`REMOVE_IF_ASKED`] would remove the device. Binds: mac.
 pub(crate) const IS_REMOVING: &str = "SELECT 1 FROM devices WHERE mac = $1 AND removing";
 
-/// Binds: mac.
-pub(crate) const DELETE_DEVICE: &str = "DELETE FROM devices WHERE mac = $1";
+/// The MACs in place of `{list}`.
+pub(crate) const DELETE_DEVICE: &str = "DELETE FROM devices WHERE mac {list}";
 
 /// A device the admin deleted goes once the provider has let it go.
 pub(crate) const REMOVE_IF_ASKED: &str = "DELETE FROM devices WHERE mac = $1 AND removing";
@@ -121,6 +121,6 @@ impl ContactTable {
     }
 }
 
-/// Binds: at, mac.
+/// Binds: at, then the MACs in place of `{list}`.
 pub(crate) const MARK_REMOVING: &str =
-    "UPDATE devices SET removing = TRUE, updated_at = $1 WHERE mac = $2";
+    "UPDATE devices SET removing = TRUE, updated_at = $1 WHERE mac {list}";

@@ -190,9 +190,11 @@ pub(crate) fn now() -> DateTime<Utc> {
 /// SQLite's spelling of "position of a substring" (PostgreSQL's is `strpos`).
 pub(crate) const SUBSTR: &str = "instr";
 
-/// `col IN <the list bound as $1>`: SQLite has no arrays, so the list is a
+/// `col IN <the list bound as $n>`: SQLite has no arrays, so the list is a
 /// JSON array read by `json_each`.
-pub(crate) const IN_LIST: &str = "IN (SELECT value FROM json_each($1))";
+pub(crate) fn in_list(n: u8) -> String {
+    format!("IN (SELECT value FROM json_each(${n}))")
+}
 
 pub(crate) fn list_param(keys: &[String]) -> String {
     serde_json::to_string(keys).unwrap_or_default()

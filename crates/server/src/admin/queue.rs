@@ -8,7 +8,7 @@ use axum::Json;
 use http::StatusCode;
 use touchless_api::daemon as api;
 use touchless_api::Echo;
-use touchless_domain::{DeviceStatus, Mac};
+use touchless_domain::Mac;
 use touchless_store::{Action, EventState, StoreError};
 
 use super::extract::{ApiError, ApiJson, ApiQuery, ApiResult};
@@ -107,20 +107,14 @@ pub(super) async fn remove(
     let mut now = Vec::new();
     let mut left = Vec::new();
     let mut later = Vec::new();
-    for mac in macs {
-        let d = st
-            .store
-            .get_device(*mac)
-            .await?
-            .ok_or_else(|| StoreError::not_found("device", mac))?;
-        let maybe_registered = d.status != DeviceStatus::Unregistered || d.registered_at.is_some();
+    for (mac, maybe_registered) in st.store.may_be_registered(macs).await? {
         match (maybe_registered, force) {
-            (false, _) => now.push(d.mac),
+            (false, _) => now.push(mac),
             (true, true) => {
-                now.push(d.mac);
-                left.push(d.mac);
+                now.push(mac);
+                left.push(mac);
             }
-            (true, false) => later.push(d.mac),
+            (true, false) => later.push(mac),
         }
     }
     st.store.delete_devices(&now).await?;

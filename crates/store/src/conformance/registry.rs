@@ -479,6 +479,58 @@ pub async fn changes_since_reads_only_what_changed(s: &dyn Store) {
     assert_eq!(s.prune_tombstones(1).await.unwrap(), 0);
 }
 
+/// Removing many devices is one statement per 10,000, and still all or
+/// nothing, naming the MAC that is not there.
+pub async fn bulk_removal_is_all_or_nothing(s: &dyn Store) {
+    s.create_tenant(&new_tenant("acme")).await.unwrap();
+    let macs: Vec<Mac> = (0..30u32)
+        .map(|i| Mac::parse(&format!("0004130000{i:02X}")).unwrap())
+        .collect();
+    let news: Vec<_> = macs
+        .iter()
+        .map(|m| new_device(&m.to_string(), "acme"))
+        .collect();
+    s.create_devices(&news).await.unwrap();
+    let states = s.may_be_registered(&macs[..3]).await.unwrap();
+    assert_eq!(
+        states,
+        vec![(macs[0], false), (macs[1], false), (macs[2], false)]
+    );
+    s.enqueue(
+        crate::Action::Register,
+        &[super::queue::issued(macs[1], super::queue::creds(902))],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.may_be_registered(&macs[..2]).await.unwrap(),
+        vec![(macs[0], false), (macs[1], true)]
+    );
+    let ghost = Mac::parse("0004130000FF").unwrap();
+    assert!(matches!(
+        s.may_be_registered(&[macs[0], ghost]).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let mut with_ghost = macs[..10].to_vec();
+    with_ghost.insert(5, ghost);
+    match s.delete_devices(&with_ghost).await {
+        Err(StoreError::NotFound { key, .. }) => assert_eq!(key, ghost.to_string()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.device_macs(None).await.unwrap().len(),
+        30,
+        "nothing removed"
+    );
+    s.mark_removing(&macs[10..20]).await.unwrap();
+    s.delete_devices(&[macs[0], macs[0], macs[1]])
+        .await
+        .unwrap();
+    let left = s.device_macs(Some(&tid("acme"))).await.unwrap();
+    assert_eq!(left.len(), 28);
+    assert!(s.get_device(macs[12]).await.unwrap().unwrap().removing);
+}
+
 fn contact(mac: &str, status: u16, secs_ago: i64) -> Contact {
     let at = Utc::now() - chrono::Duration::seconds(secs_ago);
     Contact {

@@ -226,7 +226,7 @@ macro_rules! queue_store {
                     let keys: Vec<String> = chunk.iter().map(|it| it.mac.to_string()).collect();
                     let known: Vec<String> = sqlx::query_scalar(&format!(
                         "SELECT mac FROM devices WHERE mac {}",
-                        be::IN_LIST
+                        be::in_list(1)
                     ))
                     .bind(be::list_param(&keys))
                     .fetch_all(&mut *c)

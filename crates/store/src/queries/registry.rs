@@ -37,7 +37,7 @@ macro_rules! registry_store {
             }
             let keys: Vec<String> = ds.iter().map(|d| d.mac.to_string()).collect();
             let taken: Option<String> =
-                sqlx::query_scalar(&format!("SELECT mac FROM devices WHERE mac {}", be::IN_LIST))
+                sqlx::query_scalar(&format!("SELECT mac FROM devices WHERE mac {}", be::in_list(1)))
                     .bind(be::list_param(&keys))
                     .fetch_optional(&mut *c)
             .await?;
@@ -48,7 +48,7 @@ macro_rules! registry_store {
             tenants.sort();
             tenants.dedup();
             let known: Vec<String> =
-                sqlx::query_scalar(&format!("SELECT id FROM tenants WHERE id {}", be::IN_LIST))
+                sqlx::query_scalar(&format!("SELECT id FROM tenants WHERE id {}", be::in_list(1)))
                     .bind(be::list_param(&tenants))
                     .fetch_all(&mut *c)
             .await?;
@@ -96,7 +96,7 @@ macro_rules! registry_store {
                 insert_settings(c, "device_settings", "device_mac", &settings).await?;
             }
             let rows = keyed(
-                sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE mac {}", be::IN_LIST)),
+                sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE mac {}", be::in_list(1))),
                 false,
                 &keys,
             )
@@ -299,6 +299,28 @@ macro_rules! registry_store {
                     && f.search.is_none();
                 attach_children(&mut c, &mut [], &mut ds, whole).await?;
                 Ok(ds)
+            }
+
+            async fn may_be_registered(&self, macs: &[Mac]) -> Result<Vec<(Mac, bool)>> {
+                let mut known: HashMap<String, bool> = HashMap::new();
+                for chunk in macs.chunks(10_000) {
+                    let keys: Vec<String> = chunk.iter().map(Mac::to_string).collect();
+                    let rows: Vec<(String, bool)> = sqlx::query_as(&format!(
+                        "SELECT mac, (status <> 'unregistered' OR registered_at IS NOT NULL) \
+                         FROM devices WHERE mac {}",
+                        be::in_list(1)
+                    ))
+                    .bind(be::list_param(&keys))
+                    .fetch_all(self.reads())
+                    .await?;
+                    known.extend(rows);
+                }
+                macs.iter()
+                    .map(|m| match known.get(&m.to_string()) {
+                        Some(r) => Ok((*m, *r)),
+                        None => Err(StoreError::not_found("device", m)),
+                    })
+                    .collect()
             }
 
             async fn device_macs(&self, tenant: Option<&TenantId>) -> Result<Vec<Mac>> {

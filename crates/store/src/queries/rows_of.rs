@@ -117,7 +117,7 @@ macro_rules! registry_helpers {
                 if all {
                     String::new()
                 } else {
-                    format!("WHERE {col} {}", be::IN_LIST)
+                    format!("WHERE {col} {}", be::in_list(1))
                 }
             };
             if !tenants.is_empty() {
@@ -235,23 +235,41 @@ macro_rules! registry_helpers {
             Ok(())
         }
 
-        /// Rows of `query` (run once per MAC, bound as `$N`) must each change
-        /// a device: an unknown MAC fails the whole call.
+        /// `sql` (`{list}` where the MACs go, bound last; `at` bound as `$1`
+        /// if given) must change one row per MAC, 10,000 MACs a statement:
+        /// an unknown MAC fails the whole call.
         async fn each_device(
             c: &mut Conn,
             macs: &[Mac],
-            query: &str,
+            sql: &str,
             at: Option<DateTime<Utc>>,
         ) -> Result<()> {
-            for mac in macs {
-                let mut q = sqlx::query(query);
+            let mut seen = std::collections::HashSet::new();
+            let macs: Vec<Mac> = macs.iter().copied().filter(|m| seen.insert(*m)).collect();
+            let n = if at.is_some() { 2 } else { 1 };
+            let sql = sql.replace("{list}", &be::in_list(n));
+            for chunk in macs.chunks(10_000) {
+                let keys: Vec<String> = chunk.iter().map(Mac::to_string).collect();
+                // Which MAC is unknown is asked first: after a DELETE it
+                // could no longer be told apart from the ones it removed.
+                let known: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT mac FROM devices WHERE mac {}",
+                    be::in_list(1)
+                ))
+                .bind(be::list_param(&keys))
+                .fetch_all(&mut *c)
+                .await?;
+                if known.len() < keys.len() {
+                    let known: std::collections::HashSet<String> = known.into_iter().collect();
+                    if let Some(m) = chunk.iter().find(|m| !known.contains(&m.to_string())) {
+                        return Err(StoreError::not_found("device", m));
+                    }
+                }
+                let mut q = sqlx::query(&sql);
                 if let Some(at) = at {
                     q = q.bind(at);
                 }
-                let done = q.bind(mac.to_string()).execute(&mut *c).await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("device", mac));
-                }
+                q.bind(be::list_param(&keys)).execute(&mut *c).await?;
             }
             Ok(())
         }
