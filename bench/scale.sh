@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# All of the scale benchmarks in one call, one table at the end:
+#   bulk load, single-device edits (admin p99 and until served) on SQLite and
+#   on PostgreSQL (served by a second node), registration through the queue on
+#   both, and the hot path against nginx (bench/compare.sh).
+#
+#   bench/scale.sh                         # 100,000 devices, 1,000 edits, 10,000 queued, 5 rounds vs nginx
+#   N=10000 E=100 Q=2000 ROUNDS=1 bench/scale.sh   # a quick look
+# Needs what the scripts it runs need (PostgreSQL on 127.0.0.1, nginx and wrk).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export N=${N:-100000} E=${E:-1000}
+Q=${Q:-10000}
+ROUNDS=${ROUNDS:-5}
+cargo build --release --manifest-path "$here/Cargo.toml" >&2
+export TOUCHLESS_BIN=$here/target/release/touchless
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for db in sqlite postgres; do
+  echo "== edits on $db" >&2
+  DB=$db bash "$here/bench/edits.sh" | tee "$out/edits-$db" >&2
+  echo "== queue on $db" >&2
+  DB=$db N=$Q bash "$here/bench/queue.sh" | tee "$out/queue-$db" >&2
+done
+echo "== hot path vs nginx" >&2
+ROUNDS=$ROUNDS DURATION=10 bash "$here/bench/compare.sh" 2>&1 | tee "$out/compare" >&2
+python3 - "$out" "$N" "$E" "$Q" <<'PY'
+import re, sys, pathlib
+out, n, e, q = pathlib.Path(sys.argv[1]), *sys.argv[2:]
+def grab(name, pattern, default="?"):
+    try:
+        m = re.search(pattern, (out / name).read_text())
+    except FileNotFoundError:
+        return default
+    return m.groups() if m else default
+rows = []
+for db in ["sqlite", "postgres"]:
+    load = grab(f"edits-{db}", r"bulk load: \d+ devices in ([\d.]+) s")
+    ed = grab(f"edits-{db}", r"admin call p50 ([\d.]+) ms, p99 ([\d.]+) ms; served p50 ([\d.]+) ms, p99 ([\d.]+) ms")
+    rss = grab(f"edits-{db}", r"after load and edits: (\d+) MB")
+    qu = grab(f"queue-{db}", r"in ([\d.]+) s: (\d+) events/s")
+    served = "by node B" if db == "postgres" else "same node"
+    rows += [
+        (f"{db}: bulk load {n} devices", f"{load[0]} s", "< 15 s"),
+        (f"{db}: {e} edits, admin call p99", f"{ed[1]} ms", "< 20 ms"),
+        (f"{db}: {e} edits, served p99 ({served})", f"{ed[3]} ms", "< 50 ms"),
+        (f"{db}: RSS of the serving node after load and edits", f"{rss[0]} MB", "< 150 MB"),
+        (f"{db}: {q} devices registered through the queue", f"{qu[0]} s ({qu[1]}/s)", "< 10 s for 10,000"),
+    ]
+ratio = grab("compare", r"ratio B/A req/s \(median\): ([\d.]+)")
+p99 = grab("compare", r"ratio B/A p50: [\d.]+\s+p99: ([\d.]+)")
+rows += [("hot path vs nginx (Basic, access log), req/s", f"{ratio[0]}x", ">= 1.5x"),
+         ("hot path vs nginx, p99 ratio", f"{p99[0]}", "<= 1.0")]
+w = max(len(r[0]) for r in rows)
+print(f"{'measure':<{w}}  {'result':>16}  target")
+for name, result, target in rows:
+    print(f"{name:<{w}}  {result:>16}  {target}")
+PY
