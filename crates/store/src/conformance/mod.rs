@@ -4,8 +4,8 @@
 //! returns a fresh, empty store (and whatever keeps it alive, such as a temp dir);
 //! every case below then runs against it as its own `#[tokio::test]`.
 //!
-//! The cases live by concern: `registry.rs` (tenants, devices, the view,
-//! contacts, meta), `redirect.rs` (the redirection service's tables and Hawk
+//! The cases live by concern: `registry.rs` (tenants, devices, contacts,
+//! meta), `view.rs` (generation, snapshots, changes, bulk removal), `redirect.rs` (the redirection service's tables and Hawk
 //! nonces), `queue.rs` (providers and the event queue).
 
 use chrono::Utc;
@@ -19,10 +19,12 @@ use crate::{Line, NewDevice, NewTenant};
 mod queue;
 mod redirect;
 mod registry;
+mod view;
 
 pub use queue::*;
 pub use redirect::*;
 pub use registry::*;
+pub use view::*;
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
 #[macro_export]
