@@ -37,6 +37,12 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Basic only, over plain HTTP: simple to drive from a test client.
+pub fn basic_only(c: &mut Config) {
+    c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
+    c.auth.allow_basic_over_http = true;
+}
+
 pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let access_log = dir.path().join("access.log");
@@ -87,6 +93,18 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// A device's `/prov` file fetched with Basic credentials (see [`basic_only`]).
+    pub async fn prov_file(&self, mac: &str, user: &str, pass: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}/prov/snomD717-{mac}.htm", self.prov))
+            .basic_auth(user, Some(pass))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
     pub async fn admin_call(
         &self,
         method: reqwest::Method,

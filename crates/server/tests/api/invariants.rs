@@ -270,25 +270,14 @@ async fn a_miss_hashes_as_much_as_a_wrong_password() {
 /// cache, and a change renders once more.
 #[tokio::test]
 async fn bodies_are_rendered_once_per_revision() {
-    let mut app = spawn_app_with(|c| {
-        c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
-        c.auth.allow_basic_over_http = true;
-    })
-    .await;
+    let mut app = spawn_app_with(basic_only).await;
     app.tenant("acme", "prov-acme", "pass-acme").await;
     app.device(MAC, "acme").await;
     let renders = |app: &TestApp| app.running.as_ref().unwrap().renders();
-    let url = format!("{}/prov/snomD717-{MAC}.htm", app.prov);
     let fetch = || async {
-        let r = app
-            .http
-            .get(&url)
-            .basic_auth("prov-acme", Some("pass-acme"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        r.text().await.unwrap()
+        let (status, body) = app.prov_file(MAC, "prov-acme", "pass-acme").await;
+        assert_eq!(status, StatusCode::OK);
+        body
     };
     let before = renders(&app);
     let first = fetch().await;
@@ -319,11 +308,7 @@ async fn bodies_are_rendered_once_per_revision() {
 /// that tenant, a removed device is gone.
 #[tokio::test]
 async fn a_reload_reads_only_what_changed() {
-    let mut app = spawn_app_with(|c| {
-        c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
-        c.auth.allow_basic_over_http = true;
-    })
-    .await;
+    let mut app = spawn_app_with(basic_only).await;
     app.tenant("acme", "prov-acme", "pass-acme").await;
     let macs: Vec<String> = (0..50).map(|i| format!("0004130010{i:02X}")).collect();
     let batch: Vec<_> = macs
@@ -336,21 +321,6 @@ async fn a_reload_reads_only_what_changed() {
     let (s, _) = app.post("/devices", json!(batch)).await;
     assert_eq!(s, StatusCode::CREATED);
     let rows = |app: &TestApp| app.running.as_ref().unwrap().rows_read();
-    let fetch = |mac: String| {
-        let (http, url) = (
-            app.http.clone(),
-            format!("{}/prov/snomD717-{mac}.htm", app.prov),
-        );
-        async move {
-            let r = http
-                .get(&url)
-                .basic_auth("prov-acme", Some("pass-acme"))
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
     let before = rows(&app);
     let (s, _) = app
         .admin_call(
@@ -376,7 +346,7 @@ async fn a_reload_reads_only_what_changed() {
         "a tenant change reads the tenant only"
     );
     for m in [&macs[0], &macs[7], &macs[49]] {
-        let (s, body) = fetch(m.clone()).await;
+        let (s, body) = app.prov_file(m, "prov-acme", "pass-acme").await;
         assert_eq!(s, StatusCode::OK);
         assert!(body.contains("pbx-new.example.com"), "{m}: {body}");
     }
@@ -389,8 +359,10 @@ async fn a_reload_reads_only_what_changed() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(fetch(macs[3].clone()).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(fetch(macs[4].clone()).await.0, StatusCode::OK);
+    let (gone, _) = app.prov_file(&macs[3], "prov-acme", "pass-acme").await;
+    assert_eq!(gone, StatusCode::UNAUTHORIZED);
+    let (kept, _) = app.prov_file(&macs[4], "prov-acme", "pass-acme").await;
+    assert_eq!(kept, StatusCode::OK);
     assert_eq!(rows(&app), before + 2, "a removal reads no row");
     app.stop().await;
 }
@@ -398,11 +370,7 @@ async fn a_reload_reads_only_what_changed() {
 /// HEAD gets the headers GET would, with no body.
 #[tokio::test]
 async fn head_requests_get_headers_only() {
-    let mut app = spawn_app_with(|c| {
-        c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
-        c.auth.allow_basic_over_http = true;
-    })
-    .await;
+    let mut app = spawn_app_with(basic_only).await;
     app.tenant("acme", "prov-acme", "pass-acme").await;
     app.device(MAC, "acme").await;
     let url = format!("{}/prov/snomD717-{MAC}.htm", app.prov);
@@ -446,21 +414,14 @@ async fn a_5xx_hides_internals() {
     let dir = templates.path().to_string_lossy().into_owned();
     let mut app = spawn_app_with(|c| {
         c.template_dir = dir;
-        c.auth.schemes = vec![touchless_server::config::Scheme::Basic];
-        c.auth.allow_basic_over_http = true;
+        basic_only(c);
     })
     .await;
     app.tenant("acme", "prov-acme", "pass-acme").await;
     app.device(MAC, "acme").await;
-    let r = app
-        .http
-        .get(format!("{}/prov/snomD717-{MAC}.htm", app.prov))
-        .basic_auth("prov-acme", Some("pass-acme"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(r.text().await.unwrap(), "internal error\n");
+    let (status, body) = app.prov_file(MAC, "prov-acme", "pass-acme").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body, "internal error\n");
     app.stop().await;
 }
 

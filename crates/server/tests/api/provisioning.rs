@@ -8,12 +8,6 @@ use crate::helpers::*;
 
 const MAC: &str = "000413AABBCC";
 
-/// Basic only, over plain HTTP: simple to drive from a test client.
-fn basic_only(c: &mut touchless_server::Config) {
-    c.auth.schemes = vec![Scheme::Basic];
-    c.auth.allow_basic_over_http = true;
-}
-
 fn setting<'a>(doc: &'a roxmltree::Document, name: &str) -> Option<&'a str> {
     doc.descendants()
         .find(|n| n.has_tag_name(name))
