@@ -110,21 +110,3 @@ pub struct SettingIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perm: Option<Perm>,
 }
-
-impl SettingIn {
-    /// A setting to send, e.g. from CLI flags.
-    pub fn new(name: SettingName, idx: Option<u32>, value: &str, perm: Perm) -> Self {
-        SettingIn {
-            name,
-            idx,
-            value: SettingText(value.to_owned()),
-            perm: Some(perm),
-        }
-    }
-}
-
-impl From<Setting> for SettingIn {
-    fn from(s: Setting) -> Self {
-        SettingIn::new(s.name, s.idx, &s.value, s.perm)
-    }
-}

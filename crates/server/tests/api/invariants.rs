@@ -5,6 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use touchless_server::tasks::TaskState;
+
 use crate::helpers::*;
 
 const MAC: &str = "000413AABBCC";
@@ -365,6 +367,32 @@ async fn a_reload_reads_only_what_changed() {
     assert_eq!(kept, StatusCode::OK);
     assert_eq!(rows(&app), before + 2, "a removal reads no row");
     app.stop().await;
+}
+
+/// Every background task runs while the node does, and each has stopped
+/// (flushed, without a failure) when shutdown returns.
+#[tokio::test]
+async fn background_tasks_stop_flushed() {
+    let mut app = spawn_app().await;
+    let tasks = app.running.as_ref().unwrap().tasks();
+    let mut names: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "access-log-writer",
+            "contact-log-writer",
+            "directory-reloader",
+            "queue-distributor",
+            "redirect-log-writer"
+        ]
+    );
+    assert!(tasks.iter().all(|t| t.state() == TaskState::Running));
+    app.stop().await;
+    for t in &tasks {
+        assert_eq!(t.state(), TaskState::Stopped, "{}", t.name());
+        assert_eq!(t.failures(), 0, "{}: {:?}", t.name(), t.last_error());
+    }
 }
 
 /// HEAD gets the headers GET would, with no body.
