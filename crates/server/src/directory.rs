@@ -124,6 +124,22 @@ impl DeviceEntry {
                 .is_ok()
     }
 
+    /// This device under a changed tenant: its credentials (and their HA1
+    /// values) and first uses carry over; its bodies render again.
+    fn repointed(&self, tenant: Arc<TenantEntry>) -> DeviceEntry {
+        DeviceEntry {
+            device: self.device.clone(),
+            tenant,
+            ztprov_creds: self.ztprov_creds.clone(),
+            ztprov_next_creds: self.ztprov_next_creds.clone(),
+            prov_creds: self.prov_creds.clone(),
+            used_here: AtomicI64::new(self.used_here.load(Ordering::Relaxed)),
+            next_used_here: AtomicI64::new(self.next_used_here.load(Ordering::Relaxed)),
+            prov: OnceLock::new(),
+            ztprov: OnceLock::new(),
+        }
+    }
+
     /// What opens this device's `/prov` files.
     pub fn prov_expected(&self) -> &Credentials {
         match self.tenant.tenant.prov_scope {
@@ -370,8 +386,7 @@ impl Directory {
                     .collect();
                 for d in moved {
                     v.remove_device(&d.device.mac);
-                    let rebuilt = self.device_entry(d.device.clone(), Arc::clone(&entry));
-                    v.put_device(Arc::new(rebuilt));
+                    v.put_device(Arc::new(d.repointed(Arc::clone(&entry))));
                 }
             }
             v.put_tenant(entry);
