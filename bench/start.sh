@@ -1,4 +1,5 @@
-# Sourced by the bench scripts: builds the release binary, starts touchless
+# Sourced by the bench scripts: builds the release binary (or takes
+# $TOUCHLESS_BIN), starts touchless
 # pinned to CPU 1 on $port (admin on $admin_port) with $EXTRA_TOML appended to
 # its config, loads the shared benchmark's 10,000 devices, and stops it on exit.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -7,7 +8,8 @@ export SCRATCH=${SCRATCH:-${TMPDIR:-/tmp}/provbench}
 port=${PORT:-18090}
 admin_port=${ADMIN_PORT:-18091}
 
-cargo build --release --manifest-path "$here/Cargo.toml" >&2
+bin=${TOUCHLESS_BIN:-$here/target/release/touchless}
+[ -n "${TOUCHLESS_BIN:-}" ] || cargo build --release --manifest-path "$here/Cargo.toml" >&2
 [ -s "$SCRATCH/data/devices.csv" ] || python3 "$shared/gen_files.py" --out "$SCRATCH/data" >&2
 
 work=$(mktemp -d)
@@ -24,7 +26,7 @@ schemes = ["digest", "basic"]
 allow_basic_over_http = true
 ${EXTRA_TOML:-}
 TOML
-taskset -c 1 "$here/target/release/touchless" --config "$work/touchless.toml" serve > "$work/serve.out" 2> "$work/serve.err" &
+taskset -c 1 "$bin" --config "$work/touchless.toml" serve > "$work/serve.out" 2> "$work/serve.err" &
 pid=$!
 cleanup() { kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT

@@ -8,6 +8,7 @@
 //!   (`/api/v1/…` on the admin listener, bearer token).
 //! - [`sraps`]: the SRAPS-compatible API of the redirection service, which the
 //!   daemon's SRAPS client also speaks to Snom's real service.
+//! - [`status`]: one node's view and render cache (`GET /api/v1/status`).
 //! - [`wire`]: scalars read leniently, as the APIs have always accepted them
 //!   (a setting's value may be a number; SRAPS clients send `"true"`).
 //! - [`ErrorBody`]: every 4xx/5xx of the admin API.
@@ -22,6 +23,7 @@ pub mod devices;
 mod error;
 pub mod redirect;
 pub mod sraps;
+pub mod status;
 pub mod tenants;
 pub mod wire;
 

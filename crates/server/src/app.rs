@@ -120,6 +120,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         Arc::clone(&renderer),
         &cfg.auth.realm,
         &public_url,
+        usize::try_from(cfg.provisioning.render_cache_mb.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX),
     ));
     dir.refresh().await.context("loading the device registry")?;
 

@@ -8,13 +8,12 @@
 //! fetch public-per-tenant files over it, so the trade is the one every stateless
 //! provisioning server makes. Use TLS where that matters.
 
-use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac as _};
 use md5::Md5;
-use sha2::{Digest as _, Sha256};
+use sha2::Sha256;
 
 use crate::config::{AuthConfig, DigestAlgorithm, Scheme};
 use crate::secret::ct_eq;
@@ -22,33 +21,60 @@ use crate::secret::ct_eq;
 /// The longest `Authorization` header we parse; real ones are ~300 bytes.
 const MAX_HEADER: usize = 4096;
 
-/// A user name and password a phone may present, with the Digest HA1 values
-/// precomputed so a request costs no hashing of the password.
+/// A password's Digest HA1 values (`H(user:realm:pass)`), in binary. The
+/// password itself is not kept: Basic hashes what the phone sent and compares
+/// HA1s, Digest needs only HA1. So the view holds 48 bytes per secret.
+#[derive(Clone)]
+pub struct Ha1 {
+    md5: [u8; 16],
+    sha256: [u8; 32],
+}
+
+impl Ha1 {
+    pub fn new(user: &str, pass: &str, realm: &str) -> Self {
+        Ha1 {
+            md5: ha1::<Md5>(user, realm, pass).into(),
+            sha256: ha1::<Sha256>(user, realm, pass).into(),
+        }
+    }
+
+    fn get(&self, alg: DigestAlgorithm) -> &[u8] {
+        match alg {
+            DigestAlgorithm::Md5 => &self.md5,
+            DigestAlgorithm::Sha256 => &self.sha256,
+        }
+    }
+}
+
+/// A user name a phone may present, with its password's HA1 values.
 #[derive(Clone)]
 pub struct Credentials {
-    pub user: String,
-    pass: String,
-    ha1_md5: String,
-    ha1_sha256: String,
+    pub user: Box<str>,
+    pub ha1: Ha1,
 }
 
 impl Credentials {
     pub fn new(user: &str, pass: &str, realm: &str) -> Self {
-        let a1 = format!("{user}:{realm}:{pass}");
         Credentials {
-            user: user.to_owned(),
-            pass: pass.to_owned(),
-            ha1_md5: hex_md5(a1.as_bytes()),
-            ha1_sha256: hex_sha256(a1.as_bytes()),
+            user: user.into(),
+            ha1: Ha1::new(user, pass, realm),
         }
     }
 
-    fn ha1(&self, alg: DigestAlgorithm) -> &str {
-        match alg {
-            DigestAlgorithm::Md5 => &self.ha1_md5,
-            DigestAlgorithm::Sha256 => &self.ha1_sha256,
+    pub fn expected(&self) -> Expected<'_> {
+        Expected {
+            user: &self.user,
+            ha1: &self.ha1,
         }
     }
+}
+
+/// What a request is checked against: borrowed, so a device's user name is
+/// stored once (in its facts), not again beside its HA1 values.
+#[derive(Clone, Copy)]
+pub struct Expected<'a> {
+    pub user: &'a str,
+    pub ha1: &'a Ha1,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -57,20 +83,53 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-fn hex_md5(data: &[u8]) -> String {
-    hex(&Md5::digest(data))
+fn ha1<D: sha2::Digest>(user: &str, realm: &str, pass: &str) -> sha2::digest::Output<D> {
+    D::new()
+        .chain_update(user)
+        .chain_update(b":")
+        .chain_update(realm)
+        .chain_update(b":")
+        .chain_update(pass)
+        .finalize()
 }
 
-fn hex_sha256(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
+/// Lower-case hex of up to 32 bytes, on the stack: the hot path formats
+/// every hash it compares, and an allocation each would show.
+struct Hex {
+    buf: [u8; 64],
+    len: usize,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
+impl Hex {
+    fn of(bytes: &[u8]) -> Hex {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 64];
+        let n = bytes.len().min(32);
+        for (i, b) in bytes[..n].iter().enumerate() {
+            buf[2 * i] = DIGITS[usize::from(b >> 4)];
+            buf[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+        }
+        Hex { buf, len: 2 * n }
     }
-    s
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+#[cfg(test)]
+fn hex_md5(data: &[u8]) -> String {
+    hex(&<Md5 as sha2::Digest>::digest(data))
+}
+
+#[cfg(test)]
+fn hex_sha256(data: &[u8]) -> String {
+    hex(&<Sha256 as sha2::Digest>::digest(data))
+}
+
+#[cfg(test)]
+fn hex(bytes: &[u8]) -> String {
+    String::from_utf8(Hex::of(bytes).as_bytes().to_vec()).expect("hex is ASCII")
 }
 
 /// What the client sent in `Authorization`, parsed but not yet verified.
@@ -257,12 +316,14 @@ impl Authenticator {
         p: &Presented,
         method: &str,
         uri: &str,
-        expected: &Credentials,
+        expected: Expected<'_>,
     ) -> Verdict {
         match p {
             Presented::Basic { user, pass } => {
+                self.count_hash();
+                let got = ha1::<Md5>(user, &self.realm, pass);
                 let ok = ct_eq(user.as_bytes(), expected.user.as_bytes())
-                    & ct_eq(pass.as_bytes(), expected.pass.as_bytes());
+                    & ct_eq(&got, &expected.ha1.md5);
                 if ok {
                     Verdict::Ok
                 } else {
@@ -279,25 +340,18 @@ impl Authenticator {
                 if !self.algorithms.contains(&alg) {
                     return Verdict::Denied;
                 }
-                let h = |s: &str| {
-                    self.hashes
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    match alg {
-                        DigestAlgorithm::Md5 => hex_md5(s.as_bytes()),
-                        DigestAlgorithm::Sha256 => hex_sha256(s.as_bytes()),
+                let want = match alg {
+                    DigestAlgorithm::Md5 => {
+                        self.digest_response::<Md5>(d, method, expected.ha1.get(alg))
+                    }
+                    DigestAlgorithm::Sha256 => {
+                        self.digest_response::<Sha256>(d, method, expected.ha1.get(alg))
                     }
                 };
-                let ha2 = h(&format!("{method}:{}", d.uri));
-                let want = match (&d.qop, &d.nc, &d.cnonce) {
-                    (Some(q), Some(nc), Some(cn)) if q == "auth" => h(&format!(
-                        "{}:{}:{nc}:{cn}:auth:{ha2}",
-                        expected.ha1(alg),
-                        d.nonce
-                    )),
-                    (None, None, None) => h(&format!("{}:{}:{ha2}", expected.ha1(alg), d.nonce)),
-                    _ => return Verdict::Denied,
+                let Some(want) = want else {
+                    return Verdict::Denied;
                 };
-                let ok = ct_eq(want.as_bytes(), d.response.to_ascii_lowercase().as_bytes())
+                let ok = ct_eq_ignore_case(want.as_bytes(), d.response.as_bytes())
                     & ct_eq(d.username.as_bytes(), expected.user.as_bytes())
                     & (d.realm == self.realm)
                     & (d.uri == uri);
@@ -312,6 +366,59 @@ impl Authenticator {
             }
         }
     }
+
+    fn count_hash(&self) {
+        self.hashes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The response a client that knows the password behind `ha1` sends
+    /// (RFC 7616 §3.4.1), as hex; `None` for a qop combination we refuse.
+    fn digest_response<D: sha2::Digest>(
+        &self,
+        d: &DigestResponse,
+        method: &str,
+        ha1: &[u8],
+    ) -> Option<Hex> {
+        self.count_hash();
+        let ha2 = Hex::of(
+            &D::new()
+                .chain_update(method)
+                .chain_update(b":")
+                .chain_update(&d.uri)
+                .finalize(),
+        );
+        let ha1 = Hex::of(ha1);
+        let h = D::new()
+            .chain_update(ha1.as_bytes())
+            .chain_update(b":")
+            .chain_update(&d.nonce)
+            .chain_update(b":");
+        let h = match (&d.qop, &d.nc, &d.cnonce) {
+            (Some(q), Some(nc), Some(cn)) if q == "auth" => h
+                .chain_update(nc)
+                .chain_update(b":")
+                .chain_update(cn)
+                .chain_update(b":auth:"),
+            (None, None, None) => h,
+            _ => return None,
+        };
+        self.count_hash();
+        Some(Hex::of(&h.chain_update(ha2.as_bytes()).finalize()))
+    }
+}
+
+/// Equal as ASCII case-insensitive bytes (hex digits may come in upper
+/// case), in time that depends only on the lengths.
+fn ct_eq_ignore_case(want: &[u8], got: &[u8]) -> bool {
+    if want.len() != got.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (a, b) in want.iter().zip(got) {
+        diff |= a ^ b.to_ascii_lowercase();
+    }
+    diff == 0
 }
 
 fn now_secs() -> u64 {
@@ -436,7 +543,7 @@ mod tests {
         let resp = hex_md5(
             format!(
                 "{}:{nonce}:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}",
-                creds.ha1_md5
+                hex(&creds.ha1.md5)
             )
             .as_bytes(),
         );
@@ -445,7 +552,7 @@ mod tests {
         let resp = hex_sha256(
             format!(
                 "{}:{nonce}:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}",
-                creds.ha1_sha256
+                hex(&creds.ha1.sha256)
             )
             .as_bytes(),
         );
@@ -460,7 +567,7 @@ mod tests {
              response=\"{resp}\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\""
         );
         let p = a.parse(header.as_bytes()).unwrap();
-        assert_eq!(a.verify(&p, "GET", uri, &creds), Verdict::Denied);
+        assert_eq!(a.verify(&p, "GET", uri, creds.expected()), Verdict::Denied);
         // The same inputs with a nonce we issued, the response computed the
         // RFC's way: accepted. So the refusal above is the nonce, not `verify`.
         let ours = a.nonce_at(now_secs());
@@ -468,7 +575,7 @@ mod tests {
         let resp = hex_sha256(
             format!(
                 "{}:{ours}:00000001:f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ:auth:{ha2}",
-                creds.ha1_sha256
+                hex(&creds.ha1.sha256)
             )
             .as_bytes(),
         );
@@ -478,7 +585,7 @@ mod tests {
              response=\"{resp}\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\""
         );
         let p = a.parse(header.as_bytes()).unwrap();
-        assert_eq!(a.verify(&p, "GET", uri, &creds), Verdict::Ok);
+        assert_eq!(a.verify(&p, "GET", uri, creds.expected()), Verdict::Ok);
     }
 
     fn answer(
@@ -490,10 +597,10 @@ mod tests {
         uri: &str,
     ) -> String {
         let c = Credentials::new(user, pass, a.realm());
-        let (ha1, h): (&str, fn(&[u8]) -> String) = if alg == "MD5" {
-            (&c.ha1_md5, hex_md5)
+        let (ha1, h): (String, fn(&[u8]) -> String) = if alg == "MD5" {
+            (hex(&c.ha1.md5), hex_md5)
         } else {
-            (&c.ha1_sha256, hex_sha256)
+            (hex(&c.ha1.sha256), hex_sha256)
         };
         let ha2 = h(format!("GET:{uri}").as_bytes());
         let r = h(format!("{ha1}:{nonce}:00000001:abc:auth:{ha2}").as_bytes());
@@ -512,21 +619,30 @@ mod tests {
         for alg in ["MD5", "SHA-256"] {
             let h = answer(&a, alg, &nonce, "u", "p", "/prov/x.htm");
             let p = a.parse(h.as_bytes()).unwrap();
-            assert_eq!(a.verify(&p, "GET", "/prov/x.htm", &creds), Verdict::Ok);
-            assert_eq!(a.verify(&p, "GET", "/prov/y.htm", &creds), Verdict::Denied);
+            assert_eq!(
+                a.verify(&p, "GET", "/prov/x.htm", creds.expected()),
+                Verdict::Ok
+            );
+            assert_eq!(
+                a.verify(&p, "GET", "/prov/y.htm", creds.expected()),
+                Verdict::Denied
+            );
             let wrong = Credentials::new("u", "q", "touchless");
-            assert_eq!(a.verify(&p, "GET", "/prov/x.htm", &wrong), Verdict::Denied);
+            assert_eq!(
+                a.verify(&p, "GET", "/prov/x.htm", wrong.expected()),
+                Verdict::Denied
+            );
         }
         let old = a.nonce_at(now_secs() - 301);
         let p = a
             .parse(answer(&a, "MD5", &old, "u", "p", "/x").as_bytes())
             .unwrap();
-        assert_eq!(a.verify(&p, "GET", "/x", &creds), Verdict::Stale);
+        assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Stale);
         let forged = Authenticator::new(&AuthConfig::default(), b"other").nonce_at(now_secs());
         let p = a
             .parse(answer(&a, "MD5", &forged, "u", "p", "/x").as_bytes())
             .unwrap();
-        assert_eq!(a.verify(&p, "GET", "/x", &creds), Verdict::Denied);
+        assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Denied);
     }
 
     #[test]
@@ -538,13 +654,18 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode("prov:s3cr3t")
         );
         let p = a.parse(h.as_bytes()).unwrap();
-        assert_eq!(a.verify(&p, "GET", "/", &creds), Verdict::Ok);
+        assert_eq!(a.verify(&p, "GET", "/", creds.expected()), Verdict::Ok);
         let h = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode("prov:wrong")
         );
         assert_eq!(
-            a.verify(&a.parse(h.as_bytes()).unwrap(), "GET", "/", &creds),
+            a.verify(
+                &a.parse(h.as_bytes()).unwrap(),
+                "GET",
+                "/",
+                creds.expected()
+            ),
             Verdict::Denied
         );
         // Basic is not accepted when only Digest is offered

@@ -63,6 +63,8 @@ pub struct ProvisioningConfig {
     pub ztprov_window_secs: u64,
     /// … and after their first successful use only for this long.
     pub ztprov_grace_secs: u64,
+    /// Bound of the render cache, in MiB.
+    pub render_cache_mb: u64,
     pub tls_cert: String,
     pub tls_key: String,
 }
@@ -224,6 +226,7 @@ impl Default for ProvisioningConfig {
             contact_max_rows: 1_000_000,
             ztprov_window_secs: 86_400,
             ztprov_grace_secs: 600,
+            render_cache_mb: 32,
             tls_cert: String::new(),
             tls_key: String::new(),
         }

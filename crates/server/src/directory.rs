@@ -13,41 +13,72 @@
 use std::collections::HashMap;
 
 use foldhash::HashMap as FastMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use touchless_domain::{Mac, PhoneModel, ProvScope, ProvUser};
 use touchless_store::{Device, Store, StoreError, Tenant};
 
-use crate::auth::Credentials;
-use crate::render::{RenderError, Renderer};
+use crate::auth::{Credentials, Expected, Ha1};
+use crate::bodies::{Bodies, BodyKey, CacheStats};
+use crate::render::{DeviceFacts, RenderError, Renderer};
 use crate::sharded::Sharded;
 
 pub struct TenantEntry {
     pub tenant: Tenant,
     pub creds: Credentials,
-    models: Mutex<HashMap<PhoneModel, Bytes>>,
+    /// Names this entry in the render cache.
+    stamp: u64,
 }
 
+/// One pair of ztprov credentials the view accepts, with their window.
+#[derive(Clone)]
+struct Ztprov {
+    creds: Credentials,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
+
+impl Ztprov {
+    /// Credentials that can open something: with an expiry still ahead.
+    /// Others are not kept (most devices, once provisioned).
+    fn of(
+        user: &ProvUser,
+        pass: &str,
+        expires_at: Option<DateTime<Utc>>,
+        used_at: Option<DateTime<Utc>>,
+        realm: &str,
+    ) -> Option<Ztprov> {
+        let expires_at = expires_at.filter(|e| *e > Utc::now())?;
+        Some(Ztprov {
+            creds: Credentials::new(user.as_str(), pass, realm),
+            expires_at,
+            used_at,
+        })
+    }
+}
+
+/// What the view keeps per device: what authenticates its requests and what
+/// its files render from; not the registry row.
 pub struct DeviceEntry {
-    pub device: Device,
+    pub facts: DeviceFacts,
     pub tenant: Arc<TenantEntry>,
-    ztprov_creds: Credentials,
+    ztprov: Option<Box<Ztprov>>,
     /// Staged by a pending registration; accepted beside the current ones.
-    ztprov_next_creds: Option<Credentials>,
-    /// The device's own `/prov` credentials (used when its tenant's scope is
-    /// `device`).
-    prov_creds: Credentials,
+    ztprov_next: Option<Box<Ztprov>>,
+    /// The HA1 values of the device's own `/prov` password (its user is in
+    /// `facts`), kept while its tenant's scope is `device`.
+    prov_ha1: Option<Ha1>,
     /// First successful use of the current / staged ztprov credentials seen by
     /// this node (ms since the epoch, 0: none). The database learns it through
     /// [`Directory::ztprov_used`]; until the view reloads, this enforces the
     /// grace on this node at once.
     used_here: AtomicI64,
     next_used_here: AtomicI64,
-    prov: OnceLock<Bytes>,
-    ztprov: OnceLock<Bytes>,
+    /// Names this entry in the render cache.
+    stamp: u64,
 }
 
 /// Which ztprov credentials a request was checked against.
@@ -67,53 +98,42 @@ impl DeviceEntry {
         now: DateTime<Utc>,
         grace: chrono::Duration,
     ) -> Option<ZtprovSlot> {
-        let open =
-            |expires: Option<DateTime<Utc>>, used: Option<DateTime<Utc>>, here: &AtomicI64| {
-                let here = match here.load(Ordering::Relaxed) {
-                    0 => None,
-                    ms => DateTime::from_timestamp_millis(ms),
-                };
-                let first = match (used, here) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                expires.is_some_and(|e| now < e) && first.is_none_or(|f| now < f + grace)
+        let open = |z: &Ztprov, here: &AtomicI64| {
+            let here = match here.load(Ordering::Relaxed) {
+                0 => None,
+                ms => DateTime::from_timestamp_millis(ms),
             };
-        match (&self.ztprov_next_creds, &self.device.ztprov_next) {
-            (Some(c), Some(n)) if c.user == user => {
-                open(Some(n.expires_at), n.used_at, &self.next_used_here)
-                    .then_some(ZtprovSlot::Next)
-            }
-            _ => open(
-                self.device.ztprov_expires_at,
-                self.device.ztprov_used_at,
-                &self.used_here,
-            )
-            .then_some(ZtprovSlot::Current),
-        }
-    }
-
-    pub fn ztprov_creds(&self, slot: ZtprovSlot) -> &Credentials {
-        match (slot, &self.ztprov_next_creds) {
-            (ZtprovSlot::Next, Some(c)) => c,
-            _ => &self.ztprov_creds,
-        }
-    }
-
-    /// Notes a successful `/ztprov` fetch; `true` if it is the first this node
-    /// has seen for those credentials (and the database must be told).
-    fn first_use(&self, slot: ZtprovSlot, now: DateTime<Utc>) -> bool {
-        let (cell, recorded) = match slot {
-            ZtprovSlot::Current => (&self.used_here, self.device.ztprov_used_at.is_some()),
-            ZtprovSlot::Next => (
-                &self.next_used_here,
-                self.device
-                    .ztprov_next
-                    .as_ref()
-                    .is_some_and(|n| n.used_at.is_some()),
-            ),
+            let first = match (z.used_at, here) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            now < z.expires_at && first.is_none_or(|f| now < f + grace)
         };
-        !recorded
+        match (&self.ztprov_next, &self.ztprov) {
+            (Some(n), _) if &*n.creds.user == user => {
+                open(n, &self.next_used_here).then_some(ZtprovSlot::Next)
+            }
+            (_, Some(z)) => open(z, &self.used_here).then_some(ZtprovSlot::Current),
+            (_, None) => None,
+        }
+    }
+
+    /// The credentials of a slot [`Self::ztprov_expected`] returned.
+    pub fn ztprov_creds(&self, slot: ZtprovSlot) -> Option<Expected<'_>> {
+        match slot {
+            ZtprovSlot::Next => self.ztprov_next.as_ref().map(|n| n.creds.expected()),
+            ZtprovSlot::Current => self.ztprov.as_ref().map(|z| z.creds.expected()),
+        }
+    }
+
+    /// Notes a successful `/ztprov` fetch; the user of those credentials if it
+    /// is the first this node has seen for them (and the database must be told).
+    fn first_use(&self, slot: ZtprovSlot, now: DateTime<Utc>) -> Option<&str> {
+        let (cell, z) = match slot {
+            ZtprovSlot::Current => (&self.used_here, &**self.ztprov.as_ref()?),
+            ZtprovSlot::Next => (&self.next_used_here, &**self.ztprov_next.as_ref()?),
+        };
+        let first = z.used_at.is_none()
             && cell
                 .compare_exchange(
                     0,
@@ -121,31 +141,45 @@ impl DeviceEntry {
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 )
-                .is_ok()
-    }
-
-    /// This device under a changed tenant: its credentials (and their HA1
-    /// values) and first uses carry over; its bodies render again.
-    fn repointed(&self, tenant: Arc<TenantEntry>) -> DeviceEntry {
-        DeviceEntry {
-            device: self.device.clone(),
-            tenant,
-            ztprov_creds: self.ztprov_creds.clone(),
-            ztprov_next_creds: self.ztprov_next_creds.clone(),
-            prov_creds: self.prov_creds.clone(),
-            used_here: AtomicI64::new(self.used_here.load(Ordering::Relaxed)),
-            next_used_here: AtomicI64::new(self.next_used_here.load(Ordering::Relaxed)),
-            prov: OnceLock::new(),
-            ztprov: OnceLock::new(),
-        }
+                .is_ok();
+        first.then_some(&*z.creds.user)
     }
 
     /// What opens this device's `/prov` files.
-    pub fn prov_expected(&self) -> &Credentials {
+    pub fn prov_expected(&self) -> Option<Expected<'_>> {
         match self.tenant.tenant.prov_scope {
-            ProvScope::Device => &self.prov_creds,
-            ProvScope::Tenant => &self.tenant.creds,
+            ProvScope::Device => self.prov_ha1.as_ref().map(|ha1| Expected {
+                user: self.facts.prov_user(),
+                ha1,
+            }),
+            ProvScope::Tenant => Some(self.tenant.creds.expected()),
         }
+    }
+}
+
+/// A device entry as a key by its `/prov` user, so that the index does not
+/// hold a second copy of every user name.
+#[derive(Clone)]
+struct ByProvUser(Arc<DeviceEntry>);
+
+impl std::hash::Hash for ByProvUser {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // As `str` hashes: lookups by `&str` must find it.
+        self.0.facts.prov_user().hash(h)
+    }
+}
+
+impl PartialEq for ByProvUser {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.facts.prov_user() == other.0.facts.prov_user()
+    }
+}
+
+impl Eq for ByProvUser {}
+
+impl std::borrow::Borrow<str> for ByProvUser {
+    fn borrow(&self) -> &str {
+        self.0.facts.prov_user()
     }
 }
 
@@ -164,7 +198,7 @@ struct View {
     /// Tenants that share one pair of `/prov` credentials, by that user.
     tenants_by_user: FastMap<String, Arc<TenantEntry>>,
     /// Devices with their own `/prov` credentials, by that user.
-    devices_by_prov_user: Sharded<String, Arc<DeviceEntry>>,
+    devices_by_prov_user: Sharded<ByProvUser, ()>,
     /// Every tenant, for carrying entries over a reload.
     tenants: HashMap<String, Arc<TenantEntry>>,
 }
@@ -175,24 +209,34 @@ pub struct Directory {
     reload: tokio::sync::Mutex<()>,
     store: Arc<dyn Store>,
     renderer: Arc<Renderer>,
+    bodies: Bodies,
     realm: String,
     public_url: String,
     /// First uses of ztprov credentials not yet written to the database.
     uses: Mutex<Vec<(Mac, ProvUser, DateTime<Utc>)>>,
+    /// The next entry's stamp.
+    stamps: AtomicU64,
     /// Files rendered since start: a cache that works keeps this at one per
     /// file and revision.
-    renders: std::sync::atomic::AtomicU64,
+    renders: AtomicU64,
     /// Tenant and device rows read by reloads since start: an edit of one
     /// device among many reads one row.
-    rows_read: std::sync::atomic::AtomicU64,
+    rows_read: AtomicU64,
 }
 
+/// Devices a snapshot hands over at a time: the rows of a page are turned
+/// into entries before the next page is read, so a start never holds all
+/// registry rows at once.
+pub const SNAPSHOT_PAGE: usize = 2_000;
+
 impl Directory {
+    /// `cache_bytes` bounds the render cache.
     pub fn new(
         store: Arc<dyn Store>,
         renderer: Arc<Renderer>,
         realm: &str,
         public_url: &str,
+        cache_bytes: usize,
     ) -> Self {
         Directory {
             view: RwLock::new(Arc::new(View {
@@ -202,11 +246,13 @@ impl Directory {
             reload: tokio::sync::Mutex::new(()),
             store,
             renderer,
+            bodies: Bodies::new(cache_bytes),
             realm: realm.to_owned(),
             public_url: public_url.to_owned(),
             uses: Mutex::new(Vec::new()),
-            renders: std::sync::atomic::AtomicU64::new(0),
-            rows_read: std::sync::atomic::AtomicU64::new(0),
+            stamps: AtomicU64::new(1),
+            renders: AtomicU64::new(0),
+            rows_read: AtomicU64::new(0),
         }
     }
 
@@ -230,28 +276,29 @@ impl Directory {
         self.renders.load(Ordering::Relaxed)
     }
 
-    fn rendering(&self) {
-        self.renders.fetch_add(1, Ordering::Relaxed);
+    /// The render cache's size and counters.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.bodies.stats()
+    }
+
+    fn stamp(&self) -> u64 {
+        self.stamps.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Notes a successful `/ztprov` fetch. The first one per credentials on
     /// this node starts their grace here at once and is queued for the
     /// database (so this queue is bounded by the registry).
     pub fn ztprov_used(&self, e: &DeviceEntry, slot: ZtprovSlot, at: DateTime<Utc>) {
-        if !e.first_use(slot, at) {
+        let Some(user) = e.first_use(slot, at) else {
             return;
-        }
-        let user = match slot {
-            ZtprovSlot::Current => e.device.ztprov_user.clone(),
-            ZtprovSlot::Next => match &e.device.ztprov_next {
-                Some(n) => n.user.clone(),
-                None => return,
-            },
+        };
+        let Ok(user) = ProvUser::parse(user) else {
+            return;
         };
         self.uses
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((e.device.mac, user, at));
+            .push((e.facts.mac, user, at));
     }
 
     /// Writes the queued first uses (one transaction); the write's change hint
@@ -288,8 +335,8 @@ impl Directory {
     /// with its own credentials, or a tenant that shares one pair.
     pub fn model_auth(&self, user: &str) -> Option<ModelAuth> {
         let v = self.current();
-        if let Some(d) = v.devices_by_prov_user.get(user) {
-            return Some(ModelAuth::Device(Arc::clone(d)));
+        if let Some((d, ())) = v.devices_by_prov_user.get_key_value(user) {
+            return Some(ModelAuth::Device(Arc::clone(&d.0)));
         }
         v.tenants_by_user
             .get(user)
@@ -313,9 +360,7 @@ impl Directory {
             return Ok(false);
         }
         let view = if old.generation < 0 {
-            let snap = self.store.snapshot().await?;
-            self.read(snap.tenants.len() + snap.devices.len());
-            self.build(&old, snap.generation, snap.tenants, snap.devices)
+            self.build(&old).await?
         } else {
             let c = self.store.changes_since(old.generation).await?;
             self.read(c.tenants.len() + c.devices.len());
@@ -325,9 +370,7 @@ impl Directory {
                     generation = old.generation,
                     "the view is too old to update; reading it whole"
                 );
-                let snap = self.store.snapshot().await?;
-                self.read(snap.tenants.len() + snap.devices.len());
-                self.build(&old, snap.generation, snap.tenants, snap.devices)
+                self.build(&old).await?
             } else {
                 self.apply(&old, c)
             }
@@ -336,24 +379,32 @@ impl Directory {
         Ok(true)
     }
 
-    /// A whole view, carrying over `old`'s entries whose revisions match.
-    fn build(&self, old: &View, generation: i64, ts: Vec<Tenant>, ds: Vec<Device>) -> View {
-        let mut v = View {
-            generation,
-            ..View::default()
+    /// A whole view from a paged snapshot, carrying over `old`'s entries
+    /// whose revisions match.
+    async fn build(&self, old: &View) -> Result<View, StoreError> {
+        let mut v = View::default();
+        let mut sink = |part: touchless_store::SnapshotPart| match part {
+            touchless_store::SnapshotPart::Tenants(ts) => {
+                self.read(ts.len());
+                for t in ts {
+                    let entry = self.tenant_entry(old, t);
+                    v.put_tenant(entry);
+                }
+            }
+            touchless_store::SnapshotPart::Devices(ds) => {
+                self.read(ds.len());
+                for d in ds {
+                    let Some(tenant) = v.tenants.get(d.tenant.as_str()).cloned() else {
+                        continue;
+                    };
+                    let entry = self.carried_or_new(old, d, tenant);
+                    v.put_device(entry);
+                }
+            }
         };
-        for t in ts {
-            let entry = self.tenant_entry(old, t);
-            v.put_tenant(entry);
-        }
-        for d in ds {
-            let Some(tenant) = v.tenants.get(d.tenant.as_str()).cloned() else {
-                continue;
-            };
-            let entry = self.carried_or_new(old, d, tenant);
-            v.put_device(entry);
-        }
-        v
+        let generation = self.store.snapshot_pages(SNAPSHOT_PAGE, &mut sink).await?;
+        v.generation = generation;
+        Ok(v)
     }
 
     /// `old` with the changes applied: deletions first (a key may have been
@@ -385,8 +436,8 @@ impl Directory {
                     .cloned()
                     .collect();
                 for d in moved {
-                    v.remove_device(&d.device.mac);
-                    v.put_device(Arc::new(d.repointed(Arc::clone(&entry))));
+                    v.remove_device(&d.facts.mac);
+                    v.put_device(Arc::new(self.repointed(&d, Arc::clone(&entry))));
                 }
             }
             v.put_tenant(entry);
@@ -408,74 +459,114 @@ impl Directory {
             _ => Arc::new(TenantEntry {
                 creds: Credentials::new(t.prov_user.as_str(), t.prov_pass.as_str(), &self.realm),
                 tenant: t,
-                models: Mutex::new(HashMap::new()),
+                stamp: self.stamp(),
             }),
         }
     }
 
     fn carried_or_new(&self, old: &View, d: Device, tenant: Arc<TenantEntry>) -> Arc<DeviceEntry> {
         match old.devices.get(&d.mac) {
-            Some(e) if e.device.revision == d.revision && Arc::ptr_eq(&e.tenant, &tenant) => {
+            Some(e) if e.facts.revision == d.revision && Arc::ptr_eq(&e.tenant, &tenant) => {
                 Arc::clone(e)
             }
             _ => Arc::new(self.device_entry(d, tenant)),
         }
     }
 
+    /// The device's own `/prov` HA1 values, if its tenant's scope uses them.
+    fn prov_ha1(&self, f: &DeviceFacts, tenant: &TenantEntry) -> Option<Ha1> {
+        (tenant.tenant.prov_scope == ProvScope::Device)
+            .then(|| Ha1::new(f.prov_user(), f.prov_pass(), &self.realm))
+    }
+
     fn device_entry(&self, d: Device, tenant: Arc<TenantEntry>) -> DeviceEntry {
+        let realm = &self.realm;
+        let ztprov = Ztprov::of(
+            &d.ztprov_user,
+            d.ztprov_pass.as_str(),
+            d.ztprov_expires_at,
+            d.ztprov_used_at,
+            realm,
+        )
+        .map(Box::new);
+        let ztprov_next = d.ztprov_next.as_ref().and_then(|n| {
+            Ztprov::of(
+                &n.user,
+                n.pass.as_str(),
+                Some(n.expires_at),
+                n.used_at,
+                realm,
+            )
+            .map(Box::new)
+        });
+        let facts = DeviceFacts::from(d);
         DeviceEntry {
-            ztprov_creds: Credentials::new(
-                d.ztprov_user.as_str(),
-                d.ztprov_pass.as_str(),
-                &self.realm,
-            ),
-            ztprov_next_creds: d
-                .ztprov_next
-                .as_ref()
-                .map(|n| Credentials::new(n.user.as_str(), n.pass.as_str(), &self.realm)),
-            prov_creds: Credentials::new(d.prov_user.as_str(), d.prov_pass.as_str(), &self.realm),
+            prov_ha1: self.prov_ha1(&facts, &tenant),
+            facts,
+            tenant,
+            ztprov,
+            ztprov_next,
             used_here: AtomicI64::new(0),
             next_used_here: AtomicI64::new(0),
-            tenant,
-            device: d,
-            prov: OnceLock::new(),
-            ztprov: OnceLock::new(),
+            stamp: self.stamp(),
         }
     }
 
-    /// The device's `/prov` file, rendered once per revision.
+    /// `d` under a changed tenant: its ztprov credentials (and their HA1
+    /// values) and first uses carry over; its bodies render again.
+    fn repointed(&self, d: &DeviceEntry, tenant: Arc<TenantEntry>) -> DeviceEntry {
+        let same_scope = d.tenant.tenant.prov_scope == tenant.tenant.prov_scope;
+        DeviceEntry {
+            facts: d.facts.clone(),
+            prov_ha1: if same_scope {
+                d.prov_ha1.clone()
+            } else {
+                self.prov_ha1(&d.facts, &tenant)
+            },
+            tenant,
+            ztprov: d.ztprov.clone(),
+            ztprov_next: d.ztprov_next.clone(),
+            used_here: AtomicI64::new(d.used_here.load(Ordering::Relaxed)),
+            next_used_here: AtomicI64::new(d.next_used_here.load(Ordering::Relaxed)),
+            stamp: self.stamp(),
+        }
+    }
+
+    /// A cached body, or a fresh render that is then cached.
+    fn body(
+        &self,
+        key: BodyKey,
+        stamp: u64,
+        render: impl FnOnce() -> Result<Bytes, RenderError>,
+    ) -> Result<Bytes, RenderError> {
+        if let Some(b) = self.bodies.get(&key, stamp) {
+            return Ok(b);
+        }
+        self.renders.fetch_add(1, Ordering::Relaxed);
+        let b = render()?;
+        self.bodies.put(key, stamp, b.clone());
+        Ok(b)
+    }
+
+    /// The device's `/prov` file.
     pub fn prov_body(&self, e: &DeviceEntry) -> Result<Bytes, RenderError> {
-        cached(&e.prov, || {
-            self.rendering();
+        self.body(BodyKey::Prov(e.facts.mac), e.stamp, || {
             self.renderer
-                .device(&self.public_url, &e.tenant.tenant, &e.device)
+                .device(&self.public_url, &e.tenant.tenant, &e.facts)
         })
     }
 
     pub fn ztprov_body(&self, e: &DeviceEntry) -> Result<Bytes, RenderError> {
-        cached(&e.ztprov, || {
-            self.rendering();
+        self.body(BodyKey::Ztprov(e.facts.mac), e.stamp, || {
             self.renderer
-                .ztprov(&self.public_url, &e.tenant.tenant, &e.device)
+                .ztprov(&self.public_url, &e.tenant.tenant, &e.facts)
         })
     }
 
     pub fn model_body(&self, t: &TenantEntry, model: PhoneModel) -> Result<Bytes, RenderError> {
-        if let Some(b) = t
-            .models
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&model)
-        {
-            return Ok(b.clone());
-        }
-        self.rendering();
-        let body = self.renderer.model(&self.public_url, &t.tenant, model)?;
-        t.models
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(model, body.clone());
-        Ok(body)
+        self.body(BodyKey::Model(t.stamp, model), t.stamp, || {
+            self.renderer.model(&self.public_url, &t.tenant, model)
+        })
     }
 }
 
@@ -493,37 +584,22 @@ impl View {
 
     fn put_device(&mut self, entry: Arc<DeviceEntry>) {
         if entry.tenant.tenant.prov_scope == ProvScope::Device {
-            self.devices_by_prov_user.insert(
-                entry.device.prov_user.as_str().to_owned(),
-                Arc::clone(&entry),
-            );
+            self.devices_by_prov_user
+                .insert(ByProvUser(Arc::clone(&entry)), ());
         }
-        self.devices.insert(entry.device.mac, entry);
+        self.devices.insert(entry.facts.mac, entry);
     }
 
     fn remove_device(&mut self, mac: &Mac) {
         if let Some(d) = self.devices.remove(mac) {
-            let user = d.device.prov_user.as_str();
+            let user = d.facts.prov_user();
             if self
                 .devices_by_prov_user
-                .get(user)
-                .is_some_and(|e| Arc::ptr_eq(e, &d))
+                .get_key_value(user)
+                .is_some_and(|(e, ())| Arc::ptr_eq(&e.0, &d))
             {
                 self.devices_by_prov_user.remove(user);
             }
         }
     }
-}
-
-/// `OnceLock::get_or_try_init` is unstable; two racing first requests may both
-/// render, which is harmless.
-fn cached(
-    cell: &OnceLock<Bytes>,
-    f: impl FnOnce() -> Result<Bytes, RenderError>,
-) -> Result<Bytes, RenderError> {
-    if let Some(b) = cell.get() {
-        return Ok(b.clone());
-    }
-    let b = f()?;
-    Ok(cell.get_or_init(|| b).clone())
 }

@@ -265,9 +265,10 @@ fn authenticate_and_serve<B>(
     let expected = match &target {
         Target::Ztprov(e, slot) => e.ztprov_creds(*slot),
         Target::Device(e) => e.prov_expected(),
-        Target::Model(t) => &t.creds,
-        Target::Nothing => &st.decoy,
-    };
+        Target::Model(t) => Some(t.creds.expected()),
+        Target::Nothing => None,
+    }
+    .unwrap_or_else(|| st.decoy.expected());
     match st.auth.verify(&presented, method, uri, expected) {
         Verdict::Ok => {}
         Verdict::Stale => return challenge(st, true, user),
@@ -279,8 +280,8 @@ fn authenticate_and_serve<B>(
             st.dir.ztprov_body(e)
         }
         (Target::Device(e), Some(_)) => {
-            if e.device.model != file.model {
-                tracing::warn!(mac = %e.device.mac, registered = %e.device.model, requested = %file.model,
+            if e.facts.model != file.model {
+                tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, requested = %file.model,
                     "phone asks for another model's file than registered; serving its configuration anyway");
             }
             st.dir.prov_body(e)

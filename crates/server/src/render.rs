@@ -11,8 +11,10 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use minijinja::{Environment, Value};
 use serde::Serialize;
-use touchless_domain::{Perm, PhoneModel, ProvPassword, ProvScope, ProvUser, Setting};
-use touchless_store::{Device, Tenant};
+use touchless_domain::{Perm, PhoneModel, ProvScope, Setting};
+use touchless_store::Tenant;
+
+pub use crate::facts::DeviceFacts;
 
 const BUILTIN: &[(&str, &str)] = &[
     (
@@ -123,13 +125,13 @@ impl Renderer {
         &self,
         public_url: &str,
         tenant: &Tenant,
-        device: &Device,
+        device: &DeviceFacts,
     ) -> Result<Bytes, RenderError> {
         let (user, pass) = prov_credentials(tenant, device);
         let settings = vec![
             gen("setting_server", None, &prov_url(public_url, device)),
-            gen("http_client_user", None, user.as_str()),
-            gen("http_client_pass", None, pass.as_str()),
+            gen("http_client_user", None, user),
+            gen("http_client_pass", None, pass),
             gen("update_policy", None, "settings_only"),
         ];
         self.render(
@@ -171,7 +173,7 @@ impl Renderer {
         &self,
         public_url: &str,
         tenant: &Tenant,
-        device: &Device,
+        device: &DeviceFacts,
     ) -> Result<Bytes, RenderError> {
         let (settings, fkeys) = device_settings(public_url, tenant, device);
         self.render(
@@ -186,28 +188,25 @@ impl Renderer {
     }
 }
 
-fn device_view(d: &Device) -> Value {
+fn device_view(d: &DeviceFacts) -> Value {
     minijinja::context! {
         mac => d.mac.to_string(),
         model => d.model.as_str(),
-        name => d.name.as_str(),
+        name => d.name(),
         revision => d.revision,
     }
 }
 
 /// The user and password that open this device's `/prov` files: its own, or
 /// its tenant's when the tenant shares one pair among all its phones.
-pub fn prov_credentials<'a>(
-    tenant: &'a Tenant,
-    device: &'a Device,
-) -> (&'a ProvUser, &'a ProvPassword) {
+pub fn prov_credentials<'a>(tenant: &'a Tenant, device: &'a DeviceFacts) -> (&'a str, &'a str) {
     match tenant.prov_scope {
-        ProvScope::Device => (&device.prov_user, &device.prov_pass),
-        ProvScope::Tenant => (&tenant.prov_user, &tenant.prov_pass),
+        ProvScope::Device => (device.prov_user(), device.prov_pass()),
+        ProvScope::Tenant => (tenant.prov_user.as_str(), tenant.prov_pass.as_str()),
     }
 }
 
-fn prov_url(public_url: &str, d: &Device) -> String {
+fn prov_url(public_url: &str, d: &DeviceFacts) -> String {
     format!("{public_url}/prov/{}-{}.htm", d.model, d.mac)
 }
 
@@ -226,13 +225,13 @@ fn gen(name: &str, idx: Option<u32>, value: &str) -> SettingView {
 pub fn device_settings(
     public_url: &str,
     tenant: &Tenant,
-    device: &Device,
+    device: &DeviceFacts,
 ) -> (Vec<SettingView>, Vec<SettingView>) {
     let (user, pass) = prov_credentials(tenant, device);
     let mut base = vec![
         gen("setting_server", None, &prov_url(public_url, device)),
-        gen("http_client_user", None, user.as_str()),
-        gen("http_client_pass", None, pass.as_str()),
+        gen("http_client_user", None, user),
+        gen("http_client_pass", None, pass),
         gen("update_policy", None, "settings_only"),
     ];
     let registrar = if tenant.sip_port == 5060 {
@@ -243,10 +242,10 @@ pub fn device_settings(
     for l in &device.lines {
         let i = Some(l.idx);
         base.push(gen("user_active", i, "on"));
-        base.push(gen("user_realname", i, l.display_name.as_str()));
-        base.push(gen("user_name", i, l.extension.as_str()));
-        base.push(gen("user_pname", i, l.auth_user.as_str()));
-        base.push(gen("user_pass", i, l.sip_password.as_str()));
+        base.push(gen("user_realname", i, l.display_name()));
+        base.push(gen("user_name", i, l.extension()));
+        base.push(gen("user_pname", i, l.auth_user()));
+        base.push(gen("user_pass", i, l.sip_password()));
         base.push(gen("user_host", i, &registrar));
     }
     layer(base, &[&tenant.settings, &device.settings])
@@ -317,11 +316,15 @@ mod tests {
         }
     }
 
-    fn device() -> Device {
+    fn device() -> DeviceFacts {
+        device_row().into()
+    }
+
+    fn device_row() -> touchless_store::Device {
         let n = new_device("000413AABBCC", "acme");
         let mut l = line(1, "401");
         l.display_name = touchless_domain::DisplayText::parse("Zoë <\"Boss\"> & 'Co' ☎").unwrap();
-        Device {
+        touchless_store::Device {
             mac: n.mac,
             model: n.model,
             tenant: n.tenant,
@@ -430,10 +433,11 @@ mod tests {
             let mut t = tenant();
             t.name = name.clone();
             t.settings = vec![setting.clone()];
-            let mut d = device();
+            let mut d = device_row();
             d.name = name;
             d.settings.clear();
             d.lines[0].display_name = display.clone();
+            let d = DeviceFacts::from(d);
             for (i, body) in [
                 r.device("http://pbx:8080", &t, &d).unwrap(),
                 r.ztprov("http://pbx:8080", &t, &d).unwrap(),

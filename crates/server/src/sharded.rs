@@ -47,6 +47,14 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Sharded<K, V> {
         self.shards[Self::shard(key)].get(key)
     }
 
+    pub(crate) fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.shards[Self::shard(key)].get_key_value(key)
+    }
+
     pub(crate) fn insert(&mut self, key: K, value: V) {
         let i = Self::shard(&key);
         Arc::make_mut(&mut self.shards[i]).insert(key, value);

@@ -111,7 +111,29 @@ pub trait RegistryStore: Send + Sync + 'static {
     }
     /// Every tenant and device with lines and settings, in one consistent read:
     /// what the provisioning server serves from.
-    async fn snapshot(&self) -> Result<Snapshot>;
+    async fn snapshot(&self) -> Result<Snapshot> {
+        let (mut tenants, mut devices) = (Vec::new(), Vec::new());
+        let generation = self
+            .snapshot_pages(1_000, &mut |part| match part {
+                SnapshotPart::Tenants(t) => tenants.extend(t),
+                SnapshotPart::Devices(d) => devices.extend(d),
+            })
+            .await?;
+        Ok(Snapshot {
+            generation,
+            tenants,
+            devices,
+        })
+    }
+    /// The same read as [`RegistryStore::snapshot`], handed to `sink` in
+    /// parts: all tenants first, then devices in MAC order, `page` at a time,
+    /// so that a reader turning rows into something smaller never holds all
+    /// of them. Returns the generation the parts belong to.
+    async fn snapshot_pages(
+        &self,
+        page: usize,
+        sink: &mut (dyn FnMut(SnapshotPart) + Send),
+    ) -> Result<i64>;
     /// What changed after generation `since`, in one consistent read: only
     /// the rows written since (each row carries the generation of its last
     /// change) and the keys deleted since. A reader that applies these to

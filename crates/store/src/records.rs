@@ -176,6 +176,13 @@ pub struct Snapshot {
     pub devices: Vec<Device>,
 }
 
+/// A part of a paged snapshot (see [`crate::RegistryStore::snapshot_pages`]).
+#[derive(Debug)]
+pub enum SnapshotPart {
+    Tenants(Vec<Tenant>),
+    Devices(Vec<Device>),
+}
+
 /// What changed in the registry after a generation (see
 /// [`crate::RegistryStore::changes_since`]).
 #[derive(Clone, Debug, Default)]

@@ -211,6 +211,7 @@ pub(super) async fn preview(
     let d = fetch_device(&st, path_mac(&mac)?).await?;
     let t = fetch_tenant(&st, &d.tenant).await?;
     let base = st.dir.public_url();
+    let d = crate::render::DeviceFacts::from(d);
     let body = match q.file.as_deref().unwrap_or("prov") {
         "prov" => st.renderer.device(base, &t, &d),
         "ztprov" => st.renderer.ztprov(base, &t, &d),

@@ -89,6 +89,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
             get(providers::get_provider).delete(providers::delete_provider),
         )
         .route("/providers/{name}/test", post(providers::test_provider))
+        .route("/status", get(status))
         .nest("/redirect", redirect)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })
         // `layer`, not `route_layer`: unknown paths and wrong methods are
@@ -102,6 +103,26 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .nest("/api/v1", api)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
+}
+
+/// This node's view and render cache.
+async fn status(
+    State(st): State<Arc<AdminState>>,
+) -> axum::Json<touchless_api::status::NodeStatus> {
+    let c = st.dir.cache_stats();
+    axum::Json(touchless_api::status::NodeStatus {
+        devices: st.dir.len() as u64,
+        renders: st.dir.renders(),
+        rows_read: st.dir.rows_read(),
+        render_cache: touchless_api::status::RenderCache {
+            capacity_bytes: c.capacity_bytes,
+            bytes: c.bytes,
+            entries: c.entries,
+            hits: c.hits,
+            misses: c.misses,
+            evictions: c.evictions,
+        },
+    })
 }
 
 async fn require_token(State(st): State<Arc<AdminState>>, req: Request, next: Next) -> Response {

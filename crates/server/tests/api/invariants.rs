@@ -305,6 +305,48 @@ async fn bodies_are_rendered_once_per_revision() {
     app.stop().await;
 }
 
+/// The render cache stays within its bytes: with 1 MiB and 1,500 devices'
+/// files it evicts, counts hits and misses, and every file is still served
+/// (a miss renders again).
+#[tokio::test]
+async fn the_render_cache_is_bounded_in_bytes() {
+    let mut app = spawn_app_with(|c| {
+        basic_only(c);
+        c.provisioning.render_cache_mb = 1;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "pass-acme").await;
+    let macs: Vec<String> = (0..1500).map(|i| format!("000414{i:06X}")).collect();
+    let batch: Vec<_> = macs
+        .iter()
+        .map(|m| {
+            json!({"mac": m, "model": "snomD717", "tenant": "acme",
+                   "lines": [{"extension": "401", "sip_password": "sip-secret",
+                              "display_name": "x".repeat(60)}]})
+        })
+        .collect();
+    let (s, _) = app.post("/devices", json!(batch)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    for m in &macs {
+        let (status, body) = app.prov_file(m, "prov-acme", "pass-acme").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains(&m[6..]), "{m}");
+    }
+    // Read at once after its render: still there.
+    app.prov_file(&macs[1499], "prov-acme", "pass-acme").await;
+    let (_, st) = app.get("/status").await;
+    let c = &st["render_cache"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    assert_eq!(n("capacity_bytes"), 1 << 20, "{st}");
+    assert!(n("bytes") <= n("capacity_bytes"), "{st}");
+    assert!(n("entries") < 1500 && n("entries") > 100, "{st}");
+    assert_eq!(n("evictions"), 1500 - n("entries"), "{st}");
+    assert_eq!(n("misses"), 1500, "{st}");
+    assert_eq!(n("hits"), 1, "{st}");
+    assert_eq!(st["devices"], 1500);
+    app.stop().await;
+}
+
 /// After the first load, a reload reads only what changed: one edited device
 /// is one row, a tenant's new SIP host is one row and reaches every phone of
 /// that tenant, a removed device is gone.

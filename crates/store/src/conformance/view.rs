@@ -50,6 +50,51 @@ pub async fn snapshot_is_complete(s: &dyn Store) {
     }
 }
 
+/// A paged snapshot hands over tenants first, then every device once, in
+/// MAC order, no page larger than asked, each with its own children.
+pub async fn snapshot_pages_cover_everything_once(s: &dyn Store) {
+    s.create_tenant(&new_tenant("acme")).await.unwrap();
+    for i in 0..23u32 {
+        let mut d = new_device(&format!("0004130000{:02X}", 22 - i), "acme");
+        d.lines = (1..=(i % 3) + 1)
+            .map(|n| line(n, &format!("{i}{n}")))
+            .collect();
+        s.create_device(&d).await.unwrap();
+    }
+    for page in [1, 5, 23, 1000] {
+        let mut parts = Vec::new();
+        let g = s
+            .snapshot_pages(page, &mut |p| parts.push(p))
+            .await
+            .unwrap();
+        assert_eq!(g, s.generation().await.unwrap());
+        let mut macs = Vec::new();
+        for (i, p) in parts.into_iter().enumerate() {
+            match p {
+                crate::SnapshotPart::Tenants(t) => {
+                    assert_eq!(i, 0, "tenants come first");
+                    assert_eq!(t.len(), 1);
+                }
+                crate::SnapshotPart::Devices(ds) => {
+                    assert!(
+                        !ds.is_empty() && ds.len() <= page,
+                        "page {page}: {}",
+                        ds.len()
+                    );
+                    for d in ds {
+                        let i = 22 - u32::from(d.mac.bytes()[5]);
+                        assert_eq!(d.lines.len() as u32, i % 3 + 1, "{}", d.mac);
+                        assert_eq!(d.lines[0].extension.as_str(), format!("{i}1"));
+                        macs.push(d.mac);
+                    }
+                }
+            }
+        }
+        assert_eq!(macs.len(), 23, "page {page}");
+        assert!(macs.windows(2).all(|w| w[0].to_string() < w[1].to_string()));
+    }
+}
+
 /// A reader at generation `g` gets exactly the rows written after it.
 pub async fn changes_since_reads_only_what_changed(s: &dyn Store) {
     s.create_tenant(&new_tenant("acme")).await.unwrap();

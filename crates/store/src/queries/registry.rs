@@ -15,7 +15,7 @@ macro_rules! registry_store {
 
         use crate::{
             Changes, Contact, Device, DeviceFilter, DevicePatch, NewDevice, NewTenant,
-            RegistryStore, Result, Snapshot, StoreError, Tenant, TenantPatch,
+            RegistryStore, Result, SnapshotPart, StoreError, Tenant, TenantPatch,
         };
 
         crate::queries::rows_of::registry_helpers!();
@@ -117,32 +117,23 @@ macro_rules! registry_store {
         const PRUNED_BELOW: &str = "tombstones_pruned_below";
 
         /// The generation, and the tenants and devices (with children)
-        /// written after `since`, or all of them: in the caller's read
-        /// transaction, so they belong together.
-        async fn rows_after(
-            c: &mut Conn,
-            since: Option<i64>,
-        ) -> Result<(i64, Vec<Tenant>, Vec<Device>)> {
+        /// written after `since`: in the caller's read transaction, so they
+        /// belong together.
+        async fn rows_after(c: &mut Conn, since: i64) -> Result<(i64, Vec<Tenant>, Vec<Device>)> {
             let generation: i64 = sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
                 .fetch_one(&mut *c)
                 .await?;
-            // Every row: no condition, so the planner scans rather than
-            // walks the gen index.
-            let filter = if since.is_some() { "WHERE gen > $1" } else { "" };
-            fn bound(sql: &str, since: Option<i64>) -> Query<'_> {
-                let q = sqlx::query(sql);
-                match since {
-                    Some(g) => q.bind(g),
-                    None => q,
-                }
-            }
-            let sql = format!("SELECT {TENANT_COLS} FROM tenants {filter}");
-            let rows = bound(&sql, since).fetch_all(&mut *c).await?;
+            let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants WHERE gen > $1"))
+                .bind(since)
+                .fetch_all(&mut *c)
+                .await?;
             let mut tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>>>()?;
-            let sql = format!("SELECT {DEVICE_COLS} FROM devices {filter}");
-            let rows = bound(&sql, since).fetch_all(&mut *c).await?;
+            let rows = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM devices WHERE gen > $1"))
+                .bind(since)
+                .fetch_all(&mut *c)
+                .await?;
             let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
-            attach_children(c, &mut tenants, &mut devices, since.is_none()).await?;
+            attach_children(c, &mut tenants, &mut devices, false).await?;
             Ok((generation, tenants, devices))
         }
 
@@ -452,21 +443,53 @@ macro_rules! registry_store {
                 self.hints().await
             }
 
-            async fn snapshot(&self) -> Result<Snapshot> {
+            async fn snapshot_pages(
+                &self,
+                page: usize,
+                sink: &mut (dyn FnMut(SnapshotPart) + Send),
+            ) -> Result<i64> {
                 // One read transaction: the generation and the rows belong together.
                 let mut tx = self.read_tx().await?;
-                let (generation, tenants, devices) = rows_after(&mut tx, None).await?;
+                let generation: i64 =
+                    sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants"))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>>>()?;
+                drop(rows);
+                attach_children(&mut tx, &mut tenants, &mut [], true).await?;
+                sink(SnapshotPart::Tenants(tenants));
+                // Keyset pages in MAC order, each with its children looked up
+                // by key: the rows held at once are one page's.
+                let sql = format!("SELECT {DEVICE_COLS} FROM devices WHERE mac > $1 ORDER BY mac LIMIT $2");
+                let limit = i64::try_from(page.max(1)).unwrap_or(i64::MAX);
+                let mut after = String::new();
+                loop {
+                    let rows = sqlx::query(&sql)
+                        .bind(&after)
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
+                    drop(rows);
+                    let Some(last) = devices.last() else { break };
+                    after = last.mac.to_string();
+                    let full = devices.len() as i64 == limit;
+                    attach_children(&mut tx, &mut [], &mut devices, false).await?;
+                    sink(SnapshotPart::Devices(devices));
+                    if !full {
+                        break;
+                    }
+                }
                 tx.commit().await?;
-                Ok(Snapshot {
-                    generation,
-                    tenants,
-                    devices,
-                })
+                Ok(generation)
             }
 
             async fn changes_since(&self, since: i64) -> Result<Changes> {
                 let mut tx = self.read_tx().await?;
-                let (generation, tenants, devices) = rows_after(&mut tx, Some(since)).await?;
+                let (generation, tenants, devices) = rows_after(&mut tx, since).await?;
                 let pruned_below: Option<String> =
                     sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
                         .bind(PRUNED_BELOW)
