@@ -2,7 +2,9 @@
 # All of the scale benchmarks in one call, one table at the end:
 #   bulk load, single-device edits (admin p99 and until served) on SQLite and
 #   on PostgreSQL (served by a second node), registration through the queue on
-#   both, and the hot path against nginx (bench/compare.sh).
+#   both, memory after a start and after every /prov fetched once
+#   (bench/memory.sh), the hot path against nginx (bench/compare.sh), and
+#   Digest against Basic with a phone-like client (bench/digest.sh).
 #
 #   bench/scale.sh                         # 100,000 devices, 1,000 edits, 10,000 queued, 5 rounds vs nginx
 #   N=10000 E=100 Q=2000 ROUNDS=1 bench/scale.sh   # a quick look
@@ -22,8 +24,12 @@ for db in sqlite postgres; do
   echo "== queue on $db" >&2
   DB=$db N=$Q bash "$here/bench/queue.sh" | tee "$out/queue-$db" >&2
 done
+echo "== memory" >&2
+N=$N bash "$here/bench/memory.sh" | tee "$out/memory" >&2
 echo "== hot path vs nginx" >&2
 ROUNDS=$ROUNDS DURATION=10 bash "$here/bench/compare.sh" 2>&1 | tee "$out/compare" >&2
+echo "== digest vs basic" >&2
+ROUNDS=$ROUNDS DURATION=10 bash "$here/bench/digest.sh" 2>&1 | tee "$out/digest" >&2
 python3 - "$out" "$N" "$E" "$Q" <<'PY'
 import re, sys, pathlib
 out, n, e, q = pathlib.Path(sys.argv[1]), *sys.argv[2:]
@@ -51,6 +57,13 @@ ratio = grab("compare", r"ratio B/A req/s \(median\): ([\d.]+)")
 p99 = grab("compare", r"ratio B/A p50: [\d.]+\s+p99: ([\d.]+)")
 rows += [("hot path vs nginx (Basic, access log), req/s", f"{ratio[0]}x", ">= 1.5x"),
          ("hot path vs nginx, p99 ratio", f"{p99[0]}", "<= 1.0")]
+start = grab("memory", r"after a start with \d+ devices: (\d+) MB")
+fetched = grab("memory", r"after every /prov fetched once: (\d+) MB")
+rows += [(f"RSS after a start with {n} devices", f"{start[0]} MB", "< 100 MB"),
+         (f"RSS after every /prov fetched once", f"{fetched[0]} MB", "< 150 MB")]
+dig = grab("digest", r"ratio digest/basic \(median\): ([\d.]+)")
+cpu = grab("digest", r"digest median \d+ req/s, p99 [\d.]+ ms, generator ([\d.]+) cores")
+rows += [("Digest / Basic, phone-like client (generator CPU)", f"{dig[0]}x ({cpu[0]} cores)", ">= 0.9x")]
 w = max(len(r[0]) for r in rows)
 print(f"{'measure':<{w}}  {'result':>16}  target")
 for name, result, target in rows:

@@ -185,7 +185,9 @@ pub struct Authenticator {
     algorithms: Vec<DigestAlgorithm>,
     realm: String,
     nonce_lifetime: u64,
-    secret: Vec<u8>,
+    /// HMAC-SHA256 keyed with the nonce secret once; cloned per nonce, which
+    /// saves hashing the key on every request.
+    nonce_key: Hmac<Sha256>,
     /// Digest hashes computed by `verify`: a miss must cost what a hit costs,
     /// and this is how a test sees that it does.
     hashes: std::sync::atomic::AtomicU64,
@@ -203,7 +205,7 @@ impl Authenticator {
             algorithms: cfg.digest_algorithms.clone(),
             realm: cfg.realm.clone(),
             nonce_lifetime: cfg.nonce_lifetime_secs,
-            secret: nonce_secret.to_vec(),
+            nonce_key: Hmac::<Sha256>::new_from_slice(nonce_secret).expect("HMAC takes any key"),
             hashes: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -237,7 +239,7 @@ impl Authenticator {
     }
 
     fn nonce_mac(&self, ts: u64) -> [u8; 16] {
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
+        let mut m = self.nonce_key.clone();
         m.update(&ts.to_be_bytes());
         m.update(self.realm.as_bytes());
         let full = m.finalize().into_bytes();
@@ -434,7 +436,9 @@ fn parse_digest(s: &str) -> Result<DigestResponse, AuthError> {
     let mut d = DigestResponse::default();
     let b = s.as_bytes();
     let mut i = 0;
-    let mut seen = std::collections::HashSet::new();
+    // Parameters seen so far, as slices of the header: a handful per
+    // header, so a linear scan beats hashing owned copies.
+    let mut seen: Vec<&str> = Vec::with_capacity(12);
     loop {
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t' || b[i] == b',') {
             i += 1;
@@ -446,7 +450,7 @@ fn parse_digest(s: &str) -> Result<DigestResponse, AuthError> {
         while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b'_') {
             i += 1;
         }
-        let key = s[start..i].to_ascii_lowercase();
+        let key = &s[start..i];
         if key.is_empty() {
             return Err(AuthError::Malformed("expected a parameter name"));
         }
@@ -491,10 +495,21 @@ fn parse_digest(s: &str) -> Result<DigestResponse, AuthError> {
             }
             s[start..i].to_owned()
         };
-        if !seen.insert(key.clone()) {
+        if seen.iter().any(|k| k.eq_ignore_ascii_case(key)) {
             return Err(AuthError::Malformed("a parameter is repeated"));
         }
-        match key.as_str() {
+        seen.push(key);
+        let mut lower = [0u8; 16];
+        let key = match key.as_bytes() {
+            k if k.len() <= lower.len() => {
+                lower[..k.len()].copy_from_slice(k);
+                lower[..k.len()].make_ascii_lowercase();
+                std::str::from_utf8(&lower[..k.len()]).unwrap_or("")
+            }
+            // Longer than any parameter we know.
+            _ => "",
+        };
+        match key {
             "username" => d.username = value,
             "realm" => d.realm = value,
             "nonce" => d.nonce = value,
