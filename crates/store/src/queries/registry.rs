@@ -461,23 +461,12 @@ macro_rules! registry_store {
                 drop(rows);
                 attach_children(&mut tx, &mut tenants, &mut [], true).await?;
                 sink(SnapshotPart::Tenants(tenants));
-                // Keyset pages in MAC order, each with its children looked up
-                // by key: the rows held at once are one page's.
-                let sql = format!("SELECT {DEVICE_COLS} FROM devices WHERE mac > $1 ORDER BY mac LIMIT $2");
-                let limit = i64::try_from(page.max(1)).unwrap_or(i64::MAX);
-                let mut after = String::new();
+                let mut after = None;
                 loop {
-                    let rows = sqlx::query(&sql)
-                        .bind(&after)
-                        .bind(limit)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
-                    drop(rows);
+                    let devices = device_page(&mut tx, after, page).await?;
                     let Some(last) = devices.last() else { break };
-                    after = last.mac.to_string();
-                    let full = devices.len() as i64 == limit;
-                    attach_children(&mut tx, &mut [], &mut devices, false).await?;
+                    after = Some(last.mac);
+                    let full = devices.len() >= page;
                     sink(SnapshotPart::Devices(devices));
                     if !full {
                         break;

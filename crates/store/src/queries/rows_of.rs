@@ -175,6 +175,23 @@ macro_rules! registry_helpers {
             Ok(())
         }
 
+        /// Up to `page` devices after `after` in MAC order, with their
+        /// children looked up by key: a keyset page, so a paged snapshot
+        /// holds one page's rows at a time.
+        async fn device_page(c: &mut Conn, after: Option<Mac>, page: usize) -> Result<Vec<Device>> {
+            let rows = sqlx::query(&format!(
+                "SELECT {DEVICE_COLS} FROM devices WHERE mac > $1 ORDER BY mac LIMIT $2"
+            ))
+            .bind(after.map(|m| m.to_string()).unwrap_or_default())
+            .bind(i64::try_from(page.max(1)).unwrap_or(i64::MAX))
+            .fetch_all(&mut *c)
+            .await?;
+            let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
+            drop(rows);
+            attach_children(c, &mut [], &mut devices, false).await?;
+            Ok(devices)
+        }
+
         /// The list of owners bound as `$1`, unless the query reads them all.
         fn keyed<'q>(q: Query<'q>, all: bool, keys: &[String]) -> Query<'q> {
             if all {
