@@ -18,119 +18,16 @@ use sha2::Sha256;
 use crate::config::{AuthConfig, DigestAlgorithm, Scheme};
 use crate::secret::ct_eq;
 
+mod ha1;
+mod parse;
+
+use ha1::{ha1, Hex};
+pub use ha1::{Credentials, Expected, Ha1};
+use parse::parse_digest;
+pub use parse::DigestResponse;
+
 /// The longest `Authorization` header we parse; real ones are ~300 bytes.
 const MAX_HEADER: usize = 4096;
-
-/// A password's Digest HA1 values (`H(user:realm:pass)`), in binary. The
-/// password itself is not kept: Basic hashes what the phone sent and compares
-/// HA1s, Digest needs only HA1. So the view holds 48 bytes per secret.
-#[derive(Clone)]
-pub struct Ha1 {
-    md5: [u8; 16],
-    sha256: [u8; 32],
-}
-
-impl Ha1 {
-    pub fn new(user: &str, pass: &str, realm: &str) -> Self {
-        Ha1 {
-            md5: ha1::<Md5>(user, realm, pass).into(),
-            sha256: ha1::<Sha256>(user, realm, pass).into(),
-        }
-    }
-
-    fn get(&self, alg: DigestAlgorithm) -> &[u8] {
-        match alg {
-            DigestAlgorithm::Md5 => &self.md5,
-            DigestAlgorithm::Sha256 => &self.sha256,
-        }
-    }
-}
-
-/// A user name a phone may present, with its password's HA1 values.
-#[derive(Clone)]
-pub struct Credentials {
-    pub user: Box<str>,
-    pub ha1: Ha1,
-}
-
-impl Credentials {
-    pub fn new(user: &str, pass: &str, realm: &str) -> Self {
-        Credentials {
-            user: user.into(),
-            ha1: Ha1::new(user, pass, realm),
-        }
-    }
-
-    pub fn expected(&self) -> Expected<'_> {
-        Expected {
-            user: &self.user,
-            ha1: &self.ha1,
-        }
-    }
-}
-
-/// What a request is checked against: borrowed, so a device's user name is
-/// stored once (in its facts), not again beside its HA1 values.
-#[derive(Clone, Copy)]
-pub struct Expected<'a> {
-    pub user: &'a str,
-    pub ha1: &'a Ha1,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credentials({:?}, ***)", self.user)
-    }
-}
-
-fn ha1<D: sha2::Digest>(user: &str, realm: &str, pass: &str) -> sha2::digest::Output<D> {
-    D::new()
-        .chain_update(user)
-        .chain_update(b":")
-        .chain_update(realm)
-        .chain_update(b":")
-        .chain_update(pass)
-        .finalize()
-}
-
-/// Lower-case hex of up to 32 bytes, on the stack: the hot path formats
-/// every hash it compares, and an allocation each would show.
-struct Hex {
-    buf: [u8; 64],
-    len: usize,
-}
-
-impl Hex {
-    fn of(bytes: &[u8]) -> Hex {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut buf = [0u8; 64];
-        let n = bytes.len().min(32);
-        for (i, b) in bytes[..n].iter().enumerate() {
-            buf[2 * i] = DIGITS[usize::from(b >> 4)];
-            buf[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
-        }
-        Hex { buf, len: 2 * n }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-#[cfg(test)]
-fn hex_md5(data: &[u8]) -> String {
-    hex(&<Md5 as sha2::Digest>::digest(data))
-}
-
-#[cfg(test)]
-fn hex_sha256(data: &[u8]) -> String {
-    hex(&<Sha256 as sha2::Digest>::digest(data))
-}
-
-#[cfg(test)]
-fn hex(bytes: &[u8]) -> String {
-    String::from_utf8(Hex::of(bytes).as_bytes().to_vec()).expect("hex is ASCII")
-}
 
 /// What the client sent in `Authorization`, parsed but not yet verified.
 #[derive(Debug)]
@@ -146,19 +43,6 @@ impl Presented {
             Presented::Digest(d) => &d.username,
         }
     }
-}
-
-#[derive(Debug, Default)]
-pub struct DigestResponse {
-    pub username: String,
-    pub realm: String,
-    pub nonce: String,
-    pub uri: String,
-    pub response: String,
-    pub algorithm: Option<String>,
-    pub qop: Option<String>,
-    pub nc: Option<String>,
-    pub cnonce: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -430,109 +314,9 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// Parses the parameters of a Digest `Authorization` header: `k=v` or `k="v"`
-/// pairs separated by commas, with backslash escapes inside quotes.
-fn parse_digest(s: &str) -> Result<DigestResponse, AuthError> {
-    let mut d = DigestResponse::default();
-    let b = s.as_bytes();
-    let mut i = 0;
-    // Parameters seen so far, as slices of the header: a handful per
-    // header, so a linear scan beats hashing owned copies.
-    let mut seen: Vec<&str> = Vec::with_capacity(12);
-    loop {
-        while i < b.len() && (b[i] == b' ' || b[i] == b'\t' || b[i] == b',') {
-            i += 1;
-        }
-        if i >= b.len() {
-            break;
-        }
-        let start = i;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b'_') {
-            i += 1;
-        }
-        let key = &s[start..i];
-        if key.is_empty() {
-            return Err(AuthError::Malformed("expected a parameter name"));
-        }
-        while i < b.len() && b[i] == b' ' {
-            i += 1;
-        }
-        if i >= b.len() || b[i] != b'=' {
-            return Err(AuthError::Malformed("expected '=' after a parameter name"));
-        }
-        i += 1;
-        while i < b.len() && b[i] == b' ' {
-            i += 1;
-        }
-        let value = if i < b.len() && b[i] == b'"' {
-            i += 1;
-            let mut v = Vec::new();
-            loop {
-                match b.get(i) {
-                    None => return Err(AuthError::Malformed("unterminated quoted string")),
-                    Some(b'"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(b'\\') => {
-                        v.push(
-                            *b.get(i + 1)
-                                .ok_or(AuthError::Malformed("dangling escape"))?,
-                        );
-                        i += 2;
-                    }
-                    Some(&c) => {
-                        v.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            String::from_utf8(v).map_err(|_| AuthError::Malformed("not UTF-8"))?
-        } else {
-            let start = i;
-            while i < b.len() && b[i] != b',' && b[i] != b' ' {
-                i += 1;
-            }
-            s[start..i].to_owned()
-        };
-        if seen.iter().any(|k| k.eq_ignore_ascii_case(key)) {
-            return Err(AuthError::Malformed("a parameter is repeated"));
-        }
-        seen.push(key);
-        let mut lower = [0u8; 16];
-        let key = match key.as_bytes() {
-            k if k.len() <= lower.len() => {
-                lower[..k.len()].copy_from_slice(k);
-                lower[..k.len()].make_ascii_lowercase();
-                std::str::from_utf8(&lower[..k.len()]).unwrap_or("")
-            }
-            // Longer than any parameter we know.
-            _ => "",
-        };
-        match key {
-            "username" => d.username = value,
-            "realm" => d.realm = value,
-            "nonce" => d.nonce = value,
-            "uri" => d.uri = value,
-            "response" => d.response = value,
-            "algorithm" => d.algorithm = Some(value),
-            "qop" => d.qop = Some(value),
-            "nc" => d.nc = Some(value),
-            "cnonce" => d.cnonce = Some(value),
-            // Known but unused; unknown parameters are ignored as RFC 7616 asks.
-            _ => {}
-        }
-    }
-    if d.username.is_empty() || d.nonce.is_empty() || d.uri.is_empty() || d.response.is_empty() {
-        return Err(AuthError::Malformed(
-            "Digest needs username, nonce, uri and response",
-        ));
-    }
-    Ok(d)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::ha1::{hex, hex_md5, hex_sha256};
     use super::*;
 
     fn auth(schemes: Vec<Scheme>) -> Authenticator {
