@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use md5::{Digest as _, Md5};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -111,24 +112,6 @@ fn hex_md5(parts: &[&[u8]]) -> String {
     s
 }
 
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in input.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// One response: status, the MD5 Digest challenge's realm and nonce if any.
 struct Response {
     status: u16,
@@ -193,7 +176,7 @@ async fn connection(args: Arc<Args>, id: usize, deadline: Instant) -> Tally {
     let mut t = Tally::default();
     let basic = format!(
         "Basic {}",
-        base64(format!("{}:{}", args.user, args.pass).as_bytes())
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", args.user, args.pass))
     );
     let cnonce = format!("c{id:08x}");
     'reconnect: while Instant::now() < deadline {

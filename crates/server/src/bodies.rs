@@ -15,6 +15,7 @@ use std::sync::RwLock;
 
 use bytes::Bytes;
 use foldhash::HashMap as FastMap;
+use touchless_api::status::RenderCache;
 use touchless_domain::{Mac, PhoneModel};
 
 /// Which file a body is.
@@ -38,17 +39,6 @@ struct Shard {
     /// The clock: every key in `map` once, oldest insertion first.
     hand: VecDeque<BodyKey>,
     bytes: usize,
-}
-
-/// What the cache holds and how it has done since start.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CacheStats {
-    pub capacity_bytes: u64,
-    pub bytes: u64,
-    pub entries: u64,
-    pub hits: u64,
-    pub misses: u64,
-    pub evictions: u64,
 }
 
 pub struct Bodies {
@@ -141,14 +131,15 @@ impl Bodies {
         }
     }
 
-    pub fn stats(&self) -> CacheStats {
+    /// What the cache holds and how it has done since start.
+    pub fn stats(&self) -> RenderCache {
         let (mut bytes, mut entries) = (0u64, 0u64);
         for s in &self.shards {
             let s = s.read().unwrap_or_else(|e| e.into_inner());
             bytes += s.bytes as u64;
             entries += s.map.len() as u64;
         }
-        CacheStats {
+        RenderCache {
             capacity_bytes: (self.shard_budget * SHARDS) as u64,
             bytes,
             entries,

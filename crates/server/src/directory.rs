@@ -22,7 +22,7 @@ use touchless_domain::{Mac, PhoneModel, ProvScope, ProvUser};
 use touchless_store::{Device, Store, StoreError, Tenant};
 
 use crate::auth::{Credentials, Ha1};
-use crate::bodies::{Bodies, BodyKey, CacheStats};
+use crate::bodies::{Bodies, BodyKey};
 use crate::render::{DeviceFacts, RenderError, Renderer};
 use crate::sharded::Sharded;
 
@@ -124,7 +124,7 @@ impl Directory {
     }
 
     /// The render cache's size and counters.
-    pub fn cache_stats(&self) -> CacheStats {
+    pub fn cache_stats(&self) -> touchless_api::status::RenderCache {
         self.bodies.stats()
     }
 
@@ -139,13 +139,10 @@ impl Directory {
         let Some(user) = e.first_use(slot, at) else {
             return;
         };
-        let Ok(user) = ProvUser::parse(user) else {
-            return;
-        };
         self.uses
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((e.facts.mac, user, at));
+            .push((e.facts.mac, user.clone(), at));
     }
 
     /// Writes the queued first uses (one transaction); the write's change hint

@@ -127,13 +127,7 @@ impl Renderer {
         tenant: &Tenant,
         device: &DeviceFacts,
     ) -> Result<Bytes, RenderError> {
-        let (user, pass) = prov_credentials(tenant, device);
-        let settings = vec![
-            gen("setting_server", None, &prov_url(public_url, device)),
-            gen("http_client_user", None, user),
-            gen("http_client_pass", None, pass),
-            gen("update_policy", None, "settings_only"),
-        ];
+        let settings = fetch_settings(public_url, tenant, device);
         self.render(
             "snom/ztprov.xml",
             minijinja::context! { device => device_view(device), settings => settings },
@@ -219,6 +213,18 @@ fn gen(name: &str, idx: Option<u32>, value: &str) -> SettingView {
     }
 }
 
+/// Where the phone fetches its settings from and with which credentials:
+/// what `/ztprov` hands over and what `/prov` repeats.
+fn fetch_settings(public_url: &str, tenant: &Tenant, device: &DeviceFacts) -> Vec<SettingView> {
+    let (user, pass) = prov_credentials(tenant, device);
+    vec![
+        gen("setting_server", None, &prov_url(public_url, device)),
+        gen("http_client_user", None, user),
+        gen("http_client_pass", None, pass),
+        gen("update_policy", None, "settings_only"),
+    ]
+}
+
 /// The layered settings of a device: built-in (identity, server, credentials) <
 /// tenant < device. Function keys (`fkey`) come back separately because Snom
 /// wants them in their own section.
@@ -227,13 +233,7 @@ pub fn device_settings(
     tenant: &Tenant,
     device: &DeviceFacts,
 ) -> (Vec<SettingView>, Vec<SettingView>) {
-    let (user, pass) = prov_credentials(tenant, device);
-    let mut base = vec![
-        gen("setting_server", None, &prov_url(public_url, device)),
-        gen("http_client_user", None, user),
-        gen("http_client_pass", None, pass),
-        gen("update_policy", None, "settings_only"),
-    ];
+    let mut base = fetch_settings(public_url, tenant, device);
     let registrar = if tenant.sip_port == 5060 {
         tenant.sip_host.to_string()
     } else {

@@ -109,19 +109,11 @@ pub fn router(state: Arc<AdminState>) -> Router {
 async fn status(
     State(st): State<Arc<AdminState>>,
 ) -> axum::Json<touchless_api::status::NodeStatus> {
-    let c = st.dir.cache_stats();
     axum::Json(touchless_api::status::NodeStatus {
         devices: st.dir.len() as u64,
         renders: st.dir.renders(),
         rows_read: st.dir.rows_read(),
-        render_cache: touchless_api::status::RenderCache {
-            capacity_bytes: c.capacity_bytes,
-            bytes: c.bytes,
-            entries: c.entries,
-            hits: c.hits,
-            misses: c.misses,
-            evictions: c.evictions,
-        },
+        render_cache: st.dir.cache_stats(),
     })
 }
 

@@ -22,7 +22,8 @@ pub struct TenantEntry {
 /// One pair of ztprov credentials the view accepts, with their window.
 #[derive(Clone)]
 pub(super) struct Ztprov {
-    creds: Credentials,
+    user: ProvUser,
+    ha1: Ha1,
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
 }
@@ -39,10 +40,18 @@ impl Ztprov {
     ) -> Option<Ztprov> {
         let expires_at = expires_at.filter(|e| *e > Utc::now())?;
         Some(Ztprov {
-            creds: Credentials::new(user.as_str(), pass, realm),
+            ha1: Ha1::new(user.as_str(), pass, realm),
+            user: user.clone(),
             expires_at,
             used_at,
         })
+    }
+
+    fn expected(&self) -> Expected<'_> {
+        Expected {
+            user: self.user.as_str(),
+            ha1: &self.ha1,
+        }
     }
 }
 
@@ -59,7 +68,7 @@ pub struct DeviceEntry {
     pub(super) prov_ha1: Option<Ha1>,
     /// First successful use of the current / staged ztprov credentials seen by
     /// this node (ms since the epoch, 0: none). The database learns it through
-    /// [`Directory::ztprov_used`]; until the view reloads, this enforces the
+    /// [`super::Directory::ztprov_used`]; until the view reloads, this enforces the
     /// grace on this node at once.
     pub(super) used_here: AtomicI64,
     pub(super) next_used_here: AtomicI64,
@@ -96,7 +105,7 @@ impl DeviceEntry {
             now < z.expires_at && first.is_none_or(|f| now < f + grace)
         };
         match (&self.ztprov_next, &self.ztprov) {
-            (Some(n), _) if &*n.creds.user == user => {
+            (Some(n), _) if n.user.as_str() == user => {
                 open(n, &self.next_used_here).then_some(ZtprovSlot::Next)
             }
             (_, Some(z)) => open(z, &self.used_here).then_some(ZtprovSlot::Current),
@@ -107,17 +116,17 @@ impl DeviceEntry {
     /// The credentials of a slot [`Self::ztprov_expected`] returned.
     pub fn ztprov_creds(&self, slot: ZtprovSlot) -> Option<Expected<'_>> {
         match slot {
-            ZtprovSlot::Next => self.ztprov_next.as_ref().map(|n| n.creds.expected()),
-            ZtprovSlot::Current => self.ztprov.as_ref().map(|z| z.creds.expected()),
+            ZtprovSlot::Next => self.ztprov_next.as_deref().map(Ztprov::expected),
+            ZtprovSlot::Current => self.ztprov.as_deref().map(Ztprov::expected),
         }
     }
 
     /// Notes a successful `/ztprov` fetch; the user of those credentials if it
     /// is the first this node has seen for them (and the database must be told).
-    pub(super) fn first_use(&self, slot: ZtprovSlot, now: DateTime<Utc>) -> Option<&str> {
+    pub(super) fn first_use(&self, slot: ZtprovSlot, now: DateTime<Utc>) -> Option<&ProvUser> {
         let (cell, z) = match slot {
-            ZtprovSlot::Current => (&self.used_here, &**self.ztprov.as_ref()?),
-            ZtprovSlot::Next => (&self.next_used_here, &**self.ztprov_next.as_ref()?),
+            ZtprovSlot::Current => (&self.used_here, self.ztprov.as_deref()?),
+            ZtprovSlot::Next => (&self.next_used_here, self.ztprov_next.as_deref()?),
         };
         let first = z.used_at.is_none()
             && cell
@@ -128,7 +137,7 @@ impl DeviceEntry {
                     Ordering::Relaxed,
                 )
                 .is_ok();
-        first.then_some(&*z.creds.user)
+        first.then_some(&z.user)
     }
 
     /// What opens this device's `/prov` files.
