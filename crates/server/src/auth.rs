@@ -63,8 +63,22 @@ pub enum Verdict {
     Stale,
 }
 
+thread_local! {
+    /// The nonce this thread verified last, with its issue time, and whose
+    /// secret (`Authenticator::id`) made it: a phone answers many requests on
+    /// one nonce, and every challenge of the same second carries the same
+    /// one, so most checks compare a string instead of computing an HMAC. It
+    /// only remembers a verification's result; expiry is checked every time.
+    static LAST_NONCE: std::cell::RefCell<(u64, String, u64)> =
+        const { std::cell::RefCell::new((0, String::new(), 0)) };
+}
+
+/// Tells authenticators (and their secrets) apart in [`LAST_NONCE`].
+static AUTHENTICATORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Issues challenges and checks answers. One per process, cheap to share.
 pub struct Authenticator {
+    id: u64,
     schemes: Vec<Scheme>,
     algorithms: Vec<DigestAlgorithm>,
     realm: String,
@@ -91,6 +105,7 @@ impl Authenticator {
             nonce_lifetime: cfg.nonce_lifetime_secs,
             nonce_key: Hmac::<Sha256>::new_from_slice(nonce_secret).expect("HMAC takes any key"),
             hashes: std::sync::atomic::AtomicU64::new(0),
+            id: AUTHENTICATORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -142,21 +157,42 @@ impl Authenticator {
     /// `Some(true)` if the nonce is ours and fresh, `Some(false)` if ours but
     /// expired, `None` if not ours at all.
     fn check_nonce(&self, nonce: &str) -> Option<bool> {
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(nonce)
-            .ok()?;
-        if raw.len() != 24 {
-            return None;
-        }
-        let ts = u64::from_be_bytes(raw[..8].try_into().ok()?);
-        if !ct_eq(&raw[8..], &self.nonce_mac(ts)) {
-            return None;
-        }
+        let ts = LAST_NONCE.with(|last| {
+            let last = last.borrow();
+            (last.0 == self.id && last.1 == nonce).then_some(last.2)
+        });
+        let ts = match ts {
+            Some(ts) => ts,
+            None => {
+                let ts = self.nonce_time(nonce)?;
+                LAST_NONCE.with(|last| {
+                    let mut last = last.borrow_mut();
+                    last.0 = self.id;
+                    last.1.clear();
+                    last.1.push_str(nonce);
+                    last.2 = ts;
+                });
+                ts
+            }
+        };
         let now = now_secs();
         if ts > now + 5 {
             return None;
         }
         Some(now - ts.min(now) <= self.nonce_lifetime)
+    }
+
+    /// The issue time of a nonce this secret made, `None` for any other.
+    fn nonce_time(&self, nonce: &str) -> Option<u64> {
+        let mut raw = [0u8; 24];
+        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode_slice(nonce, &mut raw)
+            .ok()?;
+        if n != raw.len() {
+            return None;
+        }
+        let ts = u64::from_be_bytes(raw[..8].try_into().ok()?);
+        ct_eq(&raw[8..], &self.nonce_mac(ts)).then_some(ts)
     }
 
     /// Parses an `Authorization` header value.
@@ -442,6 +478,30 @@ mod tests {
             .parse(answer(&a, "MD5", &forged, "u", "p", "/x").as_bytes())
             .unwrap();
         assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Denied);
+    }
+
+    /// The remembered nonce belongs to the secret that verified it: another
+    /// node's secret on the same thread does not accept it, and expiry is
+    /// checked on every use.
+    #[test]
+    fn a_remembered_nonce_is_only_good_for_its_own_secret() {
+        let a = auth(vec![Scheme::Digest]);
+        let b = Authenticator::new(&AuthConfig::default(), b"another-secret");
+        let creds = Credentials::new("u", "p", "touchless");
+        let nonce = a.nonce_at(now_secs());
+        let p = a
+            .parse(answer(&a, "MD5", &nonce, "u", "p", "/x").as_bytes())
+            .unwrap();
+        assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Ok);
+        assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Ok);
+        assert_eq!(b.verify(&p, "GET", "/x", creds.expected()), Verdict::Denied);
+        let old = a.nonce_at(now_secs() - 301);
+        let p = a
+            .parse(answer(&a, "MD5", &old, "u", "p", "/x").as_bytes())
+            .unwrap();
+        for _ in 0..2 {
+            assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Stale);
+        }
     }
 
     #[test]
