@@ -7,6 +7,7 @@
 #   bench/queue.sh                                   # SQLite, fresh data folder
 #   DB=postgres bench/queue.sh                       # PostgreSQL, fresh database qbench
 #   TOUCHLESS_BIN=/tmp/old/touchless bench/queue.sh  # another build, for before/after
+#   QUEUENUM=16 bench/queue.sh                       # more workers than the default 4
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${N:-10000}
@@ -28,6 +29,8 @@ listen = "127.0.0.1:18191"
 token = "bench-token"
 [redirect]
 listen = "127.0.0.1:18192"
+${QUEUENUM:+[daemon]
+queuenum = $QUEUENUM}
 TOML
 "$bin" --config "$work/touchless.toml" serve > "$work/serve.out" 2> "$work/serve.err" &
 pid=$!

@@ -80,9 +80,13 @@ impl Daemon {
         api
     }
 
-    /// The provider responsible for a device: the master account for tenants in
-    /// `master` mode, the tenant's own account for `per-tenant`.
-    async fn provider_for(&self, ev: &Event) -> Result<(Provider, Arc<dyn ProviderApi>), String> {
+    /// The event's device and the provider responsible for it: the master
+    /// account for tenants in `master` mode, the tenant's own account for
+    /// `per-tenant`.
+    async fn provider_for(
+        &self,
+        ev: &Event,
+    ) -> Result<(touchless_store::Device, Provider, Arc<dyn ProviderApi>), String> {
         let device = self
             .store
             .get_device(ev.mac)
@@ -114,7 +118,7 @@ impl Daemon {
             ),
         })?;
         let api = self.client(&p);
-        Ok((p, api))
+        Ok((device, p, api))
     }
 
     fn backoff(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
@@ -136,7 +140,7 @@ impl Daemon {
             Action::Register => "add",
             Action::Deregister => "delete",
         };
-        let (provider, api) = match self.provider_for(ev).await {
+        let (device, provider, api) = match self.provider_for(ev).await {
             Ok(p) => p,
             Err(message) => {
                 tracing::error!(
@@ -156,32 +160,23 @@ impl Daemon {
             tokio::time::sleep_until(until.into()).await;
         }
         let result = match ev.action {
-            Action::Register => match self.store.get_device(ev.mac).await {
-                Ok(Some(d)) => {
-                    // The staged credentials; the current ones if a newer
-                    // event already promoted them (a repeat is harmless).
-                    let (user, pass) = match &d.ztprov_next {
-                        Some(n) => (n.user.as_str(), n.pass.as_str()),
-                        None => (d.ztprov_user.as_str(), d.ztprov_pass.as_str()),
-                    };
-                    api.register(&Registration {
-                        mac: d.mac,
-                        model: d.model,
-                        url: format!("{}/ztprov/{}-{}.htm", self.public_url, d.model, d.mac),
-                        user: user.to_owned(),
-                        pass: pass.to_owned(),
-                    })
-                    .await
-                }
-                Ok(None) => Err(ProviderError::Permanent(format!(
-                    "device {} no longer exists",
-                    ev.mac
-                ))),
-                Err(e) => Err(ProviderError::Transient {
-                    message: format!("store error: {e}"),
-                    retry_after: None,
-                }),
-            },
+            Action::Register => {
+                let d = &device;
+                // The staged credentials; the current ones if a newer
+                // event already promoted them (a repeat is harmless).
+                let (user, pass) = match &d.ztprov_next {
+                    Some(n) => (n.user.as_str(), n.pass.as_str()),
+                    None => (d.ztprov_user.as_str(), d.ztprov_pass.as_str()),
+                };
+                api.register(&Registration {
+                    mac: d.mac,
+                    model: d.model,
+                    url: format!("{}/ztprov/{}-{}.htm", self.public_url, d.model, d.mac),
+                    user: user.to_owned(),
+                    pass: pass.to_owned(),
+                })
+                .await
+            }
             Action::Deregister => api.deregister(ev.mac).await,
         };
         match result {
@@ -255,7 +250,8 @@ impl Daemon {
 
     async fn work(&self, ev: Event) {
         let lease = Duration::from_secs(self.cfg.lease_secs);
-        // The event may have waited in the queue; make sure it is still ours.
+        // The event may have waited in the queue; make sure it is still ours,
+        // and that the attempt gets a whole lease.
         match self.store.renew_lease(ev.id, &self.node, lease).await {
             Ok(true) => {}
             Ok(false) => return,
