@@ -4,7 +4,9 @@
 #   on PostgreSQL (served by a second node), registration through the queue on
 #   both, memory after a start and after every /prov fetched once
 #   (bench/memory.sh), the hot path against nginx (bench/compare.sh), and
-#   Digest against Basic with a phone-like client (bench/digest.sh).
+#   Digest against Basic with a phone-like client (bench/digest.sh), a reboot
+#   storm of N phones under the default limits (bench/storm.sh), and ten
+#   minutes of mixed load (bench/soak.sh). About 30 minutes at full scale.
 #
 #   bench/scale.sh                         # 100,000 devices, 1,000 edits, 10,000 queued, 5 rounds vs nginx
 #   N=10000 E=100 Q=2000 ROUNDS=1 bench/scale.sh   # a quick look
@@ -28,12 +30,16 @@ echo "== memory" >&2
 N=$N bash "$here/bench/memory.sh" | tee "$out/memory" >&2
 echo "== hot path vs nginx" >&2
 ROUNDS=$ROUNDS DURATION=10 bash "$here/bench/compare.sh" 2>&1 | tee "$out/compare" >&2
+echo "== storm" >&2
+N=$N bash "$here/bench/storm.sh" | tee "$out/storm" >&2
+echo "== ten minutes of mixed load" >&2
+N=$N MINUTES=${MINUTES:-10} bash "$here/bench/soak.sh" | tee "$out/soak" >&2
 echo "== digest vs basic" >&2
 ROUNDS=$ROUNDS DURATION=10 bash "$here/bench/digest.sh" 2>&1 | tee "$out/digest" >&2
 python3 - "$out" "$N" "$E" "$Q" <<'PY'
 import re, sys, pathlib
 out, n, e, q = pathlib.Path(sys.argv[1]), *sys.argv[2:]
-def grab(name, pattern, default="?"):
+def grab(name, pattern, default=("?",) * 4):
     try:
         m = re.search(pattern, (out / name).read_text())
     except FileNotFoundError:
@@ -64,6 +70,18 @@ rows += [(f"RSS after a start with {n} devices", f"{start[0]} MB", "< 100 MB"),
 dig = grab("digest", r"ratio digest/basic \(median\): ([\d.]+)")
 cpu = grab("digest", r"digest median \d+ req/s, p99 [\d.]+ ms, generator ([\d.]+) cores")
 rows += [("Digest / Basic, phone-like client (generator CPU)", f"{dig[0]}x ({cpu[0]} cores)", ">= 0.9x")]
+try:
+    import json
+    raw = (out / "storm").read_text()
+    st = json.loads(raw[raw.index("{"):raw.rindex("}") + 1])
+    srss = grab("storm", r"RSS after the storm: (\d+) MB")
+    p99 = "/".join(f"{st['stages'][k]['p99_ms']:.0f}" for k in ("redirect", "ztprov", "prov"))
+    rows += [(f"storm of {n}: failures, phones/s", f"{st['failed']}, {st['phones_per_second']:.0f}/s", "0 failures"),
+             ("storm p99 ms redirect/ztprov/prov, server RSS", f"{p99}, {srss[0]} MB", "report")]
+except (FileNotFoundError, ValueError, KeyError):
+    rows += [("storm", "?", "0 failures")]
+soak = grab("soak", r"RSS minute 3: (\d+) MB, minute \d+: (\d+) MB \(([-+\d.]+)%\)")
+rows += [("mixed load: RSS minute 3 -> last minute", f"{soak[0]} -> {soak[1]} MB ({soak[2]}%)", "<= +5%")]
 w = max(len(r[0]) for r in rows)
 print(f"{'measure':<{w}}  {'result':>16}  target")
 for name, result, target in rows:

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Ten minutes of mixed load on one node (SQLite, default limits): N devices
+# (default 100,000) loaded first; then, until the end, reboot storms of
+# STORM phones (the same MACs each time: registered again through the queue
+# at the local redirection service, then booted), single-device edits, and
+# /prov fetches of random devices (render cache churn). Prints RSS every
+# minute and RSS at minute 10 against minute 3 (target: at most +5%).
+#
+#   bench/soak.sh                     # 10 minutes, 100,000 devices, storms of 2,000
+#   MINUTES=4 N=10000 bench/soak.sh   # a quick look (compares the last minute with minute 3)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${N:-100000}
+MINUTES=${MINUTES:-10}
+STORM=${STORM:-2000}
+bin=${TOUCHLESS_BIN:-$here/target/release/touchless}
+[ -n "${TOUCHLESS_BIN:-}" ] || cargo build --release --manifest-path "$here/Cargo.toml" >&2
+work=$(mktemp -d)
+cat > "$work/touchless.toml" <<TOML
+data_dir = "$work/data"
+[provisioning]
+listen = "127.0.0.1:18780"
+access_log = "$work/access.log"
+[admin]
+listen = "127.0.0.1:18781"
+token = "bench-token"
+[redirect]
+listen = "127.0.0.1:18782"
+[auth]
+schemes = ["digest", "basic"]
+allow_basic_over_http = true
+TOML
+"$bin" --config "$work/touchless.toml" serve > "$work/out" 2> "$work/err" &
+pid=$!
+kids=()
+cleanup() { for k in "${kids[@]}"; do kill "$k" 2>/dev/null || true; done; kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18781/healthz >/dev/null && break; sleep 0.1; done
+rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$pid/status"; }
+python3 "$here/bench/memory.py" load http://127.0.0.1:18781 "$N" tenant
+echo "loaded $N devices; RSS $(rss) MB"
+end=$((SECONDS + MINUTES * 60))
+# Edits and fetches, paced, until the end.
+python3 - "$N" "$end" "$SECONDS" <<'PY' &
+import base64, http.client, json, random, sys, time
+n, end, now = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+stop = time.monotonic() + (end - now)
+a = http.client.HTTPConnection("127.0.0.1", 18781, timeout=60)
+p = http.client.HTTPConnection("127.0.0.1", 18780, timeout=60)
+H = {"Authorization": "Bearer bench-token", "Content-Type": "application/json"}
+B = {"Authorization": "Basic " + base64.b64encode(b"prov-mem:s3cr3t-mem").decode()}
+i = 0
+while time.monotonic() < stop:
+    mac = f"0004{random.randint(1, n):08X}"
+    if i % 20 == 0:
+        a.request("PATCH", f"/api/v1/devices/{mac}", body=json.dumps({"name": f"soak {i}"}), headers=H)
+        a.getresponse().read()
+    p.request("GET", f"/prov/snomD717-{mac}.htm", headers=B)
+    r = p.getresponse(); r.read()
+    if r.status != 200:
+        sys.exit(f"/prov {mac}: {r.status}")
+    i += 1
+    time.sleep(0.002)
+PY
+kids+=($!)
+# Storms, one after the other, until the end.
+(while [ $SECONDS -lt $end ]; do
+   "$bin" --config "$work/touchless.toml" phone storm --count "$STORM" \
+     --redirect http://127.0.0.1:18782 --json > "$work/storm.json" 2>> "$work/storm.err" || echo "storm failed" >&2
+ done) &
+kids+=($!)
+samples=()
+for m in $(seq "$MINUTES"); do
+  sleep 60
+  samples+=("$(rss)")
+  echo "minute $m: RSS ${samples[-1]} MB"
+done
+wait "${kids[@]}" 2>/dev/null || true
+at3=${samples[2]:-${samples[0]}}
+last=${samples[-1]}
+python3 -c "import sys; a,b=int(sys.argv[1]),int(sys.argv[2]); print(f'RSS minute 3: {a} MB, minute $MINUTES: {b} MB ({(b-a)/a*100:+.1f}%)')" "$at3" "$last"
