@@ -8,6 +8,7 @@
 #   DB=postgres bench/queue.sh                       # PostgreSQL, fresh database qbench
 #   TOUCHLESS_BIN=/tmp/old/touchless bench/queue.sh  # another build, for before/after
 #   QUEUENUM=16 bench/queue.sh                       # more workers than the default 4
+#   QUEUE_LOG=/tmp/q.log TOUCHLESS_LOG=sqlx=debug N=200 bench/queue.sh   # every statement, to count them per event
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${N:-10000}
@@ -32,7 +33,7 @@ listen = "127.0.0.1:18192"
 ${QUEUENUM:+[daemon]
 queuenum = $QUEUENUM}
 TOML
-"$bin" --config "$work/touchless.toml" serve > "$work/serve.out" 2> "$work/serve.err" &
+"$bin" --config "$work/touchless.toml" serve > "$work/serve.out" 2> "${QUEUE_LOG:-$work/serve.err}" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18191/healthz >/dev/null && break; sleep 0.1; done
