@@ -5,8 +5,10 @@
 #   both, memory after a start and after every /prov fetched once
 #   (bench/memory.sh), the hot path against nginx (bench/compare.sh), and
 #   Digest against Basic with a phone-like client (bench/digest.sh), a reboot
-#   storm of N phones under the default limits (bench/storm.sh), and ten
-#   minutes of mixed load (bench/soak.sh). About 30 minutes at full scale.
+#   storm of N phones under the default limits (bench/storm.sh), ten
+#   minutes of mixed load (bench/soak.sh), and the queue against the
+#   fault-injecting fake cloud at 20 ms latency with 16, 64 and 256 workers
+#   (the queue_latency bench). About 35 minutes at full scale.
 #
 #   bench/scale.sh                         # 100,000 devices, 1,000 edits, 10,000 queued, 5 rounds vs nginx
 #   N=10000 E=100 Q=2000 ROUNDS=1 bench/scale.sh   # a quick look
@@ -34,6 +36,11 @@ echo "== storm" >&2
 N=$N bash "$here/bench/storm.sh" | tee "$out/storm" >&2
 echo "== ten minutes of mixed load" >&2
 N=$N MINUTES=${MINUTES:-10} bash "$here/bench/soak.sh" | tee "$out/soak" >&2
+echo "== queue against a cloud at 20 ms latency" >&2
+for db in sqlite postgres; do
+  DB=$db N=$((Q * 2)) cargo bench --manifest-path "$here/Cargo.toml" -p touchless-server --bench queue_latency 2>/dev/null \
+    | tee "$out/latency-$db" >&2 || true
+done
 echo "== digest vs basic" >&2
 ROUNDS=$ROUNDS DURATION=10 bash "$here/bench/digest.sh" 2>&1 | tee "$out/digest" >&2
 python3 - "$out" "$N" "$E" "$Q" <<'PY'
@@ -82,6 +89,10 @@ except (FileNotFoundError, ValueError, KeyError):
     rows += [("storm", "?", "0 failures")]
 soak = grab("soak", r"RSS minute 3: (\d+) MB, minute \d+: (\d+) MB \(([-+\d.]+)%\)")
 rows += [("mixed load: RSS minute 3 -> last minute", f"{soak[0]} -> {soak[1]} MB ({soak[2]}%)", "<= +5%")]
+for db in ["sqlite", "postgres"]:
+    for c in ["16", "64", "256"]:
+        lat = grab(f"latency-{db}", rf"(?m)^\s+{c}\s+[\d.]+s\s+[\d.]+\s+(\d+)\s+(\d+)\s+([\d.]+)")
+        rows += [(f"{db}: queue, {c} workers, cloud at 20 ms (events/s of ideal)", f"{lat[0]}/{lat[1]} = {lat[2]}", ">= 0.80")]
 w = max(len(r[0]) for r in rows)
 print(f"{'measure':<{w}}  {'result':>16}  target")
 for name, result, target in rows:

@@ -74,6 +74,8 @@ pub trait RegistryStore: Send + Sync + 'static {
             .ok_or_else(|| StoreError::not_found("device", d.mac))
     }
     async fn get_device(&self, mac: Mac) -> Result<Option<Device>>;
+    /// The devices among `macs` that exist, in MAC order.
+    async fn get_devices(&self, macs: &[Mac]) -> Result<Vec<Device>>;
     async fn list_devices(&self, filter: &DeviceFilter) -> Result<Vec<Device>>;
     /// For each MAC, whether the device may be registered at a provider
     /// (its status is not `unregistered`, or it was registered once):
@@ -190,8 +192,22 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn release_leases(&self, node: &str) -> Result<u64>;
     /// Extends `node`'s lease; `false` if the event is no longer `node`'s.
     async fn renew_lease(&self, id: i64, node: &str, lease: std::time::Duration) -> Result<bool>;
-    /// Records the outcome on the event and its device, if `node` still holds it.
-    async fn finish_event(&self, id: i64, node: &str, outcome: &Outcome) -> Result<bool>;
+    /// Extends `node`'s leases on the given events in one statement (those no
+    /// longer `node`'s are left alone); how many were extended.
+    async fn renew_leases(
+        &self,
+        node: &str,
+        ids: &[i64],
+        lease: std::time::Duration,
+    ) -> Result<u64>;
+    /// Records each outcome on its event and device, for the events `node`
+    /// still holds, in one transaction; how many were recorded.
+    async fn finish_events(&self, node: &str, outcomes: &[(i64, Outcome)]) -> Result<u64>;
+    /// [`finish_events`](QueueStore::finish_events) for one event: `false`
+    /// if `node` no longer holds it.
+    async fn finish_event(&self, id: i64, node: &str, outcome: &Outcome) -> Result<bool> {
+        Ok(self.finish_events(node, &[(id, outcome.clone())]).await? == 1)
+    }
     async fn list_events(&self, state: Option<EventState>, limit: u32) -> Result<Vec<Event>>;
     /// How many events are in each state (states with none are left out).
     async fn event_counts(&self) -> Result<Vec<(EventState, u64)>>;

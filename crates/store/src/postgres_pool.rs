@@ -159,6 +159,11 @@ pub(crate) fn list_param(keys: &[String]) -> Vec<String> {
     keys.to_vec()
 }
 
+/// Row ids bound for [`in_list`].
+pub(crate) fn id_list_param(ids: &[i64]) -> Vec<i64> {
+    ids.to_vec()
+}
+
 pub(crate) fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         match db.code().as_deref() {

@@ -30,25 +30,30 @@ pub(crate) const ENQUEUE_DEREGISTER_SET: &str =
      ztprov_next_pass = NULL, ztprov_next_expires_at = NULL, ztprov_next_used_at = NULL, \
      status = 'pending', revision = revision + 1, updated_at = v.column5";
 
-/// The provider confirmed the staged credentials: they become the current
-/// ones, and the old ones stop working.
-pub(crate) const PROMOTE_NEXT: &str = "UPDATE devices SET ztprov_user = ztprov_next_user, \
-     ztprov_pass = ztprov_next_pass, ztprov_expires_at = ztprov_next_expires_at, \
-     ztprov_used_at = ztprov_next_used_at, ztprov_next_user = NULL, ztprov_next_pass = NULL, \
-     ztprov_next_expires_at = NULL, ztprov_next_used_at = NULL, revision = revision + 1 \
-     WHERE mac = $1 AND ztprov_next_user IS NOT NULL";
-
-/// Whether [`PROMOTE_NEXT`] would change the device. Binds: mac.
-pub(crate) const HAS_NEXT: &str =
-    "SELECT 1 FROM devices WHERE mac = $1 AND ztprov_next_user IS NOT NULL";
-/// Whether [`REMOVE_IF_ASKED`] would remove the device. Binds: mac.
-pub(crate) const IS_REMOVING: &str = "SELECT 1 FROM devices WHERE mac = $1 AND removing";
+/// An event's outcome on its device, the SET of an `UPDATE devices … FROM
+/// (VALUES (mac, event id, status, message, promote), …) AS v`. With
+/// `promote`, the provider confirmed the staged credentials: they become
+/// the current ones, and the old ones stop working. (Every right-hand side
+/// reads the row as it was, so each CASE tests the old staged user.)
+pub(crate) const OUTCOME_SET: &str = "status = v.column3, last_message = v.column4, \
+     ztprov_user = CASE WHEN v.column5 AND ztprov_next_user IS NOT NULL THEN ztprov_next_user ELSE ztprov_user END, \
+     ztprov_pass = CASE WHEN v.column5 AND ztprov_next_user IS NOT NULL THEN ztprov_next_pass ELSE ztprov_pass END, \
+     ztprov_expires_at = CASE WHEN v.column5 AND ztprov_next_user IS NOT NULL \
+         THEN ztprov_next_expires_at ELSE ztprov_expires_at END, \
+     ztprov_used_at = CASE WHEN v.column5 AND ztprov_next_user IS NOT NULL \
+         THEN ztprov_next_used_at ELSE ztprov_used_at END, \
+     ztprov_next_user = CASE WHEN v.column5 THEN NULL ELSE ztprov_next_user END, \
+     ztprov_next_pass = CASE WHEN v.column5 THEN NULL ELSE ztprov_next_pass END, \
+     ztprov_next_expires_at = CASE WHEN v.column5 THEN NULL ELSE ztprov_next_expires_at END, \
+     ztprov_next_used_at = CASE WHEN v.column5 THEN NULL ELSE ztprov_next_used_at END, \
+     revision = revision + CASE WHEN v.column5 AND ztprov_next_user IS NOT NULL THEN 1 ELSE 0 END";
 
 /// The MACs in place of `{list}`.
 pub(crate) const DELETE_DEVICE: &str = "DELETE FROM devices WHERE mac {list}";
 
-/// A device the admin deleted goes once the provider has let it go.
-pub(crate) const REMOVE_IF_ASKED: &str = "DELETE FROM devices WHERE mac = $1 AND removing";
+/// Devices the admin deleted go once the provider has let them go. The MACs
+/// in place of `{list}`.
+pub(crate) const REMOVE_IF_ASKED: &str = "DELETE FROM devices WHERE mac {list} AND removing";
 
 /// Deletes rows of a contact log (`contacts` or `redirect_contacts`) older
 /// than `before`, then the oldest beyond `max_rows` (0: no cap). One body for

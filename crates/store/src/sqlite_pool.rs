@@ -200,6 +200,11 @@ pub(crate) fn list_param(keys: &[String]) -> String {
     serde_json::to_string(keys).unwrap_or_default()
 }
 
+/// Row ids bound for [`in_list`].
+pub(crate) fn id_list_param(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_default()
+}
+
 /// Maps a UNIQUE or FOREIGN KEY violation to an error the user can act on.
 pub(crate) fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
     if let sqlx::Error::Database(db) = &e {

@@ -4,17 +4,24 @@
 //! store never hands out an event while an older one of the same MAC is
 //! unfinished, so they run in order. A crash loses nothing: a claimed event
 //! whose lease runs out is claimed again, and PUT/DELETE are idempotent.
+//!
+//! The database sees batches, not events: what an attempt needs (device,
+//! tenant, provider) is read once per claim, the leases of every event in
+//! hand are renewed by one statement (the keeper), and outcomes are written
+//! by one recorder, as many per transaction as have come in meanwhile. So a
+//! queue waiting on a slow cloud with hundreds of workers is not held back
+//! by one statement per event on the database's single writer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::tasks::Task;
-use touchless_domain::TouchlessMode;
-use touchless_store::{Action, Event, Outcome, Provider, Store};
+use touchless_domain::{Mac, TenantId, TouchlessMode};
+use touchless_store::{Action, Device, Event, Outcome, Provider, Store, Tenant};
 
 use super::provider::{ProviderApi, ProviderError, Registration};
 use super::sraps::Sraps;
@@ -32,7 +39,38 @@ pub struct Daemon {
     wake: Notify,
     clients: Mutex<HashMap<String, Client>>,
     /// A provider that answered 429 is left alone by every worker until then.
-    paused: Mutex<HashMap<String, std::time::Instant>>,
+    paused: Mutex<HashMap<String, Instant>>,
+    /// The events this node has claimed and not yet recorded an outcome
+    /// for: the keeper renews their leases.
+    held: Mutex<HashSet<i64>>,
+    /// The keeper's last renewal that succeeded: (taken before it read
+    /// `held`, the time its leases run until).
+    renewed: Mutex<Option<(Instant, Instant)>>,
+}
+
+/// One claimed event and what its attempt needs, looked up with its batch.
+struct Job {
+    ev: Event,
+    /// Its lease runs at least until then: the claim began before this.
+    lease_until: Instant,
+    /// When it was added to [`Daemon::held`].
+    held_at: Instant,
+    target: Result<Target, String>,
+}
+
+/// Who to call for an event, and with what.
+struct Target {
+    provider: String,
+    api: Arc<dyn ProviderApi>,
+    /// For a register: what the provider hands the phone.
+    registration: Option<Registration>,
+    /// The admin deleted the device; it goes once deregistered.
+    removing: bool,
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Daemon {
@@ -52,6 +90,8 @@ impl Daemon {
             wake: Notify::new(),
             clients: Mutex::new(HashMap::new()),
             paused: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashSet::new()),
+            renewed: Mutex::new(None),
         })
     }
 
@@ -63,7 +103,7 @@ impl Daemon {
     /// The API client for a provider record, reused while the record is unchanged
     /// (so its discovery cache survives).
     pub fn client(&self, p: &Provider) -> Arc<dyn ProviderApi> {
-        let mut c = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = lock(&self.clients);
         if let Some((rec, api)) = c.get(&p.name) {
             if rec == p {
                 return Arc::clone(api);
@@ -80,34 +120,67 @@ impl Daemon {
         api
     }
 
-    /// The event's device and the provider responsible for it: the master
-    /// account for tenants in `master` mode, the tenant's own account for
-    /// `per-tenant`.
-    async fn provider_for(
+    /// What each claimed event's attempt needs, read in a few statements for
+    /// the whole batch: the devices, their tenants and the providers. An
+    /// event whose device, tenant or provider is missing (or whose lookup
+    /// failed) carries the message its outcome records.
+    async fn prepare(&self, events: Vec<Event>, lease_until: Instant) -> Vec<Job> {
+        let macs: Vec<Mac> = events.iter().map(|e| e.mac).collect();
+        let looked_up = async {
+            let devices = self.store.get_devices(&macs).await?;
+            let providers = self.store.list_providers().await?;
+            let mut tenants: HashMap<TenantId, Option<Tenant>> = HashMap::new();
+            for d in &devices {
+                if !tenants.contains_key(&d.tenant) {
+                    let t = self.store.get_tenant(&d.tenant).await?;
+                    tenants.insert(d.tenant.clone(), t);
+                }
+            }
+            let devices: HashMap<Mac, Device> = devices.into_iter().map(|d| (d.mac, d)).collect();
+            Ok::<_, touchless_store::StoreError>((devices, providers, tenants))
+        }
+        .await;
+        let held_at = {
+            lock(&self.held).extend(events.iter().map(|e| e.id));
+            Instant::now()
+        };
+        events
+            .into_iter()
+            .map(|ev| {
+                let target = match &looked_up {
+                    Ok((devices, providers, tenants)) => {
+                        self.target(&ev, devices.get(&ev.mac), providers, tenants)
+                    }
+                    Err(e) => Err(format!("store error: {e}")),
+                };
+                Job {
+                    ev,
+                    lease_until,
+                    held_at,
+                    target,
+                }
+            })
+            .collect()
+    }
+
+    /// The provider responsible for a device: the master account for
+    /// tenants in `master` mode, the tenant's own account for `per-tenant`.
+    fn target(
         &self,
         ev: &Event,
-    ) -> Result<(touchless_store::Device, Provider, Arc<dyn ProviderApi>), String> {
-        let device = self
-            .store
-            .get_device(ev.mac)
-            .await
-            .map_err(|e| format!("store error: {e}"))?
-            .ok_or_else(|| format!("device {} no longer exists", ev.mac))?;
-        let tenant = self
-            .store
-            .get_tenant(&device.tenant)
-            .await
-            .map_err(|e| format!("store error: {e}"))?
+        device: Option<&Device>,
+        providers: &[Provider],
+        tenants: &HashMap<TenantId, Option<Tenant>>,
+    ) -> Result<Target, String> {
+        let device = device.ok_or_else(|| format!("device {} no longer exists", ev.mac))?;
+        let tenant = tenants
+            .get(&device.tenant)
+            .and_then(Option::as_ref)
             .ok_or_else(|| format!("tenant {} no longer exists", device.tenant))?;
-        let providers = self
-            .store
-            .list_providers()
-            .await
-            .map_err(|e| format!("store error: {e}"))?;
         let found = match tenant.mode {
-            TouchlessMode::Master => providers.into_iter().find(|p| p.tenant.is_none()),
+            TouchlessMode::Master => providers.iter().find(|p| p.tenant.is_none()),
             TouchlessMode::PerTenant => providers
-                .into_iter()
+                .iter()
                 .find(|p| p.tenant.as_ref() == Some(&tenant.id)),
         };
         let p = found.ok_or_else(|| match tenant.mode {
@@ -117,8 +190,42 @@ impl Daemon {
                 tenant.id, tenant.id
             ),
         })?;
-        let api = self.client(&p);
-        Ok((device, p, api))
+        let registration = (ev.action == Action::Register).then(|| {
+            // The staged credentials; the current ones if a newer event
+            // already promoted them (a repeat is harmless).
+            let (user, pass) = match &device.ztprov_next {
+                Some(n) => (n.user.as_str(), n.pass.as_str()),
+                None => (device.ztprov_user.as_str(), device.ztprov_pass.as_str()),
+            };
+            Registration {
+                mac: device.mac,
+                model: device.model,
+                url: format!(
+                    "{}/ztprov/{}-{}.htm",
+                    self.public_url, device.model, device.mac
+                ),
+                user: user.to_owned(),
+                pass: pass.to_owned(),
+            }
+        });
+        Ok(Target {
+            provider: p.name.clone(),
+            api: self.client(p),
+            registration,
+            removing: device.removing,
+        })
+    }
+
+    /// How much of a job's lease is surely left: its claim's, or the
+    /// keeper's last renewal if that began after the job was in hand.
+    fn lease_left(&self, job: &Job) -> Duration {
+        let mut until = job.lease_until;
+        if let Some((taken, renewed_until)) = *lock(&self.renewed) {
+            if taken > job.held_at {
+                until = until.max(renewed_until);
+            }
+        }
+        until.saturating_duration_since(Instant::now())
     }
 
     fn backoff(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
@@ -135,56 +242,38 @@ impl Daemon {
         retry_after.map_or(d, |r| d.max(r))
     }
 
-    async fn handle(&self, ev: &Event) -> Outcome {
+    async fn handle(&self, job: &Job) -> Outcome {
+        let ev = &job.ev;
         let action = match ev.action {
             Action::Register => "add",
             Action::Deregister => "delete",
         };
-        let (device, provider, api) = match self.provider_for(ev).await {
-            Ok(p) => p,
+        let target = match &job.target {
+            Ok(t) => t,
             Err(message) => {
                 tracing::error!(
                     "Error while handling Event. Action={action} Err={message} Mac={}",
                     ev.mac
                 );
-                return Outcome::Failed { message };
+                return Outcome::Failed {
+                    message: message.clone(),
+                };
             }
         };
-        let pause = self
-            .paused
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&provider.name)
-            .copied();
+        let pause = lock(&self.paused).get(&target.provider).copied();
         if let Some(until) = pause {
             tokio::time::sleep_until(until.into()).await;
         }
-        let result = match ev.action {
-            Action::Register => {
-                let d = &device;
-                // The staged credentials; the current ones if a newer
-                // event already promoted them (a repeat is harmless).
-                let (user, pass) = match &d.ztprov_next {
-                    Some(n) => (n.user.as_str(), n.pass.as_str()),
-                    None => (d.ztprov_user.as_str(), d.ztprov_pass.as_str()),
-                };
-                api.register(&Registration {
-                    mac: d.mac,
-                    model: d.model,
-                    url: format!("{}/ztprov/{}-{}.htm", self.public_url, d.model, d.mac),
-                    user: user.to_owned(),
-                    pass: pass.to_owned(),
-                })
-                .await
-            }
-            Action::Deregister => api.deregister(ev.mac).await,
+        let result = match &target.registration {
+            Some(r) => target.api.register(r).await,
+            None => target.api.deregister(ev.mac).await,
         };
         match result {
             Ok(()) => {
                 tracing::info!(
                     "Event handled. Action={action} Mac={} Provider={} Attempt={}",
                     ev.mac,
-                    provider.name,
+                    target.provider,
                     ev.attempts
                 );
                 Outcome::Done
@@ -193,7 +282,7 @@ impl Daemon {
                 tracing::error!(
                     "Error while handling Event. Action={action} Err={e} Mac={} Provider={} Attempt={}",
                     ev.mac,
-                    provider.name,
+                    target.provider,
                     ev.attempts
                 );
                 match e {
@@ -203,11 +292,8 @@ impl Daemon {
                         message,
                         retry_after,
                     } if ev.attempts < self.cfg.max_attempts * 10 => {
-                        let until = std::time::Instant::now() + retry_after;
-                        self.paused
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(provider.name.clone(), until);
+                        let until = Instant::now() + retry_after;
+                        lock(&self.paused).insert(target.provider.clone(), until);
                         let wait = self.backoff(1, Some(retry_after));
                         Outcome::Retry {
                             at: chrono::Utc::now()
@@ -248,35 +334,82 @@ impl Daemon {
         }
     }
 
-    async fn work(&self, ev: Event) {
+    /// Runs one attempt and hands its outcome to the recorder. An event
+    /// whose lease may not last the attempt is renewed first (the keeper
+    /// normally has): if it is no longer ours, it is dropped.
+    async fn work(&self, job: Job, record: &mpsc::UnboundedSender<(i64, Outcome)>) {
         let lease = Duration::from_secs(self.cfg.lease_secs);
-        // The event may have waited in the queue; make sure it is still ours,
-        // and that the attempt gets a whole lease.
-        match self.store.renew_lease(ev.id, &self.node, lease).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(e) => {
-                tracing::error!(error = %e, event = ev.id, "renewing a lease failed");
-                return;
-            }
-        }
-        let mut outcome = self.handle(&ev).await;
-        if let (Outcome::Failed { message }, Action::Deregister) = (&mut outcome, ev.action) {
-            if let Ok(Some(d)) = self.store.get_device(ev.mac).await {
-                if d.removing {
-                    message.push_str(
-                        "; the device is kept until it is deregistered: retry the event, or remove it with --force",
-                    );
+        if self.lease_left(&job) < lease / 2 {
+            match self.store.renew_lease(job.ev.id, &self.node, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    lock(&self.held).remove(&job.ev.id);
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, event = job.ev.id, "renewing a lease failed");
+                    lock(&self.held).remove(&job.ev.id);
+                    return;
                 }
             }
         }
-        if let Err(e) = self.store.finish_event(ev.id, &self.node, &outcome).await {
-            // The lease will run out and the event will run again; PUT/DELETE
-            // are idempotent, so that is safe.
-            tracing::error!(error = %e, event = ev.id, "recording an event's outcome failed");
+        let mut outcome = self.handle(&job).await;
+        if let (Outcome::Failed { message }, Action::Deregister, Ok(t)) =
+            (&mut outcome, job.ev.action, &job.target)
+        {
+            if t.removing {
+                message.push_str(
+                    "; the device is kept until it is deregistered: retry the event, or remove it with --force",
+                );
+            }
+        }
+        // The recorder outlives the workers; should it be gone, the lease
+        // runs out and the event runs again.
+        let _ = record.send((job.ev.id, outcome));
+    }
+
+    /// Writes outcomes as they come, each write taking every outcome that
+    /// arrived while the last one ran. Ends when every worker has.
+    async fn record(&self, mut rx: mpsc::UnboundedReceiver<(i64, Outcome)>) {
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            if let Err(e) = self.store.finish_events(&self.node, &batch).await {
+                // The leases run out and the events run again; PUT/DELETE are
+                // idempotent, so that is safe.
+                tracing::error!(error = %e, events = batch.len(), "recording event outcomes failed");
+            }
+            let mut held = lock(&self.held);
+            for (id, _) in batch.drain(..) {
+                held.remove(&id);
+            }
+        }
+    }
+
+    /// Renews the leases of every event in hand, a quarter lease apart, so
+    /// none runs out while this node is alive, however long it waits in a
+    /// queue or on a slow provider.
+    async fn keep_leases(&self, mut stop: watch::Receiver<bool>) {
+        let lease = Duration::from_secs(self.cfg.lease_secs);
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(lease / 4) => {}
+            }
+            let taken = Instant::now();
+            let ids: Vec<i64> = lock(&self.held).iter().copied().collect();
+            if ids.is_empty() {
+                continue;
+            }
+            match self.store.renew_leases(&self.node, &ids, lease).await {
+                Ok(_) => *lock(&self.renewed) = Some((taken, taken + lease)),
+                Err(e) => tracing::error!(error = %e, events = ids.len(), "renewing leases failed"),
+            }
         }
     }
 }
+
+/// Outcomes written per transaction at most.
+const RECORD_BATCH: usize = 1000;
 
 fn queue_of(mac: &touchless_domain::Mac, n: usize) -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -295,8 +428,11 @@ fn queue_of(mac: &touchless_domain::Mac, n: usize) -> usize {
 /// by another node when the lease runs out).
 pub struct Distributor {
     daemon: Arc<Daemon>,
-    senders: Vec<mpsc::Sender<Event>>,
+    senders: Vec<mpsc::Sender<Job>>,
+    /// The workers, then the recorder and the keeper.
     workers: Vec<tokio::task::JoinHandle<()>>,
+    recorder: Option<tokio::task::JoinHandle<()>>,
+    keeper: Option<tokio::task::JoinHandle<()>>,
     stop_workers: watch::Sender<bool>,
     /// The last claim returned events: more may be due right away.
     more: bool,
@@ -317,29 +453,39 @@ impl Distributor {
         let n = daemon.cfg.queuenum.max(1);
         let cap = daemon.cfg.queuecap.max(1);
         let (stop_workers, stopped) = watch::channel(false);
+        // Unbounded, yet never holds more than the events in hand.
+        let (record, recorded) = mpsc::unbounded_channel();
         let mut senders = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
         for i in 0..n {
-            let (tx, mut rx) = mpsc::channel::<Event>(cap);
+            let (tx, mut rx) = mpsc::channel::<Job>(cap);
             senders.push(tx);
             let d = Arc::clone(&daemon);
             let mut stop = stopped.clone();
+            let record = record.clone();
             workers.push(tokio::spawn(async move {
                 loop {
-                    let ev = tokio::select! {
+                    let job = tokio::select! {
                         biased;
                         _ = stop.wait_for(|s| *s) => break,
-                        ev = rx.recv() => match ev { Some(ev) => ev, None => break },
+                        job = rx.recv() => match job { Some(job) => job, None => break },
                     };
-                    d.work(ev).await;
+                    d.work(job, &record).await;
                 }
                 tracing::debug!(queue = i, "queue stopped");
             }));
         }
+        drop(record);
+        let d = Arc::clone(&daemon);
+        let recorder = tokio::spawn(async move { d.record(recorded).await });
+        let d = Arc::clone(&daemon);
+        let keeper = tokio::spawn(async move { d.keep_leases(stopped).await });
         Distributor {
             daemon,
             senders,
             workers,
+            recorder: Some(recorder),
+            keeper: Some(keeper),
             stop_workers,
             more: true,
         }
@@ -366,6 +512,7 @@ impl Task for Distributor {
             return Ok(());
         }
         let lease = Duration::from_secs(self.daemon.cfg.lease_secs);
+        let lease_until = Instant::now() + lease;
         let events = self
             .daemon
             .store
@@ -377,9 +524,9 @@ impl Task for Distributor {
         }
         tracing::info!("(DISTRIBUTOR): Distributing events. Num={}", events.len());
         let n = self.senders.len();
-        for ev in events {
-            let q = queue_of(&ev.mac, n);
-            if self.senders[q].send(ev).await.is_err() {
+        for job in self.daemon.prepare(events, lease_until).await {
+            let q = queue_of(&job.ev.mac, n);
+            if self.senders[q].send(job).await.is_err() {
                 break;
             }
         }
@@ -392,6 +539,13 @@ impl Task for Distributor {
         self.senders.clear();
         for w in self.workers.drain(..) {
             let _ = w.await;
+        }
+        // The workers are done: the recorder writes what they left, then ends.
+        if let Some(r) = self.recorder.take() {
+            let _ = r.await;
+        }
+        if let Some(k) = self.keeper.take() {
+            let _ = k.await;
         }
         Ok(())
     }

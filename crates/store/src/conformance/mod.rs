@@ -42,7 +42,8 @@ macro_rules! conformance_tests {
             first_use_is_recorded_once own_leases_are_released removing_devices_go_when_deregistered
             phones_see_enabled_endpoints_only tenants_keep_their_prov_scope
             event_outcomes_do_not_change_what_is_served a_late_older_event_does_not_overwrite_the_newest
-            changes_since_reads_only_what_changed bulk_removal_is_all_or_nothing);
+            changes_since_reads_only_what_changed bulk_removal_is_all_or_nothing
+            outcomes_are_recorded_in_batches);
     };
     (@cases $make:path; $($case:ident)*) => {
         $(

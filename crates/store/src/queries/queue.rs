@@ -14,6 +14,10 @@ macro_rules! queue_store {
             Action, Event, EventState, Issued, Outcome, Provider, QueueStore, Result, StoreError,
         };
 
+        /// Outcomes per set of statements: 4 binds each, well under either
+        /// database's limit on binds per statement.
+        const FINISH_CHUNK: usize = 500;
+
         async fn event_in(c: &mut Conn, id: i64) -> Result<Option<Event>> {
             let row = sqlx::query("SELECT * FROM events WHERE id = $1")
                 .bind(id)
@@ -100,6 +104,24 @@ macro_rules! queue_store {
                 Ok(done.rows_affected())
             }
 
+            async fn renew_leases(&self, node: &str, ids: &[i64], lease: Duration) -> Result<u64> {
+                let mut n = 0;
+                for chunk in ids.chunks(10_000) {
+                    let done = sqlx::query(&format!(
+                        "UPDATE events SET lease_until = $1 \
+                         WHERE leased_by = $2 AND state = 'running' AND id {}",
+                        be::in_list(3)
+                    ))
+                    .bind(be::later(lease))
+                    .bind(node)
+                    .bind(be::id_list_param(chunk))
+                    .execute(self.writes())
+                    .await?;
+                    n += done.rows_affected();
+                }
+                Ok(n)
+            }
+
             async fn renew_lease(&self, id: i64, node: &str, lease: Duration) -> Result<bool> {
                 let done = sqlx::query(
                     "UPDATE events SET lease_until = $1, updated_at = $2 \
@@ -114,10 +136,19 @@ macro_rules! queue_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn finish_event(&self, id: i64, node: &str, outcome: &Outcome) -> Result<bool> {
-                let (node, outcome) = (node.to_owned(), outcome.clone());
+            async fn finish_events(&self, node: &str, outcomes: &[(i64, Outcome)]) -> Result<u64> {
+                if outcomes.is_empty() {
+                    return Ok(0);
+                }
+                let (node, outcomes) = (node.to_owned(), outcomes.to_vec());
                 self.quiet(move |c| {
-                    Box::pin(async move { finish_in(c, id, &node, &outcome).await })
+                    Box::pin(async move {
+                        let mut n = 0;
+                        for chunk in outcomes.chunks(FINISH_CHUNK) {
+                            n += finish_in(c, &node, chunk).await?;
+                        }
+                        Ok(n)
+                    })
                 })
                 .await
             }
@@ -260,93 +291,114 @@ macro_rules! queue_store {
             Ok(ids)
         }
 
-        /// The outcome on the event, then on its device (if this is the
-        /// device's newest event), then what it changes about what phones
-        /// are served: all in the caller's transaction.
-        async fn finish_in(c: &mut Conn, id: i64, node: &str, outcome: &Outcome) -> Result<bool> {
-            let row = sqlx::query(&format!(
-                "SELECT * FROM events WHERE id = $1 AND leased_by = $2 AND state = 'running'{}",
-                be::LOCK_ROW
-            ))
-            .bind(id)
-            .bind(node)
-            .fetch_optional(&mut *c)
-            .await?;
-            let Some(row) = row else { return Ok(false) };
-            let ev = event_row(&row)?;
+        /// The outcomes on their events (those `node` still holds), then on
+        /// each device whose newest event this is, then what they change about
+        /// what phones are served: a few multi-row statements per chunk, all
+        /// in the caller's transaction, so a busy queue writes its outcomes in
+        /// batches rather than a transaction per event.
+        async fn finish_in(c: &mut Conn, node: &str, outcomes: &[(i64, Outcome)]) -> Result<u64> {
             let at = be::now();
-            let (state, next, error) = match outcome {
-                Outcome::Done => ("done", at, None),
-                Outcome::Retry { at: when, message } => ("pending", *when, Some(message.clone())),
-                Outcome::Failed { message } => ("failed", at, Some(message.clone())),
-            };
-            sqlx::query(
-                "UPDATE events SET state = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL, \
-                 leased_by = NULL, updated_at = $4 WHERE id = $5",
-            )
-            .bind(state)
-            .bind(next)
-            .bind(&error)
-            .bind(at)
-            .bind(id)
-            .execute(&mut *c)
-            .await?;
-            // The device reflects its newest event only: an older event that
-            // finishes late must not overwrite what a newer one set up.
-            let newer: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM events WHERE mac = $1 AND id > $2 LIMIT 1")
-                    .bind(ev.mac.to_string())
-                    .bind(id)
-                    .fetch_optional(&mut *c)
-                    .await?;
-            if newer.is_some() {
-                return Ok(true);
-            }
-            let (status, registered, message): (&str, Option<Option<DateTime<Utc>>>, String) =
-                match (outcome, ev.action) {
-                    (Outcome::Done, Action::Register) => ("registered", Some(Some(at)), "-".into()),
-                    (Outcome::Done, Action::Deregister) => ("unregistered", Some(None), "-".into()),
-                    (Outcome::Retry { message, .. }, _) => ("pending", None, message.clone()),
-                    (Outcome::Failed { message }, _) => ("failed", None, message.clone()),
+            let mut q = sqlx::QueryBuilder::new(
+                "UPDATE events SET state = v.column2, next_attempt_at = v.column3, \
+                 last_error = v.column4, lease_until = NULL, leased_by = NULL, updated_at = ",
+            );
+            q.push_bind(at).push(" FROM (");
+            q.push_values(outcomes, |mut b, (id, outcome)| {
+                let (state, next, error) = match outcome {
+                    Outcome::Done => ("done", at, None),
+                    Outcome::Retry { at: when, message } => ("pending", *when, Some(message.clone())),
+                    Outcome::Failed { message } => ("failed", at, Some(message.clone())),
                 };
-            sqlx::query(
-                "UPDATE devices SET status = $1, \
-                 registered_at = CASE WHEN $2 THEN $3 ELSE registered_at END, \
-                 last_message = $4, updated_at = $5 WHERE mac = $6",
-            )
-            .bind(status)
-            .bind(registered.is_some())
-            .bind(registered.flatten())
-            .bind(message)
-            .bind(at)
-            .bind(ev.mac.to_string())
-            .execute(&mut *c)
-            .await?;
-            // What phones are served changes in two cases; only then do the
-            // other nodes need to reload.
-            let (would, served) = match (outcome, ev.action) {
-                (Outcome::Done, Action::Register) => {
-                    (crate::sql::HAS_NEXT, crate::sql::PROMOTE_NEXT)
+                b.push_bind(*id).push_bind(state).push_bind(next).push_bind(error);
+            });
+            q.push(") AS v WHERE events.id = v.column1 AND events.leased_by = ")
+                .push_bind(node)
+                .push(" AND events.state = 'running' RETURNING *");
+            let rows = q.build().fetch_all(&mut *c).await?;
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            let by_id: std::collections::HashMap<i64, &Outcome> =
+                outcomes.iter().map(|(id, o)| (*id, o)).collect();
+            // (event id, mac, action, outcome) of what was recorded.
+            let mut finished = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let ev = event_row(r)?;
+                if let Some(o) = by_id.get(&ev.id) {
+                    finished.push((ev.id, ev.mac.to_string(), ev.action, *o));
                 }
-                (Outcome::Done, Action::Deregister) => {
-                    (crate::sql::IS_REMOVING, crate::sql::REMOVE_IF_ASKED)
-                }
-                _ => return Ok(true),
+            }
+            // Done outcomes change what phones are served in two cases: a
+            // register's staged credentials replace the current ones, and a
+            // deregistered device the admin deleted goes. Only then do the
+            // nodes need to reload, and the generation is bumped first, so
+            // the rows (or their tombstones) carry the new value.
+            let done = |want: Action| -> Vec<String> {
+                finished
+                    .iter()
+                    .filter(|(_, _, action, o)| *action == want && matches!(o, Outcome::Done))
+                    .map(|(_, mac, _, _)| mac.clone())
+                    .collect()
             };
-            let changes: Option<i32> = sqlx::query_scalar(would)
-                .bind(ev.mac.to_string())
+            let (promote, remove) = (done(Action::Register), done(Action::Deregister));
+            if !promote.is_empty() || !remove.is_empty() {
+                let changes: Option<i32> = sqlx::query_scalar(&format!(
+                    "SELECT 1 FROM devices WHERE (ztprov_next_user IS NOT NULL AND mac {}) \
+                     OR (removing AND mac {}) LIMIT 1",
+                    be::in_list(1),
+                    be::in_list(2)
+                ))
+                .bind(be::list_param(&promote))
+                .bind(be::list_param(&remove))
                 .fetch_optional(&mut *c)
                 .await?;
-            if changes.is_some() {
-                // Before the change, so the row (or its tombstone) carries
-                // the new generation.
-                be::bump_generation(c).await?;
-                sqlx::query(served)
-                    .bind(ev.mac.to_string())
+                if changes.is_some() {
+                    be::bump_generation(c).await?;
+                }
+            }
+            // The device reflects its newest event only: an older event that
+            // finishes late must not overwrite what a newer one set up. A
+            // register that is done promotes the staged credentials in the
+            // same statement (`v.column5`).
+            let mut q = sqlx::QueryBuilder::new("UPDATE devices SET ");
+            q.push(crate::sql::OUTCOME_SET)
+                .push(", registered_at = CASE v.column3 WHEN 'registered' THEN ")
+                .push_bind(at)
+                .push(" WHEN 'unregistered' THEN NULL ELSE registered_at END, updated_at = ")
+                .push_bind(at)
+                .push(" FROM (");
+            q.push_values(&finished, |mut b, (id, mac, action, outcome)| {
+                let (status, message) = match (outcome, action) {
+                    (Outcome::Done, Action::Register) => ("registered", "-".to_owned()),
+                    (Outcome::Done, Action::Deregister) => ("unregistered", "-".to_owned()),
+                    (Outcome::Retry { message, .. }, _) => ("pending", message.clone()),
+                    (Outcome::Failed { message }, _) => ("failed", message.clone()),
+                };
+                b.push_bind(mac.as_str())
+                    .push_bind(*id)
+                    .push_bind(status)
+                    .push_bind(message)
+                    .push_bind(status == "registered");
+            });
+            q.push(
+                ") AS v WHERE devices.mac = v.column1 AND NOT EXISTS \
+                 (SELECT 1 FROM events e WHERE e.mac = v.column1 AND e.id > v.column2) \
+                 RETURNING mac",
+            );
+            let newest: std::collections::HashSet<String> = q
+                .build_query_scalar::<String>()
+                .fetch_all(&mut *c)
+                .await?
+                .into_iter()
+                .collect();
+            let remove: Vec<String> = remove.into_iter().filter(|m| newest.contains(m)).collect();
+            if !remove.is_empty() {
+                sqlx::query(&crate::sql::REMOVE_IF_ASKED.replace("{list}", &be::in_list(1)))
+                    .bind(be::list_param(&remove))
                     .execute(&mut *c)
                     .await?;
             }
-            Ok(true)
+            Ok(finished.len() as u64)
         }
     };
 }

@@ -257,6 +257,26 @@ macro_rules! registry_store {
                 fetch_device(&mut c, mac).await
             }
 
+            async fn get_devices(&self, macs: &[Mac]) -> Result<Vec<Device>> {
+                let mut c = self.reads().acquire().await?;
+                let mut out = Vec::with_capacity(macs.len());
+                for chunk in macs.chunks(5_000) {
+                    let keys: Vec<String> = chunk.iter().map(|m| m.to_string()).collect();
+                    let rows = sqlx::query(&format!(
+                        "SELECT {DEVICE_COLS} FROM devices WHERE mac {} ORDER BY mac",
+                        be::in_list(1)
+                    ))
+                    .bind(be::list_param(&keys))
+                    .fetch_all(&mut *c)
+                    .await?;
+                    let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
+                    attach_children(&mut c, &mut [], &mut devices, false).await?;
+                    out.extend(devices);
+                }
+                out.sort_by_key(|d| d.mac);
+                Ok(out)
+            }
+
             async fn list_devices(&self, f: &DeviceFilter) -> Result<Vec<Device>> {
                 let mut c = self.reads().acquire().await?;
                 let has = be::SUBSTR;

@@ -1,0 +1,182 @@
+//! Queue throughput against a slow cloud: a real touchless (SQLite in a temp
+//! dir, or with `DB=postgres` a throwaway PostgreSQL database) registers N devices through its
+//! event queue at the fault-injecting SRAPS fake, which answers every request
+//! after `LATENCY_MS` (default 20). For each concurrency (`queuenum`) it prints
+//! events/s beside the ideal `concurrency ÷ latency` and the ratio.
+//!
+//! ```text
+//! cargo bench -p touchless-server --bench queue_latency
+//! CONCURRENCY=16,64 N=5000 LATENCY_MS=20 cargo bench -p touchless-server --bench queue_latency
+//! DB=postgres cargo bench -p touchless-server --bench queue_latency
+//! ```
+
+#[path = "../tests/support/fake_sraps.rs"]
+mod fake_sraps;
+
+use std::time::{Duration, Instant};
+
+use fake_sraps::FakeSraps;
+use serde_json::{json, Value};
+
+const TOKEN: &str = "bench-token";
+
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Admin {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Admin {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("admin API");
+        let status = resp.status();
+        let text = resp.text().await.expect("admin API body");
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
+/// CPU seconds this process has used (user + system), from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ")".
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line: 12 and 13 here.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// One run: a fresh server with `queuenum = concurrency`, N devices, one
+/// `register` of them all; the time until the queue is empty, failed
+/// events, the cores this process (server and fake) used meanwhile, and
+/// how long the register call took to answer.
+async fn run(concurrency: usize, n: usize, latency: Duration) -> (f64, u64, f64, f64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = touchless_server::Config {
+        data_dir: dir.path().join("data"),
+        ..Default::default()
+    };
+    cfg.provisioning.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.admin.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.redirect.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.daemon.bootstrap_local_provider = false;
+    cfg.daemon.queuenum = concurrency;
+    cfg.admin.token = TOKEN.into();
+    cfg.provisioning.access_log = String::new();
+    // A throwaway database per run, dropped with `_pg`.
+    let _pg = match std::env::var("DB").as_deref() {
+        Ok("postgres") => {
+            let (url, guard) = touchless_store::testing::temp_database().await;
+            cfg.database_url = url;
+            Some(guard)
+        }
+        _ => None,
+    };
+    cfg.validate().expect("config");
+    let running = touchless_server::start(cfg).await.expect("start");
+    let fake = FakeSraps::start(latency).await;
+    let admin = Admin {
+        http: reqwest::Client::new(),
+        base: format!("http://{}/api/v1", running.admin_addr),
+    };
+    use reqwest::Method;
+    let tenant = format!("bench{concurrency}");
+    admin
+        .call(
+            Method::POST,
+            "/tenants",
+            Some(json!({"id": tenant, "sip_host": "pbx.example.com"})),
+        )
+        .await;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let items: Vec<Value> = chunk
+            .iter()
+            .map(
+                |i| json!({"mac": format!("000413{i:06X}"), "model": "snomD717", "tenant": tenant}),
+            )
+            .collect();
+        admin
+            .call(Method::POST, "/devices", Some(Value::Array(items)))
+            .await;
+    }
+    admin
+        .call(
+            Method::POST,
+            "/providers",
+            Some(json!({"name": "fake", "base_url": fake.url(), "access_key_id": "key", "secret": "secret"})),
+        )
+        .await;
+    let asked = Instant::now();
+    admin
+        .call(
+            Method::POST,
+            "/devices/register",
+            Some(json!({"tenant": tenant})),
+        )
+        .await;
+    // The queue's rate is timed from here: the events are queued (and the
+    // workers started on them while the call ran, which favours nobody).
+    let accepted = asked.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let cpu = cpu_seconds();
+    let failed = loop {
+        let s = admin.call(Method::GET, "/events/summary", None).await;
+        let open = s["pending"].as_u64().unwrap_or(0) + s["running"].as_u64().unwrap_or(0);
+        if open == 0 {
+            break s["failed"].as_u64().unwrap_or(0);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let took = started.elapsed().as_secs_f64();
+    let cores = (cpu_seconds() - cpu) / took;
+    running.shutdown().await;
+    (took, failed, cores, accepted)
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = env("N", 10_000);
+    let latency = Duration::from_millis(env("LATENCY_MS", 20));
+    let list: String = env("CONCURRENCY", "16,64,256".to_owned());
+    println!(
+        "queue against the fake cloud at {} ms latency, {n} registrations per run",
+        latency.as_millis()
+    );
+    println!(
+        "{:>11} {:>9} {:>8} {:>10} {:>10} {:>7} {:>6}",
+        "concurrency", "accepted", "seconds", "events/s", "ideal/s", "ratio", "cores"
+    );
+    for c in list
+        .split(',')
+        .filter_map(|c| c.trim().parse::<usize>().ok())
+    {
+        let (took, failed, cores, accepted) = run(c, n, latency).await;
+        let rate = n as f64 / took;
+        let ideal = c as f64 / latency.as_secs_f64().max(1e-6);
+        println!(
+            "{c:>11} {accepted:>8.2}s {took:>8.2} {rate:>10.0} {ideal:>10.0} {:>7.2} {cores:>6.2}{}",
+            rate / ideal,
+            if failed > 0 {
+                format!("  ({failed} failed)")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
