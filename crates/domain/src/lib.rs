@@ -18,7 +18,7 @@ pub use mac::Mac;
 pub use model::{ConfigFile, PhoneModel};
 pub use settings::{Perm, Setting, SettingName};
 pub use text::{
-    is_xml_text, DeviceStatus, DisplayText, Host, ProvPassword, ProvScope, ProvUser, Role,
-    SipPassword, SipUser, TenantId, TouchlessMode,
+    is_xml_text, ConsoleRole, DeviceStatus, DisplayText, Host, ProvPassword, ProvScope, ProvUser,
+    Role, SipPassword, SipUser, TenantId, TouchlessMode, UserName,
 };
 pub use useragent::SnomUserAgent;

@@ -200,6 +200,57 @@ text_type!(
     }
 );
 
+text_type!(
+    /// A console account's name: what an admin types to sign in.
+    UserName,
+    "user name",
+    |s| {
+        len_between(s, 1, 64)?;
+        if s.bytes().all(|c| c.is_ascii_alphanumeric() || b"._@-".contains(&c)) {
+            Ok(())
+        } else {
+            Err("use letters, digits and . _ @ -")
+        }
+    }
+);
+
+/// What a console account may do: everything, or only its own tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum ConsoleRole {
+    #[serde(rename = "admin")]
+    Admin,
+    /// Only its tenant's devices and settings (and, in per-tenant mode, its
+    /// provider); no other tenant, no redirection portal, no accounts.
+    #[serde(rename = "tenant-admin")]
+    TenantAdmin,
+}
+
+impl ConsoleRole {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ConsoleRole::Admin => "admin",
+            ConsoleRole::TenantAdmin => "tenant-admin",
+        }
+    }
+}
+
+impl FromStr for ConsoleRole {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "admin" => Ok(ConsoleRole::Admin),
+            "tenant-admin" => Ok(ConsoleRole::TenantAdmin),
+            _ => Err(Error::field("role", s, "expected admin or tenant-admin")),
+        }
+    }
+}
+
+impl fmt::Display for ConsoleRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a device stands with the redirection provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

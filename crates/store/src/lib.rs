@@ -7,6 +7,7 @@
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+mod console;
 mod daemon;
 mod error;
 mod postgres;
@@ -30,8 +31,9 @@ pub mod testing;
 mod validate;
 
 use async_trait::async_trait;
-use touchless_domain::{Mac, ProvUser, TenantId};
+use touchless_domain::{Mac, ProvUser, TenantId, UserName};
 
+pub use console::*;
 pub use daemon::*;
 pub use error::StoreError;
 pub use postgres_pool::PgStore;
@@ -44,9 +46,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Everything touchless keeps: the union of the stores of each concern, so a
 /// caller may ask for only the part it uses. Writes are atomic: a call either
 /// commits entirely or leaves the store as it was.
-pub trait Store: RegistryStore + QueueStore + RedirectStore + MetaStore {}
+pub trait Store: RegistryStore + QueueStore + RedirectStore + ConsoleStore + MetaStore {}
 
-impl<T: RegistryStore + QueueStore + RedirectStore + MetaStore> Store for T {}
+impl<T: RegistryStore + QueueStore + RedirectStore + ConsoleStore + MetaStore> Store for T {}
 
 /// Tenants, devices, the provisioning view and the device contact log. Every
 /// write that changes what phones are served bumps the store's
@@ -214,6 +216,38 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn get_event(&self, id: i64) -> Result<Option<Event>>;
     /// Puts a failed event back in the queue, due now, with its attempts reset.
     async fn retry_event(&self, id: i64) -> Result<Event>;
+}
+
+/// The web console's accounts, sessions and audit log. Sessions are keyed by
+/// a hash of their cookie, which the store never sees.
+#[async_trait]
+pub trait ConsoleStore: Send + Sync + 'static {
+    /// `Conflict` if the name is taken, `Invalid` if the tenant does not exist.
+    async fn create_user(&self, u: &NewUser) -> Result<User>;
+    async fn get_user(&self, name: &UserName) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Replaces the password hash and ends every session of the account.
+    async fn set_password(&self, name: &UserName, password_hash: &str) -> Result<()>;
+    async fn delete_user(&self, name: &UserName) -> Result<()>;
+    async fn count_users(&self) -> Result<u64>;
+
+    async fn create_session(&self, id_hash: &str, user: &UserName, csrf: &str) -> Result<()>;
+    /// The session and its account, if the session exists.
+    async fn get_session(&self, id_hash: &str) -> Result<Option<Session>>;
+    /// Records that the session was used now (for its idle expiry).
+    async fn touch_session(&self, id_hash: &str) -> Result<()>;
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// Deletes sessions idle since before `idle_before` or begun before
+    /// `begun_before`; how many.
+    async fn prune_sessions(
+        &self,
+        idle_before: chrono::DateTime<chrono::Utc>,
+        begun_before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64>;
+
+    async fn audit(&self, entry: &NewAudit) -> Result<()>;
+    /// The newest entries first; only `tenant`'s when given.
+    async fn audit_log(&self, tenant: Option<&TenantId>, limit: u32) -> Result<Vec<AuditEntry>>;
 }
 
 /// Installation-wide values, and the store's connections.

@@ -6,3 +6,11 @@
 use crate::postgres_pool::PgStore;
 
 crate::queries::meta::meta_store!(PgStore);
+
+/// The console's accounts, sessions and audit log.
+mod console {
+    use crate::postgres_pool as be;
+    use crate::postgres_pool::PgStore;
+
+    crate::queries::console::console_store!(PgStore, sqlx::postgres::PgRow);
+}

@@ -6,3 +6,11 @@
 use crate::sqlite_pool::SqliteStore;
 
 crate::queries::meta::meta_store!(SqliteStore);
+
+/// The console's accounts, sessions and audit log.
+mod console {
+    use crate::sqlite_pool as be;
+    use crate::sqlite_pool::SqliteStore;
+
+    crate::queries::console::console_store!(SqliteStore, sqlx::sqlite::SqliteRow);
+}

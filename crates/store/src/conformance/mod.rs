@@ -16,11 +16,13 @@ use touchless_domain::{
 
 use crate::{Line, NewDevice, NewTenant};
 
+mod console;
 mod queue;
 mod redirect;
 mod registry;
 mod view;
 
+pub use console::*;
 pub use queue::*;
 pub use redirect::*;
 pub use registry::*;
@@ -43,7 +45,7 @@ macro_rules! conformance_tests {
             phones_see_enabled_endpoints_only tenants_keep_their_prov_scope
             event_outcomes_do_not_change_what_is_served a_late_older_event_does_not_overwrite_the_newest
             changes_since_reads_only_what_changed bulk_removal_is_all_or_nothing
-            outcomes_are_recorded_in_batches);
+            outcomes_are_recorded_in_batches accounts_sessions_and_audit);
     };
     (@cases $make:path; $($case:ident)*) => {
         $(

@@ -6,6 +6,7 @@
 //! on SQLite's single writer), `LISTEN`/`NOTIFY`, claiming with
 //! `SKIP LOCKED`, list parameters, and the mapping of error codes.
 
+pub(crate) mod console;
 pub(crate) mod meta;
 pub(crate) mod queue;
 pub(crate) mod redirect;
