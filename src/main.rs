@@ -394,6 +394,19 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             token_file.display()
         ),
     }
+    println!("  web console          http://{}/", running.admin_addr);
+    if let Some((user, password)) = &running.new_console_admin {
+        if std::io::stdout().is_terminal() {
+            println!("  console sign-in      {user} / {password}  (shown once; change it in the console)");
+        } else {
+            // Under a service manager stdout is a log: keep the password out of it.
+            let file = touchless_server::app::keep_console_password(&data_dir, user, password)?;
+            println!(
+                "  console sign-in      {user}; the generated password is in {} (readable by this user only)",
+                file.display()
+            );
+        }
+    }
     if let Some(b) = &running.bootstrap {
         println!("  first start          {b}");
     }

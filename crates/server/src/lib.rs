@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod bodies;
 pub mod config;
+pub mod console;
 pub mod contacts;
 pub mod daemon;
 pub mod directory;

@@ -31,7 +31,7 @@ pub mod testing;
 mod validate;
 
 use async_trait::async_trait;
-use touchless_domain::{Mac, ProvUser, TenantId, UserName};
+use touchless_domain::{DeviceStatus, Mac, ProvUser, TenantId, UserName};
 
 pub use console::*;
 pub use daemon::*;
@@ -76,6 +76,9 @@ pub trait RegistryStore: Send + Sync + 'static {
             .ok_or_else(|| StoreError::not_found("device", d.mac))
     }
     async fn get_device(&self, mac: Mac) -> Result<Option<Device>>;
+    /// How many devices are in each status (statuses with none left out),
+    /// of one tenant or of all.
+    async fn device_counts(&self, tenant: Option<&TenantId>) -> Result<Vec<(DeviceStatus, u64)>>;
     /// The devices among `macs` that exist, in MAC order.
     async fn get_devices(&self, macs: &[Mac]) -> Result<Vec<Device>>;
     async fn list_devices(&self, filter: &DeviceFilter) -> Result<Vec<Device>>;

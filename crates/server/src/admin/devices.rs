@@ -133,15 +133,20 @@ pub(super) async fn device_credentials(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
 ) -> ApiResult<Json<api::DeviceCredentials>> {
-    let d = fetch_device(&st, path_mac(&mac)?).await?;
-    let t = fetch_tenant(&st, &d.tenant).await?;
+    Ok(Json(credentials(&st, path_mac(&mac)?).await?))
+}
+
+/// What a phone is handed, and where: the console's device page shows the same.
+pub(crate) async fn credentials(st: &AdminState, mac: Mac) -> ApiResult<api::DeviceCredentials> {
+    let d = fetch_device(st, mac).await?;
+    let t = fetch_tenant(st, &d.tenant).await?;
     let base = st.dir.public_url();
     // The credentials the phone is handed for /prov, whichever scope applies.
     let (prov_user, prov_pass) = match t.prov_scope {
         ProvScope::Device => (d.prov_user, d.prov_pass),
         ProvScope::Tenant => (t.prov_user, t.prov_pass),
     };
-    Ok(Json(api::DeviceCredentials {
+    Ok(api::DeviceCredentials {
         ztprov_url: format!("{base}/ztprov/{}-{}.htm", d.model, d.mac),
         ztprov_user: d.ztprov_user,
         ztprov_pass: d.ztprov_pass,
@@ -151,7 +156,7 @@ pub(super) async fn device_credentials(
         prov_url: format!("{base}/prov/{}-{}.htm", d.model, d.mac),
         prov_user,
         prov_pass,
-    }))
+    })
 }
 
 pub(super) async fn patch_device(

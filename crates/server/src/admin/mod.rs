@@ -20,14 +20,14 @@ use http::{header, StatusCode};
 
 use crate::secret::ct_eq;
 
-mod devices;
-mod extract;
+pub(crate) mod devices;
+pub(crate) mod extract;
 mod providers;
 mod queue;
 mod redirect;
 mod state;
 mod tenants;
-mod view;
+pub(crate) mod view;
 
 use extract::ApiError;
 pub use state::{token_hash, AdminState};

@@ -23,7 +23,7 @@ pub(super) fn tenant(t: &store::Tenant) -> api::tenants::Tenant {
     }
 }
 
-pub(super) fn device(d: &store::Device) -> api::devices::Device {
+pub(crate) fn device(d: &store::Device) -> api::devices::Device {
     api::devices::Device {
         mac: d.mac,
         model: d.model,

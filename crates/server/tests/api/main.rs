@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, driven by real HTTP clients.
 
 mod admin;
+mod console;
 mod credentials;
 mod daemon;
 #[path = "../support/fake_sraps.rs"]
@@ -10,3 +11,5 @@ mod helpers;
 mod invariants;
 mod provisioning;
 mod redirect;
+#[path = "../support/webdriver.rs"]
+mod webdriver;

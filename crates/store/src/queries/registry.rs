@@ -257,6 +257,27 @@ macro_rules! registry_store {
                 fetch_device(&mut c, mac).await
             }
 
+            async fn device_counts(
+                &self,
+                tenant: Option<&TenantId>,
+            ) -> Result<Vec<(touchless_domain::DeviceStatus, u64)>> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM devices \
+                     WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) GROUP BY status",
+                )
+                .bind(tenant.map(|t| t.as_str().to_owned()))
+                .fetch_all(self.reads())
+                .await?;
+                rows.into_iter()
+                    .map(|(s, n)| {
+                        let st = s
+                            .parse::<touchless_domain::DeviceStatus>()
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        Ok((st, n.max(0) as u64))
+                    })
+                    .collect()
+            }
+
             async fn get_devices(&self, macs: &[Mac]) -> Result<Vec<Device>> {
                 let mut c = self.reads().acquire().await?;
                 let mut out = Vec::with_capacity(macs.len());

@@ -1,0 +1,79 @@
+//! The web console: server-rendered pages on the admin listener for the
+//! admins who click rather than type. Templates and the stylesheet are
+//! compiled into the binary; no script is needed for the basic flows, and
+//! nothing is fetched from elsewhere at run time.
+//!
+//! - `session`: accounts' passwords, session cookies, CSRF, who may see what;
+//! - `pages`: the handlers, which read and write through the same store calls
+//!   and `touchless_api` types as the JSON admin API.
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::Environment;
+
+use crate::admin::AdminState;
+use crate::limits::PerSource;
+
+mod pages;
+pub mod session;
+
+pub struct ConsoleState {
+    pub admin: Arc<AdminState>,
+    templates: Environment<'static>,
+    /// Whether the admin listener speaks TLS: cookies are then `Secure`.
+    pub secure: bool,
+    /// Failed sign-ins per source address.
+    pub sign_in_failures: PerSource,
+}
+
+/// The templates, by name; `base.html` is what the pages extend.
+const TEMPLATES: [(&str, &str); 5] = [
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("dashboard.html", include_str!("templates/dashboard.html")),
+    ("devices.html", include_str!("templates/devices.html")),
+    ("device.html", include_str!("templates/device.html")),
+];
+
+const STYLESHEET: &str = include_str!("templates/console.css");
+
+impl ConsoleState {
+    pub fn new(admin: Arc<AdminState>, secure: bool) -> Arc<Self> {
+        let mut templates = Environment::new();
+        for (name, body) in TEMPLATES {
+            // Compiled in and covered by the tests: a broken one is a bug here.
+            templates
+                .add_template(name, body)
+                .expect("console templates compile");
+        }
+        Arc::new(ConsoleState {
+            admin,
+            templates,
+            secure,
+            // Five wrong passwords, then one try every twelve seconds.
+            sign_in_failures: PerSource::new(1.0 / 12.0, 5.0),
+        })
+    }
+}
+
+pub fn router(st: Arc<ConsoleState>) -> Router {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/devices", get(pages::devices))
+        .route("/devices/{mac}", get(pages::device))
+        .route(
+            "/static/console.css",
+            get(|| async {
+                (
+                    [(http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    STYLESHEET,
+                )
+            }),
+        )
+        .fallback(|| async { pages::plain(http::StatusCode::NOT_FOUND, "There is no such page.") })
+        .with_state(st)
+}

@@ -1,0 +1,165 @@
+//! Who is signed in: argon2id passwords, session cookies kept by their hash
+//! in the database (so every node knows them and signing out ends them
+//! everywhere), CSRF tokens, and the rate limit on sign-in attempts.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::request::Parts;
+use http::{header, HeaderValue};
+use sha2::{Digest as _, Sha256};
+use touchless_domain::ConsoleRole;
+use touchless_store::{Session, User};
+
+use super::ConsoleState;
+use crate::secret::{ct_eq, random_token};
+use crate::serve::ClientAddr;
+
+pub const COOKIE: &str = "touchless_session";
+/// A session unused this long is over.
+pub const IDLE: Duration = Duration::from_secs(30 * 60);
+/// A session is over this long after sign-in, used or not.
+pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
+/// Recording each request's time would write on every page view; a minute's
+/// precision is plenty for a 30-minute idle expiry.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// An argon2id hash (PHC string) of `password` with a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|_| argon2::password_hash::Error::Crypto)?;
+    let salt = SaltString::encode_b64(&salt)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Whether `password` matches a stored hash (constant time in the password).
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash computed for a user that does not exist, so a wrong name costs as
+/// long as a wrong password and does not tell the two apart.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_token(16)).unwrap_or_default())
+}
+
+/// What the database keys a session by: the SHA-256 of its cookie, hex.
+pub fn id_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `Set-Cookie` for a new session, or for ending one (`token` empty).
+pub fn cookie(token: &str, secure: bool) -> HeaderValue {
+    let age = if token.is_empty() {
+        0
+    } else {
+        ABSOLUTE.as_secs()
+    };
+    let v = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static(""))
+}
+
+fn token_of(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The signed-in account of a console request. Extracting it sends anyone
+/// without a live session to the sign-in page.
+pub struct Viewer {
+    pub user: User,
+    pub csrf: String,
+    /// The cookie's hash: what signing out deletes.
+    pub id_hash: String,
+}
+
+impl Viewer {
+    pub fn is_admin(&self) -> bool {
+        self.user.role == ConsoleRole::Admin
+    }
+
+    /// Whether this account may see `tenant`'s things.
+    pub fn sees(&self, tenant: &touchless_domain::TenantId) -> bool {
+        self.is_admin() || self.user.tenant.as_ref() == Some(tenant)
+    }
+
+    /// Whether a form's CSRF token is this session's.
+    pub fn csrf_ok(&self, presented: &str) -> bool {
+        ct_eq(presented.as_bytes(), self.csrf.as_bytes())
+    }
+}
+
+impl FromRequestParts<Arc<ConsoleState>> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        st: &Arc<ConsoleState>,
+    ) -> Result<Self, Self::Rejection> {
+        let to_sign_in = || Redirect::to("/login").into_response();
+        let token = token_of(parts).ok_or_else(to_sign_in)?;
+        let id_hash = id_hash(&token);
+        let session: Session = match st.admin.store.get_session(&id_hash).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(to_sign_in()),
+            Err(e) => {
+                tracing::error!(error = %e, "reading a console session failed");
+                return Err(super::pages::plain(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side; it has been logged.",
+                ));
+            }
+        };
+        let now = chrono::Utc::now();
+        let age = |t: chrono::DateTime<chrono::Utc>| (now - t).to_std().unwrap_or_default();
+        if age(session.last_seen_at) > IDLE || age(session.created_at) > ABSOLUTE {
+            let _ = st.admin.store.delete_session(&id_hash).await;
+            return Err(to_sign_in());
+        }
+        if age(session.last_seen_at) > TOUCH_EVERY {
+            if let Err(e) = st.admin.store.touch_session(&id_hash).await {
+                tracing::warn!(error = %e, "recording a console session's use failed");
+            }
+        }
+        Ok(Viewer {
+            user: session.user,
+            csrf: session.csrf,
+            id_hash,
+        })
+    }
+}
+
+/// The client's address, for the sign-in rate limit.
+pub fn client_ip(parts_ext: &http::Extensions) -> IpAddr {
+    parts_ext
+        .get::<ClientAddr>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}

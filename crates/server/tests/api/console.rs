@@ -1,0 +1,299 @@
+//! The web console over plain HTTP (sessions, CSRF, the sign-in limit, who
+//! sees what) and in a real Chromium (`webdriver`): the pages an admin
+//! clicks through, with screenshots for a reviewer.
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{redirect::Policy, StatusCode};
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::webdriver::Browser;
+
+struct Console {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Console {
+    fn of(app: &TestApp) -> Console {
+        Console {
+            base: app.admin.trim_end_matches("/api/v1").to_owned(),
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    async fn sign_in(&self, user: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/login", self.base))
+            .form(&[("user", user), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and returns the session cookie (`name=value`).
+    async fn session(&self, user: &str, password: &str) -> String {
+        let r = self.sign_in(user, password).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "signed in as {user}");
+        let c = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        c.split(';').next().unwrap().to_owned()
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+}
+
+fn first_admin(app: &TestApp) -> (String, String) {
+    app.running
+        .as_ref()
+        .unwrap()
+        .new_console_admin
+        .clone()
+        .expect("the first start creates the console's admin")
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn signing_in_out_and_forms_without_their_token() {
+    let mut app = spawn_app().await;
+    let c = Console::of(&app);
+    let (user, password) = first_admin(&app);
+
+    let r = c.http.get(format!("{}/", c.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/login");
+
+    let r = c.sign_in(&user, "wrong").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong user name or password."));
+    let r = c.sign_in("nobody", &password).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "an unknown name looks the same"
+    );
+
+    let r = c.sign_in(&user, &password).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let set = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attr), "{set} has {attr}");
+    }
+    assert!(
+        !set.contains("Secure"),
+        "plain HTTP: a Secure cookie would never come back"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (s, page) = c.get("/", &cookie).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Dashboard") && page.contains(&user));
+
+    // A form from elsewhere: no token, or a wrong one.
+    for token in ["", "forged"] {
+        let r = c
+            .http
+            .post(format!("{}/logout", c.base))
+            .header(COOKIE, &cookie)
+            .form(&[("csrf", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        c.get("/", &cookie).await.0,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let r = c
+        .http
+        .post(format!("{}/logout", c.base))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (s, _) = c.get("/", &cookie).await;
+    assert_eq!(
+        s,
+        StatusCode::SEE_OTHER,
+        "the session is over, on every node"
+    );
+
+    // A sign-in form posted from another site.
+    let r = c
+        .http
+        .post(format!("{}/login", c.base))
+        .header("Origin", "http://evil.example")
+        .form(&[("user", user.as_str()), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Unknown pages are plain pages.
+    let (s, body) = c.get("/no/such/page", "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body.contains("There is no such page."));
+
+    // Guessing: five wrong passwords, then the address waits, right or wrong.
+    for _ in 0..3 {
+        c.sign_in(&user, "wrong").await;
+    }
+    let r = c.sign_in(&user, &password).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.text().await.unwrap().contains("Try again in"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_tenant_admin_sees_only_their_tenant() {
+    let mut app = spawn_app().await;
+    let c = Console::of(&app);
+    for (t, mac) in [("acme", "000413AA0001"), ("other", "000413BB0001")] {
+        app.tenant(t, &format!("prov-{t}"), "s3cr3t-prov").await;
+        let (s, v) = app
+            .post(
+                "/devices",
+                json!([{"mac": mac, "model": "snomD717", "tenant": t}]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let store = touchless_store::open(&app.database_url).await.unwrap();
+    store
+        .create_user(&touchless_store::NewUser {
+            name: touchless_domain::UserName::parse("ann").unwrap(),
+            role: touchless_domain::ConsoleRole::TenantAdmin,
+            tenant: Some(touchless_domain::TenantId::parse("acme").unwrap()),
+            password_hash: touchless_server::console::session::hash_password("ann-pass").unwrap(),
+        })
+        .await
+        .unwrap();
+    let ann = c.session("ann", "ann-pass").await;
+    for path in ["/devices", "/devices?tenant=other", "/devices?q=BB"] {
+        let (s, page) = c.get(path, &ann).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            !page.contains("000413BB0001"),
+            "{path} shows no other tenant"
+        );
+    }
+    assert!(c.get("/devices", &ann).await.1.contains("000413AA0001"));
+    let (s, _) = c.get("/devices/000413BB0001", &ann).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a guessed URL finds nothing");
+    let (s, page) = c.get("/devices/000413AA0001", &ann).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("snomD717-000413AA0001.htm"));
+    store.close().await;
+    app.stop().await;
+}
+
+/// Where the browser tests leave their screenshots.
+fn screenshots() -> std::path::PathBuf {
+    let dir = std::env::var_os("TOUCHLESS_SCREENSHOTS")
+        .map(Into::into)
+        .unwrap_or_else(|| std::env::temp_dir().join("touchless-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_finds_a_device_and_reads_its_credentials_in_chromium() {
+    let mut app = spawn_app().await;
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let devices: Vec<_> = (0..60)
+        .map(|i| json!({"mac": format!("000413CC{i:04X}"), "model": "snomD717", "tenant": "acme",
+                        "name": format!("Desk {i}"), "lines": [{"extension": format!("{}", 200 + i), "sip_password": "pw"}]}))
+        .collect();
+    let (s, v) = app.post("/devices", json!(devices)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+    let shots = screenshots();
+
+    let b = Browser::start().await;
+    b.goto(&format!("{base}/")).await;
+    assert!(
+        b.url().await.ends_with("/login"),
+        "signed out: the sign-in page"
+    );
+    b.screenshot(&shots.join("login.png")).await;
+    b.find("#user").await.type_text(&user).await;
+    b.find("#password").await.type_text("not it").await;
+    b.find("#sign-in").await.click().await;
+    b.wait_for_text("Wrong user name or password.").await;
+    b.find("#password").await.type_text(&password).await;
+    b.find("#sign-in").await.click().await;
+    b.wait_for_text("Dashboard").await;
+    assert!(b.text().await.contains("60 in all"));
+    b.screenshot(&shots.join("dashboard.png")).await;
+
+    b.find("nav a[href='/devices']").await.click().await;
+    b.wait_for_text("Last message").await;
+    assert_eq!(b.count("table.devices tbody tr").await, 50, "a page of 50");
+    b.screenshot(&shots.join("devices.png")).await;
+    b.find("a[rel='next']").await.click().await;
+    b.wait_for_text("Page 2").await;
+    assert_eq!(b.count("table.devices tbody tr").await, 10);
+    b.find("#f-q").await.type_text("217").await;
+    b.find(".filters button").await.click().await;
+    b.wait_for_text("000413CC0011").await;
+    assert_eq!(
+        b.count("table.devices tbody tr").await,
+        1,
+        "found by extension"
+    );
+
+    b.find("a[href='/devices/000413CC0011']")
+        .await
+        .click()
+        .await;
+    b.wait_for_text("What the phone is handed").await;
+    let url = b.find("#ztprov-url").await.text().await;
+    assert!(url.ends_with("/ztprov/snomD717-000413CC0011.htm"), "{url}");
+    assert_eq!(
+        b.find("#ztprov-pass").await.text().await,
+        "",
+        "the password stays hidden until asked for"
+    );
+    b.find("#reveal").await.click().await;
+    let (_, creds) = app.get("/devices/000413CC0011/credentials").await;
+    assert_eq!(
+        b.find("#ztprov-pass").await.text().await,
+        creds["ztprov_pass"].as_str().unwrap()
+    );
+    b.screenshot(&shots.join("device.png")).await;
+
+    b.find("#sign-out").await.click().await;
+    b.wait_for_text("Sign in").await;
+    b.goto(&format!("{base}/devices")).await;
+    assert!(b.url().await.ends_with("/login"), "signed out for good");
+    b.quit().await;
+    println!("screenshots in {}", shots.display());
+    app.stop().await;
+}
