@@ -28,6 +28,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The status and the sentence the API would answer with, for a page to show.
+    pub(crate) fn status_and_message(&self) -> (StatusCode, &str) {
+        (self.status, &self.error)
+    }
+
     pub(crate) fn new(status: StatusCode, error: impl Into<String>) -> Self {
         ApiError {
             status,

@@ -23,7 +23,7 @@ use crate::secret::ct_eq;
 pub(crate) mod devices;
 pub(crate) mod extract;
 mod providers;
-mod queue;
+pub(crate) mod queue;
 mod redirect;
 mod state;
 mod tenants;

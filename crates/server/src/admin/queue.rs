@@ -53,6 +53,19 @@ async fn enqueue(
 ) -> ApiResult<(StatusCode, Json<api::Queued>)> {
     no_force(&sel)?;
     let macs = select(st, sel).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(enqueue_macs(st, action, &macs).await?),
+    ))
+}
+
+/// One event per device, with fresh credentials, committed; the console's
+/// Register and Deregister buttons come here too.
+pub(crate) async fn enqueue_macs(
+    st: &AdminState,
+    action: Action,
+    macs: &[Mac],
+) -> ApiResult<api::Queued> {
     let items: Vec<_> = macs.iter().map(|m| st.issue_ztprov(*m)).collect();
     let events = st.store.enqueue(action, &items).await?;
     st.written(true).await;
@@ -61,13 +74,10 @@ async fn enqueue(
         action = action.as_str(),
         "events queued"
     );
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(api::Queued {
-            queued: events.len(),
-            events,
-        }),
-    ))
+    Ok(api::Queued {
+        queued: events.len(),
+        events,
+    })
 }
 
 pub(super) async fn register(

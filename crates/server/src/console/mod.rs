@@ -38,6 +38,7 @@ const TEMPLATES: [(&str, &str); 5] = [
 ];
 
 const STYLESHEET: &str = include_str!("templates/console.css");
+const SCRIPT: &str = include_str!("templates/console.js");
 
 impl ConsoleState {
     pub fn new(admin: Arc<AdminState>, secure: bool) -> Arc<Self> {
@@ -64,6 +65,8 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/devices", get(pages::devices))
+        .route("/devices/action", post(pages::act))
+        .route("/devices/live", get(pages::live))
         .route("/devices/{mac}", get(pages::device))
         .route(
             "/static/console.css",
@@ -71,6 +74,15 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
                 (
                     [(http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
                     STYLESHEET,
+                )
+            }),
+        )
+        .route(
+            "/static/console.js",
+            get(|| async {
+                (
+                    [(http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    SCRIPT,
                 )
             }),
         )

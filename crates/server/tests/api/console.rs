@@ -297,3 +297,186 @@ async fn an_admin_signs_in_finds_a_device_and_reads_its_credentials_in_chromium(
     println!("screenshots in {}", shots.display());
     app.stop().await;
 }
+
+async fn sign_in_browser(b: &Browser, base: &str, user: &str, password: &str) {
+    b.goto(&format!("{base}/login")).await;
+    b.find("#user").await.type_text(user).await;
+    b.find("#password").await.type_text(password).await;
+    b.find("#sign-in").await.click().await;
+    b.wait_for_text("Dashboard").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selected_devices_register_and_their_rows_turn_registered_without_a_reload() {
+    let fake = crate::fake_sraps::FakeSraps::start(std::time::Duration::from_millis(300)).await;
+    let mut app = spawn_app_with(crate::daemon::fast).await;
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let devices: Vec<_> = (0..5)
+        .map(|i| json!({"mac": format!("000413DD{i:04X}"), "model": "snomD717", "tenant": "acme"}))
+        .collect();
+    app.post("/devices", json!(devices)).await;
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "snom", "base_url": fake.url(), "access_key_id": "key", "secret": "secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+
+    let b = Browser::start().await;
+    sign_in_browser(&b, &base, &user, &password).await;
+    b.goto(&format!("{base}/devices?tenant=acme")).await;
+    b.wait_for_text("000413DD0004").await;
+    b.script("document.body.dataset.marker = 'still the same page'")
+        .await;
+    let picked = ["000413DD0001", "000413DD0003"];
+    for mac in picked {
+        b.find(&format!("input[value='{mac}']")).await.click().await;
+    }
+    b.find("#register").await.click().await;
+    b.wait_for_text("2 device(s) queued to register.").await;
+    let status_of = |mac: &str| {
+        format!("return document.querySelector(\"tr[data-mac='{mac}'] .status\").textContent")
+    };
+    let t = std::time::Instant::now();
+    for mac in picked {
+        loop {
+            let s = b.script(&status_of(mac)).await;
+            if s == "registered" {
+                break;
+            }
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(20),
+                "{mac} is still {s}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let msg = b
+            .script(&format!(
+                "return document.querySelector(\"tr[data-mac='{mac}'] .message\").textContent"
+            ))
+            .await;
+        assert_eq!(msg, "-", "all is well");
+    }
+    assert_eq!(
+        b.script("return document.body.dataset.marker").await,
+        "still the same page",
+        "the rows changed without a reload"
+    );
+    assert_eq!(
+        b.script(&status_of("000413DD0002")).await,
+        "unregistered",
+        "only the selected ones"
+    );
+    b.screenshot(&screenshots().join("devices-registered.png"))
+        .await;
+    b.quit().await;
+    assert_eq!(fake.state.recorded.lock().unwrap().puts.len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_selection_form_without_its_token_or_for_another_tenant_is_refused() {
+    let mut app = spawn_app().await;
+    let c = Console::of(&app);
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    app.post(
+        "/devices",
+        json!([{"mac": "000413EE0001", "model": "snomD717", "tenant": "acme"}]),
+    )
+    .await;
+    let admin = c.session(&user, &password).await;
+    let (_, page) = c.get("/devices", &admin).await;
+    let csrf = csrf_of(&page);
+    let post = |cookie: String, form: Vec<(&'static str, String)>| {
+        let http = c.http.clone();
+        let url = format!("{}/devices/action", c.base);
+        async move {
+            http.post(url)
+                .header(COOKIE, cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(
+        admin.clone(),
+        vec![
+            ("action", "register".into()),
+            ("mac", "000413EE0001".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let r = post(
+        admin.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("action", "register".into()),
+            ("mac", "000413EE0001".into()),
+            ("back", "https://evil.example/".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()[LOCATION],
+        "/devices",
+        "back only ever leads home"
+    );
+    let (_, events) = app.get("/events").await;
+    assert_eq!(events.as_array().unwrap().len(), 1, "queued");
+
+    // A tenant admin of another tenant cannot act on it, by MAC or by "all".
+    app.tenant("other", "prov-other", "s3cr3t-prov").await;
+    let store = touchless_store::open(&app.database_url).await.unwrap();
+    store
+        .create_user(&touchless_store::NewUser {
+            name: touchless_domain::UserName::parse("olga").unwrap(),
+            role: touchless_domain::ConsoleRole::TenantAdmin,
+            tenant: Some(touchless_domain::TenantId::parse("other").unwrap()),
+            password_hash: touchless_server::console::session::hash_password("olga-pass").unwrap(),
+        })
+        .await
+        .unwrap();
+    let olga = c.session("olga", "olga-pass").await;
+    let (_, page) = c.get("/devices", &olga).await;
+    let csrf = csrf_of(&page);
+    let r = post(
+        olga.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("action", "deregister".into()),
+            ("mac", "000413EE0001".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = post(
+        olga.clone(),
+        vec![
+            ("csrf", csrf),
+            ("action", "deregister".into()),
+            ("all", "1".into()),
+            ("tenant", "acme".into()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "all that match, in their own tenant: none"
+    );
+    let (_, events) = app.get("/events").await;
+    assert_eq!(
+        events.as_array().unwrap().len(),
+        1,
+        "nothing more was queued"
+    );
+    store.close().await;
+    app.stop().await;
+}
