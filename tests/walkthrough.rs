@@ -54,6 +54,15 @@ fn the_seed_walkthrough() {
     // 2. The provider answers.
     let test = cli(&["provider", "test", "local"]);
     assert!(test.starts_with("OK, company Local redirection/"), "{test}");
+    // Edited in place (here to the URL it has); what is not given stays.
+    let shown = json(&cli(&["--json", "provider", "show", "local"]));
+    let url = shown["base_url"].as_str().unwrap();
+    let edited = cli(&["provider", "edit", "local", "--url", url]);
+    assert_eq!(
+        edited.trim(),
+        format!("provider local changed (master): {url}")
+    );
+    assert!(cli(&["provider", "test", "local"]).starts_with("OK, company"));
 
     // 3. Register; the daemon pushes the device to the redirection service.
     cli(&["device", "register", MAC]);

@@ -2,7 +2,9 @@
 
 use clap::Subcommand;
 use reqwest::Method;
-use touchless_api::daemon::{Event, EventSummary, NewProvider, Provider, ProviderTest};
+use touchless_api::daemon::{
+    Event, EventSummary, NewProvider, Provider, ProviderPatch, ProviderTest,
+};
 use touchless_domain::TenantId;
 
 use super::*;
@@ -30,6 +32,17 @@ pub enum ProviderCmd {
         /// its private CA, or its self-signed server certificate itself.
         #[arg(long)]
         ca_file: Option<std::path::PathBuf>,
+    },
+    /// Change a provider's URL, access key id or secret (what is not given stays).
+    Edit {
+        name: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        key_id: Option<String>,
+        /// The new secret (or TOUCHLESS_PROVIDER_SECRET).
+        #[arg(long, env = "TOUCHLESS_PROVIDER_SECRET", hide_env_values = true)]
+        secret: Option<String>,
     },
     /// List providers.
     List,
@@ -77,6 +90,30 @@ pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Re
                 return print_json(&p);
             }
             println!("provider {} added ({}): {}", p.name, scope(&p), p.base_url);
+        }
+        ProviderCmd::Edit {
+            name,
+            url,
+            key_id,
+            secret,
+        } => {
+            let body = ProviderPatch {
+                base_url: url,
+                access_key_id: key_id,
+                secret,
+            };
+            let p: Provider = c
+                .send(Method::PATCH, &format!("/providers/{}", enc(&name)), &body)
+                .await?;
+            if as_json {
+                return print_json(&p);
+            }
+            println!(
+                "provider {} changed ({}): {}",
+                p.name,
+                scope(&p),
+                p.base_url
+            );
         }
         ProviderCmd::List => {
             let ps: Vec<Provider> = c.get("/providers").await?;

@@ -45,6 +45,19 @@ pub struct NewProvider {
     pub ca_pem: Option<String>,
 }
 
+/// `PATCH /providers/{name}`: what an admin edits; the secret is write-only
+/// (sent to replace it, never returned).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
 /// `POST /providers/{name}/test`: the discovery a registration would do, run
 /// now. A failure is an answer (`ok: false`), not an HTTP error.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -172,6 +172,9 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn create_provider(&self, p: &Provider) -> Result<Provider>;
     async fn list_providers(&self) -> Result<Vec<Provider>>;
     async fn get_provider(&self, name: &str) -> Result<Option<Provider>>;
+    /// Replaces a provider's URL, key id, secret and CA bundle (by name; the
+    /// name, kind and tenant stay).
+    async fn update_provider(&self, p: &Provider) -> Result<Provider>;
     async fn delete_provider(&self, name: &str) -> Result<()>;
 
     // -- daemon: event queue ----------------------------------------------------

@@ -33,6 +33,11 @@ impl ApiError {
         (self.status, &self.error)
     }
 
+    /// The request field the refusal is about, if one.
+    pub(crate) fn field_name(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     pub(crate) fn new(status: StatusCode, error: impl Into<String>) -> Self {
         ApiError {
             status,

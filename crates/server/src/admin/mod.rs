@@ -22,7 +22,7 @@ use crate::secret::ct_eq;
 
 pub(crate) mod devices;
 pub(crate) mod extract;
-mod providers;
+pub(crate) mod providers;
 pub(crate) mod queue;
 mod redirect;
 mod state;
@@ -86,7 +86,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
         )
         .route(
             "/providers/{name}",
-            get(providers::get_provider).delete(providers::delete_provider),
+            get(providers::get_provider)
+                .patch(providers::patch_provider)
+                .delete(providers::delete_provider),
         )
         .route("/providers/{name}/test", post(providers::test_provider))
         .route("/status", get(status))

@@ -1,4 +1,4 @@
-//! Redirection providers in the admin API: add, read, test, remove.
+//! Redirection providers in the admin API: add, read, edit, test, remove.
 
 use std::sync::Arc;
 
@@ -55,6 +55,11 @@ pub(super) async fn create_provider(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewProvider>,
 ) -> ApiResult<(StatusCode, Json<api::Provider>)> {
+    Ok((StatusCode::CREATED, Json(create(&st, req).await?)))
+}
+
+/// Adds a provider; the console's Add comes here too.
+pub(crate) async fn create(st: &AdminState, req: api::NewProvider) -> ApiResult<api::Provider> {
     let kind = match req.kind {
         Some(k) => check("kind", k, |s| {
             (s == "snom")
@@ -85,7 +90,7 @@ pub(super) async fn create_provider(
     };
     let created = st.store.create_provider(&p).await?;
     tracing::info!(provider = %created.name, url = %created.base_url, "provider added");
-    Ok((StatusCode::CREATED, Json(view::provider(&created))))
+    Ok(view::provider(&created))
 }
 
 async fn fetch_provider(st: &AdminState, name: String) -> ApiResult<Provider> {
@@ -107,6 +112,36 @@ pub(super) async fn get_provider(
     Ok(Json(view::provider(&p)))
 }
 
+pub(super) async fn patch_provider(
+    State(st): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<api::ProviderPatch>,
+) -> ApiResult<Json<api::Provider>> {
+    Ok(Json(update(&st, name, req).await?))
+}
+
+/// Edits a provider; the console's Save comes here too. An empty secret
+/// keeps the stored one (the form never shows it).
+pub(crate) async fn update(
+    st: &AdminState,
+    name: String,
+    req: api::ProviderPatch,
+) -> ApiResult<api::Provider> {
+    let mut p = fetch_provider(st, name).await?;
+    if let Some(u) = req.base_url {
+        p.base_url = check("base_url", u, url)?;
+    }
+    if let Some(k) = req.access_key_id {
+        p.access_key_id = check("access_key_id", k, printable)?;
+    }
+    if let Some(s) = req.secret.filter(|s| !s.is_empty()) {
+        p.secret = check("secret", s, printable)?;
+    }
+    let saved = st.store.update_provider(&p).await?;
+    tracing::info!(provider = %saved.name, url = %saved.base_url, "provider changed");
+    Ok(view::provider(&saved))
+}
+
 pub(super) async fn delete_provider(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,
@@ -120,18 +155,23 @@ pub(super) async fn test_provider(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<api::ProviderTest>> {
-    let p = fetch_provider(&st, name).await?;
+    Ok(Json(test(&st, name).await?))
+}
+
+/// The discovery chain, worded as the CLI and the console show it.
+pub(crate) async fn test(st: &AdminState, name: String) -> ApiResult<api::ProviderTest> {
+    let p = fetch_provider(st, name).await?;
     let daemon = st.daemon.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the daemon is disabled on this node",
         )
     })?;
-    Ok(Json(match daemon.client(&p).test().await {
+    Ok(match daemon.client(&p).test().await {
         Ok(message) => api::ProviderTest { ok: true, message },
         Err(e) => api::ProviderTest {
             ok: false,
             message: e.to_string(),
         },
-    }))
+    })
 }

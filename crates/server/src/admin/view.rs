@@ -68,7 +68,7 @@ pub(super) fn contact(c: store::Contact) -> api::devices::Contact {
     }
 }
 
-pub(super) fn provider(p: &store::Provider) -> api::daemon::Provider {
+pub(crate) fn provider(p: &store::Provider) -> api::daemon::Provider {
     api::daemon::Provider {
         name: p.name.clone(),
         kind: p.kind.clone(),

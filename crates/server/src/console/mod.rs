@@ -4,8 +4,10 @@
 //! nothing is fetched from elsewhere at run time.
 //!
 //! - `session`: accounts' passwords, session cookies, CSRF, who may see what;
-//! - `pages`: the handlers, which read and write through the same store calls
-//!   and `touchless_api` types as the JSON admin API.
+//! - `respond`: rendering, plain refusal pages, the audit line of a write;
+//! - `pages` (sign-in, dashboard), `devices`, `providers`: the handlers, which read and
+//!   write through the same calls and `touchless_api` types as the JSON
+//!   admin API, so the console and the API cannot drift apart.
 
 use std::sync::Arc;
 
@@ -16,7 +18,10 @@ use minijinja::Environment;
 use crate::admin::AdminState;
 use crate::limits::PerSource;
 
+mod devices;
 mod pages;
+mod providers;
+mod respond;
 pub mod session;
 
 pub struct ConsoleState {
@@ -29,12 +34,13 @@ pub struct ConsoleState {
 }
 
 /// The templates, by name; `base.html` is what the pages extend.
-const TEMPLATES: [(&str, &str); 5] = [
+const TEMPLATES: [(&str, &str); 6] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("dashboard.html", include_str!("templates/dashboard.html")),
     ("devices.html", include_str!("templates/devices.html")),
     ("device.html", include_str!("templates/device.html")),
+    ("providers.html", include_str!("templates/providers.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/console.css");
@@ -64,10 +70,15 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/", get(pages::dashboard))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
-        .route("/devices", get(pages::devices))
-        .route("/devices/action", post(pages::act))
-        .route("/devices/live", get(pages::live))
-        .route("/devices/{mac}", get(pages::device))
+        .route("/devices", get(devices::devices))
+        .route("/devices/action", post(devices::act))
+        .route("/devices/live", get(devices::live))
+        .route("/providers", get(providers::providers))
+        .route("/providers/add", post(providers::add))
+        .route("/providers/{name}/save", post(providers::save))
+        .route("/providers/{name}/test", post(providers::test))
+        .route("/tenants/{id}/mode", post(providers::mode))
+        .route("/devices/{mac}", get(devices::device))
         .route(
             "/static/console.css",
             get(|| async {
@@ -86,6 +97,8 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
                 )
             }),
         )
-        .fallback(|| async { pages::plain(http::StatusCode::NOT_FOUND, "There is no such page.") })
+        .fallback(|| async {
+            respond::plain(http::StatusCode::NOT_FOUND, "There is no such page.")
+        })
         .with_state(st)
 }

@@ -131,7 +131,7 @@ impl FromRequestParts<Arc<ConsoleState>> for Viewer {
             Ok(None) => return Err(to_sign_in()),
             Err(e) => {
                 tracing::error!(error = %e, "reading a console session failed");
-                return Err(super::pages::plain(
+                return Err(super::respond::plain(
                     http::StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong on our side; it has been logged.",
                 ));

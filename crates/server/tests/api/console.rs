@@ -480,3 +480,91 @@ async fn a_selection_form_without_its_token_or_for_another_tenant_is_refused() {
     store.close().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_edits_a_provider_saves_and_tests_it_in_place() {
+    let fake = crate::fake_sraps::FakeSraps::start(std::time::Duration::ZERO).await;
+    let mut app = spawn_app().await;
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    // Added with an address where nothing listens, as a typo would.
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "snom", "base_url": "http://127.0.0.1:9/api/v1/", "access_key_id": "old", "secret": "old-secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+
+    let b = Browser::start().await;
+    sign_in_browser(&b, &base, &user, &password).await;
+    b.find("nav a[href='/providers']").await.click().await;
+    b.wait_for_text("master account").await;
+    b.script("document.body.dataset.marker = 'same page'").await;
+    b.find("#test-snom").await.click().await;
+    b.wait_for_text("127.0.0.1:9").await;
+    assert_eq!(
+        b.script("return document.getElementById('result-snom').className")
+            .await,
+        "bad"
+    );
+    assert_eq!(
+        b.script("return document.body.dataset.marker").await,
+        "same page",
+        "Test answers in place"
+    );
+
+    b.find("#edit-snom").await.click().await;
+    assert_eq!(
+        b.script("return document.getElementById('secret-snom').value")
+            .await,
+        "",
+        "the secret is never sent back to the browser"
+    );
+    b.script(&format!(
+        "const u = document.getElementById('url-snom'); u.value = '{}';",
+        fake.url()
+    ))
+    .await;
+    b.script("document.getElementById('key-snom').value = ''")
+        .await;
+    b.find("#key-snom").await.type_text("key-1234").await;
+    b.find("#secret-snom").await.type_text("new-secret").await;
+    b.find("#save-snom").await.click().await;
+    b.wait_for_text("Saved.").await;
+    b.find("#test-snom").await.click().await;
+    b.wait_for_text("OK, company").await;
+    let (_, t) = app.post("/providers/snom/test", json!({})).await;
+    assert_eq!(
+        b.find("#result-snom").await.text().await,
+        t["message"].as_str().unwrap(),
+        "worded as the API (and so the CLI) words it"
+    );
+    b.screenshot(&screenshots().join("providers.png")).await;
+    let store = touchless_store::open(&app.database_url).await.unwrap();
+    let p = store.get_provider("snom").await.unwrap().unwrap();
+    assert_eq!(
+        (p.access_key_id.as_str(), p.secret.as_str()),
+        ("key-1234", "new-secret")
+    );
+    store.close().await;
+
+    // A refusal names the field as the form labels it.
+    b.find("#edit-snom").await.click().await;
+    b.script("document.getElementById('url-snom').value = 'ftp://nope'")
+        .await;
+    b.find("#save-snom").await.click().await;
+    b.wait_for_text("URL: expected an http:// or https:// URL")
+        .await;
+
+    // The tenant's mode, chosen here.
+    b.script("document.getElementById('mode-acme').value = 'per-tenant'")
+        .await;
+    b.find("#mode-save-acme").await.click().await;
+    b.wait_for_text("Touchless Provisioning Mode").await;
+    let (_, t) = app.get("/tenants/acme").await;
+    assert_eq!(t["mode"], "per-tenant");
+    b.quit().await;
+    app.stop().await;
+}

@@ -40,6 +40,25 @@ pub async fn providers_one_per_scope(s: &dyn Store) {
         Err(StoreError::Invalid { .. })
     ));
     assert_eq!(s.list_providers().await.unwrap().len(), 2);
+    let mut edited = p.clone();
+    edited.access_key_id = "key2".into();
+    edited.secret = "secret2".into();
+    edited.base_url = "https://sraps.example/api/v1/".into();
+    let saved = s.update_provider(&edited).await.unwrap();
+    assert_eq!(
+        (
+            saved.access_key_id.as_str(),
+            saved.secret.as_str(),
+            saved.base_url.as_str(),
+            saved.tenant.as_ref()
+        ),
+        ("key2", "secret2", "https://sraps.example/api/v1/", None)
+    );
+    edited.name = "ghost".into();
+    assert!(matches!(
+        s.update_provider(&edited).await,
+        Err(StoreError::NotFound { .. })
+    ));
     s.delete_provider("snom").await.unwrap();
     assert!(s.get_provider("snom").await.unwrap().is_none());
 }

@@ -64,6 +64,26 @@ macro_rules! queue_store {
                 row.as_ref().map(provider_row).transpose()
             }
 
+            async fn update_provider(&self, p: &Provider) -> Result<Provider> {
+                let done = sqlx::query(
+                    "UPDATE providers SET base_url = $1, access_key_id = $2, secret = $3, ca_pem = $4 \
+                     WHERE name = $5",
+                )
+                .bind(&p.base_url)
+                .bind(&p.access_key_id)
+                .bind(&p.secret)
+                .bind(p.ca_pem.as_deref())
+                .bind(&p.name)
+                .execute(self.writes())
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::not_found("provider", &p.name));
+                }
+                self.get_provider(&p.name)
+                    .await?
+                    .ok_or_else(|| StoreError::not_found("provider", &p.name))
+            }
+
             async fn delete_provider(&self, name: &str) -> Result<()> {
                 let done = sqlx::query("DELETE FROM providers WHERE name = $1")
                     .bind(name)

@@ -75,8 +75,28 @@ function wire(form) {
   });
 }
 
+// Test: the result appears beside the button, the page stays.
+function wireTest(form) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = form.querySelector("output");
+    out.className = "";
+    out.textContent = "Testing…";
+    const res = await fetch(form.getAttribute("action"), {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    const t = res.ok ? await res.json() : { ok: false, message: res.statusText };
+    out.className = t.ok ? "ok" : "bad";
+    out.textContent = t.message;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("selection");
   if (form) wire(form);
+  document.querySelectorAll("form.test").forEach(wireTest);
   setTimeout(refresh, POLL_MS);
 });

@@ -1,0 +1,123 @@
+//! How console pages answer: rendering a template in the frame every page
+//! shares, plain pages for refusals and failures (never a trace), and the
+//! audit log line a write leaves.
+
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+use minijinja::context;
+use touchless_domain::TenantId;
+use touchless_store::NewAudit;
+
+use super::session::Viewer;
+use super::ConsoleState;
+use crate::admin;
+
+/// A page with one message and no chrome: errors, refusals. Never a trace.
+pub fn plain(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code} · touchless</title>\
+         <link rel=\"stylesheet\" href=\"/static/console.css\"></head><body class=\"plain\"><main>\
+         <h1>{code}</h1><p>{}</p><p><a href=\"/\">Back to the console</a></p></main></body></html>",
+        minijinja::HtmlEscape(message),
+        code = status.as_u16(),
+    );
+    (status, Html(body)).into_response()
+}
+
+/// Why a page answers with a plain page instead of itself: a refusal whose
+/// sentence the user can act on, or a failure on our side (logged where it
+/// happened).
+pub(super) enum Refusal {
+    Said(StatusCode, String),
+    Broken,
+}
+
+impl Refusal {
+    pub(super) fn bad(message: impl Into<String>) -> Self {
+        Refusal::Said(StatusCode::BAD_REQUEST, message.into())
+    }
+
+    pub(super) fn broken(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "a console page failed");
+        Refusal::Broken
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Said(status, message) => plain(status, &message),
+            Refusal::Broken => plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side; it has been logged.",
+            ),
+        }
+    }
+}
+
+/// The answer to a form whose CSRF token is missing or not the session's.
+pub(super) fn forged() -> Response {
+    plain(
+        StatusCode::FORBIDDEN,
+        "This form has expired or did not come from this console. Go back, reload the page and try again.",
+    )
+}
+
+pub(super) fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "a console page failed");
+    plain(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side; it has been logged.",
+    )
+}
+
+/// An admin API refusal as a page: its status and its sentence; a 5xx was
+/// logged where it happened and says nothing more here.
+pub(super) fn api_error(e: &admin::extract::ApiError) -> Response {
+    match e.status_and_message() {
+        (s, _) if s.is_server_error() => {
+            plain(s, "Something went wrong on our side; it has been logged.")
+        }
+        (s, m) => plain(s, m),
+    }
+}
+
+pub(super) fn render(st: &ConsoleState, name: &str, ctx: minijinja::Value) -> Response {
+    match st.templates.get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// What every page's frame needs: who is signed in, and the CSRF token of
+/// the sign-out form.
+pub(super) fn frame(v: &Viewer, section: &str) -> minijinja::Value {
+    context! {
+        user => v.user.name.as_str(),
+        role => v.user.role.as_str(),
+        tenant => v.user.tenant.as_ref().map(|t| t.as_str()),
+        is_admin => v.is_admin(),
+        csrf => v.csrf.as_str(),
+        section => section,
+    }
+}
+
+pub(super) async fn audit(
+    st: &ConsoleState,
+    actor: &str,
+    tenant: Option<TenantId>,
+    action: &str,
+    target: &str,
+    detail: &str,
+) {
+    let entry = NewAudit {
+        actor: actor.to_owned(),
+        tenant,
+        action: action.to_owned(),
+        target: target.to_owned(),
+        detail: detail.to_owned(),
+    };
+    if let Err(e) = st.admin.store.audit(&entry).await {
+        tracing::error!(error = %e, action, "writing the audit log failed");
+    }
+}
