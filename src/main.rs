@@ -88,6 +88,9 @@ enum Command {
     /// The daemon's event queue.
     #[command(subcommand)]
     Events(cli::EventsCmd),
+    /// Web console accounts.
+    #[command(subcommand)]
+    User(cli::UserCmd),
     /// A simulated Snom phone (one, or a boot storm).
     #[command(subcommand)]
     Phone(PhoneCmd),
@@ -237,6 +240,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         Command::Provider(cmd) => rt.block_on(async {
             let c = client::Client::new(&cfg)?;
             cli::provider(&c, cmd, args.json).await
+        }),
+        Command::User(cmd) => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            cli::user(&c, cmd, args.json).await
         }),
         Command::Phone(PhoneCmd::Boot {
             mac,

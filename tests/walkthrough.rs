@@ -54,6 +54,25 @@ fn the_seed_walkthrough() {
     // 2. The provider answers.
     let test = cli(&["provider", "test", "local"]);
     assert!(test.starts_with("OK, company Local redirection/"), "{test}");
+    // A console account for the tenant's admin; a generated password is shown once.
+    let added = cli(&[
+        "user",
+        "add",
+        "ann",
+        "--role",
+        "tenant-admin",
+        "--tenant",
+        "acme",
+    ]);
+    assert!(
+        added.starts_with("tenant-admin added: ann; password (shown once): "),
+        "{added}"
+    );
+    let users = cli(&["user", "list"]);
+    assert!(
+        users.contains("ann") && users.contains("tenant-admin") && users.contains("acme"),
+        "{users}"
+    );
     // Edited in place (here to the URL it has); what is not given stays.
     let shown = json(&cli(&["--json", "provider", "show", "local"]));
     let url = shown["base_url"].as_str().unwrap();

@@ -5,11 +5,13 @@ mod device;
 mod provider;
 mod redirect;
 mod tenant;
+mod user;
 
 pub use device::{device, DeviceCmd};
 pub use provider::{events, provider, EventsCmd, ProviderCmd};
 pub use redirect::{redirect, RedirectCmd};
 pub use tenant::{tenant, TenantCmd};
+pub use user::{user, UserCmd};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use touchless_api::devices::LineIn;

@@ -8,6 +8,7 @@
 //!   (`/api/v1/…` on the admin listener, bearer token).
 //! - [`sraps`]: the SRAPS-compatible API of the redirection service, which the
 //!   daemon's SRAPS client also speaks to Snom's real service.
+//! - [`users`]: console accounts (`/api/v1/users`).
 //! - [`status`]: one node's view and render cache (`GET /api/v1/status`).
 //! - [`wire`]: scalars read leniently, as the APIs have always accepted them
 //!   (a setting's value may be a number; SRAPS clients send `"true"`).
@@ -25,6 +26,7 @@ pub mod redirect;
 pub mod sraps;
 pub mod status;
 pub mod tenants;
+pub mod users;
 pub mod wire;
 
 pub use error::ErrorBody;

@@ -11,8 +11,8 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 use crate::{
-    DeviceStatus, DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvScope, ProvUser,
-    Role, SettingName, SipPassword, SipUser, TenantId, TouchlessMode,
+    ConsoleRole, DeviceStatus, DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvScope,
+    ProvUser, Role, SettingName, SipPassword, SipUser, TenantId, TouchlessMode, UserName,
 };
 
 fn string(description: &str, example: &str, pattern: Option<&str>, values: &[&str]) -> Schema {
@@ -151,6 +151,21 @@ string_schema!(
     ["none", "read", "write", "admin"]
 );
 
+string_schema!(
+    UserName,
+    "A console account's name: letters, digits and . _ @ -, at most 64 characters.",
+    "ann",
+    Some("^[A-Za-z0-9._@-]{1,64}$"),
+    []
+);
+string_schema!(
+    ConsoleRole,
+    "What a console account may do: everything (admin), or only its tenant's devices, settings and provider (tenant-admin).",
+    "admin",
+    None,
+    ["admin", "tenant-admin"]
+);
+
 /// `Deserialize` through `FromStr`, for the enums whose derived form would
 /// answer serde's "unknown variant" instead of the domain's message.
 macro_rules! deserialize_from_str {
@@ -164,7 +179,7 @@ macro_rules! deserialize_from_str {
     )*};
 }
 
-deserialize_from_str!(DeviceStatus, TouchlessMode, ProvScope, Role);
+deserialize_from_str!(DeviceStatus, TouchlessMode, ProvScope, Role, ConsoleRole);
 
 #[cfg(test)]
 mod tests {

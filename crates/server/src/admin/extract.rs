@@ -47,6 +47,15 @@ impl ApiError {
         }
     }
 
+    /// A 500 whose cause is logged here and not answered.
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "admin API failure");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; see the server log",
+        )
+    }
+
     /// A 400 for one field; `value` is what was sent for it.
     pub(crate) fn field(field: &str, value: impl Into<Echo>, error: impl Into<String>) -> Self {
         ApiError {

@@ -7,7 +7,7 @@
 //!   write reaches the provisioning view and the queue;
 //! - `extract`: typed bodies and query strings in, `ErrorBody` out;
 //! - `view`: store records as the API answers them;
-//! - `tenants`, `devices`, `providers`, `queue`, `redirect`: the endpoints.
+//! - `tenants`, `devices`, `providers`, `queue`, `redirect`, `users`: the endpoints.
 
 use std::sync::Arc;
 
@@ -27,6 +27,7 @@ pub(crate) mod queue;
 mod redirect;
 mod state;
 mod tenants;
+pub(crate) mod users;
 pub(crate) mod view;
 
 use extract::ApiError;
@@ -91,6 +92,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 .delete(providers::delete_provider),
         )
         .route("/providers/{name}/test", post(providers::test_provider))
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/{name}", delete(users::delete_user))
+        .route("/users/{name}/password", post(users::set_password_handler))
         .route("/status", get(status))
         .nest("/redirect", redirect)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })

@@ -568,3 +568,92 @@ async fn an_admin_edits_a_provider_saves_and_tests_it_in_place() {
     b.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn console_accounts_through_the_admin_api() {
+    let mut app = spawn_app().await;
+    let c = Console::of(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/users",
+            json!({"name": "ann", "role": "tenant-admin", "tenant": "acme"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["user"]["tenant"], "acme");
+    let generated = v["password"].as_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 20, "generated and answered once");
+    let session = c.session("ann", &generated).await;
+    assert_eq!(c.get("/devices", &session).await.0, StatusCode::OK);
+
+    for (body, field) in [
+        (
+            json!({"name": "bob", "role": "admin", "tenant": "acme"}),
+            "tenant",
+        ),
+        (json!({"name": "carl", "role": "tenant-admin"}), "tenant"),
+        (
+            json!({"name": "dora", "role": "admin", "password": "short"}),
+            "password",
+        ),
+        (json!({"name": "no spaces", "role": "admin"}), "name"),
+        (json!({"name": "eve", "role": "root"}), "role"),
+    ] {
+        let (s, v) = app.post("/users", body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
+        assert_eq!(v["field"], field, "{body}: {v}");
+    }
+    let (s, v) = app
+        .post(
+            "/users",
+            json!({"name": "ann", "role": "tenant-admin", "tenant": "acme"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+
+    let (s, v) = app
+        .post(
+            "/users/ann/password",
+            json!({"password": "a-new-long-password"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v.get("password").is_none(),
+        "a given password is not echoed"
+    );
+    assert_eq!(
+        c.get("/devices", &session).await.0,
+        StatusCode::SEE_OTHER,
+        "a new password ends the sessions"
+    );
+    assert_eq!(
+        c.sign_in("ann", &generated).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    c.session("ann", "a-new-long-password").await;
+
+    let (_, list) = app.get("/users").await;
+    let names: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["admin", "ann"]);
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u.get("password_hash").is_none()));
+    let (s, _) = app
+        .admin_call(reqwest::Method::DELETE, "/users/ann", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app
+        .admin_call(reqwest::Method::DELETE, "/users/ann", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
