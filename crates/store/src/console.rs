@@ -62,3 +62,15 @@ pub struct NewAudit {
     pub target: String,
     pub detail: String,
 }
+
+/// Which audit lines to read, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Only this tenant's lines.
+    pub tenant: Option<TenantId>,
+    /// Only this actor's (an account name, or `api`).
+    pub actor: Option<String>,
+    /// Only actions containing this text.
+    pub action: Option<String>,
+    pub limit: u32,
+}

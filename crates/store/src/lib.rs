@@ -252,8 +252,8 @@ pub trait ConsoleStore: Send + Sync + 'static {
     ) -> Result<u64>;
 
     async fn audit(&self, entry: &NewAudit) -> Result<()>;
-    /// The newest entries first; only `tenant`'s when given.
-    async fn audit_log(&self, tenant: Option<&TenantId>, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// The newest entries first, as the filter says.
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
 }
 
 /// Installation-wide values, and the store's connections.

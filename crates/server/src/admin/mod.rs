@@ -26,7 +26,7 @@ pub(crate) mod providers;
 pub(crate) mod queue;
 mod redirect;
 mod state;
-mod tenants;
+pub(crate) mod tenants;
 pub(crate) mod users;
 pub(crate) mod view;
 
@@ -98,6 +98,10 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/status", get(status))
         .nest("/redirect", redirect)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            audit_writes,
+        ))
         // `layer`, not `route_layer`: unknown paths and wrong methods are
         // authenticated too, so the API does not tell a stranger which routes exist.
         .layer(axum::middleware::from_fn_with_state(
@@ -121,6 +125,34 @@ async fn status(
         rows_read: st.dir.rows_read(),
         render_cache: st.dir.cache_stats(),
     })
+}
+
+/// Every write through the API that succeeded leaves a line in the audit
+/// log, as the console's do: the bearer token stands for one actor, `api`.
+/// (Bodies are not logged: they may hold passwords.)
+async fn audit_writes(State(st): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    // Inside `nest` the path has lost its `/api/v1`; log it as it was asked.
+    let path = format!("/api/v1{}", req.uri().path());
+    let resp = next.run(req).await;
+    if method != http::Method::GET && resp.status().is_success() {
+        // `/tenants/acme/…` concerns tenant acme: its admins see the line.
+        let tenant = path
+            .strip_prefix("/api/v1/tenants/")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|t| touchless_domain::TenantId::parse(t).ok());
+        let entry = touchless_store::NewAudit {
+            actor: "api".into(),
+            tenant,
+            action: format!("{method} {path}"),
+            target: path.clone(),
+            detail: resp.status().as_u16().to_string(),
+        };
+        if let Err(e) = st.store.audit(&entry).await {
+            tracing::error!(error = %e, "writing the audit log failed");
+        }
+    }
+    resp
 }
 
 async fn require_token(State(st): State<Arc<AdminState>>, req: Request, next: Next) -> Response {

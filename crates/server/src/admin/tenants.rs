@@ -25,6 +25,12 @@ pub(super) async fn create_tenant(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewTenant>,
 ) -> ApiResult<(StatusCode, Json<api::Tenant>)> {
+    Ok((StatusCode::CREATED, Json(create(&st, req).await?)))
+}
+
+/// Creates a tenant; the answer holds its `/prov` password once, since it
+/// may have been generated. The console's Add comes here too.
+pub(crate) async fn create(st: &AdminState, req: api::NewTenant) -> ApiResult<api::Tenant> {
     let id = req.id;
     let generated_user = format!("prov-{}", &id.as_str()[..id.as_str().len().min(25)]);
     let new = NewTenant {
@@ -50,14 +56,14 @@ pub(super) async fn create_tenant(
     // Shown once here, because it may have been generated.
     let mut out = view::tenant(&t);
     out.prov_pass = Some(t.prov_pass);
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(out)
 }
 
 pub(super) fn path_tenant(id: &str) -> ApiResult<TenantId> {
     TenantId::parse(id).map_err(|e| ApiError::field("id", id, e.to_string()))
 }
 
-pub(super) async fn fetch_tenant(st: &AdminState, id: &TenantId) -> ApiResult<Tenant> {
+pub(crate) async fn fetch_tenant(st: &AdminState, id: &TenantId) -> ApiResult<Tenant> {
     Ok(st
         .store
         .get_tenant(id)
@@ -89,12 +95,20 @@ pub(super) async fn patch_tenant(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<api::TenantPatch>,
 ) -> ApiResult<Json<api::Tenant>> {
-    let id = path_tenant(&id)?;
+    Ok(Json(patch(&st, path_tenant(&id)?, req).await?))
+}
+
+/// Changes a tenant; the console's Save comes here too.
+pub(crate) async fn patch(
+    st: &AdminState,
+    id: TenantId,
+    req: api::TenantPatch,
+) -> ApiResult<api::Tenant> {
     let mut new_settings = req.settings.map(settings).transpose()?;
     if let Some(extra) = req.add_settings {
         let base = match new_settings.take() {
             Some(s) => s,
-            None => fetch_tenant(&st, &id).await?.settings,
+            None => fetch_tenant(st, &id).await?.settings,
         };
         new_settings = Some(upsert_settings(base, settings(extra)?));
     }
@@ -110,7 +124,7 @@ pub(super) async fn patch_tenant(
     };
     let t = st.store.update_tenant(&id, &patch).await?;
     st.written(false).await;
-    Ok(Json(view::tenant(&t)))
+    Ok(view::tenant(&t))
 }
 
 pub(super) async fn delete_tenant(

@@ -6,7 +6,7 @@
 use touchless_api as api;
 use touchless_store as store;
 
-pub(super) fn tenant(t: &store::Tenant) -> api::tenants::Tenant {
+pub(crate) fn tenant(t: &store::Tenant) -> api::tenants::Tenant {
     api::tenants::Tenant {
         id: t.id.clone(),
         name: t.name.clone(),

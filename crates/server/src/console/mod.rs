@@ -5,7 +5,8 @@
 //!
 //! - `session`: accounts' passwords, session cookies, CSRF, who may see what;
 //! - `respond`: rendering, plain refusal pages, the audit line of a write;
-//! - `pages` (sign-in, dashboard), `devices`, `providers`: the handlers, which read and
+//! - `pages` (sign-in, dashboard), `devices`, `tenants`, `providers`, `accounts`
+//!   (one's password, the Users page, the audit log): the handlers, which read and
 //!   write through the same calls and `touchless_api` types as the JSON
 //!   admin API, so the console and the API cannot drift apart.
 
@@ -18,11 +19,13 @@ use minijinja::Environment;
 use crate::admin::AdminState;
 use crate::limits::PerSource;
 
+mod accounts;
 mod devices;
 mod pages;
 mod providers;
 mod respond;
 pub mod session;
+mod tenants;
 
 pub struct ConsoleState {
     pub admin: Arc<AdminState>,
@@ -34,13 +37,18 @@ pub struct ConsoleState {
 }
 
 /// The templates, by name; `base.html` is what the pages extend.
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("dashboard.html", include_str!("templates/dashboard.html")),
     ("devices.html", include_str!("templates/devices.html")),
     ("device.html", include_str!("templates/device.html")),
     ("providers.html", include_str!("templates/providers.html")),
+    ("audit.html", include_str!("templates/audit.html")),
+    ("account.html", include_str!("templates/account.html")),
+    ("users.html", include_str!("templates/users.html")),
+    ("tenants.html", include_str!("templates/tenants.html")),
+    ("tenant.html", include_str!("templates/tenant.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/console.css");
@@ -78,6 +86,18 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/providers/{name}/save", post(providers::save))
         .route("/providers/{name}/test", post(providers::test))
         .route("/tenants/{id}/mode", post(providers::mode))
+        .route("/tenants", get(tenants::tenants))
+        .route("/tenants/add", post(tenants::add))
+        .route("/tenants/{id}", get(tenants::tenant))
+        .route("/tenants/{id}/save", post(tenants::save))
+        .route("/tenants/{id}/delete", post(tenants::delete))
+        .route("/account", get(accounts::account))
+        .route("/account/password", post(accounts::change_password))
+        .route("/users", get(accounts::users))
+        .route("/users/add", post(accounts::add_user))
+        .route("/users/{name}/reset", post(accounts::reset_password))
+        .route("/users/{name}/remove", post(accounts::remove_user))
+        .route("/audit", get(accounts::audit_log))
         .route("/devices/{mac}", get(devices::device))
         .route(
             "/static/console.css",

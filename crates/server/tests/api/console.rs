@@ -1,21 +1,22 @@
-//! The web console over plain HTTP (sessions, CSRF, the sign-in limit, who
-//! sees what) and in a real Chromium (`webdriver`): the pages an admin
-//! clicks through, with screenshots for a reviewer.
+//! The web console over plain HTTP: sessions, CSRF, the sign-in limit, who
+//! sees what, accounts and the audit log. `console_browser` clicks through
+//! the same pages in a real Chromium.
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{redirect::Policy, StatusCode};
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::webdriver::Browser;
 
-struct Console {
-    base: String,
-    http: reqwest::Client,
+/// The console's address and a client that does not follow redirects (so
+/// a test sees where it is sent) and keeps no cookies (so it names its own).
+pub struct Console {
+    pub base: String,
+    pub http: reqwest::Client,
 }
 
 impl Console {
-    fn of(app: &TestApp) -> Console {
+    pub fn of(app: &TestApp) -> Console {
         Console {
             base: app.admin.trim_end_matches("/api/v1").to_owned(),
             http: reqwest::Client::builder()
@@ -25,7 +26,7 @@ impl Console {
         }
     }
 
-    async fn sign_in(&self, user: &str, password: &str) -> reqwest::Response {
+    pub async fn sign_in(&self, user: &str, password: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/login", self.base))
             .form(&[("user", user), ("password", password)])
@@ -35,14 +36,14 @@ impl Console {
     }
 
     /// Signs in and returns the session cookie (`name=value`).
-    async fn session(&self, user: &str, password: &str) -> String {
+    pub async fn session(&self, user: &str, password: &str) -> String {
         let r = self.sign_in(user, password).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "signed in as {user}");
         let c = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
         c.split(';').next().unwrap().to_owned()
     }
 
-    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+    pub async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
@@ -54,7 +55,7 @@ impl Console {
     }
 }
 
-fn first_admin(app: &TestApp) -> (String, String) {
+pub fn first_admin(app: &TestApp) -> (String, String) {
     app.running
         .as_ref()
         .unwrap()
@@ -64,7 +65,7 @@ fn first_admin(app: &TestApp) -> (String, String) {
 }
 
 /// The CSRF token a page's forms carry.
-fn csrf_of(page: &str) -> String {
+pub fn csrf_of(page: &str) -> String {
     let at = page
         .find("name=\"csrf\" value=\"")
         .expect("a form with a CSRF token")
@@ -213,170 +214,6 @@ async fn a_tenant_admin_sees_only_their_tenant() {
     app.stop().await;
 }
 
-/// Where the browser tests leave their screenshots.
-fn screenshots() -> std::path::PathBuf {
-    let dir = std::env::var_os("TOUCHLESS_SCREENSHOTS")
-        .map(Into::into)
-        .unwrap_or_else(|| std::env::temp_dir().join("touchless-screenshots"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-#[tokio::test]
-async fn an_admin_signs_in_finds_a_device_and_reads_its_credentials_in_chromium() {
-    let mut app = spawn_app().await;
-    let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    let devices: Vec<_> = (0..60)
-        .map(|i| json!({"mac": format!("000413CC{i:04X}"), "model": "snomD717", "tenant": "acme",
-                        "name": format!("Desk {i}"), "lines": [{"extension": format!("{}", 200 + i), "sip_password": "pw"}]}))
-        .collect();
-    let (s, v) = app.post("/devices", json!(devices)).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let base = app.admin.trim_end_matches("/api/v1").to_owned();
-    let shots = screenshots();
-
-    let b = Browser::start().await;
-    b.goto(&format!("{base}/")).await;
-    assert!(
-        b.url().await.ends_with("/login"),
-        "signed out: the sign-in page"
-    );
-    b.screenshot(&shots.join("login.png")).await;
-    b.find("#user").await.type_text(&user).await;
-    b.find("#password").await.type_text("not it").await;
-    b.find("#sign-in").await.click().await;
-    b.wait_for_text("Wrong user name or password.").await;
-    b.find("#password").await.type_text(&password).await;
-    b.find("#sign-in").await.click().await;
-    b.wait_for_text("Dashboard").await;
-    assert!(b.text().await.contains("60 in all"));
-    b.screenshot(&shots.join("dashboard.png")).await;
-
-    b.find("nav a[href='/devices']").await.click().await;
-    b.wait_for_text("Last message").await;
-    assert_eq!(b.count("table.devices tbody tr").await, 50, "a page of 50");
-    b.screenshot(&shots.join("devices.png")).await;
-    b.find("a[rel='next']").await.click().await;
-    b.wait_for_text("Page 2").await;
-    assert_eq!(b.count("table.devices tbody tr").await, 10);
-    b.find("#f-q").await.type_text("217").await;
-    b.find(".filters button").await.click().await;
-    b.wait_for_text("000413CC0011").await;
-    assert_eq!(
-        b.count("table.devices tbody tr").await,
-        1,
-        "found by extension"
-    );
-
-    b.find("a[href='/devices/000413CC0011']")
-        .await
-        .click()
-        .await;
-    b.wait_for_text("What the phone is handed").await;
-    let url = b.find("#ztprov-url").await.text().await;
-    assert!(url.ends_with("/ztprov/snomD717-000413CC0011.htm"), "{url}");
-    assert_eq!(
-        b.find("#ztprov-pass").await.text().await,
-        "",
-        "the password stays hidden until asked for"
-    );
-    b.find("#reveal").await.click().await;
-    let (_, creds) = app.get("/devices/000413CC0011/credentials").await;
-    assert_eq!(
-        b.find("#ztprov-pass").await.text().await,
-        creds["ztprov_pass"].as_str().unwrap()
-    );
-    b.screenshot(&shots.join("device.png")).await;
-
-    b.find("#sign-out").await.click().await;
-    b.wait_for_text("Sign in").await;
-    b.goto(&format!("{base}/devices")).await;
-    assert!(b.url().await.ends_with("/login"), "signed out for good");
-    b.quit().await;
-    println!("screenshots in {}", shots.display());
-    app.stop().await;
-}
-
-async fn sign_in_browser(b: &Browser, base: &str, user: &str, password: &str) {
-    b.goto(&format!("{base}/login")).await;
-    b.find("#user").await.type_text(user).await;
-    b.find("#password").await.type_text(password).await;
-    b.find("#sign-in").await.click().await;
-    b.wait_for_text("Dashboard").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn selected_devices_register_and_their_rows_turn_registered_without_a_reload() {
-    let fake = crate::fake_sraps::FakeSraps::start(std::time::Duration::from_millis(300)).await;
-    let mut app = spawn_app_with(crate::daemon::fast).await;
-    let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    let devices: Vec<_> = (0..5)
-        .map(|i| json!({"mac": format!("000413DD{i:04X}"), "model": "snomD717", "tenant": "acme"}))
-        .collect();
-    app.post("/devices", json!(devices)).await;
-    let (s, v) = app
-        .post(
-            "/providers",
-            json!({"name": "snom", "base_url": fake.url(), "access_key_id": "key", "secret": "secret"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let base = app.admin.trim_end_matches("/api/v1").to_owned();
-
-    let b = Browser::start().await;
-    sign_in_browser(&b, &base, &user, &password).await;
-    b.goto(&format!("{base}/devices?tenant=acme")).await;
-    b.wait_for_text("000413DD0004").await;
-    b.script("document.body.dataset.marker = 'still the same page'")
-        .await;
-    let picked = ["000413DD0001", "000413DD0003"];
-    for mac in picked {
-        b.find(&format!("input[value='{mac}']")).await.click().await;
-    }
-    b.find("#register").await.click().await;
-    b.wait_for_text("2 device(s) queued to register.").await;
-    let status_of = |mac: &str| {
-        format!("return document.querySelector(\"tr[data-mac='{mac}'] .status\").textContent")
-    };
-    let t = std::time::Instant::now();
-    for mac in picked {
-        loop {
-            let s = b.script(&status_of(mac)).await;
-            if s == "registered" {
-                break;
-            }
-            assert!(
-                t.elapsed() < std::time::Duration::from_secs(20),
-                "{mac} is still {s}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let msg = b
-            .script(&format!(
-                "return document.querySelector(\"tr[data-mac='{mac}'] .message\").textContent"
-            ))
-            .await;
-        assert_eq!(msg, "-", "all is well");
-    }
-    assert_eq!(
-        b.script("return document.body.dataset.marker").await,
-        "still the same page",
-        "the rows changed without a reload"
-    );
-    assert_eq!(
-        b.script(&status_of("000413DD0002")).await,
-        "unregistered",
-        "only the selected ones"
-    );
-    b.screenshot(&screenshots().join("devices-registered.png"))
-        .await;
-    b.quit().await;
-    assert_eq!(fake.state.recorded.lock().unwrap().puts.len(), 2);
-    app.stop().await;
-}
-
 #[tokio::test]
 async fn a_selection_form_without_its_token_or_for_another_tenant_is_refused() {
     let mut app = spawn_app().await;
@@ -481,94 +318,6 @@ async fn a_selection_form_without_its_token_or_for_another_tenant_is_refused() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_edits_a_provider_saves_and_tests_it_in_place() {
-    let fake = crate::fake_sraps::FakeSraps::start(std::time::Duration::ZERO).await;
-    let mut app = spawn_app().await;
-    let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    // Added with an address where nothing listens, as a typo would.
-    let (s, v) = app
-        .post(
-            "/providers",
-            json!({"name": "snom", "base_url": "http://127.0.0.1:9/api/v1/", "access_key_id": "old", "secret": "old-secret"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let base = app.admin.trim_end_matches("/api/v1").to_owned();
-
-    let b = Browser::start().await;
-    sign_in_browser(&b, &base, &user, &password).await;
-    b.find("nav a[href='/providers']").await.click().await;
-    b.wait_for_text("master account").await;
-    b.script("document.body.dataset.marker = 'same page'").await;
-    b.find("#test-snom").await.click().await;
-    b.wait_for_text("127.0.0.1:9").await;
-    assert_eq!(
-        b.script("return document.getElementById('result-snom').className")
-            .await,
-        "bad"
-    );
-    assert_eq!(
-        b.script("return document.body.dataset.marker").await,
-        "same page",
-        "Test answers in place"
-    );
-
-    b.find("#edit-snom").await.click().await;
-    assert_eq!(
-        b.script("return document.getElementById('secret-snom').value")
-            .await,
-        "",
-        "the secret is never sent back to the browser"
-    );
-    b.script(&format!(
-        "const u = document.getElementById('url-snom'); u.value = '{}';",
-        fake.url()
-    ))
-    .await;
-    b.script("document.getElementById('key-snom').value = ''")
-        .await;
-    b.find("#key-snom").await.type_text("key-1234").await;
-    b.find("#secret-snom").await.type_text("new-secret").await;
-    b.find("#save-snom").await.click().await;
-    b.wait_for_text("Saved.").await;
-    b.find("#test-snom").await.click().await;
-    b.wait_for_text("OK, company").await;
-    let (_, t) = app.post("/providers/snom/test", json!({})).await;
-    assert_eq!(
-        b.find("#result-snom").await.text().await,
-        t["message"].as_str().unwrap(),
-        "worded as the API (and so the CLI) words it"
-    );
-    b.screenshot(&screenshots().join("providers.png")).await;
-    let store = touchless_store::open(&app.database_url).await.unwrap();
-    let p = store.get_provider("snom").await.unwrap().unwrap();
-    assert_eq!(
-        (p.access_key_id.as_str(), p.secret.as_str()),
-        ("key-1234", "new-secret")
-    );
-    store.close().await;
-
-    // A refusal names the field as the form labels it.
-    b.find("#edit-snom").await.click().await;
-    b.script("document.getElementById('url-snom').value = 'ftp://nope'")
-        .await;
-    b.find("#save-snom").await.click().await;
-    b.wait_for_text("URL: expected an http:// or https:// URL")
-        .await;
-
-    // The tenant's mode, chosen here.
-    b.script("document.getElementById('mode-acme').value = 'per-tenant'")
-        .await;
-    b.find("#mode-save-acme").await.click().await;
-    b.wait_for_text("Touchless Provisioning Mode").await;
-    let (_, t) = app.get("/tenants/acme").await;
-    assert_eq!(t["mode"], "per-tenant");
-    b.quit().await;
-    app.stop().await;
-}
-
 #[tokio::test]
 async fn console_accounts_through_the_admin_api() {
     let mut app = spawn_app().await;
@@ -655,5 +404,299 @@ async fn console_accounts_through_the_admin_api() {
         .admin_call(reqwest::Method::DELETE, "/users/ann", None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+/// A form post with the page's CSRF token.
+async fn post_form(
+    c: &Console,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let r = c
+        .http
+        .post(format!("{}{path}", c.base))
+        .header(COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn accounts_passwords_and_the_audit_log_in_the_console() {
+    let mut app = spawn_app().await;
+    let c = Console::of(&app);
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    app.post(
+        "/devices",
+        json!([{"mac": "000413FF0001", "model": "snomD717", "tenant": "acme"}]),
+    )
+    .await;
+    let admin = c.session(&user, &password).await;
+    let (_, page) = c.get("/users", &admin).await;
+    let csrf = csrf_of(&page);
+
+    // Added with a generated password, shown once on the page.
+    let (s, page) = post_form(
+        &c,
+        &admin,
+        "/users/add",
+        &[
+            ("csrf", &csrf),
+            ("name", "ann"),
+            ("role", "tenant-admin"),
+            ("tenant", "acme"),
+            ("password", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let marker = "id=\"new-password\">";
+    let at = page.find(marker).unwrap() + marker.len();
+    let generated = page[at..].split('<').next().unwrap().to_owned();
+    assert_eq!(generated.len(), 20);
+    assert!(
+        !c.get("/users", &admin).await.1.contains(&generated),
+        "shown once"
+    );
+    let (s, page) = post_form(
+        &c,
+        &admin,
+        "/users/add",
+        &[
+            ("csrf", &csrf),
+            ("name", "bob"),
+            ("role", "tenant-admin"),
+            ("tenant", ""),
+            ("password", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("Tenant: a tenant-admin needs the tenant they administer"),
+        "{page}"
+    );
+
+    // The tenant admin: no Users, no audit log; their own password.
+    let ann = c.session("ann", &generated).await;
+    for path in ["/users", "/audit"] {
+        assert_eq!(c.get(path, &ann).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (_, page) = c.get("/account", &ann).await;
+    let ann_csrf = csrf_of(&page);
+    let (s, page) = post_form(
+        &c,
+        &ann,
+        "/account/password",
+        &[
+            ("csrf", &ann_csrf),
+            ("current", "wrong"),
+            ("password", "ann-new-password"),
+            ("repeat", "ann-new-password"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Current password: this is not your current password."));
+    // A register through the console, then the new password.
+    let (_, page) = c.get("/devices", &ann).await;
+    let (s, _) = post_form(
+        &c,
+        &ann,
+        "/devices/action",
+        &[
+            ("csrf", &csrf_of(&page)),
+            ("action", "register"),
+            ("mac", "000413FF0001"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _) = post_form(
+        &c,
+        &ann,
+        "/account/password",
+        &[
+            ("csrf", &ann_csrf),
+            ("current", &generated),
+            ("password", "ann-new-password"),
+            ("repeat", "ann-new-password"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.get("/devices", &ann).await.0,
+        StatusCode::SEE_OTHER,
+        "signed out everywhere"
+    );
+    c.session("ann", "ann-new-password").await;
+
+    // An API write, then the log as an admin reads it.
+    app.post(
+        "/tenants",
+        json!({"id": "beta", "sip_host": "pbx.example.com"}),
+    )
+    .await;
+    let (_, log) = c.get("/audit", &admin).await;
+    // minijinja escapes '/' in HTML text.
+    let log = log.replace("&#x2f;", "/");
+    for line in [
+        "user-add",
+        "register",
+        "password-change",
+        "POST /api/v1/tenants",
+        "sign-in",
+    ] {
+        assert!(log.contains(line), "the audit log shows {line}");
+    }
+    let (_, mine) = c.get("/audit?actor=ann", &admin).await;
+    assert!(
+        mine.contains("register") && !mine.contains("user-add"),
+        "filtered by who"
+    );
+    assert!(
+        !log.contains(&generated) && !log.contains("ann-new-password"),
+        "no secret in the log"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tenants_are_added_edited_and_deleted_in_the_console() {
+    let mut app = spawn_app().await;
+    let c = Console::of(&app);
+    let (user, password) = first_admin(&app);
+    let admin = c.session(&user, &password).await;
+    let (_, page) = c.get("/tenants", &admin).await;
+    let csrf = csrf_of(&page);
+    let (s, page) = post_form(
+        &c,
+        &admin,
+        "/tenants/add",
+        &[
+            ("csrf", &csrf),
+            ("id", "Not An Id"),
+            ("sip_host", "pbx.example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Id: "), "names the field: {page}");
+    let (s, _) = post_form(
+        &c,
+        &admin,
+        "/tenants/add",
+        &[
+            ("csrf", &csrf),
+            ("id", "acme"),
+            ("sip_host", "pbx.example.com"),
+            ("mode", "master"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let form = |settings: &'static str, mode: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Acme Ltd".to_owned()),
+            ("sip_host", "sip.acme.example".to_owned()),
+            ("sip_port", "5080".to_owned()),
+            ("prov_user", "prov-acme".to_owned()),
+            ("prov_pass", String::new()),
+            ("prov_credentials", "device".to_owned()),
+            ("mode", mode.to_owned()),
+            ("settings", settings.to_owned()),
+        ]
+    };
+    let save = |cookie: String, f: Vec<(&'static str, String)>| {
+        let (http, url) = (c.http.clone(), format!("{}/tenants/acme/save", c.base));
+        async move {
+            let r = http
+                .post(url)
+                .header(COOKIE, cookie)
+                .form(&f)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (s, page) = save(
+        admin.clone(),
+        form(
+            "language=Deutsch\nuser_idle_text[1]=Hello there",
+            "per-tenant",
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("Saved."));
+    let (_, t) = app.get("/tenants/acme").await;
+    assert_eq!(
+        (
+            t["sip_host"].as_str(),
+            t["sip_port"].as_u64(),
+            t["mode"].as_str()
+        ),
+        (Some("sip.acme.example"), Some(5080), Some("per-tenant"))
+    );
+    assert_eq!(t["settings"][1]["value"], "Hello there");
+    let (_, creds) = app.get("/tenants/acme/credentials").await;
+    assert!(
+        !creds["prov_pass"].as_str().unwrap().is_empty(),
+        "an empty password field keeps it"
+    );
+    let (s, page) = save(
+        admin.clone(),
+        form("language=Deutsch\nno equals sign", "master"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("Settings, line 2: write NAME=VALUE or NAME[IDX]=VALUE"),
+        "{page}"
+    );
+
+    // A tenant admin edits their tenant, but not its mode; others do not exist.
+    app.post("/users", json!({"name": "ann", "role": "tenant-admin", "tenant": "acme", "password": "ann-password"})).await;
+    app.tenant("other", "prov-other", "s3cr3t-prov").await;
+    let ann = c.session("ann", "ann-password").await;
+    assert_eq!(c.get("/tenants/other", &ann).await.0, StatusCode::NOT_FOUND);
+    let (_, page) = c.get("/tenants/acme", &ann).await;
+    let ann_csrf = csrf_of(&page);
+    let mut f = form("language=English", "master");
+    f[0].1 = ann_csrf.clone();
+    let (s, _) = save(ann.clone(), f).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, t) = app.get("/tenants/acme").await;
+    assert_eq!(
+        (t["mode"].as_str(), t["settings"][0]["value"].as_str()),
+        (Some("per-tenant"), Some("English"))
+    );
+    let (s, _) = post_form(&c, &ann, "/tenants/acme/delete", &[("csrf", &ann_csrf)]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a tenant admin deletes no tenant");
+
+    // Deleting a tenant with devices is refused, with why and where they are.
+    app.post(
+        "/devices",
+        json!([{"mac": "000413AB0001", "model": "snomD717", "tenant": "acme"}]),
+    )
+    .await;
+    let (s, page) = post_form(&c, &admin, "/tenants/acme/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        page.contains("tenant acme still has 1 device(s); remove them first"),
+        "{page}"
+    );
+    assert!(page.contains("See its devices"));
+    let (s, page) = post_form(&c, &admin, "/tenants/other/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Tenant other deleted."));
     app.stop().await;
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod console;
+mod console_browser;
 mod credentials;
 mod daemon;
 #[path = "../support/fake_sraps.rs"]

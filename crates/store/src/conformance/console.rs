@@ -89,14 +89,40 @@ pub async fn accounts_sessions_and_audit(s: &dyn Store) {
         .await
         .unwrap();
     }
-    let all = s.audit_log(None, 10).await.unwrap();
+    let all = s
+        .audit_log(&crate::AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(
         all.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>(),
         ["ann", "root"],
         "newest first"
     );
-    let mine = s.audit_log(Some(&tid("acme")), 10).await.unwrap();
+    let mine = s
+        .audit_log(&crate::AuditFilter {
+            tenant: Some(tid("acme")),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(mine.len(), 1);
+    let by = |actor: &str, action: &str| crate::AuditFilter {
+        actor: Some(actor.into()).filter(|a: &String| !a.is_empty()),
+        action: Some(action.into()).filter(|a: &String| !a.is_empty()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(s.audit_log(&by("root", "")).await.unwrap().len(), 1);
+    assert_eq!(
+        s.audit_log(&by("", "SIGN")).await.unwrap().len(),
+        2,
+        "any case"
+    );
+    assert_eq!(s.audit_log(&by("", "delete")).await.unwrap().len(), 0);
     s.delete_user(&ta.name).await.unwrap();
     assert!(matches!(
         s.delete_user(&ta.name).await,

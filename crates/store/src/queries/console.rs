@@ -7,7 +7,7 @@ macro_rules! console_store {
         use sqlx::Row as _;
         use touchless_domain::{ConsoleRole, TenantId, UserName};
 
-        use crate::{AuditEntry, NewAudit, NewUser, Result, Session, StoreError, User};
+        use crate::{AuditEntry, AuditFilter, NewAudit, NewUser, Result, Session, StoreError, User};
 
         const USER_COLS: &str =
             "u.name, u.password_hash, u.role, u.tenant_id, u.created_at, u.updated_at";
@@ -192,17 +192,18 @@ macro_rules! console_store {
                 Ok(())
             }
 
-            async fn audit_log(
-                &self,
-                tenant: Option<&TenantId>,
-                limit: u32,
-            ) -> Result<Vec<AuditEntry>> {
-                let rows = sqlx::query(
+            async fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+                let has = be::SUBSTR;
+                let rows = sqlx::query(&format!(
                     "SELECT * FROM audit WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
-                     ORDER BY id DESC LIMIT $2",
-                )
-                .bind(tenant.map(|t| t.as_str()))
-                .bind(i64::from(limit))
+                     AND (CAST($2 AS TEXT) IS NULL OR actor = $2) \
+                     AND (CAST($3 AS TEXT) IS NULL OR {has}(lower(action), lower($3)) > 0) \
+                     ORDER BY id DESC LIMIT $4"
+                ))
+                .bind(f.tenant.as_ref().map(|t| t.as_str()))
+                .bind(f.actor.as_deref())
+                .bind(f.action.as_deref())
+                .bind(i64::from(f.limit))
                 .fetch_all(self.reads())
                 .await?;
                 rows.iter()

@@ -1,0 +1,275 @@
+//! The web console in a real Chromium (through `webdriver`): the pages an
+//! admin clicks through as the seed describes them, with screenshots for a
+//! reviewer in `$TOUCHLESS_SCREENSHOTS` (default `/tmp/touchless-screenshots`).
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::console::first_admin;
+use crate::helpers::*;
+use crate::webdriver::Browser;
+
+/// Where the browser tests leave their screenshots.
+fn screenshots() -> std::path::PathBuf {
+    let dir = std::env::var_os("TOUCHLESS_SCREENSHOTS")
+        .map(Into::into)
+        .unwrap_or_else(|| std::env::temp_dir().join("touchless-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_finds_a_device_and_reads_its_credentials_in_chromium() {
+    let mut app = spawn_app().await;
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let devices: Vec<_> = (0..60)
+        .map(|i| json!({"mac": format!("000413CC{i:04X}"), "model": "snomD717", "tenant": "acme",
+                        "name": format!("Desk {i}"), "lines": [{"extension": format!("{}", 200 + i), "sip_password": "pw"}]}))
+        .collect();
+    let (s, v) = app.post("/devices", json!(devices)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+    let shots = screenshots();
+
+    let b = Browser::start().await;
+    b.goto(&format!("{base}/")).await;
+    assert!(
+        b.url().await.ends_with("/login"),
+        "signed out: the sign-in page"
+    );
+    b.screenshot(&shots.join("login.png")).await;
+    b.find("#user").await.type_text(&user).await;
+    b.find("#password").await.type_text("not it").await;
+    b.find("#sign-in").await.click().await;
+    b.wait_for_text("Wrong user name or password.").await;
+    b.find("#password").await.type_text(&password).await;
+    b.find("#sign-in").await.click().await;
+    b.wait_for_text("Dashboard").await;
+    assert!(b.text().await.contains("60 in all"));
+    b.screenshot(&shots.join("dashboard.png")).await;
+
+    b.find("nav a[href='/devices']").await.click().await;
+    b.wait_for_text("Last message").await;
+    assert_eq!(b.count("table.devices tbody tr").await, 50, "a page of 50");
+    b.screenshot(&shots.join("devices.png")).await;
+    b.find("a[rel='next']").await.click().await;
+    b.wait_for_text("Page 2").await;
+    assert_eq!(b.count("table.devices tbody tr").await, 10);
+    b.find("#f-q").await.type_text("217").await;
+    b.find(".filters button").await.click().await;
+    b.wait_for_text("000413CC0011").await;
+    assert_eq!(
+        b.count("table.devices tbody tr").await,
+        1,
+        "found by extension"
+    );
+
+    b.find("a[href='/devices/000413CC0011']")
+        .await
+        .click()
+        .await;
+    b.wait_for_text("What the phone is handed").await;
+    let url = b.find("#ztprov-url").await.text().await;
+    assert!(url.ends_with("/ztprov/snomD717-000413CC0011.htm"), "{url}");
+    assert_eq!(
+        b.find("#ztprov-pass").await.text().await,
+        "",
+        "the password stays hidden until asked for"
+    );
+    b.find("#reveal").await.click().await;
+    let (_, creds) = app.get("/devices/000413CC0011/credentials").await;
+    assert_eq!(
+        b.find("#ztprov-pass").await.text().await,
+        creds["ztprov_pass"].as_str().unwrap()
+    );
+    b.screenshot(&shots.join("device.png")).await;
+
+    b.find("nav a[href='/users']").await.click().await;
+    b.wait_for_text("Add an account").await;
+    b.find("#u-name").await.type_text("ann").await;
+    b.script("document.getElementById('u-tenant').value = 'acme'")
+        .await;
+    b.find("#add-user").await.click().await;
+    b.wait_for_text("Password, shown this once").await;
+    assert_eq!(b.find("#new-password").await.text().await.len(), 20);
+    b.screenshot(&shots.join("users.png")).await;
+    b.find("nav a[href='/audit']").await.click().await;
+    b.wait_for_text("user-add").await;
+    b.screenshot(&shots.join("audit.png")).await;
+
+    b.find("#sign-out").await.click().await;
+    b.wait_for_text("Sign in").await;
+    b.goto(&format!("{base}/devices")).await;
+    assert!(b.url().await.ends_with("/login"), "signed out for good");
+    b.quit().await;
+    println!("screenshots in {}", shots.display());
+    app.stop().await;
+}
+
+async fn sign_in_browser(b: &Browser, base: &str, user: &str, password: &str) {
+    b.goto(&format!("{base}/login")).await;
+    b.find("#user").await.type_text(user).await;
+    b.find("#password").await.type_text(password).await;
+    b.find("#sign-in").await.click().await;
+    b.wait_for_text("Dashboard").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selected_devices_register_and_their_rows_turn_registered_without_a_reload() {
+    let fake = crate::fake_sraps::FakeSraps::start(std::time::Duration::from_millis(300)).await;
+    let mut app = spawn_app_with(crate::daemon::fast).await;
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let devices: Vec<_> = (0..5)
+        .map(|i| json!({"mac": format!("000413DD{i:04X}"), "model": "snomD717", "tenant": "acme"}))
+        .collect();
+    app.post("/devices", json!(devices)).await;
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "snom", "base_url": fake.url(), "access_key_id": "key", "secret": "secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+
+    let b = Browser::start().await;
+    sign_in_browser(&b, &base, &user, &password).await;
+    b.goto(&format!("{base}/devices?tenant=acme")).await;
+    b.wait_for_text("000413DD0004").await;
+    b.script("document.body.dataset.marker = 'still the same page'")
+        .await;
+    let picked = ["000413DD0001", "000413DD0003"];
+    for mac in picked {
+        b.find(&format!("input[value='{mac}']")).await.click().await;
+    }
+    b.find("#register").await.click().await;
+    b.wait_for_text("2 device(s) queued to register.").await;
+    let status_of = |mac: &str| {
+        format!("return document.querySelector(\"tr[data-mac='{mac}'] .status\").textContent")
+    };
+    let t = std::time::Instant::now();
+    for mac in picked {
+        loop {
+            let s = b.script(&status_of(mac)).await;
+            if s == "registered" {
+                break;
+            }
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(20),
+                "{mac} is still {s}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let msg = b
+            .script(&format!(
+                "return document.querySelector(\"tr[data-mac='{mac}'] .message\").textContent"
+            ))
+            .await;
+        assert_eq!(msg, "-", "all is well");
+    }
+    assert_eq!(
+        b.script("return document.body.dataset.marker").await,
+        "still the same page",
+        "the rows changed without a reload"
+    );
+    assert_eq!(
+        b.script(&status_of("000413DD0002")).await,
+        "unregistered",
+        "only the selected ones"
+    );
+    b.screenshot(&screenshots().join("devices-registered.png"))
+        .await;
+    b.quit().await;
+    assert_eq!(fake.state.recorded.lock().unwrap().puts.len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_edits_a_provider_saves_and_tests_it_in_place() {
+    let fake = crate::fake_sraps::FakeSraps::start(std::time::Duration::ZERO).await;
+    let mut app = spawn_app().await;
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    // Added with an address where nothing listens, as a typo would.
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "snom", "base_url": "http://127.0.0.1:9/api/v1/", "access_key_id": "old", "secret": "old-secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+
+    let b = Browser::start().await;
+    sign_in_browser(&b, &base, &user, &password).await;
+    b.find("nav a[href='/providers']").await.click().await;
+    b.wait_for_text("master account").await;
+    b.script("document.body.dataset.marker = 'same page'").await;
+    b.find("#test-snom").await.click().await;
+    b.wait_for_text("127.0.0.1:9").await;
+    assert_eq!(
+        b.script("return document.getElementById('result-snom').className")
+            .await,
+        "bad"
+    );
+    assert_eq!(
+        b.script("return document.body.dataset.marker").await,
+        "same page",
+        "Test answers in place"
+    );
+
+    b.find("#edit-snom").await.click().await;
+    assert_eq!(
+        b.script("return document.getElementById('secret-snom').value")
+            .await,
+        "",
+        "the secret is never sent back to the browser"
+    );
+    b.script(&format!(
+        "const u = document.getElementById('url-snom'); u.value = '{}';",
+        fake.url()
+    ))
+    .await;
+    b.script("document.getElementById('key-snom').value = ''")
+        .await;
+    b.find("#key-snom").await.type_text("key-1234").await;
+    b.find("#secret-snom").await.type_text("new-secret").await;
+    b.find("#save-snom").await.click().await;
+    b.wait_for_text("Saved.").await;
+    b.find("#test-snom").await.click().await;
+    b.wait_for_text("OK, company").await;
+    let (_, t) = app.post("/providers/snom/test", json!({})).await;
+    assert_eq!(
+        b.find("#result-snom").await.text().await,
+        t["message"].as_str().unwrap(),
+        "worded as the API (and so the CLI) words it"
+    );
+    b.screenshot(&screenshots().join("providers.png")).await;
+    let store = touchless_store::open(&app.database_url).await.unwrap();
+    let p = store.get_provider("snom").await.unwrap().unwrap();
+    assert_eq!(
+        (p.access_key_id.as_str(), p.secret.as_str()),
+        ("key-1234", "new-secret")
+    );
+    store.close().await;
+
+    // A refusal names the field as the form labels it.
+    b.find("#edit-snom").await.click().await;
+    b.script("document.getElementById('url-snom').value = 'ftp://nope'")
+        .await;
+    b.find("#save-snom").await.click().await;
+    b.wait_for_text("URL: expected an http:// or https:// URL")
+        .await;
+
+    // The tenant's mode, chosen here.
+    b.script("document.getElementById('mode-acme').value = 'per-tenant'")
+        .await;
+    b.find("#mode-save-acme").await.click().await;
+    b.wait_for_text("Touchless Provisioning Mode").await;
+    let (_, t) = app.get("/tenants/acme").await;
+    assert_eq!(t["mode"], "per-tenant");
+    b.quit().await;
+    app.stop().await;
+}
