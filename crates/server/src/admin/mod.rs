@@ -24,7 +24,7 @@ pub(crate) mod devices;
 pub(crate) mod extract;
 pub(crate) mod providers;
 pub(crate) mod queue;
-mod redirect;
+pub(crate) mod redirect;
 mod state;
 pub(crate) mod tenants;
 pub(crate) mod users;

@@ -28,6 +28,11 @@ pub(super) async fn create_company(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewCompany>,
 ) -> ApiResult<(StatusCode, Json<api::Company>)> {
+    Ok((StatusCode::CREATED, Json(company(&st, req).await?)))
+}
+
+/// Creates a company; the console's portal comes here too.
+pub(crate) async fn company(st: &AdminState, req: api::NewCompany) -> ApiResult<api::Company> {
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 200 || !touchless_domain::is_xml_text(name, false)
     {
@@ -39,7 +44,7 @@ pub(super) async fn create_company(
     }
     let c = st.store.create_company(&random_hex(16), name).await?;
     tracing::info!(company = %c.id, "redirect company created");
-    Ok((StatusCode::CREATED, Json(view::company(c))))
+    Ok(view::company(c))
 }
 
 pub(super) async fn list_keys(
@@ -55,6 +60,11 @@ pub(super) async fn create_key(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewApiKey>,
 ) -> ApiResult<(StatusCode, Json<api::ApiKey>)> {
+    Ok((StatusCode::CREATED, Json(key(&st, req).await?)))
+}
+
+/// Creates an API key; its secret is in the answer, once.
+pub(crate) async fn key(st: &AdminState, req: api::NewApiKey) -> ApiResult<api::ApiKey> {
     let role = req.role.unwrap_or(Role::Write);
     if st.store.get_company(&req.company).await?.is_none() {
         return Err(ApiError::field(
@@ -72,7 +82,7 @@ pub(super) async fn create_key(
     tracing::info!(key = %k.id, company = %k.company, role = k.role.as_str(), "redirect API key created");
     let mut out = view::api_key(k);
     out.secret = Some(secret);
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(out)
 }
 
 pub(super) async fn revoke_key(

@@ -80,7 +80,7 @@ pub(crate) fn provider(p: &store::Provider) -> api::daemon::Provider {
     }
 }
 
-pub(super) fn event(e: store::Event) -> api::daemon::Event {
+pub(crate) fn event(e: store::Event) -> api::daemon::Event {
     api::daemon::Event {
         id: e.id,
         action: match e.action {
@@ -108,7 +108,7 @@ fn event_state(s: store::EventState) -> api::daemon::EventState {
     }
 }
 
-pub(super) fn company(c: store::Company) -> api::redirect::Company {
+pub(crate) fn company(c: store::Company) -> api::redirect::Company {
     api::redirect::Company {
         id: c.id,
         name: c.name,
@@ -116,7 +116,7 @@ pub(super) fn company(c: store::Company) -> api::redirect::Company {
     }
 }
 
-pub(super) fn api_key(k: store::ApiKey) -> api::redirect::ApiKey {
+pub(crate) fn api_key(k: store::ApiKey) -> api::redirect::ApiKey {
     api::redirect::ApiKey {
         id: k.id,
         company: k.company,
@@ -128,7 +128,7 @@ pub(super) fn api_key(k: store::ApiKey) -> api::redirect::ApiKey {
     }
 }
 
-pub(super) fn endpoint(e: store::Endpoint) -> api::redirect::Endpoint {
+pub(crate) fn endpoint(e: store::Endpoint) -> api::redirect::Endpoint {
     api::redirect::Endpoint {
         mac: e.mac,
         company: e.company,
@@ -154,7 +154,7 @@ pub(super) fn endpoint(e: store::Endpoint) -> api::redirect::Endpoint {
     }
 }
 
-pub(super) fn redirect_contact(c: store::RedirectContact) -> api::redirect::RedirectContact {
+pub(crate) fn redirect_contact(c: store::RedirectContact) -> api::redirect::RedirectContact {
     api::redirect::RedirectContact {
         at: c.at,
         mac: c.mac,

@@ -5,7 +5,9 @@
 //!
 //! - `session`: accounts' passwords, session cookies, CSRF, who may see what;
 //! - `respond`: rendering, plain refusal pages, the audit line of a write;
-//! - `pages` (sign-in, dashboard), `devices`, `tenants`, `providers`, `accounts`
+//! - `pages` (sign-in, dashboard), `devices`, `tenants`, `providers`,
+//!   `events` (the queue, Retry), `portal` (the redirection service's
+//!   companies, keys, endpoints and phones), `accounts`
 //!   (one's password, the Users page, the audit log): the handlers, which read and
 //!   write through the same calls and `touchless_api` types as the JSON
 //!   admin API, so the console and the API cannot drift apart.
@@ -21,7 +23,9 @@ use crate::limits::PerSource;
 
 mod accounts;
 mod devices;
+mod events;
 mod pages;
+mod portal;
 mod providers;
 mod respond;
 pub mod session;
@@ -37,7 +41,7 @@ pub struct ConsoleState {
 }
 
 /// The templates, by name; `base.html` is what the pages extend.
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 13] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("dashboard.html", include_str!("templates/dashboard.html")),
@@ -49,6 +53,8 @@ const TEMPLATES: [(&str, &str); 11] = [
     ("users.html", include_str!("templates/users.html")),
     ("tenants.html", include_str!("templates/tenants.html")),
     ("tenant.html", include_str!("templates/tenant.html")),
+    ("portal.html", include_str!("templates/portal.html")),
+    ("events.html", include_str!("templates/events.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/console.css");
@@ -98,6 +104,12 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/users/{name}/reset", post(accounts::reset_password))
         .route("/users/{name}/remove", post(accounts::remove_user))
         .route("/audit", get(accounts::audit_log))
+        .route("/events", get(events::events))
+        .route("/events/{id}/retry", post(events::retry))
+        .route("/portal", get(portal::portal))
+        .route("/portal/companies", post(portal::add_company))
+        .route("/portal/keys", post(portal::add_key))
+        .route("/portal/keys/{id}/revoke", post(portal::revoke_key))
         .route("/devices/{mac}", get(devices::device))
         .route(
             "/static/console.css",

@@ -700,3 +700,82 @@ async fn tenants_are_added_edited_and_deleted_in_the_console() {
     assert!(page.contains("Tenant other deleted."));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_events_are_listed_with_their_message_and_retried() {
+    let fake = crate::fake_sraps::FakeSraps::start(std::time::Duration::ZERO).await;
+    let mut app = spawn_app_with(crate::daemon::fast).await;
+    let c = Console::of(&app);
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    app.post(
+        "/devices",
+        json!([{"mac": "000413AC0001", "model": "snomD717", "tenant": "acme"}]),
+    )
+    .await;
+    // No provider yet: the register fails, and says what to do.
+    app.post("/devices/register", json!({"macs": ["000413AC0001"]}))
+        .await;
+    let admin = c.session(&user, &password).await;
+    let t = std::time::Instant::now();
+    let page = loop {
+        let (_, page) = c.get("/events?state=failed", &admin).await;
+        if page.contains("retry-") {
+            break page;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "no failed event"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(page.contains("no master provider is configured"), "{page}");
+    let id = {
+        let at = page.find("id=\"retry-").unwrap() + 10;
+        page[at..].split('"').next().unwrap().to_owned()
+    };
+    app.post(
+        "/providers",
+        json!({"name": "snom", "base_url": fake.url(), "access_key_id": "k", "secret": "s"}),
+    )
+    .await;
+
+    // Another tenant's admin cannot retry it.
+    app.tenant("other", "prov-other", "s3cr3t-prov").await;
+    app.post("/users", json!({"name": "olga", "role": "tenant-admin", "tenant": "other", "password": "olga-password"})).await;
+    let olga = c.session("olga", "olga-password").await;
+    let (_, page) = c.get("/events", &olga).await;
+    assert!(!page.contains("000413AC0001"), "not their tenant's event");
+    let (s, _) = post_form(
+        &c,
+        &olga,
+        &format!("/events/{id}/retry"),
+        &[("csrf", &csrf_of(&page))],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, _) = post_form(
+        &c,
+        &admin,
+        &format!("/events/{id}/retry"),
+        &[("csrf", &csrf_of(&page_of(&c, &admin).await))],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let t = std::time::Instant::now();
+    loop {
+        let (_, d) = app.get("/devices/000413AC0001").await;
+        if d["status"] == "registered" {
+            break;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{d}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
+
+/// Any page of the admin's, for its CSRF token.
+async fn page_of(c: &Console, cookie: &str) -> String {
+    c.get("/events", cookie).await.1
+}

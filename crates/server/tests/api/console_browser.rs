@@ -273,3 +273,41 @@ async fn an_admin_edits_a_provider_saves_and_tests_it_in_place() {
     b.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_api_key_is_created_with_a_role_and_its_secret_shown_once() {
+    let mut app = spawn_app().await;
+    let (user, password) = first_admin(&app);
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+    let b = Browser::start().await;
+    sign_in_browser(&b, &base, &user, &password).await;
+    b.find("nav a[href='/portal']").await.click().await;
+    b.wait_for_text("API keys").await;
+    b.find("#c-name").await.type_text("Acme Telecom").await;
+    b.find("#add-company").await.click().await;
+    b.wait_for_text("Company Acme Telecom added.").await;
+    b.script("document.getElementById('k-role').value = 'read'")
+        .await;
+    b.find("#create-key").await.click().await;
+    b.wait_for_text("shown this once").await;
+    let secret = b.find("#new-secret").await.text().await;
+    assert_eq!(secret.len(), 40);
+    b.screenshot(&screenshots().join("portal.png")).await;
+    let (_, keys) = app.get("/redirect/keys").await;
+    let key = &keys[0];
+    assert_eq!(key["role"], "read");
+    assert!(
+        key.get("secret").is_none(),
+        "the API never answers it again"
+    );
+    b.goto(&format!("{base}/portal")).await;
+    b.wait_for_text("API keys").await;
+    assert!(!b.text().await.contains(&secret), "shown exactly once");
+    let id = key["id"].as_str().unwrap();
+    b.find(&format!("#revoke-{id}")).await.click().await;
+    b.wait_for_text("revoked").await;
+    let (_, keys) = app.get("/redirect/keys").await;
+    assert_eq!(keys[0]["enabled"], false);
+    b.quit().await;
+    app.stop().await;
+}
