@@ -90,6 +90,26 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `POST path` with a CSV body; the status and the answer's text, so a
+    /// refusal that reports (an import's problems) can be shown whole.
+    pub async fn post_csv(&self, path: &str, csv: Vec<u8>) -> anyhow::Result<(u16, String)> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .with_context(|| {
+                format!("cannot reach the admin API at {url}; is `touchless serve` running?")
+            })?;
+        Ok((resp.status().as_u16(), resp.text().await?))
+    }
+}
+
 fn parse<R: DeserializeOwned>(text: &str) -> anyhow::Result<R> {
     serde_json::from_str(text).context("the admin API answered with something this CLI cannot read")
 }

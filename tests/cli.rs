@@ -23,6 +23,7 @@ fn the_data_folder_is_private_and_the_token_stays_out_of_logs() {
         "touchless.db-wal",
         "touchless.db-shm",
         "admin-token",
+        "console-admin-password",
     ] {
         let p = data.join(f);
         assert!(p.exists(), "{f}");
@@ -38,6 +39,12 @@ fn the_data_folder_is_private_and_the_token_stays_out_of_logs() {
         assert!(!found, "the admin token is stored in {f}");
     }
     let banner = server.banner.join("\n");
+    // The console's first password: in the file, not in the log.
+    let console = std::fs::read_to_string(data.join("console-admin-password")).unwrap();
+    let (user, password) = console.trim().split_once(' ').unwrap();
+    assert_eq!(user, "admin");
+    assert!(!banner.contains(password), "{banner}");
+    assert!(banner.contains("console-admin-password"), "{banner}");
     assert!(!banner.contains(token.trim()), "{banner}");
     assert!(banner.contains("admin-token"), "{banner}");
 }
@@ -375,4 +382,49 @@ fn editing_a_device_and_a_tenant_from_the_cli() {
     // A bad value is refused with the field named, and nothing changes.
     let (ok, _, err) = server.cli(&["device", "edit", "000413AABBCC", "--add-line", "bad ext:x"]);
     assert!(!ok && err.contains("line \"bad ext:x\""), "{err}");
+}
+
+#[test]
+fn devices_are_imported_and_exported_as_csv_from_the_cli() {
+    let server = start();
+    let (ok, out, err) = server.cli(&["tenant", "add", "acme", "--sip-host", "pbx.example.com"]);
+    assert!(ok, "{out}{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("devices.csv");
+    std::fs::write(
+        &file,
+        "mac,model,tenant,name,lines\n000413CA0001,snomD717,acme,Reception,401:s1:Alice\nbad,snomD717,acme,,\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (ok, out, err) = server.cli(&["device", "import", f]);
+    assert!(!ok, "a bad row fails the command");
+    assert!(
+        out.contains("row 3, column mac: invalid MAC address"),
+        "{out}"
+    );
+    assert!(
+        err.contains("1 problem(s) in 2 row(s); nothing was imported"),
+        "{err}"
+    );
+    std::fs::write(
+        &file,
+        "mac,model,tenant,name,lines\n000413CA0001,snomD717,acme,Reception,401:s1:Alice\n",
+    )
+    .unwrap();
+    let (ok, out, _) = server.cli(&["device", "import", f, "--dry-run"]);
+    assert!(
+        ok && out.contains("all 1 row(s) are good; nothing was written (dry run)"),
+        "{out}"
+    );
+    let (ok, out, _) = server.cli(&["device", "import", f]);
+    assert!(ok && out.contains("1 device(s) imported"), "{out}");
+    let (ok, out, _) = server.cli(&["device", "export", "--tenant", "acme"]);
+    assert!(ok);
+    assert_eq!(
+        out,
+        "mac,model,tenant,name,lines,settings\n000413CA0001,snomD717,acme,Reception,401::Alice,\n"
+    );
+    let (_, out, _) = server.cli(&["device", "export", "--secrets"]);
+    assert!(out.contains("401:s1:Alice"), "{out}");
 }

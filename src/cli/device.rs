@@ -81,6 +81,23 @@ pub enum DeviceCmd {
         secrets: bool,
     },
     /// Remove devices. One registered at a provider is deregistered first and
+    /// Import devices from a CSV file (columns mac, model, tenant[, name,
+    /// lines, settings]; see the README): every row is checked first, and
+    /// with one bad row nothing is written.
+    Import {
+        file: std::path::PathBuf,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write devices as CSV to stdout, in the import format.
+    Export {
+        #[arg(long)]
+        tenant: Option<TenantId>,
+        /// With the lines' SIP passwords.
+        #[arg(long)]
+        secrets: bool,
+    },
     /// removed once that has succeeded (follow with `device list`).
     Remove {
         /// MAC addresses.
@@ -291,6 +308,52 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             );
         }
         DeviceCmd::Show { mac, secrets } => show(c, mac, secrets, as_json).await?,
+        DeviceCmd::Import { file, dry_run } => {
+            let csv = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let path = format!(
+                "/devices/import{}",
+                if dry_run { "?dry_run=true" } else { "" }
+            );
+            let (status, text) = c.post_csv(&path, csv).await?;
+            let report: touchless_api::devices::ImportReport = match serde_json::from_str(&text) {
+                Ok(r) => r,
+                Err(_) => anyhow::bail!("{status} {text}"),
+            };
+            if as_json {
+                print_json(&report)?;
+            } else if report.problems.is_empty() {
+                match report.dry_run {
+                    true => println!(
+                        "all {} row(s) are good; nothing was written (dry run)",
+                        report.rows
+                    ),
+                    false => println!("{} device(s) imported", report.created),
+                }
+            } else {
+                for p in &report.problems {
+                    println!("row {}, column {}: {}", p.row, p.column, p.reason);
+                }
+            }
+            if !report.problems.is_empty() {
+                anyhow::bail!(
+                    "{} problem(s) in {} row(s); nothing was imported",
+                    report.problems.len(),
+                    report.rows
+                );
+            }
+        }
+        DeviceCmd::Export { tenant, secrets } => {
+            let mut q = Vec::new();
+            if let Some(t) = &tenant {
+                q.push(format!("tenant={}", enc(t.as_str())));
+            }
+            if secrets {
+                q.push("secrets=true".to_owned());
+            }
+            let path = format!("/devices/export?{}", q.join("&"));
+            print!("{}", c.call_text(Method::GET, &path, None::<&()>).await?);
+        }
         DeviceCmd::Remove {
             macs,
             all,

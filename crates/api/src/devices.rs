@@ -184,3 +184,43 @@ pub struct Contact {
     pub status: u16,
     pub hits: u32,
 }
+
+/// `POST /devices/import?dry_run=true`: the query of an import.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Check every row and report, writing nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What was wrong with one row of an import (row 1 is the header).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportProblem {
+    pub row: usize,
+    pub column: String,
+    pub reason: String,
+}
+
+/// The answer to an import: with any problem, nothing was written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    /// Device rows read (the header not counted).
+    pub rows: usize,
+    /// Devices created: 0 on a dry run or when a row was bad.
+    pub created: usize,
+    pub dry_run: bool,
+    /// Every bad row's problems (the first 1,000).
+    pub problems: Vec<ImportProblem>,
+}
+
+/// `GET /devices/export?tenant=…&secrets=true`: the import format back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantId>,
+    /// With the lines' SIP passwords (they are left empty otherwise).
+    #[serde(default)]
+    pub secrets: bool,
+}

@@ -57,7 +57,7 @@ fn lines(items: Vec<api::LineIn>, first_idx: u32) -> Vec<Line> {
         .collect()
 }
 
-fn new_device(st: &AdminState, d: api::NewDevice) -> ApiResult<NewDevice> {
+pub(crate) fn new_device(st: &AdminState, d: api::NewDevice) -> ApiResult<NewDevice> {
     let zt = st.issue_ztprov(d.mac);
     Ok(NewDevice {
         mac: d.mac,

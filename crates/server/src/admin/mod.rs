@@ -22,6 +22,7 @@ use crate::secret::ct_eq;
 
 pub(crate) mod devices;
 pub(crate) mod extract;
+pub(crate) mod import;
 pub(crate) mod providers;
 pub(crate) mod queue;
 pub(crate) mod redirect;
@@ -75,6 +76,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         )
         .route("/devices/{mac}/preview", get(devices::preview))
         .route("/devices/{mac}/contacts", get(devices::contacts))
+        .route("/devices/import", post(import::import_devices))
+        .route("/devices/export", get(import::export_devices))
         .route("/devices/register", post(queue::register))
         .route("/devices/deregister", post(queue::deregister))
         .route("/devices/remove", post(queue::remove_selected))

@@ -6,7 +6,7 @@
 //! - `session`: accounts' passwords, session cookies, CSRF, who may see what;
 //! - `respond`: rendering, plain refusal pages, the audit line of a write;
 //! - `pages` (sign-in, dashboard), `devices`, `tenants`, `providers`,
-//!   `events` (the queue, Retry), `portal` (the redirection service's
+//!   `import` (devices from and to CSV), `events` (the queue, Retry), `portal` (the redirection service's
 //!   companies, keys, endpoints and phones), `accounts`
 //!   (one's password, the Users page, the audit log): the handlers, which read and
 //!   write through the same calls and `touchless_api` types as the JSON
@@ -24,6 +24,7 @@ use crate::limits::PerSource;
 mod accounts;
 mod devices;
 mod events;
+mod import;
 mod pages;
 mod portal;
 mod providers;
@@ -41,7 +42,7 @@ pub struct ConsoleState {
 }
 
 /// The templates, by name; `base.html` is what the pages extend.
-const TEMPLATES: [(&str, &str); 13] = [
+const TEMPLATES: [(&str, &str); 14] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("dashboard.html", include_str!("templates/dashboard.html")),
@@ -55,6 +56,7 @@ const TEMPLATES: [(&str, &str); 13] = [
     ("tenant.html", include_str!("templates/tenant.html")),
     ("portal.html", include_str!("templates/portal.html")),
     ("events.html", include_str!("templates/events.html")),
+    ("import.html", include_str!("templates/import.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/console.css");
@@ -87,6 +89,8 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/devices", get(devices::devices))
         .route("/devices/action", post(devices::act))
         .route("/devices/live", get(devices::live))
+        .route("/devices/import", get(import::form).post(import::import))
+        .route("/devices/export", get(import::export))
         .route("/providers", get(providers::providers))
         .route("/providers/add", post(providers::add))
         .route("/providers/{name}/save", post(providers::save))

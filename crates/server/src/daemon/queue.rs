@@ -8,7 +8,9 @@
 //! The database sees batches, not events: what an attempt needs (device,
 //! tenant, provider) is read once per claim, the leases of every event in
 //! hand are renewed by one statement (the keeper), and outcomes are written
-//! by one recorder, as many per transaction as have come in meanwhile. So a
+//! by one recorder, as many per transaction as have come in meanwhile (a
+//! worker hands in its next outcome only once its last is written, so a
+//! crash re-runs at most two events per queue). So a
 //! queue waiting on a slow cloud with hundreds of workers is not held back
 //! by one statement per event on the database's single writer.
 
@@ -334,10 +336,19 @@ impl Daemon {
         }
     }
 
-    /// Runs one attempt and hands its outcome to the recorder. An event
-    /// whose lease may not last the attempt is renewed first (the keeper
-    /// normally has): if it is no longer ours, it is dropped.
-    async fn work(&self, job: Job, record: &mpsc::UnboundedSender<(i64, Outcome)>) {
+    /// Runs one attempt and hands its outcome to the recorder, once the
+    /// queue's previous outcome is written (`unwritten`): the next attempt
+    /// overlaps the write, yet a node that dies has at most one event per
+    /// queue done but not recorded, besides the one in hand (both run again
+    /// elsewhere, harmlessly). An event whose lease may not last the attempt
+    /// is renewed first (the keeper normally has): if it is no longer ours,
+    /// it is dropped.
+    async fn work(
+        &self,
+        job: Job,
+        record: &mpsc::UnboundedSender<Recorded>,
+        unwritten: &mut Option<tokio::sync::oneshot::Receiver<()>>,
+    ) {
         let lease = Duration::from_secs(self.cfg.lease_secs);
         if self.lease_left(&job) < lease / 2 {
             match self.store.renew_lease(job.ev.id, &self.node, lease).await {
@@ -365,22 +376,31 @@ impl Daemon {
         }
         // The recorder outlives the workers; should it be gone, the lease
         // runs out and the event runs again.
-        let _ = record.send((job.ev.id, outcome));
+        if let Some(previous) = unwritten.take() {
+            let _ = previous.await;
+        }
+        let (written, wait) = tokio::sync::oneshot::channel();
+        if record.send((job.ev.id, outcome, written)).is_ok() {
+            *unwritten = Some(wait);
+        }
     }
 
     /// Writes outcomes as they come, each write taking every outcome that
     /// arrived while the last one ran. Ends when every worker has.
-    async fn record(&self, mut rx: mpsc::UnboundedReceiver<(i64, Outcome)>) {
+    async fn record(&self, mut rx: mpsc::UnboundedReceiver<Recorded>) {
         let mut batch = Vec::new();
         while rx.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-            if let Err(e) = self.store.finish_events(&self.node, &batch).await {
+            let outcomes: Vec<(i64, Outcome)> =
+                batch.iter().map(|(id, o, _)| (*id, o.clone())).collect();
+            if let Err(e) = self.store.finish_events(&self.node, &outcomes).await {
                 // The leases run out and the events run again; PUT/DELETE are
                 // idempotent, so that is safe.
                 tracing::error!(error = %e, events = batch.len(), "recording event outcomes failed");
             }
             let mut held = lock(&self.held);
-            for (id, _) in batch.drain(..) {
+            for (id, _, written) in batch.drain(..) {
                 held.remove(&id);
+                let _ = written.send(());
             }
         }
     }
@@ -410,6 +430,9 @@ impl Daemon {
 
 /// Outcomes written per transaction at most.
 const RECORD_BATCH: usize = 1000;
+
+/// An outcome for the recorder, and how it tells the worker it is written.
+type Recorded = (i64, Outcome, tokio::sync::oneshot::Sender<()>);
 
 fn queue_of(mac: &touchless_domain::Mac, n: usize) -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -464,13 +487,17 @@ impl Distributor {
             let mut stop = stopped.clone();
             let record = record.clone();
             workers.push(tokio::spawn(async move {
+                let mut unwritten = None;
                 loop {
                     let job = tokio::select! {
                         biased;
                         _ = stop.wait_for(|s| *s) => break,
                         job = rx.recv() => match job { Some(job) => job, None => break },
                     };
-                    d.work(job, &record).await;
+                    d.work(job, &record, &mut unwritten).await;
+                }
+                if let Some(last) = unwritten {
+                    let _ = last.await;
                 }
                 tracing::debug!(queue = i, "queue stopped");
             }));

@@ -311,3 +311,76 @@ async fn an_api_key_is_created_with_a_role_and_its_secret_shown_once() {
     b.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_thousand_devices_are_imported_from_a_file_after_a_bad_one_wrote_nothing() {
+    let mut app = spawn_app().await;
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bad_row: Option<usize>| {
+        let mut text = String::from("mac,model,tenant,name,lines,settings\n");
+        for i in 0..1000usize {
+            let mac = if Some(i) == bad_row {
+                "000413ZZZZZZ".to_owned()
+            } else {
+                format!("000413B{i:05X}")
+            };
+            text.push_str(&format!(
+                "{mac},snomD717,acme,Desk {i},{}:pw{i}:Desk {i},language=English\n",
+                1000 + i
+            ));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let bad = write("bad.csv", Some(500));
+    let good = write("good.csv", None);
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+    let b = Browser::start().await;
+    sign_in_browser(&b, &base, &user, &password).await;
+    b.goto(&format!("{base}/devices")).await;
+    b.find("a[href='/devices/import']").await.click().await;
+    b.wait_for_text("Import devices from CSV").await;
+
+    b.find("#i-file")
+        .await
+        .type_text(bad.to_str().unwrap())
+        .await;
+    b.find("#import-go").await.click().await;
+    b.wait_for_text("nothing was imported").await;
+    let text = b.text().await;
+    assert!(text.contains("1 problem(s) in 1000 row(s)"), "{text}");
+    assert!(
+        text.contains("502 mac"),
+        "row 502 (the header is row 1), column mac: {text}"
+    );
+    let (_, list) = app.get("/devices").await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        0,
+        "a bad row writes nothing"
+    );
+    b.screenshot(&screenshots().join("import-refused.png"))
+        .await;
+
+    b.goto(&format!("{base}/devices/import")).await;
+    b.wait_for_text("Import devices from CSV").await;
+    b.find("#i-file")
+        .await
+        .type_text(good.to_str().unwrap())
+        .await;
+    b.find("#import-go").await.click().await;
+    b.wait_for_text("1000 device(s) imported.").await;
+    assert_eq!(
+        b.script("return document.getElementById('i-progress').value")
+            .await,
+        100
+    );
+    b.screenshot(&screenshots().join("import-done.png")).await;
+    let (_, list) = app.get("/devices?tenant=acme").await;
+    assert_eq!(list.as_array().unwrap().len(), 1000);
+    b.quit().await;
+    app.stop().await;
+}

@@ -94,7 +94,69 @@ function wireTest(form) {
   });
 }
 
+// Import: the chosen file goes up as it is, with a progress bar, and the
+// report replaces the old one; pasted text goes up the same way.
+function wireImport(form) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById("i-file").files[0];
+    const body = file || new Blob([document.getElementById("i-csv").value]);
+    const dry = document.getElementById("i-dry").checked;
+    const bar = document.getElementById("i-progress");
+    const report = document.getElementById("report");
+    bar.hidden = false;
+    bar.value = 0;
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.getAttribute("action") + (dry ? "?dry_run=1" : ""));
+    xhr.setRequestHeader("Content-Type", "text/csv");
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRF-Token", form.querySelector("input[name=csrf]").value);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
+    };
+    xhr.onload = () => {
+      bar.value = 100;
+      let r;
+      try {
+        r = JSON.parse(xhr.responseText);
+      } catch (e) {
+        report.textContent = "Refused (" + xhr.status + ").";
+        return;
+      }
+      report.replaceChildren();
+      const p = document.createElement("p");
+      if (r.problems.length) {
+        p.className = "error";
+        p.textContent = r.problems.length + " problem(s) in " + r.rows + " row(s); nothing was imported.";
+        const table = document.createElement("table");
+        table.innerHTML = "<thead><tr><th>Row</th><th>Column</th><th>Why</th></tr></thead>";
+        const tb = document.createElement("tbody");
+        for (const pr of r.problems) {
+          const tr = document.createElement("tr");
+          for (const v of [pr.row, pr.column, pr.reason]) {
+            const td = document.createElement("td");
+            td.textContent = v;
+            tr.appendChild(td);
+          }
+          tb.appendChild(tr);
+        }
+        table.appendChild(tb);
+        report.append(p, table);
+      } else {
+        p.className = "ok";
+        p.textContent = r.dry_run
+          ? "All " + r.rows + " row(s) are good; nothing was written (dry run)."
+          : r.created + " device(s) imported.";
+        report.append(p);
+      }
+    };
+    xhr.send(body);
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const imp = document.getElementById("import");
+  if (imp) wireImport(imp);
   const form = document.getElementById("selection");
   if (form) wire(form);
   document.querySelectorAll("form.test").forEach(wireTest);
