@@ -156,6 +156,8 @@ pub trait RegistryStore: Send + Sync + 'static {
     async fn record_contacts(&self, batch: &[Contact]) -> Result<()>;
     /// The newest `limit` contacts of one MAC, newest first.
     async fn contacts(&self, mac: Mac, limit: u32) -> Result<Vec<Contact>>;
+    /// The newest contacts of any device (of one tenant's devices when given).
+    async fn recent_contacts(&self, tenant: Option<&TenantId>, limit: u32) -> Result<Vec<Contact>>;
     /// Deletes contacts older than `before`, then the oldest beyond `max_rows`
     /// (0: no cap); returns how many.
     async fn prune_contacts(
@@ -217,6 +219,8 @@ pub trait QueueStore: Send + Sync + 'static {
         Ok(self.finish_events(node, &[(id, outcome.clone())]).await? == 1)
     }
     async fn list_events(&self, state: Option<EventState>, limit: u32) -> Result<Vec<Event>>;
+    /// One device's events, newest first.
+    async fn events_of(&self, mac: Mac, limit: u32) -> Result<Vec<Event>>;
     /// How many events are in each state (states with none are left out).
     async fn event_counts(&self) -> Result<Vec<(EventState, u64)>>;
     async fn get_event(&self, id: i64) -> Result<Option<Event>>;

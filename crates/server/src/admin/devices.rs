@@ -77,6 +77,19 @@ pub(crate) fn new_device(st: &AdminState, d: api::NewDevice) -> ApiResult<NewDev
     })
 }
 
+/// Creates devices in one transaction: all or none (a duplicate in a batch
+/// of 1,000 leaves no 999 behind). The console's Add comes here too.
+pub(crate) async fn create(st: &AdminState, items: Vec<api::NewDevice>) -> ApiResult<Vec<Device>> {
+    let news = items
+        .into_iter()
+        .map(|d| new_device(st, d))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let made = st.store.create_devices(&news).await?;
+    st.written(false).await;
+    tracing::info!(count = made.len(), "device(s) created");
+    Ok(made)
+}
+
 /// With the passwords: this answer is where a generated one is shown.
 fn created(d: Device) -> api::Device {
     let mut out = view::device(&d);
@@ -95,14 +108,7 @@ pub(super) async fn create_devices(
         OneOrMany::Many(items) => (true, items),
         OneOrMany::One(item) => (false, vec![item]),
     };
-    let news = items
-        .into_iter()
-        .map(|d| new_device(&st, d))
-        .collect::<ApiResult<Vec<_>>>()?;
-    // All or nothing: a duplicate in a batch of 1,000 leaves no 999 behind.
-    let made = st.store.create_devices(&news).await?;
-    st.written(false).await;
-    tracing::info!(count = made.len(), "device(s) created");
+    let made = create(&st, items).await?;
     let mut out: Vec<api::Device> = made.into_iter().map(created).collect();
     Ok(match (many, out.pop()) {
         (false, Some(one)) => (StatusCode::CREATED, Json(one)).into_response(),
@@ -113,7 +119,7 @@ pub(super) async fn create_devices(
     })
 }
 
-pub(super) async fn fetch_device(st: &AdminState, mac: Mac) -> ApiResult<Device> {
+pub(crate) async fn fetch_device(st: &AdminState, mac: Mac) -> ApiResult<Device> {
     Ok(st
         .store
         .get_device(mac)
@@ -164,13 +170,21 @@ pub(super) async fn patch_device(
     Path(mac): Path<String>,
     ApiJson(req): ApiJson<api::DevicePatch>,
 ) -> ApiResult<Json<api::Device>> {
-    let mac = path_mac(&mac)?;
+    Ok(Json(patch(&st, path_mac(&mac)?, req).await?))
+}
+
+/// Changes a device; the console's Save comes here too. It is served at once.
+pub(crate) async fn patch(
+    st: &AdminState,
+    mac: Mac,
+    req: api::DevicePatch,
+) -> ApiResult<api::Device> {
     let mut new_lines = req.lines.map(|l| lines(l, 1));
     let mut new_settings = req.settings.map(settings).transpose()?;
     let add_settings = req.add_settings.map(settings).transpose()?;
     if req.add_lines.is_some() || add_settings.is_some() {
         // Added to what is there (or to what this same call replaces it with).
-        let cur = fetch_device(&st, mac).await?;
+        let cur = fetch_device(st, mac).await?;
         if let Some(items) = req.add_lines {
             let mut all = new_lines.take().unwrap_or(cur.lines);
             let next = all.iter().map(|l| l.idx).max().unwrap_or(0);
@@ -194,7 +208,7 @@ pub(super) async fn patch_device(
     };
     let d = st.store.update_device(mac, &patch).await?;
     st.written(false).await;
-    Ok(Json(view::device(&d)))
+    Ok(view::device(&d))
 }
 
 /// See [`super::queue::remove`]: a registered device is deregistered first
@@ -213,11 +227,18 @@ pub(super) async fn preview(
     Path(mac): Path<String>,
     ApiQuery(q): ApiQuery<api::PreviewQuery>,
 ) -> ApiResult<Response> {
-    let d = fetch_device(&st, path_mac(&mac)?).await?;
-    let t = fetch_tenant(&st, &d.tenant).await?;
+    let body = rendered(&st, path_mac(&mac)?, q.file.as_deref().unwrap_or("prov")).await?;
+    Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response())
+}
+
+/// A device's file as the phone gets it (`prov`, `ztprov` or `model`); the
+/// console's device page shows the same.
+pub(crate) async fn rendered(st: &AdminState, mac: Mac, file: &str) -> ApiResult<String> {
+    let d = fetch_device(st, mac).await?;
+    let t = fetch_tenant(st, &d.tenant).await?;
     let base = st.dir.public_url();
     let d = crate::render::DeviceFacts::from(d);
-    let body = match q.file.as_deref().unwrap_or("prov") {
+    let body = match file {
         "prov" => st.renderer.device(base, &t, &d),
         "ztprov" => st.renderer.ztprov(base, &t, &d),
         "model" => st.renderer.model(base, &t, d.model),
@@ -230,7 +251,7 @@ pub(super) async fn preview(
         }
     }
     .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response())
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 pub(super) async fn contacts(

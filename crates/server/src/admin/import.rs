@@ -31,7 +31,7 @@ const REQUIRED: [&str; 3] = ["mac", "model", "tenant"];
 /// Problems reported at most: enough to fix a file, bounded for a bad one.
 const MAX_PROBLEMS: usize = 1000;
 
-fn lines(cell: &str) -> Result<Vec<api::LineIn>, String> {
+pub(crate) fn lines(cell: &str) -> Result<Vec<api::LineIn>, String> {
     cell.split('|')
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -56,7 +56,7 @@ fn lines(cell: &str) -> Result<Vec<api::LineIn>, String> {
         .collect()
 }
 
-fn settings(cell: &str) -> Result<Vec<SettingIn>, String> {
+pub(crate) fn settings(cell: &str) -> Result<Vec<SettingIn>, String> {
     cell.split('|')
         .map(str::trim)
         .filter(|s| !s.is_empty())

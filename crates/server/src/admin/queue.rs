@@ -109,7 +109,7 @@ pub(super) async fn remove_selected(
 /// answers) and goes when the provider has let it go, so no phone is left
 /// pointed at us with credentials that no longer exist. `force` removes every
 /// one at once and names those left behind at their provider.
-pub(super) async fn remove(
+pub(crate) async fn remove(
     st: &AdminState,
     macs: &[Mac],
     force: bool,

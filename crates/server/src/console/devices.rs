@@ -162,6 +162,15 @@ pub async fn device(
         Ok(c) => c,
         Err(e) => return internal(e),
     };
+    let events: Vec<_> = match st.admin.store.events_of(mac, 20).await {
+        Ok(e) => e.into_iter().map(admin::view::event).collect(),
+        Err(e) => return internal(e),
+    };
+    // A template error is the admin's to see here, not a failure of the page.
+    let file = match admin::devices::rendered(&st.admin, mac, "prov").await {
+        Ok(f) => f,
+        Err(e) => format!("(cannot be rendered: {})", e.status_and_message().1),
+    };
     render(
         &st,
         "device.html",
@@ -171,6 +180,8 @@ pub async fn device(
                 d => admin::view::device(&d),
                 c => creds,
                 contacts => contacts,
+                events => events,
+                file => file,
             }
         },
     )

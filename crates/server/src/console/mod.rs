@@ -6,7 +6,7 @@
 //! - `session`: accounts' passwords, session cookies, CSRF, who may see what;
 //! - `respond`: rendering, plain refusal pages, the audit line of a write;
 //! - `pages` (sign-in, dashboard), `devices`, `tenants`, `providers`,
-//!   `import` (devices from and to CSV), `events` (the queue, Retry), `portal` (the redirection service's
+//!   `device_form` (add, edit, delete a device), `import` (devices from and to CSV), `events` (the queue, Retry), `portal` (the redirection service's
 //!   companies, keys, endpoints and phones), `accounts`
 //!   (one's password, the Users page, the audit log): the handlers, which read and
 //!   write through the same calls and `touchless_api` types as the JSON
@@ -22,6 +22,7 @@ use crate::admin::AdminState;
 use crate::limits::PerSource;
 
 mod accounts;
+mod device_form;
 mod devices;
 mod events;
 mod import;
@@ -39,10 +40,15 @@ pub struct ConsoleState {
     pub secure: bool,
     /// Failed sign-ins per source address.
     pub sign_in_failures: PerSource,
+    /// The dashboard's last Test of every provider, and when it ran.
+    provider_checks: tokio::sync::Mutex<Option<(std::time::Instant, Vec<ProviderCheck>)>>,
 }
 
+/// A provider's name, whether its Test passed, and what it said.
+pub(crate) type ProviderCheck = (String, bool, String);
+
 /// The templates, by name; `base.html` is what the pages extend.
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("dashboard.html", include_str!("templates/dashboard.html")),
@@ -57,6 +63,10 @@ const TEMPLATES: [(&str, &str); 14] = [
     ("portal.html", include_str!("templates/portal.html")),
     ("events.html", include_str!("templates/events.html")),
     ("import.html", include_str!("templates/import.html")),
+    (
+        "device_form.html",
+        include_str!("templates/device_form.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("templates/console.css");
@@ -77,7 +87,55 @@ impl ConsoleState {
             secure,
             // Five wrong passwords, then one try every twelve seconds.
             sign_in_failures: PerSource::new(1.0 / 12.0, 5.0),
+            provider_checks: tokio::sync::Mutex::new(None),
         })
+    }
+}
+
+impl ConsoleState {
+    /// Every provider's Test, at most a minute old: the dashboard shows
+    /// those that fail without calling each cloud on every page view. The
+    /// Tests run at once, each given five seconds.
+    pub(crate) async fn provider_checks(&self) -> Vec<ProviderCheck> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+        let mut cached = self.provider_checks.lock().await;
+        if let Some((at, checks)) = cached.as_ref() {
+            if at.elapsed() < FRESH {
+                return checks.clone();
+            }
+        }
+        let names = match self.admin.store.list_providers().await {
+            Ok(ps) => ps.into_iter().map(|p| p.name).collect::<Vec<_>>(),
+            Err(e) => {
+                tracing::error!(error = %e, "listing providers for the dashboard failed");
+                return Vec::new();
+            }
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for name in names {
+            let admin = Arc::clone(&self.admin);
+            set.spawn(async move {
+                let t = tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    crate::admin::providers::test(&admin, name.clone()),
+                )
+                .await;
+                match t {
+                    Ok(Ok(r)) => (name, r.ok, r.message),
+                    Ok(Err(e)) => (name, false, e.status_and_message().1.to_owned()),
+                    Err(_) => (name, false, "no answer within 5 seconds".to_owned()),
+                }
+            });
+        }
+        let mut checks = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(c) = r {
+                checks.push(c);
+            }
+        }
+        checks.sort();
+        *cached = Some((std::time::Instant::now(), checks.clone()));
+        checks
     }
 }
 
@@ -89,6 +147,15 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/devices", get(devices::devices))
         .route("/devices/action", post(devices::act))
         .route("/devices/live", get(devices::live))
+        .route(
+            "/devices/new",
+            get(device_form::new_form).post(device_form::add),
+        )
+        .route(
+            "/devices/{mac}/edit",
+            get(device_form::edit_form).post(device_form::save),
+        )
+        .route("/devices/{mac}/delete", post(device_form::delete))
         .route("/devices/import", get(import::form).post(import::import))
         .route("/devices/export", get(import::export))
         .route("/providers", get(providers::providers))

@@ -180,6 +180,21 @@ pub async fn dashboard(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Respon
         Err(e) => return internal(e),
     };
     let q = |s: EventState| queue.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
+    let contacts = match st.admin.store.recent_contacts(tenant.as_ref(), 10).await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    // What needs attention: providers whose Test fails (an admin's concern).
+    let failing: Vec<_> = if v.is_admin() {
+        st.provider_checks()
+            .await
+            .into_iter()
+            .filter(|(_, ok, _)| !ok)
+            .map(|(name, _, message)| context! { name => name, message => message })
+            .collect()
+    } else {
+        Vec::new()
+    };
     render(
         &st,
         "dashboard.html",
@@ -194,6 +209,8 @@ pub async fn dashboard(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Respon
                     running => q(EventState::Running),
                     failed => q(EventState::Failed),
                 }),
+                contacts => contacts,
+                failing => failing,
             }
         },
     )

@@ -384,3 +384,115 @@ async fn a_thousand_devices_are_imported_from_a_file_after_a_bad_one_wrote_nothi
     b.quit().await;
     app.stop().await;
 }
+
+/// The seed's walkthrough, clicked: a tenant, a device with a line, a
+/// provider that tests OK, Register and watch, edit, delete, sign out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_walkthrough_clicked_through_in_the_console() {
+    let fake = crate::fake_sraps::FakeSraps::start(std::time::Duration::from_millis(100)).await;
+    let mut app = spawn_app_with(crate::daemon::fast).await;
+    let (user, password) = first_admin(&app);
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+    let b = Browser::start().await;
+    sign_in_browser(&b, &base, &user, &password).await;
+
+    b.find("nav a[href='/tenants']").await.click().await;
+    b.wait_for_text("Add a tenant").await;
+    b.find("#t-id").await.type_text("acme").await;
+    b.find("#t-host").await.type_text("pbx.example.com").await;
+    b.find("#add-tenant").await.click().await;
+    b.wait_for_text("Settings of the tenant").await;
+
+    b.goto(&format!("{base}/devices")).await;
+    b.find("#add-device").await.click().await;
+    b.wait_for_text("Add a device").await;
+    b.find("#d-mac").await.type_text("00:04:13:AB:CD:EF").await;
+    b.find("#d-name").await.type_text("Reception").await;
+    b.find("#d-lines")
+        .await
+        .type_text("401:sip-secret:Alice")
+        .await;
+    b.find("#save-device").await.click().await;
+    b.wait_for_text("What the phone is handed").await;
+    assert!(b.url().await.ends_with("/devices/000413ABCDEF"));
+
+    b.find("nav a[href='/providers']").await.click().await;
+    b.wait_for_text("Add a provider").await;
+    b.find("#new-name").await.type_text("snom").await;
+    b.find("#new-url").await.type_text(&fake.url()).await;
+    b.find("#new-key").await.type_text("key-id").await;
+    b.find("#new-secret").await.type_text("key-secret").await;
+    b.find("#add-provider").await.click().await;
+    b.wait_for_text("master account").await;
+    b.find("#test-snom").await.click().await;
+    b.wait_for_text("OK, company Fake Cloud").await;
+
+    b.goto(&format!("{base}/devices/000413ABCDEF")).await;
+    b.find("#register").await.click().await;
+    let t = std::time::Instant::now();
+    loop {
+        let s = b
+            .script("const e = document.getElementById('status'); return e ? e.textContent : ''")
+            .await;
+        if s == "registered" {
+            break;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "still {s}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        b.goto(&format!("{base}/devices/000413ABCDEF")).await;
+    }
+    assert_eq!(b.find("#last-message").await.text().await, "-");
+    assert!(
+        b.text().await.contains("register done"),
+        "the event history"
+    );
+
+    b.find("#edit").await.click().await;
+    b.wait_for_text("Edit 000413ABCDEF").await;
+    assert_eq!(
+        b.script("return document.getElementById('d-lines').value")
+            .await,
+        "401::Alice",
+        "the SIP password is not shown"
+    );
+    b.script("document.getElementById('d-name').value = 'Front desk'")
+        .await;
+    b.screenshot(&screenshots().join("device-edit.png")).await;
+    b.find("#save-device").await.click().await;
+    b.wait_for_text("Front desk").await;
+    b.screenshot(&screenshots().join("device-registered.png"))
+        .await;
+    let (_, d) = app.get("/devices/000413ABCDEF").await;
+    assert_eq!(d["name"], "Front desk");
+    let store = touchless_store::open(&app.database_url).await.unwrap();
+    let kept = store
+        .get_device(touchless_domain::Mac::parse("000413ABCDEF").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.lines[0].sip_password.as_str(), "sip-secret", "kept");
+    store.close().await;
+
+    // Delete: deregistered at the provider first, then gone.
+    b.find("#delete").await.click().await;
+    let t = std::time::Instant::now();
+    loop {
+        let (s, _) = app.get("/devices/000413ABCDEF").await;
+        if s == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "not deleted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(fake.state.recorded.lock().unwrap().deletes.len(), 1);
+    b.find("#sign-out").await.click().await;
+    b.wait_for_text("Sign in").await;
+    b.quit().await;
+    app.stop().await;
+}

@@ -580,3 +580,50 @@ async fn devices_import_from_csv_all_or_nothing_and_export_back() {
     other.stop().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_dashboard_says_what_needs_attention_and_who_asked() {
+    let mut app = spawn_app().await;
+    let c = Console::of(&app);
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    app.post(
+        "/devices",
+        json!([{"mac": "000413AD0001", "model": "snomD717", "tenant": "acme"}]),
+    )
+    .await;
+    app.post(
+        "/providers",
+        json!({"name": "snom", "base_url": "http://127.0.0.1:9/api/v1/", "access_key_id": "k", "secret": "s"}),
+    )
+    .await;
+    // A phone asks (without credentials: a 401 is a contact too).
+    let r = app
+        .http
+        .get(format!("{}/prov/snomD717-000413AD0001.htm", app.prov))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let admin = c.session(&user, &password).await;
+    let t = std::time::Instant::now();
+    let page = loop {
+        let (_, page) = c.get("/", &admin).await;
+        if page.contains("000413AD0001") {
+            break page;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "no contact shown: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(page.contains("Needs attention"), "{page}");
+    assert!(
+        page.contains("Provider <a href=\"&#x2f;providers#provider-snom\">snom</a>")
+            || page.contains("provider-snom"),
+        "{page}"
+    );
+    assert!(page.contains("127.0.0.1:9"), "the Test's own words: {page}");
+    app.stop().await;
+}

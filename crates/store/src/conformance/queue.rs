@@ -170,6 +170,12 @@ pub async fn queue_claims_in_order_per_mac(s: &dyn Store) {
     );
     assert!(s.renew_lease(later[0], "b", lease).await.unwrap());
     assert!(!s.renew_lease(later[0], "a", lease).await.unwrap());
+    let of_first = s.events_of(macs[0], 10).await.unwrap();
+    assert_eq!(
+        of_first.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![later[0], ids[0]],
+        "one device's events, newest first"
+    );
 }
 
 pub async fn expired_leases_are_reclaimed(s: &dyn Store) {

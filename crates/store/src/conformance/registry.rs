@@ -365,6 +365,19 @@ pub async fn contacts_newest_first(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(got.len(), 3);
+    let recent = s.recent_contacts(None, 2).await.unwrap();
+    assert_eq!(
+        recent,
+        vec![batch[3].clone(), batch[2].clone()],
+        "any device's, newest written first"
+    );
+    assert!(
+        s.recent_contacts(Some(&tid("nobody")), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a tenant's devices only"
+    );
     assert!(s
         .contacts(Mac::parse("000413FFFFFF").unwrap(), 10)
         .await

@@ -189,6 +189,15 @@ macro_rules! queue_store {
                 rows.iter().map(event_row).collect()
             }
 
+            async fn events_of(&self, mac: touchless_domain::Mac, limit: u32) -> Result<Vec<Event>> {
+                let rows = sqlx::query("SELECT * FROM events WHERE mac = $1 ORDER BY id DESC LIMIT $2")
+                    .bind(mac.to_string())
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reads())
+                    .await?;
+                rows.iter().map(event_row).collect()
+            }
+
             async fn event_counts(&self) -> Result<Vec<(EventState, u64)>> {
                 let rows: Vec<(String, i64)> =
                     sqlx::query_as("SELECT state, COUNT(*) FROM events GROUP BY state")

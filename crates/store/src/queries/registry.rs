@@ -624,6 +624,24 @@ macro_rules! registry_store {
                 rows.iter().map(contact_from_row).collect()
             }
 
+            async fn recent_contacts(
+                &self,
+                tenant: Option<&TenantId>,
+                limit: u32,
+            ) -> Result<Vec<Contact>> {
+                // Newest first by id: rows are appended in time order.
+                let rows = sqlx::query(
+                    "SELECT at, mac, ip, user_agent, path, status, hits FROM contacts \
+                     WHERE (CAST($1 AS TEXT) IS NULL OR mac IN (SELECT mac FROM devices WHERE tenant_id = $1)) \
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(tenant.map(|t| t.as_str().to_owned()))
+                .bind(i64::from(limit))
+                .fetch_all(self.reads())
+                .await?;
+                rows.iter().map(contact_from_row).collect()
+            }
+
             async fn prune_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64> {
                 crate::sql::prune_log(
                     self.log_pool(),
