@@ -265,31 +265,59 @@ pub async fn act(
     if !v.csrf_ok(field("csrf")) {
         return forged();
     }
-    let action = match field("action") {
-        "register" => touchless_store::Action::Register,
-        "deregister" => touchless_store::Action::Deregister,
-        other => {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                &format!("\"{other}\" is not something devices can be asked to do."),
-            )
-        }
-    };
+    let action = field("action");
+    if !["register", "deregister", "delete"].contains(&action) {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            &format!("\"{action}\" is not something devices can be asked to do."),
+        );
+    }
     let macs = match selected(&st, &v, &form).await {
         Ok(m) => m,
         Err(r) => return r.into_response(),
     };
-    let queued = match admin::queue::enqueue_macs(&st.admin, action, &macs).await {
-        Ok(q) => q,
-        Err(e) => return api_error(&e),
+    let mut done = match action {
+        "delete" => match admin::queue::remove(&st.admin, &macs, false).await {
+            Ok((_, axum::Json(r))) => Acted {
+                message: format!(
+                    "{} device(s) deleted; {} being deregistered first, deleted once their provider lets them go.",
+                    r.removed.len(),
+                    r.deregistering.len()
+                ),
+                pending: r.deregistering,
+                removed: r.removed,
+                all: false,
+            },
+            Err(e) => return api_error(&e),
+        },
+        _ => {
+            let kind = if action == "register" {
+                touchless_store::Action::Register
+            } else {
+                touchless_store::Action::Deregister
+            };
+            match admin::queue::enqueue_macs(&st.admin, kind, &macs).await {
+                Ok(q) => Acted {
+                    message: format!("{} device(s) queued to {action}.", q.queued),
+                    pending: macs.clone(),
+                    removed: Vec::new(),
+                    all: false,
+                },
+                Err(e) => return api_error(&e),
+            }
+        }
     };
-    let detail = format!("{} device(s)", queued.queued);
+    if field("all") == "1" {
+        done.all = true;
+        done.pending.clear();
+        done.removed.clear();
+    }
     audit(
         &st,
         v.user.name.as_str(),
         v.user.tenant.clone(),
-        action.as_str(),
-        &detail,
+        action,
+        &format!("{} device(s)", macs.len()),
         &macs
             .iter()
             .take(20)
@@ -303,7 +331,7 @@ pub async fn act(
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("application/json"));
     if wants_json {
-        return axum::Json(queued).into_response();
+        return axum::Json(done).into_response();
     }
     let back = field("back");
     let back = if back.starts_with("/devices") {
@@ -312,6 +340,18 @@ pub async fn act(
         "/devices"
     };
     Redirect::to(back).into_response()
+}
+
+/// What a selection's action did, for the list's script: its sentence, the
+/// rows now pending and those gone.
+#[derive(serde::Serialize)]
+struct Acted {
+    message: String,
+    pending: Vec<Mac>,
+    removed: Vec<Mac>,
+    /// The selection was "all that match": the lists are left empty (they
+    /// may be 100,000 long) and every row on screen is concerned.
+    all: bool,
 }
 
 #[derive(serde::Serialize)]

@@ -627,3 +627,57 @@ async fn the_dashboard_says_what_needs_attention_and_who_asked() {
     assert!(page.contains("127.0.0.1:9"), "the Test's own words: {page}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn selected_devices_are_deleted_and_registered_ones_deregistered_first() {
+    let mut app = spawn_app().await;
+    let c = Console::of(&app);
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    app.post(
+        "/devices",
+        json!([{"mac": "000413AE0001", "model": "snomD717", "tenant": "acme"},
+               {"mac": "000413AE0002", "model": "snomD717", "tenant": "acme"},
+               {"mac": "000413AE0003", "model": "snomD717", "tenant": "acme"}]),
+    )
+    .await;
+    // One has been registered (its event is queued), so it may be at a provider.
+    app.post("/devices/register", json!({"macs": ["000413AE0002"]}))
+        .await;
+    let admin = c.session(&user, &password).await;
+    let csrf = csrf_of(&page_of(&c, &admin).await);
+    let r = c
+        .http
+        .post(format!("{}/devices/action", c.base))
+        .header(COOKIE, &admin)
+        .header("accept", "application/json")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "delete"),
+            ("mac", "000413AE0001"),
+            ("mac", "000413AE0002"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let done: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(done["removed"], json!(["000413AE0001"]), "{done}");
+    assert_eq!(done["pending"], json!(["000413AE0002"]), "{done}");
+    assert!(done["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("1 device(s) deleted; 1 being deregistered first"));
+    assert_eq!(
+        app.get("/devices/000413AE0001").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, d) = app.get("/devices/000413AE0002").await;
+    assert_eq!(d["removing"], true);
+    assert_eq!(
+        app.get("/devices/000413AE0003").await.0,
+        StatusCode::OK,
+        "not selected"
+    );
+    app.stop().await;
+}

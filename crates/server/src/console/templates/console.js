@@ -62,15 +62,19 @@ function wire(form) {
       notice.textContent = "Refused: " + (said ? said.textContent : res.statusText);
       return;
     }
-    const q = await res.json();
-    notice.textContent = q.queued + " device(s) queued to " + data.get("action") + ".";
-    const all = data.get("all") === "1";
+    const done = await res.json();
+    notice.textContent = done.message;
+    if (done.all && data.get("action") === "delete") {
+      // Which rows went is not listed for "all that match": show the list anew.
+      window.location.reload();
+      return;
+    }
+    const pending = new Set(done.pending);
+    const removed = new Set(done.removed);
     for (const row of document.querySelectorAll("tr[data-mac]")) {
-      const box = row.querySelector("input[name=mac]");
-      if (all || box.checked) {
-        show(row, { status: "pending", last_message: "" });
-        box.checked = false;
-      }
+      row.querySelector("input[name=mac]").checked = false;
+      if (removed.has(row.dataset.mac)) row.remove();
+      else if (done.all || pending.has(row.dataset.mac)) show(row, { status: "pending", last_message: "" });
     }
   });
 }
