@@ -19,7 +19,7 @@ use super::tenants::{fetch_tenant, settings, upsert_settings};
 use super::view;
 use crate::secret::random_token;
 
-pub(super) fn path_mac(mac: &str) -> ApiResult<Mac> {
+pub(crate) fn path_mac(mac: &str) -> ApiResult<Mac> {
     Mac::parse(mac).map_err(|e| ApiError::field("mac", mac, e.to_string()))
 }
 

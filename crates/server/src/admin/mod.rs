@@ -79,6 +79,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/devices/import", post(import::import_devices))
         .route("/devices/export", get(import::export_devices))
         .route("/devices/register", post(queue::register))
+        .route("/devices/{mac}/rotate", post(queue::rotate))
         .route("/devices/deregister", post(queue::deregister))
         .route("/devices/remove", post(queue::remove_selected))
         .route("/events", get(queue::list_events))

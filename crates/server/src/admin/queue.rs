@@ -59,6 +59,37 @@ async fn enqueue(
     ))
 }
 
+/// `POST /devices/{mac}/rotate`: new `/prov` credentials for the device, and
+/// a register that pushes new ztprov credentials to its provider. The old
+/// ones stop working at once; the phone fetches the new ones through the
+/// redirection service after a factory reset (a stolen or re-deployed
+/// phone's credentials are worth nothing after this).
+pub(super) async fn rotate(
+    State(st): State<Arc<AdminState>>,
+    Path(mac): Path<String>,
+) -> ApiResult<(StatusCode, Json<api::Queued>)> {
+    let mac = super::devices::path_mac(&mac)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(rotate_credentials(&st, mac).await?),
+    ))
+}
+
+pub(crate) async fn rotate_credentials(st: &AdminState, mac: Mac) -> ApiResult<api::Queued> {
+    let patch = touchless_store::DevicePatch {
+        prov: Some((
+            touchless_domain::ProvUser::parse(&format!("pv{}", crate::secret::random_token(12)))
+                .expect("generated user is valid"),
+            touchless_domain::ProvPassword::parse(&crate::secret::random_token(20))
+                .expect("generated password is valid"),
+        )),
+        ..touchless_store::DevicePatch::default()
+    };
+    st.store.update_device(mac, &patch).await?;
+    tracing::info!(%mac, "device credentials rotated");
+    enqueue_macs(st, Action::Register, &[mac]).await
+}
+
 /// One event per device, with fresh credentials, committed; the console's
 /// Register and Deregister buttons come here too.
 pub(crate) async fn enqueue_macs(

@@ -122,7 +122,16 @@ pub(super) async fn get_endpoint(
     Path(mac): Path<String>,
     ApiQuery(q): ApiQuery<api::EndpointQuery>,
 ) -> ApiResult<Json<api::EndpointDetail>> {
-    let mac = path_mac(&mac)?;
+    Ok(Json(endpoint(&st, path_mac(&mac)?, q.secrets).await?))
+}
+
+/// An endpoint with its settings by name; passwords masked unless `secrets`.
+/// The console's portal shows the same.
+pub(crate) async fn endpoint(
+    st: &AdminState,
+    mac: Mac,
+    secrets: bool,
+) -> ApiResult<api::EndpointDetail> {
     let e = st
         .store
         .get_endpoint(mac)
@@ -134,7 +143,7 @@ pub(super) async fn get_endpoint(
         .into_iter()
         .map(|(uuid, v)| {
             let param_name = cat.setting(&uuid).map(|d| d.param_name);
-            let secret = !q.secrets && param_name.is_some_and(is_secret_setting);
+            let secret = !secrets && param_name.is_some_and(is_secret_setting);
             api::EndpointSetting {
                 param_name: param_name.map(str::to_owned),
                 value: if secret { "***".into() } else { v.value },
@@ -144,7 +153,7 @@ pub(super) async fn get_endpoint(
             }
         })
         .collect();
-    Ok(Json(api::EndpointDetail {
+    Ok(api::EndpointDetail {
         mac: e.mac,
         company: e.company,
         name: e.name,
@@ -153,7 +162,7 @@ pub(super) async fn get_endpoint(
         settings,
         created_at: e.created_at,
         updated_at: e.updated_at,
-    }))
+    })
 }
 
 pub(super) async fn contacts(

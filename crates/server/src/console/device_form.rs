@@ -335,3 +335,35 @@ pub async fn delete(
         Err(e) => super::respond::api_error(&e),
     }
 }
+
+/// Rotate credentials: new `/prov` credentials and a register pushing new
+/// ztprov ones (see `admin::queue::rotate_credentials`).
+pub async fn rotate(
+    State(st): State<Arc<ConsoleState>>,
+    v: Viewer,
+    Path(mac): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if !v.csrf_ok(&f.csrf) {
+        return forged();
+    }
+    let d = match visible(&st, &v, &mac).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    match admin::queue::rotate_credentials(&st.admin, d.mac).await {
+        Ok(_) => {
+            audit(
+                &st,
+                v.user.name.as_str(),
+                Some(d.tenant.clone()),
+                "device-rotate",
+                &d.mac.to_string(),
+                "",
+            )
+            .await;
+            Redirect::to(&format!("/devices/{}", d.mac)).into_response()
+        }
+        Err(e) => super::respond::api_error(&e),
+    }
+}

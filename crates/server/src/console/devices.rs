@@ -158,8 +158,17 @@ pub async fn device(
         Ok(c) => c,
         Err(e) => return api_error(&e),
     };
-    let contacts = match st.admin.store.contacts(mac, 20).await {
-        Ok(c) => c,
+    let contacts: Vec<_> = match st.admin.store.contacts(mac, 20).await {
+        Ok(c) => c
+            .into_iter()
+            .map(|k| {
+                // The firmware the phone said it runs, from its User-Agent.
+                let firmware = touchless_domain::SnomUserAgent::parse(&k.user_agent)
+                    .map(|ua| ua.firmware)
+                    .unwrap_or_default();
+                context! { at => k.at, ip => k.ip, path => k.path, status => k.status, user_agent => k.user_agent, firmware => firmware }
+            })
+            .collect(),
         Err(e) => return internal(e),
     };
     let events: Vec<_> = match st.admin.store.events_of(mac, 20).await {
@@ -167,10 +176,16 @@ pub async fn device(
         Err(e) => return internal(e),
     };
     // A template error is the admin's to see here, not a failure of the page.
-    let file = match admin::devices::rendered(&st.admin, mac, "prov").await {
-        Ok(f) => f,
-        Err(e) => format!("(cannot be rendered: {})", e.status_and_message().1),
+    let file_of = |which: &'static str| {
+        let admin = Arc::clone(&st.admin);
+        async move {
+            match admin::devices::rendered(&admin, mac, which).await {
+                Ok(f) => f,
+                Err(e) => format!("(cannot be rendered: {})", e.status_and_message().1),
+            }
+        }
     };
+    let (file, ztprov_file) = (file_of("prov").await, file_of("ztprov").await);
     render(
         &st,
         "device.html",
@@ -182,6 +197,7 @@ pub async fn device(
                 contacts => contacts,
                 events => events,
                 file => file,
+                ztprov_file => ztprov_file,
             }
         },
     )

@@ -6,7 +6,8 @@
 //! - `session`: accounts' passwords, session cookies, CSRF, who may see what;
 //! - `respond`: rendering, plain refusal pages, the audit line of a write;
 //! - `pages` (sign-in, dashboard), `devices`, `tenants`, `providers`,
-//!   `device_form` (add, edit, delete a device), `import` (devices from and to CSV), `events` (the queue, Retry), `portal` (the redirection service's
+//!   `device_form` (add, edit, delete, rotate a device), `import` (devices
+//!   from and to CSV), `events` (the queue, Retry), `portal` (the redirection service's
 //!   companies, keys, endpoints and phones), `accounts`
 //!   (one's password, the Users page, the audit log): the handlers, which read and
 //!   write through the same calls and `touchless_api` types as the JSON
@@ -48,7 +49,7 @@ pub struct ConsoleState {
 pub(crate) type ProviderCheck = (String, bool, String);
 
 /// The templates, by name; `base.html` is what the pages extend.
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("dashboard.html", include_str!("templates/dashboard.html")),
@@ -67,6 +68,7 @@ const TEMPLATES: [(&str, &str); 15] = [
         "device_form.html",
         include_str!("templates/device_form.html"),
     ),
+    ("endpoint.html", include_str!("templates/endpoint.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/console.css");
@@ -156,6 +158,7 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
             get(device_form::edit_form).post(device_form::save),
         )
         .route("/devices/{mac}/delete", post(device_form::delete))
+        .route("/devices/{mac}/rotate", post(device_form::rotate))
         .route("/devices/import", get(import::form).post(import::import))
         .route("/devices/export", get(import::export))
         .route("/providers", get(providers::providers))
@@ -181,6 +184,7 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/portal/companies", post(portal::add_company))
         .route("/portal/keys", post(portal::add_key))
         .route("/portal/keys/{id}/revoke", post(portal::revoke_key))
+        .route("/portal/endpoints/{mac}", get(portal::endpoint))
         .route("/devices/{mac}", get(devices::device))
         .route(
             "/static/console.css",

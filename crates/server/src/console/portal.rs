@@ -227,3 +227,27 @@ pub async fn revoke_key(
         Err(e) => internal(e),
     }
 }
+
+/// One endpoint and its settings by name (passwords masked).
+pub async fn endpoint(
+    State(st): State<Arc<ConsoleState>>,
+    v: Viewer,
+    Path(mac): Path<String>,
+) -> Response {
+    let not_found = || plain(StatusCode::NOT_FOUND, "There is no such endpoint.");
+    if !v.is_admin() {
+        return not_found();
+    }
+    let Ok(mac) = touchless_domain::Mac::parse(&mac) else {
+        return not_found();
+    };
+    match admin::redirect::endpoint(&st.admin, mac, false).await {
+        Ok(e) => render(
+            &st,
+            "endpoint.html",
+            context! { ..frame(&v, "portal"), ..context! { e => e } },
+        ),
+        Err(e) if e.status_and_message().0 == StatusCode::NOT_FOUND => not_found(),
+        Err(e) => super::respond::api_error(&e),
+    }
+}

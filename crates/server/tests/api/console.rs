@@ -340,3 +340,41 @@ async fn a_selection_form_without_its_token_or_for_another_tenant_is_refused() {
     store.close().await;
     app.stop().await;
 }
+
+/// Two nodes on one database: a session begun on one is good on the other,
+/// and signing out on one ends it on both.
+#[tokio::test]
+async fn a_session_holds_on_every_node_and_ends_on_every_node() {
+    let mut a = spawn_app().await;
+    let url = a.database_url.clone();
+    let mut b = spawn_app_with(move |c| c.database_url = url).await;
+    let (ca, cb) = (Console::of(&a), Console::of(&b));
+    let (user, password) = first_admin(&a);
+    assert!(
+        b.running.as_ref().unwrap().new_console_admin.is_none(),
+        "one first admin per database"
+    );
+    let cookie = ca.session(&user, &password).await;
+    let (s, page) = cb.get("/devices", &cookie).await;
+    assert_eq!(s, StatusCode::OK, "node B knows node A's session");
+    let r = cb
+        .http
+        .post(format!("{}/logout", cb.base))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the CSRF token is the session's, on any node"
+    );
+    assert_eq!(
+        ca.get("/devices", &cookie).await.0,
+        StatusCode::SEE_OTHER,
+        "signed out on A too"
+    );
+    b.stop().await;
+    a.stop().await;
+}

@@ -3,6 +3,7 @@
 mod admin;
 mod console;
 mod console_browser;
+mod console_devices;
 mod console_pages;
 mod credentials;
 mod daemon;
