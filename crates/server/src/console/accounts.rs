@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
@@ -13,8 +12,8 @@ use touchless_api::users as api;
 use touchless_domain::{ConsoleRole, TenantId, UserName};
 use touchless_store::AuditFilter;
 
-use super::respond::{audit, forged, frame, internal, plain, render, Refusal};
-use super::session::{verify_password, Viewer};
+use super::respond::{audit, frame, internal, plain, render, Refusal};
+use super::session::{verify_password, NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
 
@@ -104,8 +103,6 @@ pub async fn users(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response {
 #[derive(Deserialize)]
 pub struct AddUser {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     role: String,
@@ -131,12 +128,8 @@ fn refusal(e: &admin::extract::ApiError) -> String {
 
 pub async fn add_user(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
-    Form(f): Form<AddUser>,
+    Posted(v, f): Posted<AddUser>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if let Err(r) = admins_only(&v) {
         return r.into_response();
     }
@@ -181,21 +174,11 @@ fn new_user(f: AddUser) -> Result<api::NewUser, String> {
     })
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn reset_password(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(name): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if let Err(r) = admins_only(&v) {
         return r.into_response();
     }
@@ -222,13 +205,9 @@ pub async fn reset_password(
 
 pub async fn remove_user(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(name): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if let Err(r) = admins_only(&v) {
         return r.into_response();
     }
@@ -283,8 +262,6 @@ pub async fn account(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response
 #[derive(Deserialize)]
 pub struct NewPassword {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current: String,
     #[serde(default)]
     password: String,
@@ -296,12 +273,8 @@ pub struct NewPassword {
 /// shared screen cannot take the account over.
 pub async fn change_password(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
-    Form(f): Form<NewPassword>,
+    Posted(v, f): Posted<NewPassword>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     let say = |note: String, status: StatusCode| {
         let page = render(
             &st,

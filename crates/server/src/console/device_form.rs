@@ -7,22 +7,19 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 use touchless_api::devices as api;
 use touchless_domain::{DisplayText, Mac, PhoneModel, SipPassword, SipUser, TenantId};
 
-use super::respond::{audit, forged, frame, internal, plain, render};
-use super::session::Viewer;
+use super::respond::{audit, frame, internal, plain, render};
+use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
 
 #[derive(Deserialize, Default)]
 pub struct DeviceForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     mac: String,
     #[serde(default)]
@@ -146,12 +143,8 @@ pub async fn new_form(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Respons
 
 pub async fn add(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
-    Form(f): Form<DeviceForm>,
+    Posted(v, f): Posted<DeviceForm>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     let req = (|| -> Result<api::NewDevice, String> {
         Ok(api::NewDevice {
             mac: Mac::parse(f.mac.trim()).map_err(|e| format!("MAC: {e}"))?,
@@ -237,20 +230,15 @@ pub async fn edit_form(
             })
             .collect::<Vec<_>>()
             .join("\n"),
-        csrf: String::new(),
     };
     form_page(&st, &v, Some(d.mac), &f, "", StatusCode::OK).await
 }
 
 pub async fn save(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(mac): Path<String>,
-    Form(f): Form<DeviceForm>,
+    Posted(v, f): Posted<DeviceForm>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     let d = match visible(&st, &v, &mac).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -289,23 +277,13 @@ pub async fn save(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Delete: a device that may be registered is deregistered first and goes
 /// when its provider has let it go; one never registered goes at once.
 pub async fn delete(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(mac): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     let d = match visible(&st, &v, &mac).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -340,13 +318,9 @@ pub async fn delete(
 /// ztprov ones (see `admin::queue::rotate_credentials`).
 pub async fn rotate(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(mac): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     let d = match visible(&st, &v, &mac).await {
         Ok(d) => d,
         Err(r) => return r,

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use touchless_domain::{DeviceStatus, Mac, PhoneModel, TenantId};
 use touchless_store::DeviceFilter;
 
-use super::respond::{api_error, audit, forged, frame, internal, plain, render, Refusal};
-use super::session::Viewer;
+use super::respond::{api_error, audit, frame, internal, plain, render, Refusal};
+use super::session::{Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
 
@@ -268,19 +268,15 @@ async fn selected(
 /// scripts the form posts and the list comes back.
 pub async fn act(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    // Pairs, not a struct: `mac` comes once per ticked row.
+    Posted(v, form): Posted<Vec<(String, String)>>,
 ) -> Response {
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |k: &str| {
         form.iter()
             .find(|(n, _)| n == k)
             .map_or("", |(_, val)| val.as_str())
     };
-    if !v.csrf_ok(field("csrf")) {
-        return forged();
-    }
     let action = field("action");
     if !["register", "deregister", "delete"].contains(&action) {
         return plain(

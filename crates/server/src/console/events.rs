@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 use touchless_store::EventState;
 
-use super::respond::{audit, forged, frame, internal, plain, render};
-use super::session::Viewer;
+use super::respond::{audit, frame, internal, plain, render};
+use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
 
@@ -67,21 +66,11 @@ pub async fn events(
     )
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn retry(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     let not_found = || plain(StatusCode::NOT_FOUND, "There is no such event.");
     let ev = match st.admin.store.get_event(id).await {
         Ok(Some(e)) => e,

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use touchless_domain::{DeviceStatus, UserName};
 use touchless_store::EventState;
 
-use super::respond::{audit, forged, frame, internal, plain, render};
-use super::session::{self, Viewer};
+use super::respond::{audit, frame, internal, plain, render};
+use super::session::{self, NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::secret::random_token;
 
@@ -119,20 +119,10 @@ pub async fn login(State(st): State<Arc<ConsoleState>>, req: Request) -> Respons
     resp
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn logout(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
-    Form(f): Form<CsrfForm>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if let Err(e) = st.admin.store.delete_session(&v.id_hash).await {
         return internal(e);
     }

@@ -6,15 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 use touchless_api::redirect as api;
 use touchless_domain::Role;
 
-use super::respond::{audit, forged, frame, internal, plain, render};
-use super::session::Viewer;
+use super::respond::{audit, frame, internal, plain, render};
+use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
 
@@ -98,19 +97,13 @@ fn refused(e: &admin::extract::ApiError) -> Said {
 #[derive(Deserialize)]
 pub struct CompanyForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
 }
 
 pub async fn add_company(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
-    Form(f): Form<CompanyForm>,
+    Posted(v, f): Posted<CompanyForm>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if !v.is_admin() {
         return plain(StatusCode::NOT_FOUND, "There is no such page.");
     }
@@ -139,8 +132,6 @@ pub async fn add_company(
 #[derive(Deserialize)]
 pub struct KeyForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     company: String,
     #[serde(default)]
     role: String,
@@ -148,12 +139,8 @@ pub struct KeyForm {
 
 pub async fn add_key(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
-    Form(f): Form<KeyForm>,
+    Posted(v, f): Posted<KeyForm>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if !v.is_admin() {
         return plain(StatusCode::NOT_FOUND, "There is no such page.");
     }
@@ -193,21 +180,11 @@ pub async fn add_key(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn revoke_key(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(id): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if !v.is_admin() {
         return plain(StatusCode::NOT_FOUND, "There is no such page.");
     }

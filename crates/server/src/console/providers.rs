@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::{header, HeaderMap, StatusCode};
 use minijinja::context;
 use serde::Deserialize;
@@ -15,8 +14,8 @@ use touchless_api::daemon as api;
 use touchless_domain::{TenantId, TouchlessMode};
 use touchless_store::TenantPatch;
 
-use super::respond::{audit, forged, frame, internal, plain, render};
-use super::session::Viewer;
+use super::respond::{audit, frame, internal, plain, render};
+use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
 
@@ -101,8 +100,6 @@ pub async fn providers(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Respon
 #[derive(Deserialize)]
 pub struct AddForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     base_url: String,
@@ -115,14 +112,7 @@ pub struct AddForm {
     tenant: String,
 }
 
-pub async fn add(
-    State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
-    Form(f): Form<AddForm>,
-) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
+pub async fn add(State(st): State<Arc<ConsoleState>>, Posted(v, f): Posted<AddForm>) -> Response {
     let tenant = if v.is_admin() {
         match f.tenant.trim() {
             "" => None,
@@ -171,8 +161,6 @@ pub async fn add(
 #[derive(Deserialize)]
 pub struct SaveForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     base_url: String,
     #[serde(default)]
     access_key_id: String,
@@ -194,13 +182,9 @@ async fn may_touch(st: &ConsoleState, v: &Viewer, name: &str) -> Result<(), Resp
 
 pub async fn save(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(name): Path<String>,
-    Form(f): Form<SaveForm>,
+    Posted(v, f): Posted<SaveForm>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if let Err(r) = may_touch(&st, &v, &name).await {
         return r;
     }
@@ -231,24 +215,14 @@ pub async fn save(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Test: the discovery chain now. A script gets JSON and shows it in place;
 /// without scripts the page comes back with the result beside the provider.
 pub async fn test(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(name): Path<String>,
     headers: HeaderMap,
-    Form(f): Form<CsrfOnly>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if let Err(r) = may_touch(&st, &v, &name).await {
         return r;
     }
@@ -283,8 +257,6 @@ pub async fn test(
 #[derive(Deserialize)]
 pub struct ModeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     mode: String,
 }
 
@@ -292,13 +264,9 @@ pub struct ModeForm {
 /// devices. The installation's admins choose it.
 pub async fn mode(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(id): Path<String>,
-    Form(f): Form<ModeForm>,
+    Posted(v, f): Posted<ModeForm>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if !v.is_admin() {
         return plain(
             StatusCode::FORBIDDEN,

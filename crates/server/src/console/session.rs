@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::request::Parts;
 use http::{header, HeaderValue};
@@ -153,6 +153,48 @@ impl FromRequestParts<Arc<ConsoleState>> for Viewer {
             csrf: session.csrf,
             id_hash,
         })
+    }
+}
+
+/// A state-changing form, from a signed-in session, whose CSRF token is that
+/// session's: the viewer and the form's fields (`T` ignores `csrf`). Every
+/// console POST but sign-in and the CSV upload takes one, so none can
+/// forget the check.
+pub struct Posted<T>(pub Viewer, pub T);
+
+/// A form with nothing but its CSRF token (Retry, Revoke, Delete…).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+/// Forms are small; a CSV upload has its own limit.
+const FORM_LIMIT: usize = 1 << 20;
+
+impl<T: serde::de::DeserializeOwned> FromRequest<Arc<ConsoleState>> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, st: &Arc<ConsoleState>) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let v = Viewer::from_request_parts(&mut parts, st).await?;
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+            super::respond::plain(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is too large.",
+            )
+        })?;
+        let csrf = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, val)| val.into_owned())
+            .unwrap_or_default();
+        if !v.csrf_ok(&csrf) {
+            return Err(super::respond::forged());
+        }
+        let fields = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            super::respond::plain(
+                http::StatusCode::BAD_REQUEST,
+                &format!("The form could not be read: {e}."),
+            )
+        })?;
+        Ok(Posted(v, fields))
     }
 }
 

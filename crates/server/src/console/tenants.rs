@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
@@ -17,8 +16,8 @@ use touchless_domain::{
     DisplayText, Host, ProvPassword, ProvScope, ProvUser, SettingName, TenantId, TouchlessMode,
 };
 
-use super::respond::{audit, forged, frame, internal, plain, render};
-use super::session::Viewer;
+use super::respond::{audit, frame, internal, plain, render};
+use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
 
@@ -47,8 +46,6 @@ pub async fn tenants(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response
 /// The fields of both tenant forms, as typed.
 #[derive(Deserialize, Default)]
 pub struct TenantForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -201,12 +198,8 @@ fn refusal(e: &admin::extract::ApiError) -> String {
 
 pub async fn add(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
-    Form(f): Form<TenantForm>,
+    Posted(v, f): Posted<TenantForm>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     if !v.is_admin() {
         return plain(StatusCode::NOT_FOUND, "There is no such page.");
     }
@@ -275,13 +268,9 @@ pub async fn tenant(
 
 pub async fn save(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(id): Path<String>,
-    Form(f): Form<TenantForm>,
+    Posted(v, f): Posted<TenantForm>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     let Some(id) = visible(&v, &id) else {
         return plain(StatusCode::NOT_FOUND, "There is no such tenant.");
     };
@@ -306,22 +295,12 @@ pub async fn save(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Delete: refused, with the reason and a link, while devices remain.
 pub async fn delete(
     State(st): State<Arc<ConsoleState>>,
-    v: Viewer,
     Path(id): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if !v.csrf_ok(&f.csrf) {
-        return forged();
-    }
     let Some(id) = visible(&v, &id).filter(|_| v.is_admin()) else {
         return plain(StatusCode::NOT_FOUND, "There is no such tenant.");
     };
