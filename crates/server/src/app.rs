@@ -201,6 +201,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
                 crate::console::router(crate::console::ConsoleState::new(
                     admin_state,
                     admin_secure,
+                    &cfg.admin,
                 )),
             )),
             rx,

@@ -77,6 +77,10 @@ pub struct AdminConfig {
     pub url: String,
     pub tls_cert: String,
     pub tls_key: String,
+    /// A console session unused this long is over.
+    pub console_idle_minutes: u64,
+    /// A console session is over this long after sign-in, used or not.
+    pub console_session_hours: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -241,6 +245,8 @@ impl Default for AdminConfig {
             url: String::new(),
             tls_cert: String::new(),
             tls_key: String::new(),
+            console_idle_minutes: 30,
+            console_session_hours: 12,
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct ConsoleState {
     templates: Environment<'static>,
     /// Whether the admin listener speaks TLS: cookies are then `Secure`.
     pub secure: bool,
+    /// A session unused this long is over (`admin.console_idle_minutes`).
+    pub idle: std::time::Duration,
+    /// A session is over this long after sign-in (`admin.console_session_hours`).
+    pub absolute: std::time::Duration,
     /// Failed sign-ins per source address.
     pub sign_in_failures: PerSource,
     /// The dashboard's last Test of every provider, and when it ran.
@@ -75,7 +79,11 @@ const STYLESHEET: &str = include_str!("templates/console.css");
 const SCRIPT: &str = include_str!("templates/console.js");
 
 impl ConsoleState {
-    pub fn new(admin: Arc<AdminState>, secure: bool) -> Arc<Self> {
+    pub fn new(
+        admin: Arc<AdminState>,
+        secure: bool,
+        cfg: &crate::config::AdminConfig,
+    ) -> Arc<Self> {
         let mut templates = Environment::new();
         for (name, body) in TEMPLATES {
             // Compiled in and covered by the tests: a broken one is a bug here.
@@ -87,6 +95,8 @@ impl ConsoleState {
             admin,
             templates,
             secure,
+            idle: std::time::Duration::from_secs(cfg.console_idle_minutes.max(1) * 60),
+            absolute: std::time::Duration::from_secs(cfg.console_session_hours.max(1) * 3600),
             // Five wrong passwords, then one try every twelve seconds.
             sign_in_failures: PerSource::new(1.0 / 12.0, 5.0),
             provider_checks: tokio::sync::Mutex::new(None),

@@ -114,8 +114,10 @@ pub async fn login(State(st): State<Arc<ConsoleState>>, req: Request) -> Respons
     )
     .await;
     let mut resp = Redirect::to("/").into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, session::cookie(&token, st.secure));
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        session::cookie(&token, st.secure, st.absolute),
+    );
     resp
 }
 
@@ -136,8 +138,10 @@ pub async fn logout(
     )
     .await;
     let mut resp = Redirect::to("/login").into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, session::cookie("", st.secure));
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        session::cookie("", st.secure, st.absolute),
+    );
     resp
 }
 

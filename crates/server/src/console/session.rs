@@ -21,10 +21,6 @@ use crate::secret::{ct_eq, random_token};
 use crate::serve::ClientAddr;
 
 pub const COOKIE: &str = "touchless_session";
-/// A session unused this long is over.
-pub const IDLE: Duration = Duration::from_secs(30 * 60);
-/// A session is over this long after sign-in, used or not.
-pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
 /// Recording each request's time would write on every page view; a minute's
 /// precision is plenty for a 30-minute idle expiry.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -65,13 +61,10 @@ pub fn id_hash(token: &str) -> String {
         .collect()
 }
 
-/// The `Set-Cookie` for a new session, or for ending one (`token` empty).
-pub fn cookie(token: &str, secure: bool) -> HeaderValue {
-    let age = if token.is_empty() {
-        0
-    } else {
-        ABSOLUTE.as_secs()
-    };
+/// The `Set-Cookie` for a new session lasting at most `max`, or for ending
+/// one (`token` empty).
+pub fn cookie(token: &str, secure: bool, max: Duration) -> HeaderValue {
+    let age = if token.is_empty() { 0 } else { max.as_secs() };
     let v = format!(
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={age}{}",
         if secure { "; Secure" } else { "" }
@@ -139,7 +132,7 @@ impl FromRequestParts<Arc<ConsoleState>> for Viewer {
         };
         let now = chrono::Utc::now();
         let age = |t: chrono::DateTime<chrono::Utc>| (now - t).to_std().unwrap_or_default();
-        if age(session.last_seen_at) > IDLE || age(session.created_at) > ABSOLUTE {
+        if age(session.last_seen_at) > st.idle || age(session.created_at) > st.absolute {
             let _ = st.admin.store.delete_session(&id_hash).await;
             return Err(to_sign_in());
         }
