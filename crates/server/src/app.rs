@@ -210,7 +210,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     if let Some(d) = daemon {
         tasks.spawn(
             "queue-distributor",
-            crate::daemon::queue::Distributor::start(d).await,
+            crate::daemon::distributor::Distributor::start(d).await,
         );
     }
     if let (Some(st), Some(listener)) = (redirect_state, redirect_listener) {

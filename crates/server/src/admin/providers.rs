@@ -62,9 +62,11 @@ pub(super) async fn create_provider(
 pub(crate) async fn create(st: &AdminState, req: api::NewProvider) -> ApiResult<api::Provider> {
     let kind = match req.kind {
         Some(k) => check("kind", k, |s| {
-            (s == "snom")
+            let known = crate::daemon::kinds::known();
+            known
+                .contains(&s)
                 .then_some(())
-                .ok_or_else(|| "only snom (SRAPS and compatible services) is supported".into())
+                .ok_or_else(|| format!("the provider kinds are {}", known.join(", ")))
         })?,
         None => "snom".into(),
     };
@@ -167,7 +169,11 @@ pub(crate) async fn test(st: &AdminState, name: String) -> ApiResult<api::Provid
             "the daemon is disabled on this node",
         )
     })?;
-    Ok(match daemon.client(&p).test().await {
+    let api = match daemon.client(&p) {
+        Ok(api) => api,
+        Err(message) => return Ok(api::ProviderTest { ok: false, message }),
+    };
+    Ok(match api.test().await {
         Ok(message) => api::ProviderTest { ok: true, message },
         Err(e) => api::ProviderTest {
             ok: false,

@@ -1,6 +1,8 @@
 //! The touchless-provisioning daemon: registers devices at redirection providers
 //! through a durable event queue (the seed's DISTRIBUTOR and QUEUEs).
 
+pub mod distributor;
+pub mod kinds;
 pub mod provider;
 pub mod queue;
 pub mod sraps;

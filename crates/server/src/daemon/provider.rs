@@ -1,9 +1,9 @@
 //! The provider abstraction: what the queue needs from a redirection service.
 //!
-//! Snom's SRAPS (and our own redirection service) implement it in [`super::sraps`].
-//! Today the queue builds that client for every provider record; other clouds
-//! (Gigaset GRAPE, Yealink, …) need a provider kind that picks the client, and
-//! Yealink's batches need a batch interface here (issue "seams for vendors").
+//! Each provider kind implements [`ProviderApi`] in its own module and is
+//! named once in [`super::kinds`]: Snom's SRAPS (and our own redirection
+//! service) in [`super::sraps`]. A cloud that takes many devices per call
+//! says so in [`ProviderApi::batch_size`] and answers per device.
 
 use std::time::Duration;
 
@@ -48,12 +48,48 @@ impl ProviderError {
     }
 }
 
+/// What a provider kind's client is built from: the provider record's
+/// account, and the daemon's request timeout.
+pub struct Account<'a> {
+    pub base_url: &'a str,
+    pub key_id: &'a str,
+    pub secret: &'a str,
+    /// PEM certificates trusted besides the public roots.
+    pub ca_pem: Option<&'a str>,
+    pub timeout: Duration,
+}
+
+/// Builds a kind's client; clients are kept while their record is unchanged,
+/// so session state (a discovery cache, an OAuth token) lives in them.
+pub type Factory = fn(&Account<'_>) -> std::sync::Arc<dyn ProviderApi>;
+
 #[async_trait]
 pub trait ProviderApi: Send + Sync {
+    /// How many devices one call may carry; the queue groups up to this
+    /// many events of one provider and action (1: a call per device).
+    fn batch_size(&self) -> usize {
+        1
+    }
     /// Creates or replaces the endpoint (idempotent).
     async fn register(&self, r: &Registration) -> Result<(), ProviderError>;
     /// Removes the endpoint; an endpoint that is already gone is success.
     async fn deregister(&self, mac: Mac) -> Result<(), ProviderError>;
+    /// Registers several at once: one result per registration, in order.
+    async fn register_batch(&self, rs: &[Registration]) -> Vec<Result<(), ProviderError>> {
+        let mut out = Vec::with_capacity(rs.len());
+        for r in rs {
+            out.push(self.register(r).await);
+        }
+        out
+    }
+    /// Deregisters several at once: one result per MAC, in order.
+    async fn deregister_batch(&self, macs: &[Mac]) -> Vec<Result<(), ProviderError>> {
+        let mut out = Vec::with_capacity(macs.len());
+        for m in macs {
+            out.push(self.deregister(*m).await);
+        }
+        out
+    }
     /// Runs discovery; `Ok("OK, company <name>/<id>")` or the precise problem.
     async fn test(&self) -> Result<String, ProviderError>;
 }

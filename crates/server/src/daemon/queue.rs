@@ -1,6 +1,9 @@
-//! The event queue: a distributor claims due events from the database (with a
-//! lease) and hands them to `queuenum` queues of `queuecap` events each; one
-//! worker per queue runs them. Events of one MAC hash to one queue, and the
+//! The event queue's [`Daemon`]: what the distributor and its workers
+//! (`distributor.rs`) share. The distributor claims due events from the
+//! database (with a lease) and hands them to `queuenum` queues of `queuecap`
+//! events each; one worker per queue runs them, one provider call at a time
+//! (one event, or a batch for a provider that takes several). Events of one
+//! MAC hash to one queue, and the
 //! store never hands out an event while an older one of the same MAC is
 //! unfinished, so they run in order. A crash loses nothing: a claimed event
 //! whose lease runs out is claimed again, and PUT/DELETE are idempotent.
@@ -9,36 +12,33 @@
 //! tenant, provider) is read once per claim, the leases of every event in
 //! hand are renewed by one statement (the keeper), and outcomes are written
 //! by one recorder, as many per transaction as have come in meanwhile (a
-//! worker hands in its next outcome only once its last is written, so a
-//! crash re-runs at most two events per queue). So a
+//! worker hands in its next outcomes only once its last are written, so a
+//! crash re-runs at most two calls' events per queue). So a
 //! queue waiting on a slow cloud with hundreds of workers is not held back
 //! by one statement per event on the database's single writer.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::tasks::Task;
 use touchless_domain::{Mac, TenantId, TouchlessMode};
 use touchless_store::{Action, Device, Event, Outcome, Provider, Store, Tenant};
 
 use super::provider::{ProviderApi, ProviderError, Registration};
-use super::sraps::Sraps;
 use crate::config::DaemonConfig;
 
 /// A provider record and the API client built from it.
 type Client = (Provider, Arc<dyn ProviderApi>);
 
 pub struct Daemon {
-    store: Arc<dyn Store>,
-    cfg: DaemonConfig,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) cfg: DaemonConfig,
     public_url: String,
     /// Identifies this process's leases.
-    node: String,
-    wake: Notify,
+    pub(super) node: String,
+    pub(super) wake: Notify,
     clients: Mutex<HashMap<String, Client>>,
     /// A provider that answered 429 is left alone by every worker until then.
     paused: Mutex<HashMap<String, Instant>>,
@@ -51,13 +51,28 @@ pub struct Daemon {
 }
 
 /// One claimed event and what its attempt needs, looked up with its batch.
-struct Job {
-    ev: Event,
+pub(super) struct Job {
+    pub(super) ev: Event,
     /// Its lease runs at least until then: the claim began before this.
     lease_until: Instant,
     /// When it was added to [`Daemon::held`].
     held_at: Instant,
     target: Result<Target, String>,
+}
+
+impl Job {
+    /// How many events its provider takes in one call.
+    pub(super) fn batch_size(&self) -> usize {
+        self.target.as_ref().map_or(1, |t| t.api.batch_size())
+    }
+
+    /// Whether it can go in one call with `other`: same provider, same action.
+    pub(super) fn same_call(&self, other: &Job) -> bool {
+        match (&self.target, &other.target) {
+            (Ok(a), Ok(b)) => a.provider == b.provider && self.ev.action == other.ev.action,
+            _ => false,
+        }
+    }
 }
 
 /// Who to call for an event, and with what.
@@ -102,31 +117,26 @@ impl Daemon {
         self.wake.notify_one();
     }
 
-    /// The API client for a provider record, reused while the record is unchanged
-    /// (so its discovery cache survives).
-    pub fn client(&self, p: &Provider) -> Arc<dyn ProviderApi> {
+    /// The API client for a provider record, reused while the record is
+    /// unchanged (so its session state, such as a discovery cache, survives);
+    /// `Err` says why there is none (a kind this build does not speak).
+    pub fn client(&self, p: &Provider) -> Result<Arc<dyn ProviderApi>, String> {
         let mut c = lock(&self.clients);
         if let Some((rec, api)) = c.get(&p.name) {
             if rec == p {
-                return Arc::clone(api);
+                return Ok(Arc::clone(api));
             }
         }
-        let api: Arc<dyn ProviderApi> = Arc::new(Sraps::new(
-            &p.base_url,
-            &p.access_key_id,
-            &p.secret,
-            Duration::from_millis(self.cfg.request_timeout_ms),
-            p.ca_pem.as_deref(),
-        ));
+        let api = super::kinds::client(p, Duration::from_millis(self.cfg.request_timeout_ms))?;
         c.insert(p.name.clone(), (p.clone(), Arc::clone(&api)));
-        api
+        Ok(api)
     }
 
     /// What each claimed event's attempt needs, read in a few statements for
     /// the whole batch: the devices, their tenants and the providers. An
     /// event whose device, tenant or provider is missing (or whose lookup
     /// failed) carries the message its outcome records.
-    async fn prepare(&self, events: Vec<Event>, lease_until: Instant) -> Vec<Job> {
+    pub(super) async fn prepare(&self, events: Vec<Event>, lease_until: Instant) -> Vec<Job> {
         let macs: Vec<Mac> = events.iter().map(|e| e.mac).collect();
         let looked_up = async {
             let devices = self.store.get_devices(&macs).await?;
@@ -212,7 +222,7 @@ impl Daemon {
         });
         Ok(Target {
             provider: p.name.clone(),
-            api: self.client(p),
+            api: self.client(p)?,
             registration,
             removing: device.removing,
         })
@@ -244,129 +254,75 @@ impl Daemon {
         retry_after.map_or(d, |r| d.max(r))
     }
 
-    async fn handle(&self, job: &Job) -> Outcome {
+    /// What an attempt's result means for its event: done, retried with
+    /// backoff (throttling pauses the provider for every worker and does not
+    /// count as a failure), or failed with the words the admin reads.
+    fn outcome(&self, job: &Job, provider: &str, result: Result<(), ProviderError>) -> Outcome {
         let ev = &job.ev;
         let action = match ev.action {
             Action::Register => "add",
             Action::Deregister => "delete",
         };
-        let target = match &job.target {
-            Ok(t) => t,
-            Err(message) => {
-                tracing::error!(
-                    "Error while handling Event. Action={action} Err={message} Mac={}",
-                    ev.mac
-                );
-                return Outcome::Failed {
-                    message: message.clone(),
-                };
-            }
-        };
-        let pause = lock(&self.paused).get(&target.provider).copied();
-        if let Some(until) = pause {
-            tokio::time::sleep_until(until.into()).await;
-        }
-        let result = match &target.registration {
-            Some(r) => target.api.register(r).await,
-            None => target.api.deregister(ev.mac).await,
-        };
-        match result {
+        let e = match result {
             Ok(()) => {
                 tracing::info!(
-                    "Event handled. Action={action} Mac={} Provider={} Attempt={}",
+                    "Event handled. Action={action} Mac={} Provider={provider} Attempt={}",
                     ev.mac,
-                    target.provider,
                     ev.attempts
                 );
-                Outcome::Done
+                return Outcome::Done;
             }
-            Err(e) => {
-                tracing::error!(
-                    "Error while handling Event. Action={action} Err={e} Mac={} Provider={} Attempt={}",
-                    ev.mac,
-                    target.provider,
+            Err(e) => e,
+        };
+        tracing::error!(
+            "Error while handling Event. Action={action} Err={e} Mac={} Provider={provider} Attempt={}",
+            ev.mac,
+            ev.attempts
+        );
+        let retry_at = |wait: Duration| {
+            chrono::Utc::now()
+                + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1))
+        };
+        let mut outcome = match e {
+            ProviderError::Throttled {
+                message,
+                retry_after,
+            } if ev.attempts < self.cfg.max_attempts * 10 => {
+                let until = Instant::now() + retry_after;
+                lock(&self.paused).insert(provider.to_owned(), until);
+                Outcome::Retry {
+                    at: retry_at(self.backoff(1, Some(retry_after))),
+                    message,
+                }
+            }
+            ProviderError::Throttled { message, .. } => Outcome::Failed {
+                message: format!(
+                    "gave up after {} throttled attempts: {message}",
                     ev.attempts
-                );
-                match e {
-                    // Throttling is the provider pacing us, not a failure: wait as
-                    // told (all workers, via the pause), and do not count it.
-                    ProviderError::Throttled {
-                        message,
-                        retry_after,
-                    } if ev.attempts < self.cfg.max_attempts * 10 => {
-                        let until = Instant::now() + retry_after;
-                        lock(&self.paused).insert(target.provider.clone(), until);
-                        let wait = self.backoff(1, Some(retry_after));
-                        Outcome::Retry {
-                            at: chrono::Utc::now()
-                                + chrono::Duration::from_std(wait)
-                                    .unwrap_or(chrono::Duration::seconds(1)),
-                            message,
-                        }
-                    }
-                    ProviderError::Throttled { message, .. } => Outcome::Failed {
-                        message: format!(
-                            "gave up after {} throttled attempts: {message}",
-                            ev.attempts
-                        ),
-                    },
-                    ProviderError::Transient {
-                        message,
-                        retry_after,
-                    } if ev.attempts < self.cfg.max_attempts => {
-                        let wait = self.backoff(ev.attempts, retry_after);
-                        Outcome::Retry {
-                            at: chrono::Utc::now()
-                                + chrono::Duration::from_std(wait)
-                                    .unwrap_or(chrono::Duration::seconds(1)),
-                            message: format!(
-                                "{message}; retry {} of {} in {} s",
-                                ev.attempts,
-                                self.cfg.max_attempts - 1,
-                                wait.as_secs().max(1)
-                            ),
-                        }
-                    }
-                    ProviderError::Transient { message, .. } => Outcome::Failed {
-                        message: format!("gave up after {} attempts: {message}", ev.attempts),
-                    },
-                    ProviderError::Permanent(message) => Outcome::Failed { message },
+                ),
+            },
+            ProviderError::Transient {
+                message,
+                retry_after,
+            } if ev.attempts < self.cfg.max_attempts => {
+                let wait = self.backoff(ev.attempts, retry_after);
+                Outcome::Retry {
+                    at: retry_at(wait),
+                    message: format!(
+                        "{message}; retry {} of {} in {} s",
+                        ev.attempts,
+                        self.cfg.max_attempts - 1,
+                        wait.as_secs().max(1)
+                    ),
                 }
             }
-        }
-    }
-
-    /// Runs one attempt and hands its outcome to the recorder, once the
-    /// queue's previous outcome is written (`unwritten`): the next attempt
-    /// overlaps the write, yet a node that dies has at most one event per
-    /// queue done but not recorded, besides the one in hand (both run again
-    /// elsewhere, harmlessly). An event whose lease may not last the attempt
-    /// is renewed first (the keeper normally has): if it is no longer ours,
-    /// it is dropped.
-    async fn work(
-        &self,
-        job: Job,
-        record: &mpsc::UnboundedSender<Recorded>,
-        unwritten: &mut Option<tokio::sync::oneshot::Receiver<()>>,
-    ) {
-        let lease = Duration::from_secs(self.cfg.lease_secs);
-        if self.lease_left(&job) < lease / 2 {
-            match self.store.renew_lease(job.ev.id, &self.node, lease).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    lock(&self.held).remove(&job.ev.id);
-                    return;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, event = job.ev.id, "renewing a lease failed");
-                    lock(&self.held).remove(&job.ev.id);
-                    return;
-                }
-            }
-        }
-        let mut outcome = self.handle(&job).await;
+            ProviderError::Transient { message, .. } => Outcome::Failed {
+                message: format!("gave up after {} attempts: {message}", ev.attempts),
+            },
+            ProviderError::Permanent(message) => Outcome::Failed { message },
+        };
         if let (Outcome::Failed { message }, Action::Deregister, Ok(t)) =
-            (&mut outcome, job.ev.action, &job.target)
+            (&mut outcome, ev.action, &job.target)
         {
             if t.removing {
                 message.push_str(
@@ -374,20 +330,118 @@ impl Daemon {
                 );
             }
         }
-        // The recorder outlives the workers; should it be gone, the lease
-        // runs out and the event runs again.
+        outcome
+    }
+
+    /// Whether a job's lease is sure to last its attempt, renewing it if
+    /// need be (the keeper normally has); `false`: no longer ours, dropped.
+    async fn still_ours(&self, job: &Job) -> bool {
+        let lease = Duration::from_secs(self.cfg.lease_secs);
+        if self.lease_left(job) >= lease / 2 {
+            return true;
+        }
+        let kept = match self.store.renew_lease(job.ev.id, &self.node, lease).await {
+            Ok(kept) => kept,
+            Err(e) => {
+                tracing::error!(error = %e, event = job.ev.id, "renewing a lease failed");
+                false
+            }
+        };
+        if !kept {
+            lock(&self.held).remove(&job.ev.id);
+        }
+        kept
+    }
+
+    /// Runs one call for `jobs` (one event, or a batch of one provider and
+    /// action that its client takes in one call) and hands their outcomes to
+    /// the recorder, once the queue's previous outcomes are written
+    /// (`unwritten`): the next call overlaps the write, yet a node that dies
+    /// has at most one call's events done but not recorded per queue,
+    /// besides those in hand (all run again elsewhere, harmlessly).
+    pub(super) async fn work(
+        &self,
+        jobs: Vec<Job>,
+        record: &mpsc::UnboundedSender<Recorded>,
+        unwritten: &mut Option<tokio::sync::oneshot::Receiver<()>>,
+    ) {
+        let mut live = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if self.still_ours(&job).await {
+                live.push(job);
+            }
+        }
+        let mut outcomes = Vec::with_capacity(live.len());
+        let mut calls = Vec::with_capacity(live.len());
+        for job in live {
+            match &job.target {
+                Err(message) => {
+                    tracing::error!(
+                        "Error while handling Event. Err={message} Mac={}",
+                        job.ev.mac
+                    );
+                    let failed = Outcome::Failed {
+                        message: message.clone(),
+                    };
+                    outcomes.push((job.ev.id, failed));
+                }
+                Ok(_) => calls.push(job),
+            }
+        }
+        if let Some(Ok(t)) = calls.first().map(|j| &j.target) {
+            let (api, provider) = (Arc::clone(&t.api), t.provider.clone());
+            let pause = lock(&self.paused).get(&provider).copied();
+            if let Some(until) = pause {
+                tokio::time::sleep_until(until.into()).await;
+            }
+            let results = match calls[0].ev.action {
+                Action::Register => {
+                    let regs: Vec<Registration> = calls
+                        .iter()
+                        .filter_map(|j| j.target.as_ref().ok()?.registration.clone())
+                        .collect();
+                    match regs.as_slice() {
+                        [one] => vec![api.register(one).await],
+                        many => api.register_batch(many).await,
+                    }
+                }
+                Action::Deregister => {
+                    let macs: Vec<_> = calls.iter().map(|j| j.ev.mac).collect();
+                    match macs.as_slice() {
+                        [one] => vec![api.deregister(*one).await],
+                        many => api.deregister_batch(many).await,
+                    }
+                }
+            };
+            let mut results = results.into_iter();
+            for job in &calls {
+                // A client that answers fewer results than it was given
+                // leaves the rest to be tried again.
+                let result = results.next().unwrap_or_else(|| {
+                    Err(ProviderError::Transient {
+                        message: format!("provider {provider} gave no answer for this device"),
+                        retry_after: None,
+                    })
+                });
+                outcomes.push((job.ev.id, self.outcome(job, &provider, result)));
+            }
+        }
+        // The recorder outlives the workers; should it be gone, the leases
+        // run out and the events run again.
         if let Some(previous) = unwritten.take() {
             let _ = previous.await;
         }
-        let (written, wait) = tokio::sync::oneshot::channel();
-        if record.send((job.ev.id, outcome, written)).is_ok() {
-            *unwritten = Some(wait);
+        for (id, outcome) in outcomes {
+            let (written, wait) = tokio::sync::oneshot::channel();
+            if record.send((id, outcome, written)).is_ok() {
+                *unwritten = Some(wait);
+            }
         }
     }
 
     /// Writes outcomes as they come, each write taking every outcome that
     /// arrived while the last one ran. Ends when every worker has.
-    async fn record(&self, mut rx: mpsc::UnboundedReceiver<Recorded>) {
+    pub(super) async fn record(&self, mut rx: mpsc::UnboundedReceiver<Recorded>) {
         let mut batch = Vec::new();
         while rx.recv_many(&mut batch, RECORD_BATCH).await > 0 {
             let outcomes: Vec<(i64, Outcome)> =
@@ -408,7 +462,7 @@ impl Daemon {
     /// Renews the leases of every event in hand, a quarter lease apart, so
     /// none runs out while this node is alive, however long it waits in a
     /// queue or on a slow provider.
-    async fn keep_leases(&self, mut stop: watch::Receiver<bool>) {
+    pub(super) async fn keep_leases(&self, mut stop: watch::Receiver<bool>) {
         let lease = Duration::from_secs(self.cfg.lease_secs);
         loop {
             tokio::select! {
@@ -432,148 +486,4 @@ impl Daemon {
 const RECORD_BATCH: usize = 1000;
 
 /// An outcome for the recorder, and how it tells the worker it is written.
-type Recorded = (i64, Outcome, tokio::sync::oneshot::Sender<()>);
-
-fn queue_of(mac: &touchless_domain::Mac, n: usize) -> usize {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    mac.hash(&mut h);
-    (h.finish() % n as u64) as usize
-}
-
-/// The distributor (a [`Task`]): claims due events (leasing them to this
-/// node) and hands each to the worker queue its MAC hashes to, so one
-/// device's events never overlap. It wakes on the poll interval, on
-/// [`Daemon::notify`], or at once while claims keep returning events.
-///
-/// At a stop the workers finish the event in hand but start no new one:
-/// events already handed to a queue keep their lease and are claimed again
-/// (by this node after a restart, which takes its old leases back first, or
-/// by another node when the lease runs out).
-pub struct Distributor {
-    daemon: Arc<Daemon>,
-    senders: Vec<mpsc::Sender<Job>>,
-    /// The workers, then the recorder and the keeper.
-    workers: Vec<tokio::task::JoinHandle<()>>,
-    recorder: Option<tokio::task::JoinHandle<()>>,
-    keeper: Option<tokio::task::JoinHandle<()>>,
-    stop_workers: watch::Sender<bool>,
-    /// The last claim returned events: more may be due right away.
-    more: bool,
-}
-
-impl Distributor {
-    /// Takes back this node's old leases, then starts the workers.
-    pub async fn start(daemon: Arc<Daemon>) -> Self {
-        // Events this node was running when it stopped (or died) are ours to
-        // finish: take them back now rather than after their leases run out.
-        match daemon.store.release_leases(&daemon.node).await {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::info!(node = %daemon.node, events = n, "took back the events this node was running before it restarted")
-            }
-            Err(e) => tracing::error!(error = %e, "releasing this node's old leases failed"),
-        }
-        let n = daemon.cfg.queuenum.max(1);
-        let cap = daemon.cfg.queuecap.max(1);
-        let (stop_workers, stopped) = watch::channel(false);
-        // Unbounded, yet never holds more than the events in hand.
-        let (record, recorded) = mpsc::unbounded_channel();
-        let mut senders = Vec::with_capacity(n);
-        let mut workers = Vec::with_capacity(n);
-        for i in 0..n {
-            let (tx, mut rx) = mpsc::channel::<Job>(cap);
-            senders.push(tx);
-            let d = Arc::clone(&daemon);
-            let mut stop = stopped.clone();
-            let record = record.clone();
-            workers.push(tokio::spawn(async move {
-                let mut unwritten = None;
-                loop {
-                    let job = tokio::select! {
-                        biased;
-                        _ = stop.wait_for(|s| *s) => break,
-                        job = rx.recv() => match job { Some(job) => job, None => break },
-                    };
-                    d.work(job, &record, &mut unwritten).await;
-                }
-                if let Some(last) = unwritten {
-                    let _ = last.await;
-                }
-                tracing::debug!(queue = i, "queue stopped");
-            }));
-        }
-        drop(record);
-        let d = Arc::clone(&daemon);
-        let recorder = tokio::spawn(async move { d.record(recorded).await });
-        let d = Arc::clone(&daemon);
-        let keeper = tokio::spawn(async move { d.keep_leases(stopped).await });
-        Distributor {
-            daemon,
-            senders,
-            workers,
-            recorder: Some(recorder),
-            keeper: Some(keeper),
-            stop_workers,
-            more: true,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Task for Distributor {
-    async fn wake(&mut self) {
-        if self.more {
-            return;
-        }
-        let poll = Duration::from_millis(self.daemon.cfg.poll_ms);
-        tokio::select! {
-            _ = tokio::time::sleep(poll) => {}
-            _ = self.daemon.wake.notified() => {}
-        }
-    }
-
-    async fn work(&mut self) -> anyhow::Result<()> {
-        self.more = false;
-        let free: usize = self.senders.iter().map(|s| s.capacity()).sum();
-        if free == 0 {
-            return Ok(());
-        }
-        let lease = Duration::from_secs(self.daemon.cfg.lease_secs);
-        let lease_until = Instant::now() + lease;
-        let events = self
-            .daemon
-            .store
-            .claim_events(&self.daemon.node, free.min(1000) as u32, lease)
-            .await
-            .map_err(|e| anyhow::anyhow!("(DISTRIBUTOR): claiming events failed: {e}"))?;
-        if events.is_empty() {
-            return Ok(());
-        }
-        tracing::info!("(DISTRIBUTOR): Distributing events. Num={}", events.len());
-        let n = self.senders.len();
-        for job in self.daemon.prepare(events, lease_until).await {
-            let q = queue_of(&job.ev.mac, n);
-            if self.senders[q].send(job).await.is_err() {
-                break;
-            }
-        }
-        self.more = true;
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> anyhow::Result<()> {
-        let _ = self.stop_workers.send(true);
-        self.senders.clear();
-        for w in self.workers.drain(..) {
-            let _ = w.await;
-        }
-        // The workers are done: the recorder writes what they left, then ends.
-        if let Some(r) = self.recorder.take() {
-            let _ = r.await;
-        }
-        if let Some(k) = self.keeper.take() {
-            let _ = k.await;
-        }
-        Ok(())
-    }
-}
+pub(super) type Recorded = (i64, Outcome, tokio::sync::oneshot::Sender<()>);

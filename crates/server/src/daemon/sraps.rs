@@ -40,6 +40,13 @@ pub struct Sraps {
     cache: Mutex<Option<(Instant, Discovery)>>,
 }
 
+/// The `snom` kind's factory (see `super::kinds`).
+pub fn factory(a: &super::provider::Account<'_>) -> std::sync::Arc<dyn ProviderApi> {
+    std::sync::Arc::new(Sraps::new(
+        a.base_url, a.key_id, a.secret, a.timeout, a.ca_pem,
+    ))
+}
+
 impl Sraps {
     /// `ca_pem`: certificates trusted besides the public roots (see [`super::tls`]).
     pub fn new(

@@ -12,6 +12,7 @@ mod fake_sraps;
 mod golden;
 mod helpers;
 mod invariants;
+mod provider_kinds;
 mod provisioning;
 mod redirect;
 #[path = "../support/webdriver.rs"]

@@ -1,0 +1,278 @@
+//! A made-up provider kind, as test-only code: a cloud that takes up to 100
+//! devices per call and answers per device, behind an OAuth token the client
+//! caches. It needs its module and one registration line, nothing else.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use touchless_domain::Mac;
+use touchless_server::daemon::provider::{Account, ProviderApi, ProviderError, Registration};
+
+use crate::daemon::fast;
+use crate::helpers::*;
+
+#[derive(Default)]
+struct Cloud {
+    tokens_issued: AtomicUsize,
+    calls: AtomicUsize,
+    largest: AtomicUsize,
+    registered: Mutex<Vec<String>>,
+}
+
+/// The cloud refuses this MAC: another account holds it.
+const TAKEN: &str = "000413BA0007";
+
+async fn token(State(c): State<Arc<Cloud>>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
+    if body["client_secret"] != "s3cret" {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        );
+    }
+    c.tokens_issued.fetch_add(1, Ordering::SeqCst);
+    (
+        StatusCode::OK,
+        Json(json!({"access_token": "tok-1", "expires_in": 3600})),
+    )
+}
+
+async fn batch(
+    State(c): State<Arc<Cloud>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer tok-1") {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "token"})));
+    }
+    let items = body["devices"].as_array().cloned().unwrap_or_default();
+    c.calls.fetch_add(1, Ordering::SeqCst);
+    c.largest.fetch_max(items.len(), Ordering::SeqCst);
+    let results: Vec<Value> = items
+        .iter()
+        .map(|d| {
+            let mac = d["mac"].as_str().unwrap_or("").to_owned();
+            if mac == TAKEN {
+                json!({"mac": mac, "ok": false, "error": "MAC is claimed by another account"})
+            } else {
+                c.registered.lock().unwrap().push(mac.clone());
+                json!({"mac": mac, "ok": true})
+            }
+        })
+        .collect();
+    (StatusCode::OK, Json(json!({ "results": results })))
+}
+
+/// The client: a token fetched once and reused, batches of 100.
+struct BatchCloud {
+    base: String,
+    id: String,
+    secret: String,
+    http: reqwest::Client,
+    token: tokio::sync::Mutex<Option<String>>,
+}
+
+fn factory(a: &Account<'_>) -> Arc<dyn ProviderApi> {
+    Arc::new(BatchCloud {
+        base: a.base_url.trim_end_matches('/').to_owned(),
+        id: a.key_id.to_owned(),
+        secret: a.secret.to_owned(),
+        http: reqwest::Client::new(),
+        token: tokio::sync::Mutex::new(None),
+    })
+}
+
+impl BatchCloud {
+    async fn token(&self) -> Result<String, ProviderError> {
+        let mut t = self.token.lock().await;
+        if let Some(tok) = t.as_ref() {
+            return Ok(tok.clone());
+        }
+        let r = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .json(&json!({"client_id": self.id, "client_secret": self.secret}))
+            .send()
+            .await
+            .map_err(|e| ProviderError::Transient {
+                message: e.to_string(),
+                retry_after: None,
+            })?;
+        if !r.status().is_success() {
+            return Err(ProviderError::Permanent(format!(
+                "the cloud refused the credentials ({})",
+                r.status()
+            )));
+        }
+        let v: Value = r
+            .json()
+            .await
+            .map_err(|e| ProviderError::Permanent(e.to_string()))?;
+        let tok = v["access_token"].as_str().unwrap_or_default().to_owned();
+        *t = Some(tok.clone());
+        Ok(tok)
+    }
+}
+
+#[async_trait]
+impl ProviderApi for BatchCloud {
+    fn batch_size(&self) -> usize {
+        100
+    }
+
+    async fn register(&self, r: &Registration) -> Result<(), ProviderError> {
+        self.register_batch(std::slice::from_ref(r)).await.remove(0)
+    }
+
+    async fn deregister(&self, _mac: Mac) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    async fn register_batch(&self, rs: &[Registration]) -> Vec<Result<(), ProviderError>> {
+        let all = |e: ProviderError| rs.iter().map(|_| Err(e.clone())).collect();
+        let token = match self.token().await {
+            Ok(t) => t,
+            Err(e) => return all(e),
+        };
+        let devices: Vec<Value> = rs
+            .iter()
+            .map(
+                |r| json!({"mac": r.mac.to_string(), "url": r.url, "user": r.user, "pass": r.pass}),
+            )
+            .collect();
+        let answer: Value = match self
+            .http
+            .post(format!("{}/devices/batch", self.base))
+            .bearer_auth(token)
+            .json(&json!({ "devices": devices }))
+            .send()
+            .await
+        {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(e) => {
+                return all(ProviderError::Transient {
+                    message: e.to_string(),
+                    retry_after: None,
+                })
+            }
+        };
+        let results = answer["results"].as_array().cloned().unwrap_or_default();
+        rs.iter()
+            .map(|r| {
+                let mac = r.mac.to_string();
+                match results.iter().find(|x| x["mac"] == mac.as_str()) {
+                    Some(x) if x["ok"] == true => Ok(()),
+                    Some(x) => Err(ProviderError::Permanent(
+                        x["error"].as_str().unwrap_or("refused").to_owned(),
+                    )),
+                    None => Err(ProviderError::Transient {
+                        message: "no answer for this device".into(),
+                        retry_after: None,
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    async fn test(&self) -> Result<String, ProviderError> {
+        self.token().await.map(|_| "OK, token issued".to_owned())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_provider_kind_registers_a_hundred_per_call_with_a_cached_token() {
+    // The one registration line a new kind needs.
+    touchless_server::daemon::kinds::register("batchy", factory);
+
+    let cloud = Arc::new(Cloud::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = Router::new()
+        .route("/oauth/token", post(token))
+        .route("/devices/batch", post(batch))
+        .with_state(Arc::clone(&cloud));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    // One queue, so its events come to one worker, which groups them.
+    let mut app = spawn_app_with(|c| {
+        fast(c);
+        c.daemon.queuenum = 1;
+        c.daemon.queuecap = 1000;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let devices: Vec<Value> = (0..250)
+        .map(|i| json!({"mac": format!("000413BA{i:04X}"), "model": "snomD717", "tenant": "acme"}))
+        .collect();
+    app.post("/devices", json!(devices)).await;
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "cloud", "kind": "batchy", "base_url": format!("http://{addr}"), "access_key_id": "id", "secret": "s3cret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, t) = app.post("/providers/cloud/test", json!({})).await;
+    assert_eq!(t["message"], "OK, token issued");
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "x", "kind": "nope", "access_key_id": "i", "secret": "s"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("kind")),
+        "{v}"
+    );
+    assert!(
+        v["error"].as_str().unwrap().contains("batchy"),
+        "names the kinds: {v}"
+    );
+
+    app.post("/devices/register", json!({"all": true})).await;
+    let t = std::time::Instant::now();
+    let list = loop {
+        let (_, list) = app.get("/devices").await;
+        let list = list.as_array().unwrap().clone();
+        if list.iter().all(|d| d["status"] != "pending") {
+            break list;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(30),
+            "still pending"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let failed: Vec<_> = list.iter().filter(|d| d["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "only the refused MAC");
+    assert_eq!(failed[0]["mac"], TAKEN);
+    assert_eq!(
+        failed[0]["last_message"],
+        "MAC is claimed by another account"
+    );
+    assert_eq!(
+        list.iter().filter(|d| d["status"] == "registered").count(),
+        249
+    );
+    let calls = cloud.calls.load(Ordering::SeqCst);
+    assert!(
+        cloud.largest.load(Ordering::SeqCst) <= 100,
+        "at most 100 per call"
+    );
+    assert!(
+        calls >= 3 && calls < 250,
+        "batched: {calls} calls for 250 devices"
+    );
+    assert_eq!(
+        cloud.tokens_issued.load(Ordering::SeqCst),
+        1,
+        "the token is cached"
+    );
+    app.stop().await;
+}
