@@ -13,15 +13,11 @@ use touchless_domain::{
 };
 use touchless_store::{Device, DeviceFilter, DevicePatch, Line, NewDevice, StoreError};
 
-use super::extract::{query_param, ApiError, ApiJson, ApiQuery, ApiResult, OneOrMany};
+use super::extract::{path_mac, query_param, ApiError, ApiJson, ApiQuery, ApiResult, OneOrMany};
 use super::state::AdminState;
 use super::tenants::{fetch_tenant, settings, upsert_settings};
 use super::view;
 use crate::secret::random_token;
-
-pub(crate) fn path_mac(mac: &str) -> ApiResult<Mac> {
-    Mac::parse(mac).map_err(|e| ApiError::field("mac", mac, e.to_string()))
-}
 
 pub(super) async fn list_devices(
     State(st): State<Arc<AdminState>>,

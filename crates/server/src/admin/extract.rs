@@ -103,6 +103,11 @@ impl IntoResponse for ApiError {
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
+/// A MAC from a path segment, or a 400 naming it.
+pub(crate) fn path_mac(mac: &str) -> ApiResult<touchless_domain::Mac> {
+    touchless_domain::Mac::parse(mac).map_err(|e| ApiError::field("mac", mac, e.to_string()))
+}
+
 /// A JSON request body of type `T` (see the module doc for its errors).
 pub(crate) struct ApiJson<T>(pub T);
 

@@ -68,7 +68,7 @@ pub(super) async fn rotate(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
 ) -> ApiResult<(StatusCode, Json<api::Queued>)> {
-    let mac = super::devices::path_mac(&mac)?;
+    let mac = super::extract::path_mac(&mac)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(rotate_credentials(&st, mac).await?),

@@ -10,8 +10,7 @@ use touchless_api::redirect as api;
 use touchless_domain::{Mac, Role};
 use touchless_store::StoreError;
 
-use super::devices::path_mac;
-use super::extract::{query_param, ApiError, ApiJson, ApiQuery, ApiResult};
+use super::extract::{path_mac, query_param, ApiError, ApiJson, ApiQuery, ApiResult};
 use super::state::AdminState;
 use super::view;
 use crate::redirect::catalogue::Catalogue;

@@ -12,8 +12,7 @@ use touchless_store::StoreError;
 
 use super::extract::{ApiError, ApiJson, ApiResult};
 use super::state::AdminState;
-use crate::console::session::hash_password;
-use crate::secret::random_token;
+use crate::secret::{hash_password, random_token};
 
 pub(crate) fn view(u: &touchless_store::User) -> api::User {
     api::User {

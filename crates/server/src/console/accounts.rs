@@ -12,7 +12,7 @@ use touchless_api::users as api;
 use touchless_domain::{ConsoleRole, TenantId, UserName};
 use touchless_store::AuditFilter;
 
-use super::respond::{audit, frame, internal, plain, render, Refusal};
+use super::respond::{audit, internal, plain, render, Refusal};
 use super::session::{verify_password, NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -60,7 +60,7 @@ pub async fn audit_log(
     render(
         &st,
         "audit.html",
-        context! { ..frame(&v, "audit"), ..context! { lines => lines, f => context! { actor => q.actor, action => q.action } } },
+        context! { ..v.frame("audit"), ..context! { lines => lines, f => context! { actor => q.actor, action => q.action } } },
     )
 }
 
@@ -88,7 +88,7 @@ async fn users_page(
     let page = render(
         st,
         "users.html",
-        context! { ..frame(v, "users"), ..context! { users => users, tenants => tenants, note => note, password => password } },
+        context! { ..v.frame("users"), ..context! { users => users, tenants => tenants, note => note, password => password } },
     );
     (status, page).into_response()
 }
@@ -255,7 +255,7 @@ pub async fn account(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response
     render(
         &st,
         "account.html",
-        context! { ..frame(&v, "account"), ..context! { note => "" } },
+        context! { ..v.frame("account"), ..context! { note => "" } },
     )
 }
 
@@ -279,7 +279,7 @@ pub async fn change_password(
         let page = render(
             &st,
             "account.html",
-            context! { ..frame(&v, "account"), ..context! { note => note } },
+            context! { ..v.frame("account"), ..context! { note => note } },
         );
         (status, page).into_response()
     };

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use touchless_api::devices as api;
 use touchless_domain::{DisplayText, Mac, PhoneModel, SipPassword, SipUser, TenantId};
 
-use super::respond::{audit, frame, internal, plain, render};
+use super::respond::{audit, internal, plain, render};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -59,7 +59,7 @@ async fn form_page(
         st,
         "device_form.html",
         context! {
-            ..frame(v, "devices"),
+            ..v.frame("devices"),
             ..context! { editing => editing.map(|m| m.to_string()), f => values(f), tenants => tenants, note => note }
         },
     );

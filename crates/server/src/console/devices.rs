@@ -12,7 +12,7 @@ use serde::Deserialize;
 use touchless_domain::{DeviceStatus, Mac, PhoneModel, TenantId};
 use touchless_store::DeviceFilter;
 
-use super::respond::{api_error, audit, frame, internal, plain, render, Refusal};
+use super::respond::{api_error, audit, internal, plain, render, Refusal};
 use super::session::{Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -118,7 +118,7 @@ pub async fn devices(
         &st,
         "devices.html",
         context! {
-            ..frame(&v, "devices"),
+            ..v.frame("devices"),
             ..context! {
                 devices => rows,
                 tenants => tenants,
@@ -190,7 +190,7 @@ pub async fn device(
         &st,
         "device.html",
         context! {
-            ..frame(&v, "devices"),
+            ..v.frame("devices"),
             ..context! {
                 d => admin::view::device(&d),
                 c => creds,

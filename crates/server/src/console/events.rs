@@ -11,7 +11,7 @@ use minijinja::context;
 use serde::Deserialize;
 use touchless_store::EventState;
 
-use super::respond::{audit, frame, internal, plain, render};
+use super::respond::{audit, internal, plain, render};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -60,7 +60,7 @@ pub async fn events(
         &st,
         "events.html",
         context! {
-            ..frame(&v, "events"),
+            ..v.frame("events"),
             ..context! { events => rows, state => q.state.trim(), states => ["pending", "running", "done", "failed"] }
         },
     )

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::{header, StatusCode};
 use minijinja::context;
 
-use super::respond::{api_error, audit, forged, frame, render};
+use super::respond::{api_error, audit, forged, render};
 use super::session::Viewer;
 use super::ConsoleState;
 use crate::admin;
@@ -22,7 +22,7 @@ pub async fn form(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response {
     render(
         &st,
         "import.html",
-        context! { ..frame(&v, "devices"), ..context! { report => () } },
+        context! { ..v.frame("devices"), ..context! { report => () } },
     )
 }
 
@@ -128,7 +128,7 @@ pub async fn import(State(st): State<Arc<ConsoleState>>, v: Viewer, req: Request
     let page = render(
         &st,
         "import.html",
-        context! { ..frame(&v, "devices"), ..context! { report => report } },
+        context! { ..v.frame("devices"), ..context! { report => report } },
     );
     (status, page).into_response()
 }

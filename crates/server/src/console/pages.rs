@@ -11,7 +11,7 @@ use serde::Deserialize;
 use touchless_domain::{DeviceStatus, UserName};
 use touchless_store::EventState;
 
-use super::respond::{audit, frame, internal, plain, render};
+use super::respond::{audit, internal, plain, render};
 use super::session::{self, NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::secret::random_token;
@@ -193,7 +193,7 @@ pub async fn dashboard(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Respon
         &st,
         "dashboard.html",
         context! {
-            ..frame(&v, "dashboard"),
+            ..v.frame("dashboard"),
             ..context! {
                 total => total,
                 by_status => by_status,

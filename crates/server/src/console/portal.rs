@@ -12,7 +12,7 @@ use serde::Deserialize;
 use touchless_api::redirect as api;
 use touchless_domain::Role;
 
-use super::respond::{audit, frame, internal, plain, render};
+use super::respond::{audit, internal, plain, render};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -61,7 +61,7 @@ async fn page(st: &ConsoleState, v: &Viewer, said: Said, status: StatusCode) -> 
         st,
         "portal.html",
         context! {
-            ..frame(v, "portal"),
+            ..v.frame("portal"),
             ..context! {
                 companies => companies, names => names, keys => keys, endpoints => endpoints, total => total,
                 contacts => contacts, roles => ["none", "read", "write", "admin"],
@@ -222,7 +222,7 @@ pub async fn endpoint(
         Ok(e) => render(
             &st,
             "endpoint.html",
-            context! { ..frame(&v, "portal"), ..context! { e => e } },
+            context! { ..v.frame("portal"), ..context! { e => e } },
         ),
         Err(e) if e.status_and_message().0 == StatusCode::NOT_FOUND => not_found(),
         Err(e) => super::respond::api_error(&e),

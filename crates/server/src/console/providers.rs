@@ -14,7 +14,7 @@ use touchless_api::daemon as api;
 use touchless_domain::{TenantId, TouchlessMode};
 use touchless_store::TenantPatch;
 
-use super::respond::{audit, frame, internal, plain, render};
+use super::respond::{audit, internal, plain, render};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -82,7 +82,7 @@ async fn page(st: &ConsoleState, v: &Viewer, notes: Notes, status: StatusCode) -
         st,
         "providers.html",
         context! {
-            ..frame(v, "providers"),
+            ..v.frame("providers"),
             ..context! {
                 providers => providers,
                 tenants => tenants,

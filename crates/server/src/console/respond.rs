@@ -4,11 +4,9 @@
 
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
-use minijinja::context;
 use touchless_domain::TenantId;
 use touchless_store::NewAudit;
 
-use super::session::Viewer;
 use super::ConsoleState;
 use crate::admin;
 
@@ -86,19 +84,6 @@ pub(super) fn render(st: &ConsoleState, name: &str, ctx: minijinja::Value) -> Re
     match st.templates.get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => Html(html).into_response(),
         Err(e) => internal(e),
-    }
-}
-
-/// What every page's frame needs: who is signed in, and the CSRF token of
-/// the sign-out form.
-pub(super) fn frame(v: &Viewer, section: &str) -> minijinja::Value {
-    context! {
-        user => v.user.name.as_str(),
-        role => v.user.role.as_str(),
-        tenant => v.user.tenant.as_ref().map(|t| t.as_str()),
-        is_admin => v.is_admin(),
-        csrf => v.csrf.as_str(),
-        section => section,
     }
 }
 

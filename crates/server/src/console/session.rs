@@ -6,8 +6,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::request::Parts;
@@ -17,41 +15,14 @@ use touchless_domain::ConsoleRole;
 use touchless_store::{Session, User};
 
 use super::ConsoleState;
-use crate::secret::{ct_eq, random_token};
+use crate::secret::ct_eq;
+pub use crate::secret::{dummy_hash, hash_password, verify_password};
 use crate::serve::ClientAddr;
 
 pub const COOKIE: &str = "touchless_session";
 /// Recording each request's time would write on every page view; a minute's
 /// precision is plenty for a 30-minute idle expiry.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
-
-/// An argon2id hash (PHC string) of `password` with a fresh salt.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|_| argon2::password_hash::Error::Crypto)?;
-    let salt = SaltString::encode_b64(&salt)?;
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
-}
-
-/// Whether `password` matches a stored hash (constant time in the password).
-pub fn verify_password(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// A hash computed for a user that does not exist, so a wrong name costs as
-/// long as a wrong password and does not tell the two apart.
-pub fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_password(&random_token(16)).unwrap_or_default())
-}
 
 /// What the database keys a session by: the SHA-256 of its cookie, hex.
 pub fn id_hash(token: &str) -> String {
@@ -94,6 +65,19 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// What every page's frame needs: who is signed in, and the CSRF token
+    /// of the sign-out form.
+    pub fn frame(&self, section: &str) -> minijinja::Value {
+        minijinja::context! {
+            user => self.user.name.as_str(),
+            role => self.user.role.as_str(),
+            tenant => self.user.tenant.as_ref().map(|t| t.as_str()),
+            is_admin => self.is_admin(),
+            csrf => self.csrf.as_str(),
+            section => section,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.user.role == ConsoleRole::Admin
     }

@@ -16,7 +16,7 @@ use touchless_domain::{
     DisplayText, Host, ProvPassword, ProvScope, ProvUser, SettingName, TenantId, TouchlessMode,
 };
 
-use super::respond::{audit, frame, internal, plain, render};
+use super::respond::{audit, internal, plain, render};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -34,7 +34,7 @@ async fn list_page(st: &ConsoleState, v: &Viewer, note: &str, status: StatusCode
     let page = render(
         st,
         "tenants.html",
-        context! { ..frame(v, "tenants"), ..context! { tenants => rows, note => note } },
+        context! { ..v.frame("tenants"), ..context! { tenants => rows, note => note } },
     );
     (status, page).into_response()
 }
@@ -245,7 +245,7 @@ async fn edit_page(
     let page = render(
         st,
         "tenant.html",
-        context! { ..frame(v, "tenants"), ..context! { t => t, settings => text, devices => devices, note => note, ok => ok } },
+        context! { ..v.frame("tenants"), ..context! { t => t, settings => text, devices => devices, note => note, ok => ok } },
     );
     (status, page).into_response()
 }

@@ -16,12 +16,14 @@ use touchless_domain::{
 
 use crate::{Line, NewDevice, NewTenant};
 
+mod batches;
 mod console;
 mod queue;
 mod redirect;
 mod registry;
 mod view;
 
+pub use batches::*;
 pub use console::*;
 pub use queue::*;
 pub use redirect::*;

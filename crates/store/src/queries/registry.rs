@@ -261,76 +261,18 @@ macro_rules! registry_store {
                 &self,
                 tenant: Option<&TenantId>,
             ) -> Result<Vec<(touchless_domain::DeviceStatus, u64)>> {
-                let rows: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT status, COUNT(*) FROM devices \
-                     WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) GROUP BY status",
-                )
-                .bind(tenant.map(|t| t.as_str().to_owned()))
-                .fetch_all(self.reads())
-                .await?;
-                rows.into_iter()
-                    .map(|(s, n)| {
-                        let st = s
-                            .parse::<touchless_domain::DeviceStatus>()
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                        Ok((st, n.max(0) as u64))
-                    })
-                    .collect()
+                let mut c = self.reads().acquire().await?;
+                status_counts(&mut c, tenant).await
             }
 
             async fn get_devices(&self, macs: &[Mac]) -> Result<Vec<Device>> {
                 let mut c = self.reads().acquire().await?;
-                let mut out = Vec::with_capacity(macs.len());
-                for chunk in macs.chunks(5_000) {
-                    let keys: Vec<String> = chunk.iter().map(|m| m.to_string()).collect();
-                    let rows = sqlx::query(&format!(
-                        "SELECT {DEVICE_COLS} FROM devices WHERE mac {} ORDER BY mac",
-                        be::in_list(1)
-                    ))
-                    .bind(be::list_param(&keys))
-                    .fetch_all(&mut *c)
-                    .await?;
-                    let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
-                    attach_children(&mut c, &mut [], &mut devices, false).await?;
-                    out.extend(devices);
-                }
-                out.sort_by_key(|d| d.mac);
-                Ok(out)
+                devices_by_mac(&mut c, macs).await
             }
 
             async fn list_devices(&self, f: &DeviceFilter) -> Result<Vec<Device>> {
                 let mut c = self.reads().acquire().await?;
-                let has = be::SUBSTR;
-                let rows = sqlx::query(&format!(
-                    "SELECT {DEVICE_COLS} FROM devices d \
-                     WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
-                     AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
-                     AND (CAST($3 AS TEXT) IS NULL OR model = $3) \
-                     AND (CAST($4 AS TEXT) IS NULL OR {has}(lower(name), $4) > 0 OR {has}(lower(mac), $4) > 0 \
-                          OR EXISTS (SELECT 1 FROM lines l WHERE l.device_mac = d.mac \
-                                     AND {has}(lower(l.extension), $4) > 0)) \
-                     ORDER BY tenant_id, mac LIMIT $5 OFFSET $6"
-                ))
-                .bind(f.tenant.as_ref().map(|t| t.as_str().to_owned()))
-                .bind(f.status.map(|s| s.as_str()))
-                .bind(f.model.map(|m| m.as_str()))
-                .bind(f.search.as_ref().map(|s| s.to_lowercase()))
-                .bind(f.limit.map_or(i64::MAX, i64::from))
-                .bind(i64::from(f.offset))
-                .fetch_all(&mut *c)
-                .await?;
-                let mut ds = rows
-                    .iter()
-                    .map(device_from_row)
-                    .collect::<Result<Vec<_>>>()?;
-                // A page is a few devices among many: look up its children only.
-                let whole = f.limit.is_none()
-                    && f.tenant.is_none()
-                    && f.status.is_none()
-                    && f.model.is_none()
-                    && f.search.is_none();
-                attach_children(&mut c, &mut [], &mut ds, whole).await?;
-                Ok(ds)
+                filtered_devices(&mut c, f).await
             }
 
             async fn may_be_registered(&self, macs: &[Mac]) -> Result<Vec<(Mac, bool)>> {
@@ -629,17 +571,8 @@ macro_rules! registry_store {
                 tenant: Option<&TenantId>,
                 limit: u32,
             ) -> Result<Vec<Contact>> {
-                // Newest first by id: rows are appended in time order.
-                let rows = sqlx::query(
-                    "SELECT at, mac, ip, user_agent, path, status, hits FROM contacts \
-                     WHERE (CAST($1 AS TEXT) IS NULL OR mac IN (SELECT mac FROM devices WHERE tenant_id = $1)) \
-                     ORDER BY id DESC LIMIT $2",
-                )
-                .bind(tenant.map(|t| t.as_str().to_owned()))
-                .bind(i64::from(limit))
-                .fetch_all(self.reads())
-                .await?;
-                rows.iter().map(contact_from_row).collect()
+                let mut c = self.reads().acquire().await?;
+                newest_contacts(&mut c, tenant, limit).await
             }
 
             async fn prune_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64> {

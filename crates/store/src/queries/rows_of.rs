@@ -1,6 +1,7 @@
 //! The registry's row-level helpers, written once (see `queries/mod.rs`):
 //! child rows (lines, settings) replaced and loaded in bulk, single tenants
-//! and devices fetched with their children, and the checks every write of a
+//! and devices fetched with their children (one, many by MAC, a filtered
+//! page), counts and the newest contacts, and the checks every write of a
 //! device or tenant makes. Expanded inside `registry_store!`.
 
 macro_rules! registry_helpers {
@@ -190,6 +191,103 @@ macro_rules! registry_helpers {
             drop(rows);
             attach_children(c, &mut [], &mut devices, false).await?;
             Ok(devices)
+        }
+
+        /// The devices among `macs` that exist, with their children, in MAC
+        /// order: a few statements per 5,000, whatever their number.
+        async fn devices_by_mac(c: &mut Conn, macs: &[Mac]) -> Result<Vec<Device>> {
+            let mut out = Vec::with_capacity(macs.len());
+            for chunk in macs.chunks(5_000) {
+                let keys: Vec<String> = chunk.iter().map(|m| m.to_string()).collect();
+                let rows = sqlx::query(&format!(
+                    "SELECT {DEVICE_COLS} FROM devices WHERE mac {} ORDER BY mac",
+                    be::in_list(1)
+                ))
+                .bind(be::list_param(&keys))
+                .fetch_all(&mut *c)
+                .await?;
+                let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
+                attach_children(c, &mut [], &mut devices, false).await?;
+                out.extend(devices);
+            }
+            out.sort_by_key(|d| d.mac);
+            Ok(out)
+        }
+
+        /// A filtered, paged device list, with its children.
+        async fn filtered_devices(c: &mut Conn, f: &DeviceFilter) -> Result<Vec<Device>> {
+            let has = be::SUBSTR;
+            let rows = sqlx::query(&format!(
+                "SELECT {DEVICE_COLS} FROM devices d \
+                 WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
+                 AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
+                 AND (CAST($3 AS TEXT) IS NULL OR model = $3) \
+                 AND (CAST($4 AS TEXT) IS NULL OR {has}(lower(name), $4) > 0 OR {has}(lower(mac), $4) > 0 \
+                      OR EXISTS (SELECT 1 FROM lines l WHERE l.device_mac = d.mac \
+                                 AND {has}(lower(l.extension), $4) > 0)) \
+                 ORDER BY tenant_id, mac LIMIT $5 OFFSET $6"
+            ))
+            .bind(f.tenant.as_ref().map(|t| t.as_str().to_owned()))
+            .bind(f.status.map(|s| s.as_str()))
+            .bind(f.model.map(|m| m.as_str()))
+            .bind(f.search.as_ref().map(|s| s.to_lowercase()))
+            .bind(f.limit.map_or(i64::MAX, i64::from))
+            .bind(i64::from(f.offset))
+            .fetch_all(&mut *c)
+            .await?;
+            let mut ds = rows
+                .iter()
+                .map(device_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            // A page is a few devices among many: look up its children only.
+            let whole = f.limit.is_none()
+                && f.tenant.is_none()
+                && f.status.is_none()
+                && f.model.is_none()
+                && f.search.is_none();
+            attach_children(c, &mut [], &mut ds, whole).await?;
+            Ok(ds)
+        }
+
+        /// How many devices are in each status, of one tenant or of all.
+        async fn status_counts(
+            c: &mut Conn,
+            tenant: Option<&TenantId>,
+        ) -> Result<Vec<(touchless_domain::DeviceStatus, u64)>> {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT status, COUNT(*) FROM devices \
+                 WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) GROUP BY status",
+            )
+            .bind(tenant.map(|t| t.as_str().to_owned()))
+            .fetch_all(&mut *c)
+            .await?;
+            rows.into_iter()
+                .map(|(s, n)| {
+                    let st = s
+                        .parse::<touchless_domain::DeviceStatus>()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok((st, n.max(0) as u64))
+                })
+                .collect()
+        }
+
+        /// The newest contacts of any device (of one tenant's), newest
+        /// first by id: rows are appended in time order.
+        async fn newest_contacts(
+            c: &mut Conn,
+            tenant: Option<&TenantId>,
+            limit: u32,
+        ) -> Result<Vec<Contact>> {
+            let rows = sqlx::query(
+                "SELECT at, mac, ip, user_agent, path, status, hits FROM contacts \
+                 WHERE (CAST($1 AS TEXT) IS NULL OR mac IN (SELECT mac FROM devices WHERE tenant_id = $1)) \
+                 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(tenant.map(|t| t.as_str().to_owned()))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await?;
+            rows.iter().map(contact_from_row).collect()
         }
 
         /// The list of owners bound as `$1`, unless the query reads them all.
