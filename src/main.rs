@@ -188,25 +188,32 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
-    let default_level = if matches!(args.command, Command::Serve(_)) {
-        "info"
-    } else {
-        "warn"
-    };
+/// Logs to stderr as `log` says: text (coloured only on a terminal, so a
+/// file or the journal gets no escape codes) or JSON lines.
+fn init_logging(log: &touchless_server::config::LogConfig, serving: bool) {
     let filter = std::env::var("TOUCHLESS_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| default_level.into());
-    tracing_subscriber::fmt()
+        .ok()
+        .or_else(|| Some(log.level.clone()).filter(|l| !l.is_empty()))
+        .unwrap_or_else(|| if serving { "info" } else { "warn" }.into());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match log.format {
+        touchless_server::config::LogFormat::Json => builder.json().init(),
+        touchless_server::config::LogFormat::Text => {
+            builder.with_ansi(std::io::stderr().is_terminal()).init()
+        }
+    }
+}
 
+fn run(args: Args) -> anyhow::Result<()> {
     if let Command::Config(ConfigCmd::Example) = args.command {
         print!("{}", touchless_server::config::EXAMPLE);
         return Ok(());
     }
     let cfg = load_config(&args)?;
+    init_logging(&cfg.log, matches!(args.command, Command::Serve(_)));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -428,3 +428,36 @@ fn devices_are_imported_and_exported_as_csv_from_the_cli() {
     let (_, out, _) = server.cli(&["device", "export", "--secrets"]);
     assert!(out.contains("401:s1:Alice"), "{out}");
 }
+
+/// Logs to a file or a shipper: no colour codes when stderr is not a
+/// terminal, and with `log.format = "json"` one JSON object a line.
+#[test]
+fn logs_are_plain_text_off_a_terminal_or_json_lines() {
+    let logs = tempfile::tempdir().unwrap();
+    for (format, file) in [("text", "text.log"), ("json", "json.log")] {
+        let path = logs.path().join(file);
+        let server = common::start_with(
+            tempfile::tempdir().unwrap(),
+            None,
+            &[("TOUCHLESS_LOG__FORMAT", format)],
+            Some(&path),
+        );
+        let (ok, out, err) =
+            server.cli(&["tenant", "add", "acme", "--sip-host", "pbx.example.com"]);
+        assert!(ok, "{out}{err}");
+        server.stop();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.is_empty(), "{format}: something was logged");
+        assert!(
+            !text.contains('\u{1b}'),
+            "{format}: no escape codes off a terminal:\n{text}"
+        );
+        if format == "json" {
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+            }
+        }
+    }
+}

@@ -24,6 +24,37 @@ pub struct Config {
     pub redirect: RedirectConfig,
     pub daemon: DaemonConfig,
     pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+/// How touchless logs (to stderr; the access log is `provisioning.access_log`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (colours only on a terminal) or `json` (one object a line, for
+    /// a log shipper).
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `info,sqlx=warn`; empty: `info`
+    /// for `serve`, `warn` for the CLI. `TOUCHLESS_LOG` or `RUST_LOG`, when
+    /// set, win.
+    pub level: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: String::new(),
+        }
+    }
 }
 
 /// Per listener (provisioning, admin, redirection service each count on their
@@ -215,6 +246,7 @@ impl Default for Config {
             redirect: RedirectConfig::default(),
             daemon: DaemonConfig::default(),
             limits: LimitsConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -299,6 +331,7 @@ impl Config {
             "redirect__",
             "daemon__",
             "limits__",
+            "log__",
         ];
         fig = fig.merge(
             Env::prefixed("TOUCHLESS_")
