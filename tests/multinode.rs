@@ -93,7 +93,16 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
             .await
             .unwrap()
     };
-    assert!(served().await.contains(">1007<"));
+    // The devices were created through A: B serves them once NOTIFY has
+    // reached it, a moment after A answered.
+    let t = Instant::now();
+    while !served().await.contains(">1007<") {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "node B does not serve the devices created through node A"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let r = call(
         reqwest::Method::PATCH,
         &a_admin,
