@@ -60,30 +60,50 @@ pub(crate) fn settings(cell: &str) -> Result<Vec<SettingIn>, String> {
     cell.split('|')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|item| {
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| format!("{item:?}: write NAME=VALUE or NAME[IDX]=VALUE"))?;
-            let (name, idx) = match key.split_once('[') {
-                Some((n, rest)) => (
-                    n,
-                    Some(
-                        rest.strip_suffix(']')
-                            .and_then(|i| i.parse().ok())
-                            .ok_or_else(|| {
-                                format!("{item:?}: the index in [ ] must be a number")
-                            })?,
-                    ),
-                ),
-                None => (key, None),
-            };
-            Ok(SettingIn {
-                name: SettingName::parse(name).map_err(|e| format!("{item:?}: {e}"))?,
-                idx,
-                value: SettingText(value.to_owned()),
-                perm: None,
-            })
-        })
+        .map(|item| setting(item).map_err(|e| format!("{item:?}: {e}")))
+        .collect()
+}
+
+/// One setting written `NAME=VALUE` or `NAME[IDX]=VALUE` (as the CSV's
+/// `settings` cell, the tenant and device forms write them), or why not.
+pub(crate) fn setting(item: &str) -> Result<SettingIn, String> {
+    let (key, value) = item
+        .split_once('=')
+        .ok_or("write NAME=VALUE or NAME[IDX]=VALUE")?;
+    let (name, idx) = match key.trim().split_once('[') {
+        Some((n, rest)) => {
+            let idx = rest
+                .strip_suffix(']')
+                .and_then(|i| i.parse().ok())
+                .ok_or("the index in [ ] must be a number")?;
+            (n, Some(idx))
+        }
+        None => (key.trim(), None),
+    };
+    Ok(SettingIn {
+        name: SettingName::parse(name).map_err(|e| e.to_string())?,
+        idx,
+        value: SettingText(value.to_owned()),
+        perm: None,
+    })
+}
+
+/// A setting as [`setting`] reads it.
+pub(crate) fn setting_text(s: &touchless_domain::Setting) -> String {
+    match s.idx {
+        Some(i) => format!("{}[{i}]={}", s.name, s.value),
+        None => format!("{}={}", s.name, s.value),
+    }
+}
+
+/// Settings one per line, as the tenant and device forms show them; a bad
+/// one is named by its line.
+pub(crate) fn settings_of_lines(text: &str) -> Result<Vec<SettingIn>, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, line)| setting(line).map_err(|e| format!("Settings, line {}: {e}", i + 1)))
         .collect()
 }
 
@@ -322,14 +342,7 @@ pub(crate) async fn export(
     w.write_record(COLUMNS).map_err(fail)?;
     for d in &devices {
         let ls: Vec<String> = d.lines.iter().map(|l| line_cell(l, secrets)).collect();
-        let ss: Vec<String> = d
-            .settings
-            .iter()
-            .map(|s| match s.idx {
-                Some(i) => format!("{}[{i}]={}", s.name, s.value),
-                None => format!("{}={}", s.name, s.value),
-            })
-            .collect();
+        let ss: Vec<String> = d.settings.iter().map(setting_text).collect();
         w.write_record([
             d.mac.to_string(),
             d.model.to_string(),

@@ -12,7 +12,7 @@ use touchless_api::users as api;
 use touchless_domain::{ConsoleRole, TenantId, UserName};
 use touchless_store::AuditFilter;
 
-use super::respond::{audit, internal, plain, render, Refusal};
+use super::respond::{audit, internal, plain, refusal, render, Refusal};
 use super::session::{verify_password, NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -112,19 +112,12 @@ pub struct AddUser {
     password: String,
 }
 
-/// Says what a refused account form got wrong, naming the field by its label.
-fn refusal(e: &admin::extract::ApiError) -> String {
-    let (s, m) = e.status_and_message();
-    if s.is_server_error() {
-        return "Something went wrong on our side; it has been logged.".into();
-    }
-    match e.field_name() {
-        Some("name") => format!("User name: {m}"),
-        Some("tenant") => format!("Tenant: {m}"),
-        Some("password") => format!("Password: {m}"),
-        _ => m.to_owned(),
-    }
-}
+/// The labels the account forms show for the API's fields.
+const LABELS: &[(&str, &str)] = &[
+    ("name", "User name"),
+    ("tenant", "Tenant"),
+    ("password", "Password"),
+];
 
 pub async fn add_user(
     State(st): State<Arc<ConsoleState>>,
@@ -151,7 +144,7 @@ pub async fn add_user(
             let note = format!("Account {} added.", u.user.name);
             users_page(&st, &v, &note, u.password.as_deref(), StatusCode::OK).await
         }
-        Err(e) => users_page(&st, &v, &refusal(&e), None, StatusCode::BAD_REQUEST).await,
+        Err(e) => users_page(&st, &v, &refusal(&e, LABELS), None, StatusCode::BAD_REQUEST).await,
     }
 }
 
@@ -199,7 +192,16 @@ pub async fn reset_password(
             let note = format!("New password for {name}; their sessions have ended.");
             users_page(&st, &v, &note, u.password.as_deref(), StatusCode::OK).await
         }
-        Err(e) => users_page(&st, &v, &refusal(&e), None, e.status_and_message().0).await,
+        Err(e) => {
+            users_page(
+                &st,
+                &v,
+                &refusal(&e, LABELS),
+                None,
+                e.status_and_message().0,
+            )
+            .await
+        }
     }
 }
 
@@ -314,6 +316,6 @@ pub async fn change_password(
             // Every session ended, this one too: sign in with the new password.
             axum::response::Redirect::to("/login").into_response()
         }
-        Err(e) => say(refusal(&e), e.status_and_message().0),
+        Err(e) => say(refusal(&e, LABELS), e.status_and_message().0),
     }
 }

@@ -106,15 +106,6 @@ fn lines(text: &str, keep: &[touchless_store::Line]) -> Result<Vec<api::LineIn>,
         .collect()
 }
 
-fn settings(text: &str) -> Result<Vec<touchless_api::tenants::SettingIn>, String> {
-    let joined: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    admin::import::settings(&joined.join("|")).map_err(|e| format!("Settings: {e}"))
-}
-
 fn tenant_of(v: &Viewer, f: &DeviceForm) -> Result<TenantId, String> {
     let t = TenantId::parse(f.tenant.trim()).map_err(|e| format!("Tenant: {e}"))?;
     if v.sees(&t) {
@@ -155,7 +146,7 @@ pub async fn add(
                 n => Some(DisplayText::parse(n).map_err(|e| format!("Name: {e}"))?),
             },
             lines: Some(lines(&f.lines, &[])?),
-            settings: Some(settings(&f.settings)?),
+            settings: Some(admin::import::settings_of_lines(&f.settings)?),
         })
     })();
     let req = match req {
@@ -224,10 +215,7 @@ pub async fn edit_form(
         settings: d
             .settings
             .iter()
-            .map(|s| match s.idx {
-                Some(i) => format!("{}[{i}]={}", s.name, s.value),
-                None => format!("{}={}", s.name, s.value),
-            })
+            .map(admin::import::setting_text)
             .collect::<Vec<_>>()
             .join("\n"),
     };
@@ -249,7 +237,7 @@ pub async fn save(
             tenant: Some(tenant_of(&v, &f)?),
             name: Some(DisplayText::parse(f.name.trim()).map_err(|e| format!("Name: {e}"))?),
             lines: Some(lines(&f.lines, &d.lines)?),
-            settings: Some(settings(&f.settings)?),
+            settings: Some(admin::import::settings_of_lines(&f.settings)?),
             ..api::DevicePatch::default()
         })
     })();

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use http::{header, HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode};
 use minijinja::context;
 use serde::Deserialize;
 use touchless_domain::{DeviceStatus, Mac, PhoneModel, TenantId};
 use touchless_store::DeviceFilter;
 
-use super::respond::{api_error, audit, internal, plain, render, Refusal};
+use super::respond::{api_error, audit, internal, plain, render, wants_json, Refusal};
 use super::session::{Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -338,11 +338,7 @@ pub async fn act(
             .join(" "),
     )
     .await;
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"));
-    if wants_json {
+    if wants_json(&headers) {
         return axum::Json(done).into_response();
     }
     let back = field("back");

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::{header, StatusCode};
 use minijinja::context;
 
-use super::respond::{api_error, audit, forged, render};
+use super::respond::{api_error, audit, forged, render, wants_json};
 use super::session::Viewer;
 use super::ConsoleState;
 use crate::admin;
@@ -42,11 +42,7 @@ async fn upload(req: Request) -> Result<Upload, Response> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv"));
-    let wants_json = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
+    let wants_json = wants_json(req.headers());
     let query_dry = req.uri().query().is_some_and(|q| {
         form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "dry_run" && v == "1")
     });

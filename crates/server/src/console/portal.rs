@@ -12,7 +12,7 @@ use serde::Deserialize;
 use touchless_api::redirect as api;
 use touchless_domain::Role;
 
-use super::respond::{audit, internal, plain, render};
+use super::respond::{audit, internal, plain, refusal, render};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -77,18 +77,8 @@ pub async fn portal(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response 
 }
 
 fn refused(e: &admin::extract::ApiError) -> Said {
-    let (s, m) = e.status_and_message();
-    let note = if s.is_server_error() {
-        "Something went wrong on our side; it has been logged.".to_owned()
-    } else {
-        match e.field_name() {
-            Some("name") => format!("Company name: {m}"),
-            Some("company") => format!("Company: {m}"),
-            _ => m.to_owned(),
-        }
-    };
     Said {
-        note,
+        note: refusal(e, &[("name", "Company name"), ("company", "Company")]),
         ok: false,
         key: None,
     }

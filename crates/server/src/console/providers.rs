@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use http::{header, HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode};
 use minijinja::context;
 use serde::Deserialize;
 use touchless_api::daemon as api;
 use touchless_domain::{TenantId, TouchlessMode};
 use touchless_store::TenantPatch;
 
-use super::respond::{audit, internal, plain, render};
+use super::respond::{audit, internal, plain, refusal, render, wants_json};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -28,34 +28,21 @@ struct Notes {
     message: String,
 }
 
-/// The label a form shows for an API field, so a refusal names what the
-/// admin sees.
-fn label(field: Option<&str>) -> &'static str {
-    match field {
-        Some("base_url") => "URL",
-        Some("access_key_id") => "API key id",
-        Some("secret") => "API key secret",
-        Some("name") => "Name",
-        Some("tenant") => "Tenant",
-        Some("kind") => "Kind",
-        _ => "",
-    }
-}
+/// The labels the provider forms show for the API's fields.
+const LABELS: &[(&str, &str)] = &[
+    ("base_url", "URL"),
+    ("access_key_id", "API key id"),
+    ("secret", "API key secret"),
+    ("name", "Name"),
+    ("tenant", "Tenant"),
+    ("kind", "Kind"),
+];
 
 fn refused(for_: &str, e: &admin::extract::ApiError) -> Notes {
-    let (status, message) = e.status_and_message();
-    let message = if status.is_server_error() {
-        "Something went wrong on our side; it has been logged.".to_owned()
-    } else {
-        match label(e.field_name()) {
-            "" => message.to_owned(),
-            l => format!("{l}: {message}"),
-        }
-    };
     Notes {
         for_: for_.to_owned(),
         ok: Some(false),
-        message,
+        message: refusal(e, LABELS),
     }
 }
 
@@ -227,10 +214,7 @@ pub async fn test(
         return r;
     }
     let result = admin::providers::test(&st.admin, name.clone()).await;
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"));
+    let wants_json = wants_json(&headers);
     let notes = match result {
         Ok(t) => {
             if wants_json {

@@ -69,6 +69,34 @@ pub(super) fn internal(e: impl std::fmt::Display) -> Response {
     )
 }
 
+/// An admin API refusal as a form's note: its sentence, led by the label
+/// the form shows for the field it names (`labels`: API field → label; a
+/// field not listed is named as the API names it). A 5xx says nothing more.
+pub(super) fn refusal(e: &admin::extract::ApiError, labels: &[(&str, &str)]) -> String {
+    let (status, message) = e.status_and_message();
+    if status.is_server_error() {
+        return "Something went wrong on our side; it has been logged.".into();
+    }
+    match e.field_name() {
+        Some(f) => {
+            let label = labels
+                .iter()
+                .find(|(api, _)| *api == f)
+                .map_or(f, |(_, l)| l);
+            format!("{label}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
+/// Whether a request asks for JSON (a page's script) rather than a page.
+pub(super) fn wants_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
 /// An admin API refusal as a page: its status and its sentence; a 5xx was
 /// logged where it happened and says nothing more here.
 pub(super) fn api_error(e: &admin::extract::ApiError) -> Response {

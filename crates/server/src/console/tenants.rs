@@ -11,12 +11,12 @@ use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 use touchless_api::tenants as api;
-use touchless_api::wire::{Port, SettingText};
+use touchless_api::wire::Port;
 use touchless_domain::{
-    DisplayText, Host, ProvPassword, ProvScope, ProvUser, SettingName, TenantId, TouchlessMode,
+    DisplayText, Host, ProvPassword, ProvScope, ProvUser, TenantId, TouchlessMode,
 };
 
-use super::respond::{audit, internal, plain, render};
+use super::respond::{audit, internal, plain, refusal, render};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
@@ -91,48 +91,6 @@ fn port(s: &str) -> Result<Port, String> {
     }
 }
 
-/// `language=Deutsch`, `user_idle_text[1]=Hi`: one setting per line.
-fn settings(text: &str) -> Result<Vec<api::SettingIn>, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .enumerate()
-        .map(|(i, line)| {
-            let at = |why: &str| format!("Settings, line {}: {why}", i + 1);
-            let (key, value) = line
-                .split_once('=')
-                .ok_or_else(|| at("write NAME=VALUE or NAME[IDX]=VALUE"))?;
-            let (name, idx) = match key.trim().split_once('[') {
-                Some((n, rest)) => {
-                    let idx = rest
-                        .strip_suffix(']')
-                        .and_then(|i| i.parse().ok())
-                        .ok_or_else(|| at("the index in [ ] must be a number"))?;
-                    (n, Some(idx))
-                }
-                None => (key.trim(), None),
-            };
-            Ok(api::SettingIn {
-                name: SettingName::parse(name).map_err(|e| at(&e.to_string()))?,
-                idx,
-                value: SettingText(value.to_owned()),
-                perm: None,
-            })
-        })
-        .collect()
-}
-
-fn settings_text(t: &api::Tenant) -> String {
-    t.settings
-        .iter()
-        .map(|s| match s.idx {
-            Some(i) => format!("{}[{i}]={}", s.name, s.value),
-            None => format!("{}={}", s.name, s.value),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 impl TenantForm {
     fn new_tenant(&self) -> Result<api::NewTenant, String> {
         Ok(api::NewTenant {
@@ -152,7 +110,7 @@ impl TenantForm {
                 &self.prov_credentials,
                 str::parse::<ProvScope>,
             )?,
-            settings: Some(settings(&self.settings)?),
+            settings: Some(admin::import::settings_of_lines(&self.settings)?),
         })
     }
 
@@ -177,24 +135,14 @@ impl TenantForm {
                 &self.prov_credentials,
                 str::parse::<ProvScope>,
             )?,
-            settings: Some(settings(&self.settings)?),
+            settings: Some(admin::import::settings_of_lines(&self.settings)?),
             add_settings: None,
         })
     }
 }
 
-/// Says what a refused form got wrong, by the label the form shows.
-fn refusal(e: &admin::extract::ApiError) -> String {
-    let (s, m) = e.status_and_message();
-    if s.is_server_error() {
-        return "Something went wrong on our side; it has been logged.".into();
-    }
-    match e.field_name() {
-        Some("settings") => format!("Settings: {m}"),
-        Some(f) => format!("{f}: {m}"),
-        None => m.to_owned(),
-    }
-}
+/// The labels the tenant forms show for the API's fields.
+const LABELS: &[(&str, &str)] = &[("settings", "Settings")];
 
 pub async fn add(
     State(st): State<Arc<ConsoleState>>,
@@ -220,7 +168,7 @@ pub async fn add(
             .await;
             Redirect::to(&format!("/tenants/{}", t.id)).into_response()
         }
-        Err(e) => list_page(&st, &v, &refusal(&e), StatusCode::BAD_REQUEST).await,
+        Err(e) => list_page(&st, &v, &refusal(&e, LABELS), StatusCode::BAD_REQUEST).await,
     }
 }
 
@@ -241,7 +189,12 @@ async fn edit_page(
         Err(e) => return internal(e),
     };
     let devices: u64 = counts.iter().map(|(_, n)| n).sum();
-    let text = settings_text(&t);
+    let text = t
+        .settings
+        .iter()
+        .map(admin::import::setting_text)
+        .collect::<Vec<_>>()
+        .join("\n");
     let page = render(
         st,
         "tenant.html",
@@ -291,7 +244,17 @@ pub async fn save(
             .await;
             edit_page(&st, &v, &id, "Saved.", true, StatusCode::OK).await
         }
-        Err(e) => edit_page(&st, &v, &id, &refusal(&e), false, StatusCode::BAD_REQUEST).await,
+        Err(e) => {
+            edit_page(
+                &st,
+                &v,
+                &id,
+                &refusal(&e, LABELS),
+                false,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
     }
 }
 
