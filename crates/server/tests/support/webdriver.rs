@@ -20,6 +20,8 @@ pub struct Browser {
     driver: Child,
     http: reqwest::Client,
     base: String,
+    /// Chromium's profile, fresh for every session and removed after it.
+    _profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -29,6 +31,14 @@ impl Browser {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
+        // Chromium is many processes. Killed together, some outlive their
+        // parent for a moment and would be handed to PID 1, which on this
+        // kind of machine is the sandbox's own agent: reaping strangers
+        // there has ended whole CI runs. As a subreaper this test process
+        // inherits them instead, and `Drop` reaps every one.
+        // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on
+        // the calling process.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
         // In a process group of its own, so that a test that fails (and
         // never quits the session) takes Chromium down with the driver.
         use std::os::unix::process::CommandExt as _;
@@ -55,12 +65,19 @@ impl Browser {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let profile = tempfile::tempdir().unwrap();
+        // The network here is closed: without the background-networking
+        // switches Chromium keeps dialling Google's hosts.
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1280,900"]
+                         "--disable-dev-shm-usage", "--window-size=1280,900",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
+                         "--disable-quic",
+                         format!("--user-data-dir={}", profile.path().display())]
             }
         }}});
         let r: Value = http
@@ -80,6 +97,7 @@ impl Browser {
             driver,
             http,
             base: format!("{root}/session/{id}"),
+            _profile: profile,
         }
     }
 
@@ -207,23 +225,62 @@ impl Browser {
         }
     }
 
-    pub async fn quit(mut self) {
+    /// Ends the session the polite way (Chromium closes its own
+    /// processes), then stops the driver.
+    pub async fn quit(self) {
         let _ = self.http.delete(self.base.clone()).send().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // Drop takes the driver and anything left behind.
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
         // The whole group: chromedriver and the Chromium it started.
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", self.driver.id()))
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let group = self.driver.id() as libc::pid_t;
+        // SAFETY: kill(2) with a negative pid signals that process group.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+        reap_all(Duration::from_secs(10));
     }
+}
+
+/// Waits for every child of this process (the driver, and the Chromium
+/// processes that were handed to this subreaper) so that none is left to
+/// PID 1; kills any that is still running.
+fn reap_all(limit: Duration) {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        let mut status = 0;
+        // SAFETY: waitpid with WNOHANG on any child; status is a local.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid > 0 {
+            continue;
+        }
+        if pid < 0 {
+            return; // ECHILD: no child left.
+        }
+        for child in children() {
+            // SAFETY: signals a process that is our own child.
+            unsafe { libc::kill(child, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// This process's children, from /proc (every thread's list).
+fn children() -> Vec<libc::pid_t> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<libc::pid_t>().ok()),
+            );
+        }
+    }
+    out
 }
 
 pub struct Element<'a> {
