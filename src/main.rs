@@ -225,8 +225,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCmd::Show) => {
             let mut shown = cfg.clone();
-            if !shown.admin.token.is_empty() {
-                shown.admin.token = "***".into();
+            for secret in [&mut shown.admin.token, &mut shown.metrics.token] {
+                if !secret.is_empty() {
+                    *secret = "***".into();
+                }
             }
             print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())

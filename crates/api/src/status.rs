@@ -17,7 +17,7 @@ pub struct NodeStatus {
 }
 
 /// The byte-bounded cache of rendered files (`provisioning.render_cache_mb`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RenderCache {
     pub capacity_bytes: u64,
     pub bytes: u64,

@@ -46,12 +46,13 @@ pub struct Running {
 /// listeners have stopped: first what produces work (the queue stops claiming
 /// and finishes the events in hand), then the reloader (writing the last
 /// ztprov first uses), then the writers of what requests left behind.
-const STOP_ORDER: [&str; 5] = [
+const STOP_ORDER: [&str; 6] = [
     "queue-distributor",
     "directory-reloader",
     "redirect-log-writer",
     "contact-log-writer",
     "access-log-writer",
+    "metrics-upkeep",
 ];
 
 const META_NONCE_SECRET: &str = "digest_nonce_secret";
@@ -118,6 +119,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         _ => None,
     };
 
+    let metrics = crate::metrics::Metrics::new(cfg.metrics.enabled);
     let template_dir = (!cfg.template_dir.is_empty()).then(|| cfg.template_dir.clone().into());
     let renderer = Arc::new(Renderer::new(template_dir).context("loading templates")?);
     let dir = Arc::new(Directory::new(
@@ -127,10 +129,17 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         &public_url,
         usize::try_from(cfg.provisioning.render_cache_mb.saturating_mul(1 << 20))
             .unwrap_or(usize::MAX),
+        metrics.view.clone(),
     ));
     dir.refresh().await.context("loading the device registry")?;
 
     let mut tasks = Tasks::new();
+    if metrics.enabled() {
+        tasks.spawn(
+            "metrics-upkeep",
+            crate::metrics::Upkeep::new(Arc::clone(&metrics)),
+        );
+    }
     let (access, access_writer) = AccessLog::open(&cfg.provisioning.access_log)
         .with_context(|| format!("opening the access log {}", cfg.provisioning.access_log))?;
     if let Some(w) = access_writer {
@@ -147,14 +156,17 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         Arc::clone(&dir),
         Authenticator::new(&cfg.auth, nonce_secret.as_bytes()),
         access,
-        sink,
+        Arc::clone(&sink),
+        Arc::clone(&metrics),
         Duration::from_secs(cfg.provisioning.ztprov_grace_secs),
+        Duration::from_secs(cfg.provisioning.ready_max_stale_secs),
     ));
     let redirect_state = cfg.redirect.enabled.then(|| {
         Arc::new(RedirectState::new(
             Arc::clone(&store),
             Arc::clone(&renderer),
             &cfg.redirect,
+            Arc::clone(&metrics),
         ))
     });
     let daemon = cfg
@@ -163,7 +175,13 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         .then(|| node_id(&cfg))
         .transpose()?
         .map(|node| {
-            crate::daemon::Daemon::new(Arc::clone(&store), cfg.daemon.clone(), &public_url, node)
+            crate::daemon::Daemon::new(
+                Arc::clone(&store),
+                cfg.daemon.clone(),
+                &public_url,
+                node,
+                Arc::clone(&metrics),
+            )
         });
     let admin_state = Arc::new(AdminState {
         daemon: daemon.clone(),
@@ -172,6 +190,10 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         renderer,
         token_hash,
         ztprov_window: Duration::from_secs(cfg.provisioning.ztprov_window_secs),
+        metrics_token_hash: (!cfg.metrics.token.is_empty())
+            .then(|| admin::token_hash(&cfg.metrics.token)),
+        metrics: Arc::clone(&metrics),
+        contacts: sink,
     });
 
     let (shutdown, rx) = watch::channel(false);

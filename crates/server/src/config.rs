@@ -25,6 +25,28 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// `GET /metrics` on the admin listener, in Prometheus' text format.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Off: nothing is counted and `/metrics` is 404.
+    pub enabled: bool,
+    /// A bearer token that opens `/metrics` and nothing else, so a scraper
+    /// need not hold the admin token (which opens `/metrics` too). Empty:
+    /// only the admin token.
+    pub token: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            token: String::new(),
+        }
+    }
 }
 
 /// How touchless logs (to stderr; the access log is `provisioning.access_log`).
@@ -96,6 +118,9 @@ pub struct ProvisioningConfig {
     pub ztprov_grace_secs: u64,
     /// Bound of the render cache, in MiB.
     pub render_cache_mb: u64,
+    /// `/readyz` on this listener fails once the view has not been checked
+    /// against the database for this long.
+    pub ready_max_stale_secs: u64,
     pub tls_cert: String,
     pub tls_key: String,
 }
@@ -247,6 +272,7 @@ impl Default for Config {
             daemon: DaemonConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -263,6 +289,7 @@ impl Default for ProvisioningConfig {
             ztprov_window_secs: 86_400,
             ztprov_grace_secs: 600,
             render_cache_mb: 32,
+            ready_max_stale_secs: 300,
             tls_cert: String::new(),
             tls_key: String::new(),
         }

@@ -90,6 +90,11 @@ impl ContactSink {
         );
     }
 
+    /// Contacts waiting for the next write.
+    pub fn backlog(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     fn take(&self) -> Vec<Contact> {
         let map = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         let mut batch: Vec<Contact> = map.into_values().collect();

@@ -23,6 +23,7 @@ use touchless_store::{Device, Store, StoreError, Tenant};
 
 use crate::auth::{Credentials, Ha1};
 use crate::bodies::{Bodies, BodyKey};
+use crate::metrics::ViewMetrics;
 use crate::render::{DeviceFacts, RenderError, Renderer};
 use crate::sharded::Sharded;
 
@@ -69,6 +70,10 @@ pub struct Directory {
     /// Tenant and device rows read by reloads since start: an edit of one
     /// device among many reads one row.
     rows_read: AtomicU64,
+    metrics: ViewMetrics,
+    /// When the view was last found up to date with the store (Unix ms; 0:
+    /// never), for `/readyz`.
+    checked_at: AtomicI64,
 }
 
 /// Devices a snapshot hands over at a time: the rows of a page are turned
@@ -84,6 +89,7 @@ impl Directory {
         realm: &str,
         public_url: &str,
         cache_bytes: usize,
+        metrics: ViewMetrics,
     ) -> Self {
         Directory {
             view: RwLock::new(Arc::new(View {
@@ -100,6 +106,8 @@ impl Directory {
             stamps: AtomicU64::new(1),
             renders: AtomicU64::new(0),
             rows_read: AtomicU64::new(0),
+            metrics,
+            checked_at: AtomicI64::new(0),
         }
     }
 
@@ -107,6 +115,16 @@ impl Directory {
     /// [`touchless_store::RegistryStore::change_hints`]).
     pub(crate) async fn change_hints(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
         self.store.change_hints().await
+    }
+
+    /// How long ago the view was last found up to date with the store;
+    /// `None` before it was first loaded.
+    pub fn staleness(&self) -> Option<std::time::Duration> {
+        let at = self.checked_at.load(Ordering::Relaxed);
+        (at > 0).then(|| {
+            let ms = (Utc::now().timestamp_millis() - at).max(0);
+            std::time::Duration::from_millis(ms as u64)
+        })
     }
 
     /// Tenant and device rows read by reloads since start.
@@ -200,9 +218,12 @@ impl Directory {
     pub async fn refresh(&self) -> Result<bool, StoreError> {
         let _guard = self.reload.lock().await;
         let old = self.current();
+        let checked = Utc::now().timestamp_millis();
         if self.store.generation().await? == old.generation {
+            self.checked_at.store(checked, Ordering::Relaxed);
             return Ok(false);
         }
+        let started = std::time::Instant::now();
         let view = if old.generation < 0 {
             self.build(&old).await?
         } else {
@@ -220,6 +241,8 @@ impl Directory {
             }
         };
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
+        self.metrics.reloaded(started.elapsed());
+        self.checked_at.store(checked, Ordering::Relaxed);
         Ok(true)
     }
 

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod facts;
 mod json;
 pub mod limits;
+pub mod metrics;
 pub mod provisioning;
 pub mod redirect;
 pub mod reloader;

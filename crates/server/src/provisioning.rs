@@ -21,12 +21,16 @@ use crate::accesslog::{AccessLog, Entry};
 use crate::auth::{AuthError, Authenticator, Credentials, Verdict};
 use crate::contacts::ContactSink;
 use crate::directory::{DeviceEntry, Directory, ModelAuth, ZtprovSlot};
+use crate::metrics::{FileKind, Metrics};
 
 pub struct ProvState {
     pub dir: Arc<Directory>,
     pub auth: Authenticator,
     pub access: AccessLog,
     pub contacts: Arc<ContactSink>,
+    pub metrics: Arc<Metrics>,
+    /// `/readyz` fails once the view is staler than this.
+    ready_max_stale: std::time::Duration,
     /// Compared against when nothing is expected, so a miss costs what a hit costs.
     decoy: Credentials,
     /// How long ztprov credentials still work after their first use.
@@ -39,7 +43,9 @@ impl ProvState {
         auth: Authenticator,
         access: AccessLog,
         contacts: Arc<ContactSink>,
+        metrics: Arc<Metrics>,
         ztprov_grace: std::time::Duration,
+        ready_max_stale: std::time::Duration,
     ) -> Self {
         let decoy = Credentials::new("\u{0}decoy", &crate::secret::random_token(20), auth.realm());
         ProvState {
@@ -47,6 +53,8 @@ impl ProvState {
             auth,
             access,
             contacts,
+            metrics,
+            ready_max_stale,
             decoy,
             ztprov_grace: chrono::Duration::from_std(ztprov_grace)
                 .unwrap_or(chrono::Duration::minutes(10)),
@@ -82,10 +90,16 @@ struct Outcome {
     file: Option<ConfigFile>,
     /// The file's MAC is a registered device (worth a full contact record).
     known: bool,
+    /// What was asked for, for the metrics.
+    kind: FileKind,
+    /// Credentials were presented and refused (not a first challenge, not a
+    /// stale nonce).
+    refused: bool,
     response: Response<Body>,
 }
 
 fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
+    let started = st.metrics.prov.enabled().then(std::time::Instant::now);
     let now = chrono::Utc::now();
     let out = dispatch(st, req);
     let status = out.response.status().as_u16();
@@ -130,6 +144,12 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
             status,
         );
     }
+    if let Some(t) = started {
+        st.metrics.prov.record(out.kind, status, t.elapsed());
+        if out.refused {
+            st.metrics.prov.auth_failed();
+        }
+    }
     out.response
 }
 
@@ -155,6 +175,8 @@ fn plain(status: StatusCode, msg: &'static str) -> Outcome {
         user: None,
         file: None,
         known: false,
+        kind: FileKind::Other,
+        refused: false,
         response: r,
     }
 }
@@ -166,6 +188,9 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     }
     if path == "/healthz" {
         return plain(StatusCode::OK, "ok\n");
+    }
+    if path == "/readyz" {
+        return ready(st);
     }
     let (kind, name) = if let Some(n) = path.strip_prefix("/ztprov/") {
         (Kind::Ztprov, n)
@@ -202,10 +227,33 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     // One lookup serves authentication and the contact log.
     let entry = file.mac.and_then(|m| st.dir.device(m));
     let known = entry.is_some();
+    let metric = match (&kind, file.mac) {
+        (Kind::Ztprov, _) => FileKind::Ztprov,
+        (Kind::Prov, Some(_)) => FileKind::Device,
+        (Kind::Prov, None) => FileKind::Model,
+    };
     let mut out = authenticate_and_serve(st, req, kind, file, entry);
     out.file = Some(file);
     out.known = known;
+    out.kind = metric;
     out
+}
+
+/// For a load balancer: this node can serve phones. The view is loaded and
+/// was checked against the database recently; a short database outage keeps
+/// the node in (phones are served from memory), a long one takes it out.
+fn ready(st: &ProvState) -> Outcome {
+    match st.dir.staleness() {
+        None => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the provisioning view is not loaded yet\n",
+        ),
+        Some(d) if d > st.ready_max_stale => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the view has not been checked against the database for longer than provisioning.ready_max_stale_secs\n",
+        ),
+        Some(_) => plain(StatusCode::OK, "ready\n"),
+    }
 }
 
 fn authenticate_and_serve<B>(
@@ -272,7 +320,7 @@ fn authenticate_and_serve<B>(
     match st.auth.verify(&presented, method, uri, expected) {
         Verdict::Ok => {}
         Verdict::Stale => return challenge(st, true, user),
-        Verdict::Denied => return challenge(st, false, user),
+        Verdict::Denied => return refused(st, user),
     }
     let body = match (&target, file.mac) {
         (Target::Ztprov(e, slot), _) => {
@@ -288,7 +336,7 @@ fn authenticate_and_serve<B>(
         }
         (Target::Device(e), None) => st.dir.model_body(&e.tenant, file.model),
         (Target::Model(t), _) => st.dir.model_body(t, file.model),
-        (Target::Nothing, _) => return challenge(st, false, user),
+        (Target::Nothing, _) => return refused(st, user),
     };
     match body {
         Ok(body) => {
@@ -319,8 +367,18 @@ fn xml(body: Bytes) -> Outcome {
         user: None,
         file: None,
         known: false,
+        kind: FileKind::Other,
+        refused: false,
         response: r,
     }
+}
+
+/// Presented credentials that open nothing: the same 401 as a first
+/// challenge, counted as a failure.
+fn refused(st: &ProvState, user: Option<String>) -> Outcome {
+    let mut o = challenge(st, false, user);
+    o.refused = true;
+    o
 }
 
 fn challenge(st: &ProvState, stale: bool, user: Option<String>) -> Outcome {

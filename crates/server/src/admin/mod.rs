@@ -112,9 +112,17 @@ pub fn router(state: Arc<AdminState>) -> Router {
             Arc::clone(&state),
             require_token,
         ))
-        .with_state(state);
+        .with_state(Arc::clone(&state));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics).with_state(Arc::clone(&state)))
+        .route(
+            "/readyz",
+            get(
+                |State(st): State<Arc<AdminState>>| async move { database_ready(&*st.store).await },
+            )
+            .with_state(state),
+        )
         .nest("/api/v1", api)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
 }
@@ -129,6 +137,84 @@ async fn status(
         rows_read: st.dir.rows_read(),
         render_cache: st.dir.cache_stats(),
     })
+}
+
+/// `/readyz` on the admin and redirection listeners: their work needs the
+/// database, so they are ready when it answers (within 2 s).
+pub(crate) async fn database_ready(
+    store: &dyn touchless_store::Store,
+) -> (StatusCode, &'static str) {
+    match tokio::time::timeout(std::time::Duration::from_secs(2), store.generation()).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready\n"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the database failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the database fails\n",
+            )
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the database does not answer within 2 s\n",
+        ),
+    }
+}
+
+/// Prometheus' scrape: the admin token or the scrape-only token.
+async fn metrics(State(st): State<Arc<AdminState>>, headers: http::HeaderMap) -> Response {
+    if !st.metrics.enabled() {
+        return ApiError::new(StatusCode::NOT_FOUND, "metrics are off (metrics.enabled)")
+            .into_response();
+    }
+    let presented = bearer(&headers).map(|t| token_hash(t.trim()));
+    let ok = presented.is_some_and(|h| {
+        ct_eq(&h, &st.token_hash) | st.metrics_token_hash.is_some_and(|m| ct_eq(&h, &m))
+    });
+    if !ok {
+        st.metrics.admin_auth_failed();
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "send Authorization: Bearer <admin token or metrics.token>",
+        )
+        .into_response();
+    }
+    let mut now = crate::metrics::Snapshot {
+        devices: st.dir.len() as u64,
+        cache: st.dir.cache_stats(),
+        contact_backlog: st.contacts.backlog() as u64,
+        events: Vec::new(),
+    };
+    match st.store.event_counts().await {
+        Ok(counts) => {
+            // Every state, so a gauge falls back to 0 when its last event leaves it.
+            use touchless_store::EventState::*;
+            now.events = [Pending, Running, Done, Failed]
+                .into_iter()
+                .map(|s| {
+                    let n = counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
+                    (s.as_str(), n)
+                })
+                .collect();
+        }
+        // The rest of the scrape is still worth having.
+        Err(e) => tracing::warn!(error = %e, "counting the queue's events for /metrics failed"),
+    }
+    let text = st.metrics.render(&now).unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
 
 /// Every write through the API that succeeded leaves a line in the audit
@@ -160,14 +246,12 @@ async fn audit_writes(State(st): State<Arc<AdminState>>, req: Request, next: Nex
 }
 
 async fn require_token(State(st): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match presented {
+    match bearer(req.headers()) {
         Some(t) if ct_eq(&token_hash(t.trim()), &st.token_hash) => next.run(req).await,
-        Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "wrong admin token").into_response(),
+        Some(_) => {
+            st.metrics.admin_auth_failed();
+            ApiError::new(StatusCode::UNAUTHORIZED, "wrong admin token").into_response()
+        }
         None => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing admin token: send Authorization: Bearer <token>",

@@ -21,6 +21,11 @@ pub struct AdminState {
     pub token_hash: [u8; 32],
     /// How long newly issued ztprov credentials are accepted.
     pub ztprov_window: std::time::Duration,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// SHA-256 of the scrape-only token (`metrics.token`), if one is set.
+    pub metrics_token_hash: Option<[u8; 32]>,
+    /// For the contact log's backlog on `/metrics`.
+    pub contacts: Arc<crate::contacts::ContactSink>,
 }
 
 impl AdminState {

@@ -48,6 +48,7 @@ pub struct Daemon {
     /// The keeper's last renewal that succeeded: (taken before it read
     /// `held`, the time its leases run until).
     renewed: Mutex<Option<(Instant, Instant)>>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// One claimed event and what its attempt needs, looked up with its batch.
@@ -98,6 +99,7 @@ impl Daemon {
         cfg: DaemonConfig,
         public_url: &str,
         node: String,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Arc<Self> {
         Arc::new(Daemon {
             store,
@@ -109,6 +111,7 @@ impl Daemon {
             paused: Mutex::new(HashMap::new()),
             held: Mutex::new(HashSet::new()),
             renewed: Mutex::new(None),
+            metrics,
         })
     }
 
@@ -394,6 +397,7 @@ impl Daemon {
             if let Some(until) = pause {
                 tokio::time::sleep_until(until.into()).await;
             }
+            let started = Instant::now();
             let results = match calls[0].ev.action {
                 Action::Register => {
                     let regs: Vec<Registration> = calls
@@ -413,6 +417,26 @@ impl Daemon {
                     }
                 }
             };
+            self.metrics
+                .histogram(
+                    "touchless_provider_call_duration_seconds",
+                    &[("provider", &provider)],
+                )
+                .record(started.elapsed().as_secs_f64());
+            for r in &results {
+                let outcome = match r {
+                    Ok(()) => "ok",
+                    Err(ProviderError::Transient { .. }) => "transient",
+                    Err(ProviderError::Throttled { .. }) => "throttled",
+                    Err(ProviderError::Permanent(_)) => "permanent",
+                };
+                self.metrics
+                    .counter(
+                        "touchless_provider_calls_total",
+                        &[("provider", &provider), ("outcome", outcome)],
+                    )
+                    .increment(1);
+            }
             let mut results = results.into_iter();
             for job in &calls {
                 // A client that answers fewer results than it was given
@@ -432,6 +456,14 @@ impl Daemon {
             let _ = previous.await;
         }
         for (id, outcome) in outcomes {
+            let label = match &outcome {
+                Outcome::Done => "done",
+                Outcome::Retry { .. } => "retry",
+                Outcome::Failed { .. } => "failed",
+            };
+            self.metrics
+                .counter("touchless_queue_outcomes_total", &[("outcome", label)])
+                .increment(1);
             let (written, wait) = tokio::sync::oneshot::channel();
             if record.send((id, outcome, written)).is_ok() {
                 *unwritten = Some(wait);

@@ -34,12 +34,19 @@ pub struct RedirectState {
     pub phone_misses: crate::limits::PerSource,
     pub contact_retention: chrono::Duration,
     pub contact_max_rows: u64,
+    pub metrics: Arc<crate::metrics::Metrics>,
     touched: Mutex<HashMap<String, Instant>>,
 }
 
 impl RedirectState {
-    pub fn new(store: Arc<dyn Store>, renderer: Arc<Renderer>, cfg: &RedirectConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        renderer: Arc<Renderer>,
+        cfg: &RedirectConfig,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
         RedirectState {
+            metrics,
             store,
             renderer,
             nonces: hawk::NonceCache::new(cfg.nonce_cache_size),
@@ -74,6 +81,14 @@ pub fn router(state: Arc<RedirectState>) -> Router {
     let r = |path: &str| format!("{V1}{path}");
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            get(
+                |axum::extract::State(st): axum::extract::State<Arc<RedirectState>>| async move {
+                    crate::admin::database_ready(&*st.store).await
+                },
+            ),
+        )
         .route(&r("/tokens/{id}"), get(api::token))
         .route(&r("/companies/{id}"), get(api::company))
         .route(&r("/companies/{id}/"), get(api::company))
@@ -102,7 +117,40 @@ pub fn router(state: Arc<RedirectState>) -> Router {
         )
         .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            count,
+        ))
         .with_state(state)
+}
+
+/// Counts every answer by surface and status; a 401 on the API is a Hawk
+/// failure.
+async fn count(
+    axum::extract::State(m): axum::extract::State<Arc<crate::metrics::Metrics>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path();
+    let surface = if path.starts_with("/api/") {
+        "api"
+    } else if path == "/healthz" || path == "/readyz" {
+        "health"
+    } else {
+        "phone"
+    };
+    let res = next.run(req).await;
+    let status = res.status();
+    m.counter(
+        "touchless_redirect_requests_total",
+        &[("surface", surface), ("status", status.as_str())],
+    )
+    .increment(1);
+    if surface == "api" && status == http::StatusCode::UNAUTHORIZED {
+        m.counter("touchless_auth_failures_total", &[("listener", "redirect")])
+            .increment(1);
+    }
+    res
 }
 
 /// Unknown API paths get a JSON 404; everything else is a phone asking.

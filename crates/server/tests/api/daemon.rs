@@ -17,7 +17,7 @@ pub(crate) fn fast(c: &mut touchless_server::Config) {
     c.daemon.max_attempts = 4;
 }
 
-async fn devices(app: &TestApp, n: u32) -> Vec<String> {
+pub(crate) async fn devices(app: &TestApp, n: u32) -> Vec<String> {
     app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
     let items: Vec<Value> = (0..n)
         .map(|i| {
@@ -31,7 +31,7 @@ async fn devices(app: &TestApp, n: u32) -> Vec<String> {
 }
 
 /// Polls until no device is pending, then returns them all.
-async fn settle(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn settle(app: &TestApp) -> Vec<Value> {
     for _ in 0..600 {
         let (_, list) = app.get("/devices").await;
         let list = list.as_array().unwrap().clone();
@@ -43,7 +43,7 @@ async fn settle(app: &TestApp) -> Vec<Value> {
     panic!("devices still pending after 30 s");
 }
 
-async fn provider(
+pub(crate) async fn provider(
     app: &TestApp,
     name: &str,
     url: &str,
@@ -58,7 +58,7 @@ async fn provider(
     assert!(v.get("secret").is_none(), "the secret is never returned");
 }
 
-async fn own_redirect_account(app: &TestApp, role: &str) -> (String, String) {
+pub(crate) async fn own_redirect_account(app: &TestApp, role: &str) -> (String, String) {
     let (_, c) = app
         .post("/redirect/companies", json!({"name": "Acme Telecom"}))
         .await;

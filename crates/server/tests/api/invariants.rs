@@ -425,6 +425,7 @@ async fn background_tasks_stop_flushed() {
             "access-log-writer",
             "contact-log-writer",
             "directory-reloader",
+            "metrics-upkeep",
             "queue-distributor",
             "redirect-log-writer"
         ]

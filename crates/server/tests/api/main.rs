@@ -12,8 +12,10 @@ mod fake_sraps;
 mod golden;
 mod helpers;
 mod invariants;
+mod metrics;
 mod provider_kinds;
 mod provisioning;
+mod readiness;
 mod redirect;
 #[path = "../support/webdriver.rs"]
 mod webdriver;
