@@ -77,17 +77,66 @@ impl Client {
         if status.is_success() {
             return Ok(text);
         }
-        let detail = match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(ErrorBody {
-                error,
-                field: Some(f),
-                ..
-            }) => format!("{error} (field {f})"),
-            Ok(e) => e.error,
-            Err(_) => text,
-        };
-        Err(anyhow!("{} {}", status.as_u16(), detail))
+        Err(refusal(status, text))
     }
+
+    /// `POST path`, its answer's bytes streamed into `to` (created 0600 as
+    /// `to.partial`, renamed when whole); the bytes written.
+    pub async fn download(&self, path: &str, to: &std::path::Path) -> anyhow::Result<u64> {
+        use std::io::Write as _;
+        let url = format!("{}{path}", self.base);
+        let mut resp = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            // A large database takes longer than the usual minute.
+            .timeout(std::time::Duration::from_secs(3600))
+            .send()
+            .await
+            .with_context(|| {
+                format!("cannot reach the admin API at {url}; is `touchless serve` running?")
+            })?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(refusal(status, resp.text().await?));
+        }
+        let mut partial = to.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = std::path::PathBuf::from(partial);
+        touchless_store::private::write(&partial, b"")
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        let mut out = std::fs::OpenOptions::new().write(true).open(&partial)?;
+        let mut written = 0u64;
+        let copied: anyhow::Result<()> = async {
+            while let Some(chunk) = resp.chunk().await? {
+                out.write_all(&chunk)?;
+                written += chunk.len() as u64;
+            }
+            out.sync_all()?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.context(format!("the download into {} broke off", to.display())));
+        }
+        std::fs::rename(&partial, to).with_context(|| format!("cannot write {}", to.display()))?;
+        Ok(written)
+    }
+}
+
+/// An admin API refusal as the CLI shows it: the status and the server's words.
+fn refusal(status: reqwest::StatusCode, text: String) -> anyhow::Error {
+    let detail = match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(ErrorBody {
+            error,
+            field: Some(f),
+            ..
+        }) => format!("{error} (field {f})"),
+        Ok(e) => e.error,
+        Err(_) => text,
+    };
+    anyhow!("{} {}", status.as_u16(), detail)
 }
 
 impl Client {

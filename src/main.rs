@@ -94,6 +94,15 @@ enum Command {
     /// A simulated Snom phone (one, or a boot storm).
     #[command(subcommand)]
     Phone(PhoneCmd),
+    /// Ask the running server for a consistent copy of its SQLite database
+    /// (taken while it works), written to FILE (0600).
+    Backup { file: PathBuf },
+    /// Put a backup in place of this installation's SQLite database. The
+    /// server must be stopped; the database it replaces is kept beside it.
+    Restore { file: PathBuf },
+    /// Print a shell completion script: `touchless completions bash >
+    /// /etc/bash_completion.d/touchless`.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Subcommand)]
@@ -212,6 +221,16 @@ fn run(args: Args) -> anyhow::Result<()> {
         print!("{}", touchless_server::config::EXAMPLE);
         return Ok(());
     }
+    if let Command::Completions { shell } = args.command {
+        use clap::CommandFactory as _;
+        clap_complete::generate(
+            shell,
+            &mut Args::command(),
+            "touchless",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
     let cfg = load_config(&args)?;
     init_logging(&cfg.log, matches!(args.command, Command::Serve(_)));
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -230,10 +249,46 @@ fn run(args: Args) -> anyhow::Result<()> {
                     *secret = "***".into();
                 }
             }
-            print!("{}", toml::to_string_pretty(&shown)?);
+            match args.json {
+                true => println!("{}", serde_json::to_string_pretty(&shown)?),
+                false => print!("{}", toml::to_string_pretty(&shown)?),
+            }
             Ok(())
         }
         Command::Config(ConfigCmd::Example) => unreachable!("handled above"),
+        Command::Completions { .. } => unreachable!("handled above"),
+        Command::Backup { file } => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            let bytes = c.download("/backup", &file).await?;
+            if args.json {
+                println!("{}", serde_json::json!({"file": file, "bytes": bytes}));
+            } else {
+                println!("backup written to {} ({bytes} bytes)", file.display());
+            }
+            Ok(())
+        }),
+        Command::Restore { file } => rt.block_on(async {
+            let r = touchless_server::datadir::restore(&cfg, &file).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"database": r.database, "previous": r.previous,
+                        "tenants": r.summary.tenants, "devices": r.summary.devices})
+                );
+            } else {
+                println!(
+                    "restored {} ({} tenants, {} devices) into {}",
+                    file.display(),
+                    r.summary.tenants,
+                    r.summary.devices,
+                    r.database.display()
+                );
+                if let Some(p) = r.previous {
+                    println!("the database it replaced is kept as {}", p.display());
+                }
+            }
+            Ok(())
+        }),
         Command::Tenant(cmd) => rt.block_on(async {
             let c = client::Client::new(&cfg)?;
             cli::tenant(&c, cmd, args.json).await

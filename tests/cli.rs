@@ -461,3 +461,32 @@ fn logs_are_plain_text_off_a_terminal_or_json_lines() {
         }
     }
 }
+
+/// Completion scripts for the shells people use, naming every subcommand;
+/// `--json` on the commands that print.
+#[test]
+fn completions_and_json() {
+    for (shell, marker) in [
+        ("bash", "_touchless()"),
+        ("zsh", "#compdef touchless"),
+        ("fish", "complete -c touchless"),
+    ] {
+        let out = bin().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}");
+        for sub in ["serve", "device", "backup", "restore", "completions"] {
+            assert!(script.contains(sub), "{shell} lacks {sub}");
+        }
+    }
+    let out = bin().args(["completions", "tcsh"]).output().unwrap();
+    assert!(!out.status.success());
+    let out = bin()
+        .args(["--json", "config", "show"])
+        .env("TOUCHLESS_METRICS__TOKEN", "scrape-secret")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["metrics"]["token"], "***", "secrets are masked");
+    assert_eq!(v["admin"]["listen"], "127.0.0.1:15777");
+}

@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use reqwest::Method;
+use std::io::IsTerminal as _;
 use touchless_api::daemon::{Queued, Removed, Selection};
 use touchless_api::devices::{Contact, Device, DeviceCredentials, DevicePatch, NewDevice};
 use touchless_domain::{DeviceStatus, DisplayText, Mac, PhoneModel, TenantId};
@@ -315,7 +316,27 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                 "/devices/import{}",
                 if dry_run { "?dry_run=true" } else { "" }
             );
-            let (status, text) = c.post_csv(&path, csv).await?;
+            // One request, written all or nothing by the server: what a
+            // person at a terminal can be shown is that it is under way.
+            let rows = csv
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                .saturating_sub(1);
+            let spinner = (rows >= 1_000 && std::io::stderr().is_terminal()).then(|| {
+                let s = indicatif::ProgressBar::new_spinner().with_message(format!(
+                    "{} {rows} rows from {}",
+                    if dry_run { "checking" } else { "importing" },
+                    file.display()
+                ));
+                s.enable_steady_tick(std::time::Duration::from_millis(100));
+                s
+            });
+            let answered = c.post_csv(&path, csv).await;
+            if let Some(s) = spinner {
+                s.finish_and_clear();
+            }
+            let (status, text) = answered?;
             let report: touchless_api::devices::ImportReport = match serde_json::from_str(&text) {
                 Ok(r) => r,
                 Err(_) => anyhow::bail!("{status} {text}"),

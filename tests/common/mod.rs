@@ -138,6 +138,17 @@ impl Server {
         )
     }
 
+    /// Stops it gracefully (SIGTERM) and hands back its directory.
+    pub fn stop_keep(mut self) -> tempfile::TempDir {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "serve exited with {status}");
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
     pub fn stop(mut self) -> Vec<String> {
         // SIGTERM: the graceful path, as a service manager stops it.
         let _ = Command::new("kill")

@@ -1,9 +1,11 @@
-//! The access log, in nginx's "combined" format, written off the request path.
+//! The access log, in nginx's "combined" format or as JSON lines, written off
+//! the request path.
 //!
 //! Handlers format a line and append it to a shared buffer; a background
 //! [`Task`], [`AccessLogWriter`], swaps the buffer out and writes it to the
 //! file every 100 ms, or sooner when it fills. Its final flush writes what is
-//! left, so nothing is lost at shutdown.
+//! left, so nothing is lost at shutdown. On SIGHUP it reopens the file, so
+//! logrotate can move it away.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -32,6 +34,17 @@ const HIGH_WATER: usize = 256 * 1024;
 
 pub struct AccessLog {
     shared: Option<Arc<Shared>>,
+    format: AccessLogFormat,
+}
+
+/// How each request is written: nginx's `combined`, or one JSON object a
+/// line (for a log shipper).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLogFormat {
+    #[default]
+    Combined,
+    Json,
 }
 
 /// Writes the access log's buffer to its file (a [`Task`]).
@@ -41,6 +54,10 @@ pub struct AccessLogWriter {
     out: Option<Box<dyn std::io::Write + Send>>,
     spare: Vec<u8>,
     tick: tokio::time::Interval,
+    /// The file, reopened on SIGHUP; `None` for stdout.
+    path: Option<std::path::PathBuf>,
+    hangups: Option<tokio::signal::unix::Signal>,
+    reopen: bool,
 }
 
 /// What one request contributes to its log line.
@@ -61,14 +78,35 @@ pub struct Entry<'a> {
 impl AccessLog {
     /// `target` is `off`, `stdout` or a file path (appended to, created if
     /// needed). The writer is `None` when the log is off.
-    pub fn open(target: &str) -> std::io::Result<(Self, Option<AccessLogWriter>)> {
-        let out: Box<dyn std::io::Write + Send> = match target {
-            "off" | "" => return Ok((AccessLog { shared: None }, None)),
-            "stdout" => Box::new(std::io::stdout()),
+    pub fn open(
+        target: &str,
+        format: AccessLogFormat,
+    ) -> std::io::Result<(Self, Option<AccessLogWriter>)> {
+        let (out, path): (Box<dyn std::io::Write + Send>, _) = match target {
+            "off" | "" => {
+                return Ok((
+                    AccessLog {
+                        shared: None,
+                        format,
+                    },
+                    None,
+                ))
+            }
+            "stdout" => (Box::new(std::io::stdout()), None),
             // It names users and MACs: private, like the rest of the data.
-            path => Box::new(touchless_store::private::append(std::path::Path::new(
-                path,
-            ))?),
+            path => {
+                let path = std::path::PathBuf::from(path);
+                (
+                    Box::new(touchless_store::private::append(&path)?),
+                    Some(path),
+                )
+            }
+        };
+        let hangups = match &path {
+            Some(_) => Some(tokio::signal::unix::signal(
+                tokio::signal::unix::SignalKind::hangup(),
+            )?),
+            None => None,
         };
         let shared = Arc::new(Shared {
             buf: Mutex::new(Vec::with_capacity(HIGH_WATER)),
@@ -81,10 +119,14 @@ impl AccessLog {
             out: Some(out),
             spare: Vec::with_capacity(HIGH_WATER),
             tick,
+            path,
+            hangups,
+            reopen: false,
         };
         Ok((
             AccessLog {
                 shared: Some(shared),
+                format,
             },
             Some(writer),
         ))
@@ -99,7 +141,10 @@ impl AccessLog {
         LINE.with(|cell| {
             let mut line = cell.borrow_mut();
             line.clear();
-            format_line(&mut line, e);
+            match self.format {
+                AccessLogFormat::Combined => format_line(&mut line, e),
+                AccessLogFormat::Json => format_json(&mut line, e),
+            }
             let mut buf = shared.buf.lock().unwrap_or_else(|p| p.into_inner());
             buf.extend_from_slice(line.as_bytes());
             if buf.len() >= HIGH_WATER {
@@ -134,7 +179,70 @@ fn format_line(line: &mut String, e: &Entry<'_>) {
     line.push_str("\"\n");
 }
 
+/// The same fields as `combined`, as one JSON object. Bytes a client sent
+/// that are not UTF-8 become U+FFFD; JSON's escaping keeps every value in
+/// its field and the line one line.
+fn format_json(line: &mut String, e: &Entry<'_>) {
+    #[derive(serde::Serialize)]
+    struct Json<'a> {
+        time: &'a str,
+        ip: Option<IpAddr>,
+        user: Option<&'a str>,
+        method: &'a str,
+        uri: &'a str,
+        version: &'a str,
+        status: u16,
+        bytes: usize,
+        referer: Option<std::borrow::Cow<'a, str>>,
+        user_agent: Option<std::borrow::Cow<'a, str>>,
+    }
+    let time = chrono::DateTime::from_timestamp(e.time as i64, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    fn cut(v: &[u8]) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&v[..v.len().min(1024)])
+    }
+    let j = Json {
+        time: &time,
+        ip: e.ip,
+        user: e.user.map(|u| cut_str(u, 64)),
+        method: e.method,
+        uri: cut_str(e.uri, 1024),
+        version: e.version,
+        status: e.status,
+        bytes: e.bytes,
+        referer: e.referer.map(cut),
+        user_agent: e.user_agent.map(cut),
+    };
+    if let Ok(s) = serde_json::to_string(&j) {
+        line.push_str(&s);
+    }
+    line.push('\n');
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn cut_str(s: &str, max: usize) -> &str {
+    let mut i = max.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    &s[..i]
+}
+
 impl AccessLogWriter {
+    /// After a SIGHUP: what is buffered goes to the old file, then the path
+    /// is opened again (logrotate has moved the old one away).
+    async fn reopen(&mut self) -> anyhow::Result<()> {
+        self.write_out().await?;
+        if let Some(path) = &self.path {
+            let f = touchless_store::private::append(path)
+                .map_err(|e| anyhow::anyhow!("reopening the access log {}: {e}", path.display()))?;
+            self.out = Some(Box::new(f));
+            tracing::info!(path = %path.display(), "access log reopened");
+        }
+        Ok(())
+    }
+
     /// Writes what is buffered, on the blocking pool (a file write may stall).
     async fn write_out(&mut self) -> anyhow::Result<()> {
         std::mem::swap(
@@ -164,13 +272,23 @@ impl AccessLogWriter {
 #[async_trait::async_trait]
 impl Task for AccessLogWriter {
     async fn wake(&mut self) {
+        let hangup = async {
+            match self.hangups.as_mut() {
+                Some(h) => h.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = self.tick.tick() => {}
             _ = self.shared.full.notified() => {}
+            _ = hangup => self.reopen = true,
         }
     }
 
     async fn work(&mut self) -> anyhow::Result<()> {
+        if std::mem::take(&mut self.reopen) {
+            return self.reopen().await;
+        }
         self.write_out().await
     }
 
@@ -227,7 +345,8 @@ mod tests {
     async fn writes_combined_lines_and_flushes_on_close() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("logs/access.log");
-        let (log, writer) = AccessLog::open(path.to_str().unwrap()).unwrap();
+        let (log, writer) =
+            AccessLog::open(path.to_str().unwrap(), AccessLogFormat::Combined).unwrap();
         let mut tasks = crate::tasks::Tasks::new();
         tasks.spawn("access-log", writer.unwrap());
         for i in 0..1000 {
@@ -254,6 +373,39 @@ mod tests {
             );
         assert!(re_ok, "{}", lines[0]);
         assert!(lines[1].starts_with("192.0.2.1 - - ["));
+    }
+
+    #[test]
+    fn json_lines_keep_hostile_values_in_their_fields() {
+        let (log, _writer) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { AccessLog::open("stdout", AccessLogFormat::Json).unwrap() });
+        let mut line = String::new();
+        let e = Entry {
+            time: 1_700_000_000,
+            ip: Some([192, 0, 2, 1].into()),
+            user: Some("prov\"\n{\"x\":1}"),
+            method: "GET",
+            uri: "/prov/snomD717-000413AABBCC.htm",
+            version: "HTTP/1.1",
+            status: 200,
+            bytes: 1234,
+            referer: None,
+            user_agent: Some(b"snomD717-SIP \xff\n\"evil\""),
+        };
+        assert_eq!(log.format, AccessLogFormat::Json);
+        format_json(&mut line, &e);
+        assert_eq!(line.matches('\n').count(), 1, "{line}");
+        let v: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
+        assert_eq!(v["time"], "2023-11-14T22:13:20Z");
+        assert_eq!(v["ip"], "192.0.2.1");
+        assert_eq!(v["user"], "prov\"\n{\"x\":1}");
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["bytes"], 1234);
+        assert_eq!(v["referer"], serde_json::Value::Null);
+        assert_eq!(v["user_agent"], "snomD717-SIP \u{fffd}\n\"evil\"");
     }
 
     /// A Digest username is the client's choice; it must not be able to close

@@ -40,38 +40,52 @@ pub struct Running {
     tasks: Tasks,
     prov: Arc<ProvState>,
     store: Arc<dyn touchless_store::Store>,
+    /// Held until the node has stopped (see [`crate::datadir::lock`]).
+    _data_lock: std::fs::File,
 }
 
 /// The order [`Running::shutdown`] stops the background tasks in, once the
 /// listeners have stopped: first what produces work (the queue stops claiming
 /// and finishes the events in hand), then the reloader (writing the last
 /// ztprov first uses), then the writers of what requests left behind.
-const STOP_ORDER: [&str; 6] = [
+const STOP_ORDER: [&str; 7] = [
     "queue-distributor",
     "directory-reloader",
     "redirect-log-writer",
     "contact-log-writer",
     "access-log-writer",
     "metrics-upkeep",
+    "certificate-reloader",
 ];
 
 const META_NONCE_SECRET: &str = "digest_nonce_secret";
 const META_ADMIN_TOKEN: &str = "admin_token_sha256";
 
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
+    // Before anything touches the directory: a second node on it would share
+    // a node id (and leases) with this one, a restore would pull the
+    // database from under it.
+    let data_lock = crate::datadir::lock(&cfg.data_dir)?;
     warn_if_readable(&cfg);
     let db = cfg.database_url();
     let store = touchless_store::open(&db)
         .await
         .with_context(|| format!("opening the database {db}"))?;
 
-    let prov_tls = tls_for(&cfg.provisioning.tls_cert, &cfg.provisioning.tls_key, "")?;
-    let admin_tls = tls_for(&cfg.admin.tls_cert, &cfg.admin.tls_key, "")?;
+    let mut certs = Vec::new();
+    let prov_tls = tls_for(
+        &cfg.provisioning.tls_cert,
+        &cfg.provisioning.tls_key,
+        "",
+        &mut certs,
+    )?;
+    let admin_tls = tls_for(&cfg.admin.tls_cert, &cfg.admin.tls_key, "", &mut certs)?;
     let admin_secure = admin_tls.is_some();
     let redirect_tls = tls_for(
         &cfg.redirect.tls_cert,
         &cfg.redirect.tls_key,
         &cfg.redirect.client_ca,
+        &mut certs,
     )?;
     let prov_listener = TcpListener::bind(cfg.provisioning.listen)
         .await
@@ -134,14 +148,23 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     dir.refresh().await.context("loading the device registry")?;
 
     let mut tasks = Tasks::new();
+    if !certs.is_empty() {
+        tasks.spawn(
+            "certificate-reloader",
+            crate::certs::CertReloader::new(certs, Duration::from_secs(10))?,
+        );
+    }
     if metrics.enabled() {
         tasks.spawn(
             "metrics-upkeep",
             crate::metrics::Upkeep::new(Arc::clone(&metrics)),
         );
     }
-    let (access, access_writer) = AccessLog::open(&cfg.provisioning.access_log)
-        .with_context(|| format!("opening the access log {}", cfg.provisioning.access_log))?;
+    let (access, access_writer) = AccessLog::open(
+        &cfg.provisioning.access_log,
+        cfg.provisioning.access_log_format,
+    )
+    .with_context(|| format!("opening the access log {}", cfg.provisioning.access_log))?;
     if let Some(w) = access_writer {
         tasks.spawn("access-log-writer", w);
     }
@@ -194,6 +217,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             .then(|| admin::token_hash(&cfg.metrics.token)),
         metrics: Arc::clone(&metrics),
         contacts: sink,
+        data_dir: cfg.data_dir.clone(),
     });
 
     let (shutdown, rx) = watch::channel(false);
@@ -263,18 +287,24 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         tasks,
         prov,
         store,
+        _data_lock: data_lock,
     })
 }
 
+/// A listener's TLS config, its certificate added to `certs` (which the
+/// reloader watches); `None` without a certificate.
 fn tls_for(
     cert: &str,
     key: &str,
     client_ca: &str,
+    certs: &mut Vec<Arc<crate::certs::ReloadingCert>>,
 ) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
     if cert.is_empty() {
         return Ok(None);
     }
-    serve::load_tls(cert, key, (!client_ca.is_empty()).then_some(client_ca)).map(Some)
+    let (cfg, cert) = serve::load_tls(cert, key, (!client_ca.is_empty()).then_some(client_ca))?;
+    certs.push(cert);
+    Ok(Some(cfg))
 }
 
 /// The configured token, or the one generated on the first start of this database.

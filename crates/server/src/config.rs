@@ -108,6 +108,8 @@ impl Default for LimitsConfig {
 pub struct ProvisioningConfig {
     pub listen: SocketAddr,
     pub access_log: String,
+    /// `combined` (nginx's) or `json` (one object a line).
+    pub access_log_format: crate::accesslog::AccessLogFormat,
     pub reload_interval_ms: u64,
     pub contact_flush_ms: u64,
     pub contact_retention_days: u64,
@@ -282,6 +284,7 @@ impl Default for ProvisioningConfig {
         ProvisioningConfig {
             listen: ([0, 0, 0, 0], 8080).into(),
             access_log: "stdout".into(),
+            access_log_format: crate::accesslog::AccessLogFormat::Combined,
             reload_interval_ms: 1000,
             contact_flush_ms: 5000,
             contact_retention_days: 30,
@@ -359,6 +362,7 @@ impl Config {
             "daemon__",
             "limits__",
             "log__",
+            "metrics__",
         ];
         fig = fig.merge(
             Env::prefixed("TOUCHLESS_")

@@ -283,20 +283,16 @@ pub fn load_tls(
     cert: &str,
     key: &str,
     client_ca: Option<&str>,
-) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+) -> anyhow::Result<(Arc<rustls::ServerConfig>, Arc<crate::certs::ReloadingCert>)> {
     use anyhow::Context as _;
     use rustls_pki_types::pem::PemObject as _;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("cannot read TLS certificate {cert}"))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("cannot parse TLS certificate {cert}"))?;
-    if certs.is_empty() {
-        anyhow::bail!("no certificate found in {cert}");
-    }
-    let key =
-        PrivateKeyDer::from_pem_file(key).with_context(|| format!("cannot read TLS key {key}"))?;
+    use rustls_pki_types::CertificateDer;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let resolver = Arc::new(crate::certs::ReloadingCert::load(
+        cert,
+        key,
+        Arc::clone(&provider),
+    )?);
     let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?;
@@ -321,9 +317,7 @@ pub fn load_tls(
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut cfg = builder
-        .with_single_cert(certs, key)
-        .context("TLS certificate and key do not match")?;
+    let mut cfg = builder.with_cert_resolver(Arc::clone(&resolver) as _);
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
+    Ok((Arc::new(cfg), resolver))
 }

@@ -269,8 +269,40 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String>;
     async fn meta_set(&self, key: &str, value: &str) -> Result<()>;
 
+    /// Writes a consistent copy of the whole database into `into`, an empty
+    /// file the caller created (0600), while writes go on. SQLite only
+    /// (`VACUUM INTO`); PostgreSQL answers `Unsupported` (that is
+    /// `pg_dump`'s job).
+    async fn backup_into(&self, into: &std::path::Path) -> Result<()>;
+
     /// Closes connections; pending writes are already committed.
     async fn close(&self);
+}
+
+/// The SQLite database file a URL names (`sqlite://PATH`, `sqlite:PATH` or
+/// a bare path); `None` for PostgreSQL.
+pub fn sqlite_path(url: &str) -> Option<&std::path::Path> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    Some(path.as_ref())
+}
+
+/// What a backup file holds, read without changing it.
+#[derive(Clone, Debug)]
+pub struct BackupSummary {
+    pub tenants: u64,
+    pub devices: u64,
+}
+
+/// Checks that `path` is a whole touchless SQLite database (SQLite's own
+/// integrity check, and our tables), opened read-only.
+pub async fn check_backup(path: &std::path::Path) -> Result<BackupSummary> {
+    sqlite_pool::check_backup(path).await
 }
 
 /// Opens the store a database URL names and applies its migrations.

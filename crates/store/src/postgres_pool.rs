@@ -76,6 +76,14 @@ impl PgStore {
         self.pool.close().await;
     }
 
+    pub(crate) async fn copy_into(&self, _into: &std::path::Path) -> crate::Result<()> {
+        Err(StoreError::Unsupported(
+            "backups of a PostgreSQL installation are taken with pg_dump \
+             (pg_dump -Fc DATABASE > FILE; see the README), not by touchless"
+                .into(),
+        ))
+    }
+
     pub(crate) fn reads(&self) -> &PgPool {
         &self.pool
     }

@@ -105,6 +105,20 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
+    /// `VACUUM INTO` reads one snapshot (a read transaction, so writers go
+    /// on) and writes it out compacted, with no WAL to carry along.
+    pub(crate) async fn copy_into(&self, into: &std::path::Path) -> crate::Result<()> {
+        let path = into.to_str().ok_or_else(|| StoreError::Invalid {
+            field: "path",
+            message: format!("{} is not UTF-8", into.display()),
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.reader)
+            .await?;
+        Ok(())
+    }
+
     pub(crate) fn reads(&self) -> &SqlitePool {
         &self.reader
     }
@@ -247,3 +261,48 @@ pub(crate) async fn bump_generation(c: &mut SqliteConnection) -> Result<()> {
 
 /// Nothing to lock: writes are serialised already (one writer connection).
 pub(crate) const LOCK_ROW: &str = "";
+
+/// See [`crate::check_backup`].
+pub(crate) async fn check_backup(path: &Path) -> Result<crate::BackupSummary> {
+    use sqlx::ConnectOptions as _;
+    let not_ours = |why: String| StoreError::Invalid {
+        field: "file",
+        message: format!("{} is not a touchless backup: {why}", path.display()),
+    };
+    let mut head = [0u8; 16];
+    {
+        use std::io::Read as _;
+        let mut f = std::fs::File::open(path).map_err(|e| not_ours(e.to_string()))?;
+        f.read_exact(&mut head)
+            .map_err(|_| not_ours("too short".into()))?;
+    }
+    if &head != b"SQLite format 3\0" {
+        return Err(not_ours("not an SQLite database".into()));
+    }
+    let mut c = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .connect()
+        .await
+        .map_err(|e| not_ours(e.to_string()))?;
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut c)
+        .await
+        .map_err(|e| not_ours(e.to_string()))?;
+    if check != "ok" {
+        return Err(not_ours(format!("SQLite's integrity check says {check}")));
+    }
+    let count = |table: &'static str| format!("SELECT COUNT(*) FROM {table}");
+    let tenants: i64 = sqlx::query_scalar(&count("tenants"))
+        .fetch_one(&mut c)
+        .await
+        .map_err(|e| not_ours(e.to_string()))?;
+    let devices: i64 = sqlx::query_scalar(&count("devices"))
+        .fetch_one(&mut c)
+        .await
+        .map_err(|e| not_ours(e.to_string()))?;
+    Ok(crate::BackupSummary {
+        tenants: tenants as u64,
+        devices: devices as u64,
+    })
+}

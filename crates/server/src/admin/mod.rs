@@ -20,6 +20,7 @@ use http::{header, StatusCode};
 
 use crate::secret::ct_eq;
 
+mod backup;
 pub(crate) mod devices;
 pub(crate) mod extract;
 pub(crate) mod import;
@@ -100,6 +101,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/users/{name}", delete(users::delete_user))
         .route("/users/{name}/password", post(users::set_password_handler))
         .route("/status", get(status))
+        .route("/backup", post(backup::backup))
         .nest("/redirect", redirect)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })
         .layer(axum::middleware::from_fn_with_state(

@@ -24,6 +24,8 @@ pub struct AdminState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// SHA-256 of the scrape-only token (`metrics.token`), if one is set.
     pub metrics_token_hash: Option<[u8; 32]>,
+    /// Where backups are staged before they are streamed.
+    pub data_dir: std::path::PathBuf,
     /// For the contact log's backlog on `/metrics`.
     pub contacts: Arc<crate::contacts::ContactSink>,
 }

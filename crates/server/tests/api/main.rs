@@ -13,9 +13,9 @@ mod golden;
 mod helpers;
 mod invariants;
 mod metrics;
+mod operations;
 mod provider_kinds;
 mod provisioning;
-mod readiness;
 mod redirect;
 #[path = "../support/webdriver.rs"]
 mod webdriver;

@@ -33,6 +33,10 @@ macro_rules! meta_store {
                 Ok(())
             }
 
+            async fn backup_into(&self, into: &std::path::Path) -> crate::Result<()> {
+                self.copy_into(into).await
+            }
+
             async fn close(&self) {
                 self.close_pools().await;
             }
