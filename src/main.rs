@@ -100,6 +100,9 @@ enum Command {
     /// Put a backup in place of this installation's SQLite database. The
     /// server must be stopped; the database it replaces is kept beside it.
     Restore { file: PathBuf },
+    /// The HTTP APIs described for machines.
+    #[command(subcommand)]
+    Api(ApiCmd),
     /// Print a shell completion script: `touchless completions bash >
     /// /etc/bash_completion.d/touchless`.
     Completions { shell: clap_complete::Shell },
@@ -177,6 +180,16 @@ struct ServeArgs {
 }
 
 #[derive(Subcommand)]
+enum ApiCmd {
+    /// Print the OpenAPI 3.1 document of the admin API (or, with --sraps,
+    /// of the redirection service's SRAPS-compatible API).
+    Openapi {
+        #[arg(long)]
+        sraps: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCmd {
     /// Print a complete, commented example configuration.
     Example,
@@ -221,6 +234,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         print!("{}", touchless_server::config::EXAMPLE);
         return Ok(());
     }
+    if let Command::Api(ApiCmd::Openapi { sraps }) = args.command {
+        let doc = match sraps {
+            false => touchless_server::admin::openapi(),
+            true => touchless_server::redirect::openapi(),
+        };
+        println!("{}", doc.to_pretty_json()?);
+        return Ok(());
+    }
     if let Command::Completions { shell } = args.command {
         use clap::CommandFactory as _;
         clap_complete::generate(
@@ -256,7 +277,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCmd::Example) => unreachable!("handled above"),
-        Command::Completions { .. } => unreachable!("handled above"),
+        Command::Completions { .. } | Command::Api(_) => unreachable!("handled above"),
         Command::Backup { file } => rt.block_on(async {
             let c = client::Client::new(&cfg)?;
             let bytes = c.download("/backup", &file).await?;

@@ -490,3 +490,19 @@ fn completions_and_json() {
     assert_eq!(v["metrics"]["token"], "***", "secrets are masked");
     assert_eq!(v["admin"]["listen"], "127.0.0.1:15777");
 }
+
+/// `touchless api openapi` prints the documents without a server.
+#[test]
+fn api_openapi_prints_both_documents() {
+    for (args, title) in [
+        (&["api", "openapi"][..], "touchless admin API"),
+        (&["api", "openapi", "--sraps"][..], "SRAPS"),
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert!(out.status.success());
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        assert!(doc["info"]["title"].as_str().unwrap().contains(title));
+        assert!(!doc["paths"].as_object().unwrap().is_empty());
+    }
+}

@@ -13,6 +13,9 @@ use super::extract::{ApiError, ApiResult};
 use super::AdminState;
 use crate::secret::random_token;
 
+#[utoipa::path(post, path = "/backup", tag = "meta",
+    responses((status = 200, description = "a consistent copy of the SQLite database", body = Vec<u8>, content_type = "application/vnd.sqlite3"),
+              (status = 409, description = "a PostgreSQL installation: use pg_dump", body = touchless_api::ErrorBody)))]
 /// Copies the database into a file of the data directory, created empty and
 /// 0600 (`VACUUM INTO` fills it and keeps its mode), opens it, unlinks it
 /// and streams the open file: nothing is left behind, even if the caller

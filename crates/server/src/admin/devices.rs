@@ -19,6 +19,7 @@ use super::tenants::{fetch_tenant, settings, upsert_settings};
 use super::view;
 use crate::secret::random_token;
 
+#[utoipa::path(get, path = "/devices", tag = "devices", params(api::DeviceQuery), responses((status = 200, description = "the devices that match, by MAC", body = Vec<api::Device>)))]
 pub(super) async fn list_devices(
     State(st): State<Arc<AdminState>>,
     ApiQuery(q): ApiQuery<api::DeviceQuery>,
@@ -96,6 +97,7 @@ fn created(d: Device) -> api::Device {
 
 /// One device (an object) or many (an array), created in one transaction: all
 /// or none. The answer has the same shape as the request.
+#[utoipa::path(post, path = "/devices", tag = "devices", request_body(content = Vec<api::NewDevice>, description = "one device, or an array of up to 10,000 written in one transaction"), responses((status = 201, description = "the created device (an object when one was sent, an array when an array was)", body = Vec<api::Device>)))]
 pub(super) async fn create_devices(
     State(st): State<Arc<AdminState>>,
     body: OneOrMany<api::NewDevice>,
@@ -123,6 +125,7 @@ pub(crate) async fn fetch_device(st: &AdminState, mac: Mac) -> ApiResult<Device>
         .ok_or_else(|| StoreError::not_found("device", mac))?)
 }
 
+#[utoipa::path(get, path = "/devices/{mac}", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)")), responses((status = 200, description = "the device", body = api::Device)))]
 pub(super) async fn get_device(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
@@ -131,6 +134,7 @@ pub(super) async fn get_device(
     Ok(Json(view::device(&d)))
 }
 
+#[utoipa::path(get, path = "/devices/{mac}/credentials", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)")), responses((status = 200, description = "its URLs and credentials", body = api::DeviceCredentials)))]
 pub(super) async fn device_credentials(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
@@ -161,6 +165,7 @@ pub(crate) async fn credentials(st: &AdminState, mac: Mac) -> ApiResult<api::Dev
     })
 }
 
+#[utoipa::path(patch, path = "/devices/{mac}", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)")), request_body = api::DevicePatch, responses((status = 200, description = "the changed device", body = api::Device)))]
 pub(super) async fn patch_device(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
@@ -209,6 +214,7 @@ pub(crate) async fn patch(
 
 /// See [`super::queue::remove`]: a registered device is deregistered first
 /// (`202`), one never registered goes at once (`200`).
+#[utoipa::path(delete, path = "/devices/{mac}", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)"), api::DeleteQuery), responses((status = 200, description = "deleted at once (never registered, or force)", body = touchless_api::daemon::Removed), (status = 202, description = "deregistration queued; deleted once the provider confirms", body = touchless_api::daemon::Removed)))]
 pub(super) async fn delete_device(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
@@ -218,6 +224,7 @@ pub(super) async fn delete_device(
 }
 
 /// The exact bytes the provisioning server sends for this device.
+#[utoipa::path(get, path = "/devices/{mac}/preview", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)"), api::PreviewQuery), responses((status = 200, description = "the file as the phone gets it", body = String, content_type = "text/xml")))]
 pub(super) async fn preview(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
@@ -250,6 +257,7 @@ pub(crate) async fn rendered(st: &AdminState, mac: Mac, file: &str) -> ApiResult
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
+#[utoipa::path(get, path = "/devices/{mac}/contacts", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)"), api::ContactsQuery), responses((status = 200, description = "the phone's requests, newest first", body = Vec<api::Contact>)))]
 pub(super) async fn contacts(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,

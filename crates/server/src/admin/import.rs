@@ -300,6 +300,7 @@ fn csv_rows(csv_text: &[u8]) -> usize {
 
 /// `POST /devices/import`: a CSV body (`text/csv`). 200 with the report
 /// when every row is good, 400 with every problem otherwise.
+#[utoipa::path(post, path = "/devices/import", tag = "devices", params(api::ImportQuery), request_body(content = String, content_type = "text/csv", description = "the CSV format of GET /devices/export"), responses((status = 200, description = "every row was good (and, unless dry_run, written)", body = api::ImportReport), (status = 400, description = "the problems of every bad row; nothing was written", body = api::ImportReport)))]
 pub(super) async fn import_devices(
     State(st): State<Arc<AdminState>>,
     ApiQuery(q): ApiQuery<api::ImportQuery>,
@@ -359,6 +360,7 @@ pub(crate) async fn export(
     String::from_utf8(bytes).map_err(ApiError::internal)
 }
 
+#[utoipa::path(get, path = "/devices/export", tag = "devices", params(api::ExportQuery), responses((status = 200, description = "the devices as CSV", body = String, content_type = "text/csv")))]
 pub(super) async fn export_devices(
     State(st): State<Arc<AdminState>>,
     ApiQuery(q): ApiQuery<api::ExportQuery>,

@@ -14,9 +14,11 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::Router;
 use http::{header, StatusCode};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::secret::ct_eq;
 
@@ -24,6 +26,7 @@ mod backup;
 pub(crate) mod devices;
 pub(crate) mod extract;
 pub(crate) mod import;
+mod openapi;
 pub(crate) mod providers;
 pub(crate) mod queue;
 pub(crate) mod redirect;
@@ -35,74 +38,86 @@ pub(crate) mod view;
 use extract::ApiError;
 pub use state::{token_hash, AdminState};
 
-pub fn router(state: Arc<AdminState>) -> Router {
-    let redirect = Router::new()
-        .route(
-            "/companies",
-            get(redirect::list_companies).post(redirect::create_company),
-        )
-        .route("/keys", get(redirect::list_keys).post(redirect::create_key))
-        .route("/keys/{id}", delete(redirect::revoke_key))
-        .route("/endpoints", get(redirect::list_endpoints))
-        .route("/endpoints/{mac}", get(redirect::get_endpoint))
-        .route("/contacts", get(redirect::contacts));
-    let api = Router::new()
-        .route(
-            "/tenants",
-            get(tenants::list_tenants).post(tenants::create_tenant),
-        )
-        .route(
-            "/tenants/{id}",
-            get(tenants::get_tenant)
-                .patch(tenants::patch_tenant)
-                .delete(tenants::delete_tenant),
-        )
-        .route(
-            "/tenants/{id}/credentials",
-            get(tenants::tenant_credentials),
-        )
-        .route(
-            "/devices",
-            get(devices::list_devices).post(devices::create_devices),
-        )
-        .route(
-            "/devices/{mac}",
-            get(devices::get_device)
-                .patch(devices::patch_device)
-                .delete(devices::delete_device),
-        )
-        .route(
-            "/devices/{mac}/credentials",
-            get(devices::device_credentials),
-        )
-        .route("/devices/{mac}/preview", get(devices::preview))
-        .route("/devices/{mac}/contacts", get(devices::contacts))
-        .route("/devices/import", post(import::import_devices))
-        .route("/devices/export", get(import::export_devices))
-        .route("/devices/register", post(queue::register))
-        .route("/devices/{mac}/rotate", post(queue::rotate))
-        .route("/devices/deregister", post(queue::deregister))
-        .route("/devices/remove", post(queue::remove_selected))
-        .route("/events", get(queue::list_events))
-        .route("/events/summary", get(queue::event_summary))
-        .route("/events/{id}/retry", post(queue::retry_event))
-        .route(
-            "/providers",
-            get(providers::list_providers).post(providers::create_provider),
-        )
-        .route(
-            "/providers/{name}",
-            get(providers::get_provider)
-                .patch(providers::patch_provider)
-                .delete(providers::delete_provider),
-        )
-        .route("/providers/{name}/test", post(providers::test_provider))
-        .route("/users", get(users::list_users).post(users::create_user))
-        .route("/users/{name}", delete(users::delete_user))
-        .route("/users/{name}/password", post(users::set_password_handler))
-        .route("/status", get(status))
-        .route("/backup", post(backup::backup))
+/// Every route of the admin API, each with its OpenAPI description: a route
+/// can only be added through `routes!`, which takes the handler's
+/// `#[utoipa::path]`, so none exists undocumented (`tests/api/openapi.rs`
+/// also checks the source has no bare `.route(`).
+fn api_routes() -> OpenApiRouter<Arc<AdminState>> {
+    let redirect = OpenApiRouter::new()
+        .routes(routes!(redirect::list_companies, redirect::create_company))
+        .routes(routes!(redirect::list_keys, redirect::create_key))
+        .routes(routes!(redirect::revoke_key))
+        .routes(routes!(redirect::list_endpoints))
+        .routes(routes!(redirect::get_endpoint))
+        .routes(routes!(redirect::contacts));
+    OpenApiRouter::new()
+        .routes(routes!(tenants::list_tenants, tenants::create_tenant))
+        .routes(routes!(
+            tenants::get_tenant,
+            tenants::patch_tenant,
+            tenants::delete_tenant
+        ))
+        .routes(routes!(tenants::tenant_credentials))
+        .routes(routes!(devices::list_devices, devices::create_devices))
+        .routes(routes!(
+            devices::get_device,
+            devices::patch_device,
+            devices::delete_device
+        ))
+        .routes(routes!(devices::device_credentials))
+        .routes(routes!(devices::preview))
+        .routes(routes!(devices::contacts))
+        .routes(routes!(import::import_devices))
+        .routes(routes!(import::export_devices))
+        .routes(routes!(queue::register))
+        .routes(routes!(queue::rotate))
+        .routes(routes!(queue::deregister))
+        .routes(routes!(queue::remove_selected))
+        .routes(routes!(queue::list_events))
+        .routes(routes!(queue::event_summary))
+        .routes(routes!(queue::retry_event))
+        .routes(routes!(
+            providers::list_providers,
+            providers::create_provider
+        ))
+        .routes(routes!(
+            providers::get_provider,
+            providers::patch_provider,
+            providers::delete_provider
+        ))
+        .routes(routes!(providers::test_provider))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::delete_user))
+        .routes(routes!(users::set_password_handler))
+        .routes(routes!(status))
+        .routes(routes!(backup::backup))
+        .routes(routes!(openapi_json))
         .nest("/redirect", redirect)
+}
+
+/// The routes outside `/api/v1`: probes and the scrape.
+fn root_routes() -> OpenApiRouter<Arc<AdminState>> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+/// The admin API's OpenAPI 3.1 document (`touchless api openapi`; served at
+/// `GET /api/v1/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::Modify as _;
+    let (_, mut doc) = OpenApiRouter::with_openapi(openapi::AdminApi::openapi())
+        .merge(root_routes())
+        .nest("/api/v1", api_routes())
+        .split_for_parts();
+    openapi::Shared.modify(&mut doc);
+    doc
+}
+
+pub fn router(state: Arc<AdminState>) -> Router {
+    let (api, _) = api_routes().split_for_parts();
+    let api = api
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such admin API endpoint") })
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -115,21 +130,37 @@ pub fn router(state: Arc<AdminState>) -> Router {
             require_token,
         ))
         .with_state(Arc::clone(&state));
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics).with_state(Arc::clone(&state)))
-        .route(
-            "/readyz",
-            get(
-                |State(st): State<Arc<AdminState>>| async move { database_ready(&*st.store).await },
-            )
-            .with_state(state),
-        )
+    let (root, _) = root_routes().split_for_parts();
+    root.with_state(state)
         .nest("/api/v1", api)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
 }
 
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "probes", security(()),
+    responses((status = 200, description = "always", body = String, content_type = "text/plain")))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The admin listener can work: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "probes", security(()),
+    responses((status = 200, description = "ready", body = String, content_type = "text/plain"),
+              (status = 503, description = "the database does not answer", body = String, content_type = "text/plain")))]
+async fn readyz(State(st): State<Arc<AdminState>>) -> (StatusCode, &'static str) {
+    database_ready(&*st.store).await
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "the admin API's OpenAPI 3.1 document", body = Object)))]
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi())
+}
+
 /// This node's view and render cache.
+#[utoipa::path(get, path = "/status", tag = "meta",
+    responses((status = 200, description = "this node's view and render cache", body = touchless_api::status::NodeStatus)))]
 async fn status(
     State(st): State<Arc<AdminState>>,
 ) -> axum::Json<touchless_api::status::NodeStatus> {
@@ -163,6 +194,9 @@ pub(crate) async fn database_ready(
 }
 
 /// Prometheus' scrape: the admin token or the scrape-only token.
+#[utoipa::path(get, path = "/metrics", tag = "probes", security(("bearer" = [])),
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+              (status = 404, description = "metrics are off (metrics.enabled)", body = touchless_api::ErrorBody)))]
 async fn metrics(State(st): State<Arc<AdminState>>, headers: http::HeaderMap) -> Response {
     if !st.metrics.enabled() {
         return ApiError::new(StatusCode::NOT_FOUND, "metrics are off (metrics.enabled)")

@@ -13,6 +13,7 @@ use super::extract::{ApiError, ApiJson, ApiResult};
 use super::state::AdminState;
 use super::view;
 
+#[utoipa::path(get, path = "/providers", tag = "providers", responses((status = 200, description = "every provider (no secrets)", body = Vec<api::Provider>)))]
 pub(super) async fn list_providers(
     State(st): State<Arc<AdminState>>,
 ) -> ApiResult<Json<Vec<api::Provider>>> {
@@ -51,6 +52,7 @@ fn printable(s: &str) -> Result<(), String> {
         .ok_or_else(|| "expected 1-200 printable ASCII characters".into())
 }
 
+#[utoipa::path(post, path = "/providers", tag = "providers", request_body = api::NewProvider, responses((status = 201, description = "created", body = api::Provider)))]
 pub(super) async fn create_provider(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewProvider>,
@@ -106,6 +108,7 @@ async fn fetch_provider(st: &AdminState, name: String) -> ApiResult<Provider> {
         })?)
 }
 
+#[utoipa::path(get, path = "/providers/{name}", tag = "providers", params(("name" = String, Path, description = "provider name")), responses((status = 200, description = "the provider", body = api::Provider)))]
 pub(super) async fn get_provider(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,
@@ -114,6 +117,7 @@ pub(super) async fn get_provider(
     Ok(Json(view::provider(&p)))
 }
 
+#[utoipa::path(patch, path = "/providers/{name}", tag = "providers", params(("name" = String, Path, description = "provider name")), request_body = api::ProviderPatch, responses((status = 200, description = "the changed provider", body = api::Provider)))]
 pub(super) async fn patch_provider(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,
@@ -144,6 +148,7 @@ pub(crate) async fn update(
     Ok(view::provider(&saved))
 }
 
+#[utoipa::path(delete, path = "/providers/{name}", tag = "providers", params(("name" = String, Path, description = "provider name")), responses((status = 204, description = "deleted")))]
 pub(super) async fn delete_provider(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,
@@ -153,6 +158,7 @@ pub(super) async fn delete_provider(
 }
 
 /// Runs the discovery chain now; a failure is a normal answer (`ok: false`), not an error.
+#[utoipa::path(post, path = "/providers/{name}/test", tag = "providers", params(("name" = String, Path, description = "provider name")), responses((status = 200, description = "what the provider answered", body = api::ProviderTest)))]
 pub(super) async fn test_provider(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,

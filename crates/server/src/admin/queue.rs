@@ -64,6 +64,7 @@ async fn enqueue(
 /// ones stop working at once; the phone fetches the new ones through the
 /// redirection service after a factory reset (a stolen or re-deployed
 /// phone's credentials are worth nothing after this).
+#[utoipa::path(post, path = "/devices/{mac}/rotate", tag = "queue", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)")), responses((status = 202, description = "new credentials issued and a registration queued", body = api::Queued)))]
 pub(super) async fn rotate(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
@@ -111,6 +112,7 @@ pub(crate) async fn enqueue_macs(
     })
 }
 
+#[utoipa::path(post, path = "/devices/register", tag = "queue", request_body = api::Selection, responses((status = 202, description = "registrations queued", body = api::Queued)))]
 pub(super) async fn register(
     State(st): State<Arc<AdminState>>,
     ApiJson(sel): ApiJson<api::Selection>,
@@ -118,6 +120,7 @@ pub(super) async fn register(
     enqueue(&st, Action::Register, sel).await
 }
 
+#[utoipa::path(post, path = "/devices/deregister", tag = "queue", request_body = api::Selection, responses((status = 202, description = "deregistrations queued", body = api::Queued)))]
 pub(super) async fn deregister(
     State(st): State<Arc<AdminState>>,
     ApiJson(sel): ApiJson<api::Selection>,
@@ -126,6 +129,7 @@ pub(super) async fn deregister(
 }
 
 /// `POST /devices/remove`: the selection of register, plus `force`.
+#[utoipa::path(post, path = "/devices/remove", tag = "queue", request_body = api::Selection, responses((status = 200, description = "deleted at once", body = api::Removed), (status = 202, description = "deregistrations queued first", body = api::Removed)))]
 pub(super) async fn remove_selected(
     State(st): State<Arc<AdminState>>,
     ApiJson(sel): ApiJson<api::Selection>,
@@ -193,6 +197,7 @@ pub(crate) async fn remove(
     ))
 }
 
+#[utoipa::path(get, path = "/events", tag = "queue", params(api::EventsQuery), responses((status = 200, description = "events, newest first", body = Vec<api::Event>)))]
 pub(super) async fn list_events(
     State(st): State<Arc<AdminState>>,
     ApiQuery(q): ApiQuery<api::EventsQuery>,
@@ -214,6 +219,7 @@ pub(super) async fn list_events(
 }
 
 /// Counts per state: what an admin (or `phone storm`) watches while a queue drains.
+#[utoipa::path(get, path = "/events/summary", tag = "queue", responses((status = 200, description = "events per state", body = api::EventSummary)))]
 pub(super) async fn event_summary(
     State(st): State<Arc<AdminState>>,
 ) -> ApiResult<Json<api::EventSummary>> {
@@ -230,6 +236,7 @@ pub(super) async fn event_summary(
     Ok(Json(out))
 }
 
+#[utoipa::path(post, path = "/events/{id}/retry", tag = "queue", params(("id" = i64, Path, description = "event id")), responses((status = 200, description = "the event, pending again", body = api::Event)))]
 pub(super) async fn retry_event(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<i64>,

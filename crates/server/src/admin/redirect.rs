@@ -16,6 +16,7 @@ use super::view;
 use crate::redirect::catalogue::Catalogue;
 use crate::secret::{random_hex, random_token};
 
+#[utoipa::path(get, path = "/companies", tag = "redirect", operation_id = "redirect_list_companies", responses((status = 200, description = "companies of the redirection service", body = Vec<api::Company>)))]
 pub(super) async fn list_companies(
     State(st): State<Arc<AdminState>>,
 ) -> ApiResult<Json<Vec<api::Company>>> {
@@ -23,6 +24,7 @@ pub(super) async fn list_companies(
     Ok(Json(cs.into_iter().map(view::company).collect()))
 }
 
+#[utoipa::path(post, path = "/companies", tag = "redirect", operation_id = "redirect_create_company", request_body = api::NewCompany, responses((status = 201, description = "created", body = api::Company)))]
 pub(super) async fn create_company(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewCompany>,
@@ -46,6 +48,7 @@ pub(crate) async fn company(st: &AdminState, req: api::NewCompany) -> ApiResult<
     Ok(view::company(c))
 }
 
+#[utoipa::path(get, path = "/keys", tag = "redirect", operation_id = "redirect_list_keys", params(api::KeysQuery), responses((status = 200, description = "API keys (no secrets)", body = Vec<api::ApiKey>)))]
 pub(super) async fn list_keys(
     State(st): State<Arc<AdminState>>,
     ApiQuery(q): ApiQuery<api::KeysQuery>,
@@ -55,6 +58,7 @@ pub(super) async fn list_keys(
 }
 
 /// The secret is in this response and nowhere else, ever.
+#[utoipa::path(post, path = "/keys", tag = "redirect", operation_id = "redirect_create_key", request_body = api::NewApiKey, responses((status = 201, description = "created; the secret is shown once", body = api::ApiKey)))]
 pub(super) async fn create_key(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewApiKey>,
@@ -84,6 +88,7 @@ pub(crate) async fn key(st: &AdminState, req: api::NewApiKey) -> ApiResult<api::
     Ok(out)
 }
 
+#[utoipa::path(delete, path = "/keys/{id}", tag = "redirect", operation_id = "redirect_revoke_key", params(("id" = String, Path, description = "key id")), responses((status = 200, description = "revoked", body = api::ApiKey)))]
 pub(super) async fn revoke_key(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,
@@ -93,6 +98,7 @@ pub(super) async fn revoke_key(
     Ok(Json(view::api_key(k)))
 }
 
+#[utoipa::path(get, path = "/endpoints", tag = "redirect", operation_id = "redirect_list_endpoints", params(api::EndpointsQuery), responses((status = 200, description = "endpoints (MACs) and where they are sent", body = api::EndpointList)))]
 pub(super) async fn list_endpoints(
     State(st): State<Arc<AdminState>>,
     ApiQuery(q): ApiQuery<api::EndpointsQuery>,
@@ -116,6 +122,7 @@ fn is_secret_setting(param_name: &str) -> bool {
     param_name.ends_with("_pass") || param_name.contains("password")
 }
 
+#[utoipa::path(get, path = "/endpoints/{mac}", tag = "redirect", operation_id = "redirect_get_endpoint", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)"), api::EndpointQuery), responses((status = 200, description = "the endpoint and its settings", body = api::EndpointDetail)))]
 pub(super) async fn get_endpoint(
     State(st): State<Arc<AdminState>>,
     Path(mac): Path<String>,
@@ -164,6 +171,7 @@ pub(crate) async fn endpoint(
     })
 }
 
+#[utoipa::path(get, path = "/contacts", tag = "redirect", operation_id = "redirect_contacts", params(api::RedirectContactsQuery), responses((status = 200, description = "phones that asked, newest first", body = Vec<api::RedirectContact>)))]
 pub(super) async fn contacts(
     State(st): State<Arc<AdminState>>,
     ApiQuery(q): ApiQuery<api::RedirectContactsQuery>,

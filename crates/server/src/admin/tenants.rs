@@ -14,6 +14,7 @@ use super::state::AdminState;
 use super::view;
 use crate::secret::random_token;
 
+#[utoipa::path(get, path = "/tenants", tag = "tenants", responses((status = 200, description = "every tenant", body = Vec<api::Tenant>)))]
 pub(super) async fn list_tenants(
     State(st): State<Arc<AdminState>>,
 ) -> ApiResult<Json<Vec<api::Tenant>>> {
@@ -21,6 +22,7 @@ pub(super) async fn list_tenants(
     Ok(Json(ts.iter().map(view::tenant).collect()))
 }
 
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = api::NewTenant, responses((status = 201, description = "created", body = api::Tenant)))]
 pub(super) async fn create_tenant(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewTenant>,
@@ -71,6 +73,7 @@ pub(crate) async fn fetch_tenant(st: &AdminState, id: &TenantId) -> ApiResult<Te
         .ok_or_else(|| StoreError::not_found("tenant", id))?)
 }
 
+#[utoipa::path(get, path = "/tenants/{id}", tag = "tenants", params(("id" = String, Path, description = "tenant id")), responses((status = 200, description = "the tenant", body = api::Tenant)))]
 pub(super) async fn get_tenant(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,
@@ -79,6 +82,7 @@ pub(super) async fn get_tenant(
     Ok(Json(view::tenant(&t)))
 }
 
+#[utoipa::path(get, path = "/tenants/{id}/credentials", tag = "tenants", params(("id" = String, Path, description = "tenant id")), responses((status = 200, description = "the tenant's shared /prov pair", body = api::TenantCredentials)))]
 pub(super) async fn tenant_credentials(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,
@@ -90,6 +94,7 @@ pub(super) async fn tenant_credentials(
     }))
 }
 
+#[utoipa::path(patch, path = "/tenants/{id}", tag = "tenants", params(("id" = String, Path, description = "tenant id")), request_body = api::TenantPatch, responses((status = 200, description = "the changed tenant", body = api::Tenant)))]
 pub(super) async fn patch_tenant(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,
@@ -127,6 +132,7 @@ pub(crate) async fn patch(
     Ok(view::tenant(&t))
 }
 
+#[utoipa::path(delete, path = "/tenants/{id}", tag = "tenants", params(("id" = String, Path, description = "tenant id")), responses((status = 204, description = "deleted")))]
 pub(super) async fn delete_tenant(
     State(st): State<Arc<AdminState>>,
     Path(id): Path<String>,

@@ -49,6 +49,7 @@ async fn hashed(password: String) -> ApiResult<String> {
         .map_err(|e| ApiError::internal(format!("hashing a password: {e}")))
 }
 
+#[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, description = "console accounts", body = Vec<api::User>)))]
 pub(super) async fn list_users(
     State(st): State<Arc<AdminState>>,
 ) -> ApiResult<Json<Vec<api::User>>> {
@@ -57,6 +58,7 @@ pub(super) async fn list_users(
     ))
 }
 
+#[utoipa::path(post, path = "/users", tag = "users", request_body = api::NewUser, responses((status = 201, description = "created; the password is shown once when it was generated", body = api::UserWithPassword)))]
 pub(super) async fn create_user(
     State(st): State<Arc<AdminState>>,
     ApiJson(req): ApiJson<api::NewUser>,
@@ -103,6 +105,7 @@ fn path_user(name: &str) -> ApiResult<UserName> {
     UserName::parse(name).map_err(|e| ApiError::field("name", name, e.to_string()))
 }
 
+#[utoipa::path(delete, path = "/users/{name}", tag = "users", params(("name" = String, Path, description = "user name")), responses((status = 204, description = "deleted; its sessions end")))]
 pub(super) async fn delete_user(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,
@@ -111,6 +114,7 @@ pub(super) async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/users/{name}/password", tag = "users", params(("name" = String, Path, description = "user name")), request_body = api::PasswordChange, responses((status = 200, description = "changed; its other sessions end", body = api::UserWithPassword)))]
 pub(super) async fn set_password_handler(
     State(st): State<Arc<AdminState>>,
     Path(name): Path<String>,

@@ -4,7 +4,10 @@
 pub mod api;
 pub mod catalogue;
 pub mod hawk;
+mod openapi;
 pub mod phone;
+
+pub use openapi::openapi;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -89,6 +92,7 @@ pub fn router(state: Arc<RedirectState>) -> Router {
                 },
             ),
         )
+        .route(&r("/openapi.json"), get(|| async { axum::Json(openapi()) }))
         .route(&r("/tokens/{id}"), get(api::token))
         .route(&r("/companies/{id}"), get(api::company))
         .route(&r("/companies/{id}/"), get(api::company))

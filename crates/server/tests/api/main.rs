@@ -13,6 +13,7 @@ mod golden;
 mod helpers;
 mod invariants;
 mod metrics;
+mod openapi;
 mod operations;
 mod provider_kinds;
 mod provisioning;

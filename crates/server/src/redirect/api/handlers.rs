@@ -14,6 +14,7 @@ use crate::redirect::RedirectState;
 
 use super::*;
 
+#[utoipa::path(get, path = "/tokens/{id}", tag = "tokens", params(("id" = String, Path, description = "an API key id")), responses((status = 200, description = "the key's company and role", body = sraps::Token)))]
 pub async fn token(
     State(st): State<Arc<RedirectState>>,
     Path(id): Path<String>,
@@ -38,6 +39,7 @@ pub async fn token(
     .into_response())
 }
 
+#[utoipa::path(get, path = "/companies/{id}", tag = "companies", params(("id" = String, Path, description = "company id")), responses((status = 200, description = "the company", body = sraps::Company)))]
 pub async fn company(
     State(st): State<Arc<RedirectState>>,
     Path(id): Path<String>,
@@ -65,6 +67,7 @@ pub async fn company(
     .into_response())
 }
 
+#[utoipa::path(get, path = "/settings", tag = "catalogue", params(("page" = Option<u32>, Query, description = "page number, from 1"), ("page_size" = Option<u32>, Query, description = "items a page")), responses((status = 200, description = "the settings a profile or endpoint may carry; Link and X-Total-Count headers page it", body = Vec<sraps::SettingDefinition>)))]
 pub async fn settings(State(st): State<Arc<RedirectState>>, req: Request) -> ApiResult {
     let ctx = st.auth(req).await?;
     let page = Page::parse(&ctx.query)?;
@@ -76,6 +79,7 @@ pub async fn settings(State(st): State<Arc<RedirectState>>, req: Request) -> Api
     Ok(page.slice(items, &format!("{}settings/", ctx.base)))
 }
 
+#[utoipa::path(get, path = "/settings/{uuid}", tag = "catalogue", params(("uuid" = String, Path, description = "setting id")), responses((status = 200, description = "one setting", body = sraps::SettingDefinition)))]
 pub async fn setting(
     State(st): State<Arc<RedirectState>>,
     Path(uuid): Path<String>,
@@ -88,6 +92,7 @@ pub async fn setting(
     Ok(axum::Json(setting_def(&ctx.base, s)).into_response())
 }
 
+#[utoipa::path(get, path = "/product-groups", tag = "catalogue", params(("page" = Option<u32>, Query, description = "page number, from 1"), ("page_size" = Option<u32>, Query, description = "items a page")), responses((status = 200, description = "phone product groups", body = Vec<sraps::ProductGroup>)))]
 pub async fn product_groups(State(st): State<Arc<RedirectState>>, req: Request) -> ApiResult {
     let ctx = st.auth(req).await?;
     let page = Page::parse(&ctx.query)?;
@@ -126,6 +131,7 @@ pub(super) fn parse_profile(p: ProfileWrite) -> ApiResult<ProfileIn> {
     })
 }
 
+#[utoipa::path(method(get, post), path = "/companies/{company}/provisioning-profiles", tag = "profiles", params(("company" = String, Path, description = "company id"), ("page" = Option<u32>, Query, description = "page number, from 1"), ("page_size" = Option<u32>, Query, description = "items a page")), request_body(content = sraps::ProfileWrite, description = "POST: the new profile"), responses((status = 200, description = "GET: the company's profiles", body = Vec<sraps::Profile>), (status = 201, description = "POST: created", body = sraps::Profile)))]
 pub async fn profiles(
     State(st): State<Arc<RedirectState>>,
     Path(company): Path<String>,
@@ -160,6 +166,7 @@ pub async fn profiles(
     ))
 }
 
+#[utoipa::path(method(get, put, delete), path = "/companies/{company}/provisioning-profiles/{uuid}", tag = "profiles", params(("company" = String, Path, description = "company id"), ("uuid" = String, Path, description = "profile id")), request_body(content = sraps::ProfileWrite, description = "PUT: the profile's new contents"), responses((status = 200, description = "GET, PUT: the profile", body = sraps::Profile), (status = 204, description = "DELETE: deleted")))]
 pub async fn profile(
     State(st): State<Arc<RedirectState>>,
     Path((company, id)): Path<(String, String)>,
@@ -193,6 +200,7 @@ pub async fn profile(
     }
 }
 
+#[utoipa::path(get, path = "/companies/{company}/endpoints", tag = "endpoints", params(("company" = String, Path, description = "company id"), ("page" = Option<u32>, Query, description = "page number, from 1"), ("page_size" = Option<u32>, Query, description = "items a page")), responses((status = 200, description = "the company's endpoints (MACs)", body = Vec<sraps::Endpoint>)))]
 pub async fn endpoints(
     State(st): State<Arc<RedirectState>>,
     Path(company): Path<String>,
@@ -214,6 +222,7 @@ pub async fn endpoints(
     ))
 }
 
+#[utoipa::path(method(get, put, delete), path = "/companies/{company}/endpoints/{mac}", tag = "endpoints", params(("company" = String, Path, description = "company id"), ("mac" = String, Path, description = "the phone's MAC")), request_body(content = sraps::EndpointWrite, description = "PUT: where the phone is sent and with what"), responses((status = 200, description = "GET, PUT: the endpoint", body = sraps::Endpoint), (status = 201, description = "PUT: created", body = sraps::Endpoint), (status = 204, description = "DELETE: released")))]
 pub async fn endpoint(
     State(st): State<Arc<RedirectState>>,
     Path((company, mac)): Path<(String, String)>,
