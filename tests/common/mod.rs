@@ -138,25 +138,26 @@ impl Server {
         )
     }
 
-    /// Stops it gracefully (SIGTERM) and hands back its directory.
-    pub fn stop_keep(mut self) -> tempfile::TempDir {
+    /// SIGTERM, the graceful path as a service manager stops it, and a
+    /// clean exit.
+    fn terminate(&mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "serve exited with {status}");
+    }
+
+    /// Stops it gracefully and hands back its directory.
+    pub fn stop_keep(mut self) -> tempfile::TempDir {
+        self.terminate();
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
+    /// Stops it gracefully; what it printed after its banner.
     pub fn stop(mut self) -> Vec<String> {
-        // SIGTERM: the graceful path, as a service manager stops it.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "serve exited with {status}");
+        self.terminate();
         self.stdout.try_iter().collect()
     }
 }
