@@ -208,12 +208,17 @@ async fn an_admin_edits_a_provider_saves_and_tests_it_in_place() {
     b.wait_for_text("master account").await;
     b.script("document.body.dataset.marker = 'same page'").await;
     b.find("#test-snom").await.click().await;
-    b.wait_for_text("127.0.0.1:9").await;
+    // The page shows the URL already (the provider's row): wait for the
+    // answer itself, which sets the result's class.
     assert_eq!(
-        b.script("return document.getElementById('result-snom').className")
-            .await,
+        b.wait_for_script(
+            "return document.getElementById('result-snom').className",
+            ""
+        )
+        .await,
         "bad"
     );
+    b.wait_for_text("127.0.0.1:9").await;
     assert_eq!(
         b.script("return document.body.dataset.marker").await,
         "same page",

@@ -227,6 +227,23 @@ impl Browser {
 
     /// Ends the session the polite way (Chromium closes its own
     /// processes), then stops the driver.
+    /// Runs `script` (which returns a string) until it returns something
+    /// other than `not`; what it returned then.
+    pub async fn wait_for_script(&self, script: &str, not: &str) -> Value {
+        let t = Instant::now();
+        loop {
+            let now = self.script(script).await;
+            if now.as_str() != Some(not) {
+                return now;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "{script} kept returning {not:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn quit(self) {
         let _ = self.http.delete(self.base.clone()).send().await;
         // Drop takes the driver and anything left behind.
