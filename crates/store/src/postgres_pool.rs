@@ -172,6 +172,11 @@ pub(crate) fn id_list_param(ids: &[i64]) -> Vec<i64> {
     ids.to_vec()
 }
 
+/// ` IN <ids>` pushed into a statement being built, bound as one array.
+pub(crate) fn push_in_ids(q: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, ids: &[i64]) {
+    q.push(" = ANY(").push_bind(ids.to_vec()).push(")");
+}
+
 pub(crate) fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         match db.code().as_deref() {

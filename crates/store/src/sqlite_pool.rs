@@ -219,6 +219,13 @@ pub(crate) fn id_list_param(ids: &[i64]) -> String {
     serde_json::to_string(ids).unwrap_or_default()
 }
 
+/// ` IN <ids>` pushed into a statement being built, bound as one JSON array.
+pub(crate) fn push_in_ids(q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &[i64]) {
+    q.push(" IN (SELECT value FROM json_each(")
+        .push_bind(id_list_param(ids))
+        .push("))");
+}
+
 /// Maps a UNIQUE or FOREIGN KEY violation to an error the user can act on.
 pub(crate) fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
