@@ -145,8 +145,36 @@ async fn run(concurrency: usize, n: usize, latency: Duration) -> (f64, u64, f64,
     };
     let took = started.elapsed().as_secs_f64();
     let cores = (cpu_seconds() - cpu) / took;
+    stages(&admin, &format!("http://{}/metrics", running.admin_addr)).await;
     running.shutdown().await;
     (took, failed, cores, accepted)
+}
+
+/// Where the queue spent its time (`touchless_queue_stage_duration_seconds`),
+/// printed to stderr: count, mean and total per stage.
+async fn stages(admin: &Admin, url: &str) {
+    let Ok(r) = admin.http.get(url).bearer_auth(TOKEN).send().await else {
+        return;
+    };
+    let text = r.text().await.unwrap_or_default();
+    let value = |suffix: &str, stage: &str| -> f64 {
+        let key = format!("touchless_queue_stage_duration_seconds_{suffix}{{stage=\"{stage}\"}}");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let mut line = String::from("  stages:");
+    for stage in ["claim", "prepare", "write", "wait_for_write"] {
+        let (n, sum) = (value("count", stage), value("sum", stage));
+        if n > 0.0 {
+            line += &format!(
+                " {stage} {n:.0}× {:.1} ms (total {sum:.2} s);",
+                1000.0 * sum / n
+            );
+        }
+    }
+    eprintln!("{line}");
 }
 
 #[tokio::main]

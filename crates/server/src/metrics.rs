@@ -320,6 +320,12 @@ const DESCRIPTIONS: &[(&str, Option<Unit>, &str)] = &[
         "Attempts this node's queue workers finished, by outcome.",
     ),
     (
+        "touchless_queue_stage_duration_seconds",
+        Some(Unit::Seconds),
+        "Time spent in each stage of the queue: claim, prepare (the lookups of a claim), \
+         write (of outcomes), wait_for_write (a worker waiting for its last outcomes to be written).",
+    ),
+    (
         "touchless_provider_calls_total",
         None,
         "Calls to redirection providers, by provider and outcome.",

@@ -209,6 +209,7 @@ impl Task for Distributor {
         }
         let lease = Duration::from_secs(self.daemon.cfg.lease_secs);
         let lease_until = Instant::now() + lease;
+        let claiming = Instant::now();
         let events = self
             .daemon
             .store
@@ -218,8 +219,12 @@ impl Task for Distributor {
         if events.is_empty() {
             return Ok(());
         }
+        self.daemon.stage("claim", claiming.elapsed());
         tracing::info!("(DISTRIBUTOR): Distributing events. Num={}", events.len());
-        for job in self.daemon.prepare(events, lease_until).await {
+        let preparing = Instant::now();
+        let jobs = self.daemon.prepare(events, lease_until).await;
+        self.daemon.stage("prepare", preparing.elapsed());
+        for job in jobs {
             let q = lock(&self.placement).place(job.ev.mac, &self.senders);
             if self.senders[q].send(job).await.is_err() {
                 break;

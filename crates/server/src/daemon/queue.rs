@@ -115,6 +115,18 @@ impl Daemon {
         })
     }
 
+    /// Times one stage of the queue (`claim`, `prepare`, `write` of
+    /// outcomes, a worker's `wait_for_write`), so an operator (and
+    /// `benches/queue_latency.rs`) can see where a slow queue waits.
+    pub(super) fn stage(&self, stage: &'static str, took: Duration) {
+        self.metrics
+            .histogram(
+                "touchless_queue_stage_duration_seconds",
+                &[("stage", stage)],
+            )
+            .record(took.as_secs_f64());
+    }
+
     /// Something was enqueued: distribute now instead of at the next poll.
     pub fn notify(&self) {
         self.wake.notify_one();
@@ -453,7 +465,9 @@ impl Daemon {
         // The recorder outlives the workers; should it be gone, the leases
         // run out and the events run again.
         if let Some(previous) = unwritten.take() {
+            let waiting = Instant::now();
             let _ = previous.await;
+            self.stage("wait_for_write", waiting.elapsed());
         }
         for (id, outcome) in outcomes {
             let label = match &outcome {
@@ -478,7 +492,10 @@ impl Daemon {
         while rx.recv_many(&mut batch, RECORD_BATCH).await > 0 {
             let outcomes: Vec<(i64, Outcome)> =
                 batch.iter().map(|(id, o, _)| (*id, o.clone())).collect();
-            if let Err(e) = self.store.finish_events(&self.node, &outcomes).await {
+            let writing = Instant::now();
+            let written = self.store.finish_events(&self.node, &outcomes).await;
+            self.stage("write", writing.elapsed());
+            if let Err(e) = written {
                 // The leases run out and the events run again; PUT/DELETE are
                 // idempotent, so that is safe.
                 tracing::error!(error = %e, events = batch.len(), "recording event outcomes failed");
