@@ -18,12 +18,16 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
     let (db, _guard) = touchless_store::testing::temp_database().await;
     let fake = fake_sraps::FakeSraps::start(Duration::from_millis(20)).await;
     let config = tempfile::NamedTempFile::new().unwrap();
+    // Leases of 4 s: short, so node B takes over soon after the kill, yet
+    // with room for a renewal delayed on a loaded machine (two cores, every
+    // test at once). With 2 s one full run saw 14 MACs sent twice, most
+    // likely a live node's event handed over after a late renewal.
     std::fs::write(
         config.path(),
         format!(
             "database_url = \"{db}\"\n[admin]\ntoken = \"multi\"\n[redirect]\nenabled = false\n\
              [provisioning]\naccess_log = \"off\"\nreload_interval_ms = 30000\n\
-             [daemon]\nbootstrap_local_provider = false\nlease_secs = 2\npoll_ms = 100\nqueuenum = {QUEUENUM}\nqueuecap = 50\n\
+             [daemon]\nbootstrap_local_provider = false\nlease_secs = 4\npoll_ms = 100\nqueuenum = {QUEUENUM}\nqueuecap = 50\n\
              backoff_base_ms = 100\nbackoff_max_ms = 1000\n[auth]\nschemes = [\"digest\", \"basic\"]\nallow_basic_over_http = true\n"
         ),
     )

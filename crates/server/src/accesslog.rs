@@ -169,7 +169,7 @@ fn format_line(line: &mut String, e: &Entry<'_>) {
     // Unquoted field: a space would shift every later field for a log parser.
     escape_into(line, e.user.map(str::as_bytes), 64, b" ");
     line.push_str(" [");
-    with_time(e.time, |t| line.push_str(t));
+    with_time(e.time, |t| line.push_str(&t.combined));
     let _ = write!(line, "] \"{} ", e.method);
     escape_into(line, Some(e.uri.as_bytes()), 1024, b"");
     let _ = write!(line, " {}\" {} {} \"", e.version, e.status, e.bytes);
@@ -196,27 +196,26 @@ fn format_json(line: &mut String, e: &Entry<'_>) {
         referer: Option<std::borrow::Cow<'a, str>>,
         user_agent: Option<std::borrow::Cow<'a, str>>,
     }
-    let time = chrono::DateTime::from_timestamp(e.time as i64, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     fn cut(v: &[u8]) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&v[..v.len().min(1024)])
     }
-    let j = Json {
-        time: &time,
-        ip: e.ip,
-        user: e.user.map(|u| cut_str(u, 64)),
-        method: e.method,
-        uri: cut_str(e.uri, 1024),
-        version: e.version,
-        status: e.status,
-        bytes: e.bytes,
-        referer: e.referer.map(cut),
-        user_agent: e.user_agent.map(cut),
-    };
-    if let Ok(s) = serde_json::to_string(&j) {
-        line.push_str(&s);
-    }
+    with_time(e.time, |t| {
+        let j = Json {
+            time: &t.rfc3339,
+            ip: e.ip,
+            user: e.user.map(|u| cut_str(u, 64)),
+            method: e.method,
+            uri: cut_str(e.uri, 1024),
+            version: e.version,
+            status: e.status,
+            bytes: e.bytes,
+            referer: e.referer.map(cut),
+            user_agent: e.user_agent.map(cut),
+        };
+        if let Ok(s) = serde_json::to_string(&j) {
+            line.push_str(&s);
+        }
+    });
     line.push('\n');
 }
 
@@ -320,20 +319,31 @@ fn escape_into(out: &mut String, v: Option<&[u8]>, max: usize, extra: &[u8]) {
     out.push_str(std::str::from_utf8(&v[start..]).unwrap_or(""));
 }
 
-thread_local! {
-    static TIME: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+/// A second's time in both formats, formatted once per second per thread.
+struct Times {
+    secs: u64,
+    /// `10/Oct/2000:13:55:36 +0000`, for `combined`.
+    combined: String,
+    /// `2000-10-10T13:55:36Z`, for JSON.
+    rfc3339: String,
 }
 
-/// `10/Oct/2000:13:55:36 +0000`, formatted once per second per thread.
-fn with_time(secs: u64, f: impl FnOnce(&str)) {
+thread_local! {
+    static TIME: RefCell<Times> = const {
+        RefCell::new(Times { secs: 0, combined: String::new(), rfc3339: String::new() })
+    };
+}
+
+fn with_time(secs: u64, f: impl FnOnce(&Times)) {
     TIME.with(|cell| {
         let mut c = cell.borrow_mut();
-        if c.0 != secs || c.1.is_empty() {
+        if c.secs != secs || c.combined.is_empty() {
             let t = chrono::DateTime::from_timestamp(secs as i64, 0).unwrap_or_default();
-            c.1 = t.format("%d/%b/%Y:%H:%M:%S +0000").to_string();
-            c.0 = secs;
+            c.combined = t.format("%d/%b/%Y:%H:%M:%S +0000").to_string();
+            c.rfc3339 = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            c.secs = secs;
         }
-        f(&c.1)
+        f(&c)
     })
 }
 

@@ -85,14 +85,6 @@ impl ViewMetrics {
         self.reloads.increment(1);
         self.reload_seconds.record(took.as_secs_f64());
     }
-
-    /// Handles that count nothing, for a view built without a node (tools, tests).
-    pub fn noop() -> Self {
-        ViewMetrics {
-            reloads: Counter::noop(),
-            reload_seconds: Histogram::noop(),
-        }
-    }
 }
 
 /// What the gauges show, read when Prometheus scrapes.
@@ -121,16 +113,13 @@ impl Metrics {
                 .expect("the buckets are not empty")
                 .build_recorder()
         });
-        for (name, unit, help) in DESCRIPTIONS {
-            if let Some(r) = &rec {
+        if let Some(r) = &rec {
+            for (name, unit, help) in DESCRIPTIONS {
+                let (key, help) = (KeyName::from(*name), (*help).into());
                 match name {
-                    n if n.ends_with("_total") => {
-                        r.describe_counter(KeyName::from(*n), *unit, (*help).into())
-                    }
-                    n if n.ends_with("_seconds") => {
-                        r.describe_histogram(KeyName::from(*n), *unit, (*help).into())
-                    }
-                    n => r.describe_gauge(KeyName::from(*n), *unit, (*help).into()),
+                    n if n.ends_with("_total") => r.describe_counter(key, *unit, help),
+                    n if n.ends_with("_seconds") => r.describe_histogram(key, *unit, help),
+                    _ => r.describe_gauge(key, *unit, help),
                 }
             }
         }

@@ -90,8 +90,6 @@ struct Outcome {
     file: Option<ConfigFile>,
     /// The file's MAC is a registered device (worth a full contact record).
     known: bool,
-    /// What was asked for, for the metrics.
-    kind: FileKind,
     /// Credentials were presented and refused (not a first challenge, not a
     /// stale nonce).
     refused: bool,
@@ -145,7 +143,13 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
         );
     }
     if let Some(t) = started {
-        st.metrics.prov.record(out.kind, status, t.elapsed());
+        let kind = match out.file {
+            None => FileKind::Other,
+            Some(_) if req.uri().path().starts_with("/ztprov/") => FileKind::Ztprov,
+            Some(f) if f.mac.is_some() => FileKind::Device,
+            Some(_) => FileKind::Model,
+        };
+        st.metrics.prov.record(kind, status, t.elapsed());
         if out.refused {
             st.metrics.prov.auth_failed();
         }
@@ -175,7 +179,6 @@ fn plain(status: StatusCode, msg: &'static str) -> Outcome {
         user: None,
         file: None,
         known: false,
-        kind: FileKind::Other,
         refused: false,
         response: r,
     }
@@ -227,15 +230,9 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     // One lookup serves authentication and the contact log.
     let entry = file.mac.and_then(|m| st.dir.device(m));
     let known = entry.is_some();
-    let metric = match (&kind, file.mac) {
-        (Kind::Ztprov, _) => FileKind::Ztprov,
-        (Kind::Prov, Some(_)) => FileKind::Device,
-        (Kind::Prov, None) => FileKind::Model,
-    };
     let mut out = authenticate_and_serve(st, req, kind, file, entry);
     out.file = Some(file);
     out.known = known;
-    out.kind = metric;
     out
 }
 
@@ -367,7 +364,6 @@ fn xml(body: Bytes) -> Outcome {
         user: None,
         file: None,
         known: false,
-        kind: FileKind::Other,
         refused: false,
         response: r,
     }

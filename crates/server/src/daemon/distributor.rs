@@ -64,14 +64,10 @@ impl Placement {
         }
         let len = senders.len();
         let start = self.next;
+        // The first of the roomiest, counting from `next`.
         let q = (0..len)
             .map(|i| (start + i) % len)
-            .max_by_key(|&q| {
-                (
-                    senders[q].capacity(),
-                    std::cmp::Reverse((q + len - start) % len),
-                )
-            })
+            .min_by_key(|&q| std::cmp::Reverse(senders[q].capacity()))
             .unwrap_or(0);
         self.next = (q + 1) % len;
         self.held.insert(mac, (q, 1));
@@ -248,5 +244,39 @@ impl Task for Distributor {
             let _ = k.await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac(n: u8) -> Mac {
+        Mac::parse(&format!("0004130000{n:02X}")).unwrap()
+    }
+
+    #[test]
+    fn a_device_stays_on_its_queue_and_others_spread() {
+        let queues: Vec<_> = (0..4).map(|_| mpsc::channel::<Job>(10)).collect();
+        let senders: Vec<_> = queues.iter().map(|(tx, _)| tx.clone()).collect();
+        let mut p = Placement::default();
+        let first: Vec<usize> = (1..=4).map(|n| p.place(mac(n), &senders)).collect();
+        let mut spread = first.clone();
+        spread.sort_unstable();
+        assert_eq!(spread, [0, 1, 2, 3], "four devices, four queues");
+        // A second event of a device joins the first, wherever there is room.
+        assert_eq!(p.place(mac(2), &senders), first[1]);
+        p.done(mac(2));
+        assert_eq!(
+            p.place(mac(2), &senders),
+            first[1],
+            "one event still in hand"
+        );
+        p.done(mac(2));
+        p.done(mac(2));
+        assert!(
+            !p.held.contains_key(&mac(2)),
+            "forgotten once none is in hand"
+        );
     }
 }

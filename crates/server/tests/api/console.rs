@@ -242,12 +242,7 @@ async fn a_selection_form_without_its_token_or_for_another_tenant_is_refused() {
     let mut app = spawn_app().await;
     let c = Console::of(&app);
     let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    app.post(
-        "/devices",
-        json!([{"mac": "000413EE0001", "model": "snomD717", "tenant": "acme"}]),
-    )
-    .await;
+    app.acme_with_devices(&["000413EE0001"]).await;
     let admin = c.session(&user, &password).await;
     let (_, page) = c.get("/devices", &admin).await;
     let csrf = csrf_of(&page);

@@ -148,12 +148,7 @@ async fn the_dashboard_says_what_needs_attention_and_who_asked() {
     let mut app = spawn_app().await;
     let c = Console::of(&app);
     let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    app.post(
-        "/devices",
-        json!([{"mac": "000413AD0001", "model": "snomD717", "tenant": "acme"}]),
-    )
-    .await;
+    app.acme_with_devices(&["000413AD0001"]).await;
     app.post(
         "/providers",
         json!({"name": "snom", "base_url": "http://127.0.0.1:9/api/v1/", "access_key_id": "k", "secret": "s"}),
@@ -195,14 +190,8 @@ async fn selected_devices_are_deleted_and_registered_ones_deregistered_first() {
     let mut app = spawn_app().await;
     let c = Console::of(&app);
     let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    app.post(
-        "/devices",
-        json!([{"mac": "000413AE0001", "model": "snomD717", "tenant": "acme"},
-               {"mac": "000413AE0002", "model": "snomD717", "tenant": "acme"},
-               {"mac": "000413AE0003", "model": "snomD717", "tenant": "acme"}]),
-    )
-    .await;
+    app.acme_with_devices(&["000413AE0001", "000413AE0002", "000413AE0003"])
+        .await;
     // One has been registered (its event is queued), so it may be at a provider.
     app.post("/devices/register", json!({"macs": ["000413AE0002"]}))
         .await;
@@ -253,12 +242,7 @@ async fn rotating_credentials_and_an_endpoints_settings_in_the_portal() {
     .await;
     let c = Console::of(&app);
     let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    app.post(
-        "/devices",
-        json!([{"mac": "000413AF0001", "model": "snomD717", "tenant": "acme"}]),
-    )
-    .await;
+    app.acme_with_devices(&["000413AF0001"]).await;
     let (_, before) = app.get("/devices/000413AF0001").await;
     let admin = c.session(&user, &password).await;
     let csrf = csrf_of(&page_of(&c, &admin).await);

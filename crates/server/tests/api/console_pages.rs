@@ -102,12 +102,7 @@ async fn accounts_passwords_and_the_audit_log_in_the_console() {
     let mut app = spawn_app().await;
     let c = Console::of(&app);
     let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    app.post(
-        "/devices",
-        json!([{"mac": "000413FF0001", "model": "snomD717", "tenant": "acme"}]),
-    )
-    .await;
+    app.acme_with_devices(&["000413FF0001"]).await;
     let admin = c.session(&user, &password).await;
     let (_, page) = c.get("/users", &admin).await;
     let csrf = csrf_of(&page);
@@ -379,12 +374,7 @@ async fn failed_events_are_listed_with_their_message_and_retried() {
     let mut app = spawn_app_with(crate::daemon::fast).await;
     let c = Console::of(&app);
     let (user, password) = first_admin(&app);
-    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
-    app.post(
-        "/devices",
-        json!([{"mac": "000413AC0001", "model": "snomD717", "tenant": "acme"}]),
-    )
-    .await;
+    app.acme_with_devices(&["000413AC0001"]).await;
     // No provider yet: the register fails, and says what to do.
     app.post("/devices/register", json!({"macs": ["000413AC0001"]}))
         .await;

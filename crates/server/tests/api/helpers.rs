@@ -150,6 +150,18 @@ impl TestApp {
         v
     }
 
+    /// Tenant `acme` (the tenant-wide pair `prov-acme`/`s3cr3t-prov`) with a
+    /// bare snomD717 for each MAC.
+    pub async fn acme_with_devices(&self, macs: &[&str]) {
+        self.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+        let devices: Vec<Value> = macs
+            .iter()
+            .map(|m| json!({"mac": m, "model": "snomD717", "tenant": "acme"}))
+            .collect();
+        let (s, v) = self.post("/devices", Value::Array(devices)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
     /// A snomD717 with one line; returns the device JSON including `ztprov_pass`.
     pub async fn device(&self, mac: &str, tenant: &str) -> Value {
         let (s, v) = self
