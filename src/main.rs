@@ -364,7 +364,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                     concurrency,
                     redirect,
                     tenant,
-                    model: touchless_domain::PhoneModel::parse(&model)?,
+                    model: touchless_phones::PhoneModel::parse(&model)?,
                     first_mac: touchless_domain::Mac::parse(&first_mac)?,
                     json: args.json,
                 },
@@ -391,7 +391,7 @@ async fn phone_boot(
 ) -> anyhow::Result<()> {
     let p = phone::Phone {
         mac: touchless_domain::Mac::parse(&mac)?,
-        model: touchless_domain::PhoneModel::parse(&model)?,
+        model: touchless_phones::PhoneModel::parse(&model)?,
         firmware,
     };
     let path = phone::state_path(&state_dir, p.mac);

@@ -12,12 +12,11 @@ use serde_json::json;
 use touchless_api::daemon::{EventSummary, Queued, Selection};
 use touchless_api::devices::{Device, LineIn, NewDevice};
 use touchless_api::tenants::{NewTenant, Tenant};
-use touchless_domain::{
-    DeviceStatus, DisplayText, Host, Mac, PhoneModel, SipPassword, SipUser, TenantId,
-};
+use touchless_domain::{DeviceStatus, DisplayText, Host, Mac, SipPassword, SipUser, TenantId};
 
 use crate::client::Client;
 use crate::phone::{stage_times, Phone, PhoneState};
+use touchless_phones::PhoneModel;
 
 pub struct StormArgs {
     pub count: usize,

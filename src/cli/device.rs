@@ -5,7 +5,8 @@ use reqwest::Method;
 use std::io::IsTerminal as _;
 use touchless_api::daemon::{Queued, Removed, Selection};
 use touchless_api::devices::{Contact, Device, DeviceCredentials, DevicePatch, NewDevice};
-use touchless_domain::{DeviceStatus, DisplayText, Mac, PhoneModel, TenantId};
+use touchless_domain::{DeviceStatus, DisplayText, Mac, TenantId};
+use touchless_phones::PhoneModel;
 
 use super::*;
 use crate::client::Client;

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use touchless_domain::{
-    DeviceStatus, DisplayText, Mac, PhoneModel, ProvPassword, ProvScope, ProvUser, Setting,
-    SipPassword, SipUser, TenantId,
+    DeviceStatus, DisplayText, Mac, ProvPassword, ProvScope, ProvUser, Setting, SipPassword,
+    SipUser, TenantId,
 };
+use touchless_phones::PhoneModel;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::tenants::SettingIn;

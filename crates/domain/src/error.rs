@@ -9,12 +9,6 @@ pub enum Error {
     Mac(String),
     #[error("invalid MAC address {0:?}: a phone has a unicast address; this one is {1}")]
     MacNotUnicast(String, &'static str),
-    #[error("unknown phone model {0:?}: expected a Snom model identifier such as snomD717, snomD785 or snomM900")]
-    Model(String),
-    #[error("not a Snom configuration file name {0:?}: expected snom<model>.htm or snom<model>-<MAC>.htm")]
-    ConfigFile(String),
-    #[error("not a Snom User-Agent: {0:?}")]
-    UserAgent(String),
     #[error("invalid {what} {value:?}: {why}")]
     Field {
         what: &'static str,

@@ -3,22 +3,20 @@
 //! Nothing here does IO. Every type that arrives from the outside world (a path, a
 //! header, a JSON field, a CLI flag) has a constructor that either returns a value
 //! that is valid by construction or an [`Error`] saying exactly what was wrong, so
-//! that the storage and HTTP layers never re-check a MAC address or a model name.
+//! that the storage and HTTP layers never re-check a MAC address or a tenant id.
+//! Everything here is vendor-neutral: phone models and whatever else a phone
+//! maker decides live in `touchless-phones`.
 
 mod error;
 mod mac;
-mod model;
 mod schema;
 mod settings;
 mod text;
-mod useragent;
 
 pub use error::Error;
 pub use mac::Mac;
-pub use model::{ConfigFile, PhoneModel};
 pub use settings::{Perm, Setting, SettingName};
 pub use text::{
     is_xml_text, ConsoleRole, DeviceStatus, DisplayText, Host, ProvPassword, ProvScope, ProvUser,
     Role, SipPassword, SipUser, TenantId, TouchlessMode, UserName,
 };
-pub use useragent::SnomUserAgent;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::error::{truncate, Error};
 
 /// A 48-bit MAC address. Its canonical text form is 12 uppercase hex digits
-/// (`000413AABBCC`), which is what Snom phones put in file names and User-Agents.
+/// (`000413AABBCC`), the form most phones put in file names and User-Agents.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Mac([u8; 6]);
 

@@ -11,8 +11,8 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 use crate::{
-    ConsoleRole, DeviceStatus, DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvScope,
-    ProvUser, Role, SettingName, SipPassword, SipUser, TenantId, TouchlessMode, UserName,
+    ConsoleRole, DeviceStatus, DisplayText, Host, Mac, Perm, ProvPassword, ProvScope, ProvUser,
+    Role, SettingName, SipPassword, SipUser, TenantId, TouchlessMode, UserName,
 };
 
 fn string(description: &str, example: &str, pattern: Option<&str>, values: &[&str]) -> Schema {
@@ -49,13 +49,6 @@ string_schema!(
     "A phone's MAC address. Accepted as 12 hex digits with or without ':', '-' or '.' separators; always answered as 12 upper-case hex digits.",
     "000413AABBCC",
     Some("^[0-9A-F]{12}$"),
-    []
-);
-string_schema!(
-    PhoneModel,
-    "A phone model as its provisioning file names it, e.g. snomD717.",
-    "snomD717",
-    None,
     []
 );
 string_schema!(
@@ -109,7 +102,7 @@ string_schema!(
 );
 string_schema!(
     SettingName,
-    "A Snom setting name: letters, digits and '_', starting with a letter.",
+    "A setting name: letters, digits and '_', starting with a letter.",
     "language",
     Some("^[A-Za-z][A-Za-z0-9_]{0,63}$"),
     []

@@ -1,11 +1,12 @@
-//! Snom settings as data: a name, an optional index, a value and a permission flag.
+//! Settings as data: a name, an optional index, a value and a permission flag
+//! (honoured by the formats that have one).
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::error::Error;
 
-/// A Snom permission flag (reference §4.2).
+/// A setting's permission flag: whether the phone's user may change it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Perm {
     /// Read-only for the user; provisioning sets it.
@@ -60,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for Perm {
     }
 }
 
-/// The name of a Snom setting, e.g. `user_host` or `fkey`. It becomes an XML
+/// The name of a setting, e.g. `user_host` or `fkey`. It may become an XML
 /// element name, so only `[A-Za-z0-9_]` and a leading letter are allowed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SettingName(String);
@@ -76,7 +77,7 @@ impl SettingName {
             Err(Error::field(
                 "setting name",
                 s,
-                "expected a Snom setting name: letters, digits and '_', starting with a letter",
+                "expected a setting name: letters, digits and '_', starting with a letter",
             ))
         }
     }

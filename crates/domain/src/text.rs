@@ -154,27 +154,36 @@ text_type!(
 );
 
 text_type!(
-    /// A user name a phone sends to the provisioning server (`http_client_user`).
-    /// Snom phones store at most 30 characters here.
+    /// A user name a phone sends to the provisioning server. At most
+    /// [`ProvUser::MAX_LEN`] characters: the tightest limit of any supported
+    /// vendor's phones (the vendor seam checks that it is).
     ProvUser,
     "provisioning user",
     |s| {
-        len_between(s, 1, 30)?;
+        len_between(s, 1, ProvUser::MAX_LEN)?;
         printable_ascii(s)?;
         if s.contains(':') { Err("must not contain ':'") } else { Ok(()) }
     }
 );
 
 text_type!(
-    /// A password a phone sends to the provisioning server (`http_client_pass`).
-    /// Snom phones store at most 20 characters here.
+    /// A password a phone sends to the provisioning server. At most
+    /// [`ProvPassword::MAX_LEN`] characters, as for [`ProvUser`].
     ProvPassword,
     "provisioning password",
     |s| {
-        len_between(s, 1, 20)?;
+        len_between(s, 1, ProvPassword::MAX_LEN)?;
         printable_ascii(s)
     }
 );
+
+impl ProvUser {
+    pub const MAX_LEN: usize = 30;
+}
+
+impl ProvPassword {
+    pub const MAX_LEN: usize = 20;
+}
 
 text_type!(
     /// A SIP user part: an extension number or an authentication user.
@@ -395,7 +404,7 @@ mod tests {
     }
 
     #[test]
-    fn provisioning_credentials_fit_in_a_snom_phone() {
+    fn provisioning_credentials_fit_the_tightest_phone() {
         assert!(ProvUser::parse(&"u".repeat(30)).is_ok());
         assert!(ProvUser::parse(&"u".repeat(31)).is_err());
         assert!(ProvUser::parse("a:b").is_err());

@@ -16,7 +16,8 @@ use std::sync::RwLock;
 use bytes::Bytes;
 use foldhash::HashMap as FastMap;
 use touchless_api::status::RenderCache;
-use touchless_domain::{Mac, PhoneModel};
+use touchless_domain::Mac;
+use touchless_phones::PhoneModel;
 
 /// Which file a body is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use touchless_domain::{Mac, PhoneModel, ProvScope, ProvUser};
+use touchless_domain::{Mac, ProvScope, ProvUser};
+use touchless_phones::PhoneModel;
 use touchless_store::{Device, Store, StoreError, Tenant};
 
 use crate::auth::{Credentials, Ha1};
@@ -432,7 +433,7 @@ impl Directory {
 
     pub fn model_body(&self, t: &TenantEntry, model: PhoneModel) -> Result<Bytes, RenderError> {
         self.body(BodyKey::Model(t.stamp, model), t.stamp, || {
-            self.renderer.model(&self.public_url, &t.tenant, model)
+            self.renderer.model(&t.tenant, model)
         })
     }
 }

@@ -7,7 +7,8 @@
 //! line's strings another. The values were validated when they entered the
 //! store, so they are kept as plain text.
 
-use touchless_domain::{Mac, PhoneModel, Setting};
+use touchless_domain::{Mac, Setting};
+use touchless_phones::PhoneModel;
 use touchless_store::{Device, Line};
 
 /// `N` strings in one allocation, each found by its end offset.

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use touchless_domain::{ConfigFile, SnomUserAgent};
+use touchless_phones::ConfigFile;
 
 use crate::accesslog::{AccessLog, Entry};
 use crate::auth::{AuthError, Authenticator, Credentials, Verdict};
@@ -127,7 +127,7 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
     let (mac, known) = match out.file.and_then(|f| f.mac) {
         Some(mac) => (Some(mac), out.known),
         None => {
-            let mac = SnomUserAgent::parse(ua_str).ok().and_then(|u| u.mac);
+            let mac = touchless_phones::parse_user_agent(ua_str).and_then(|u| u.mac);
             (mac, mac.is_some_and(|m| st.dir.device(m).is_some()))
         }
     };
@@ -200,7 +200,7 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     } else if let Some(n) = path.strip_prefix("/prov/") {
         (Kind::Prov, n)
     } else {
-        return plain(StatusCode::NOT_FOUND, "not found: phones fetch /ztprov/snom<model>-<MAC>.htm or /prov/snom<model>[-<MAC>].htm\n");
+        return plain(StatusCode::NOT_FOUND, not_found_words());
     };
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut o = plain(
@@ -212,14 +212,11 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return o;
     }
-    let file = match ConfigFile::parse(name) {
-        Ok(f) => f,
-        Err(_) => {
-            return plain(
-                StatusCode::NOT_FOUND,
-                "not found: not a Snom configuration file name\n",
-            )
-        }
+    let Some(file) = ConfigFile::parse(name) else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: not a configuration file name any phone asks for\n",
+        );
     };
     if matches!(kind, Kind::Ztprov) && file.mac.is_none() {
         return plain(
@@ -234,6 +231,18 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     out.file = Some(file);
     out.known = known;
     out
+}
+
+/// The words of a 404 for a path outside `/ztprov/` and `/prov/`: the file
+/// names each vendor's phones ask for.
+fn not_found_words() -> &'static str {
+    static WORDS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        format!(
+            "not found: phones fetch /ztprov/<file> once, then /prov/<file>, where <file> is {}\n",
+            touchless_phones::file_forms()
+        )
+    })
 }
 
 /// For a load balancer: this node can serve phones. The view is loaded and
@@ -319,25 +328,33 @@ fn authenticate_and_serve<B>(
         Verdict::Stale => return challenge(st, true, user),
         Verdict::Denied => return refused(st, user),
     }
-    let body = match (&target, file.mac) {
+    // The registry decides a device's vendor and model; the file name only
+    // has to lead to the device.
+    let (body, vendor) = match (&target, file.mac) {
         (Target::Ztprov(e, slot), _) => {
             st.dir.ztprov_used(e, *slot, now);
-            st.dir.ztprov_body(e)
+            (st.dir.ztprov_body(e), e.facts.model.vendor())
         }
         (Target::Device(e), Some(_)) => {
-            if e.facts.model != file.model {
-                tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, requested = %file.model,
+            if file.model.is_some_and(|m| m != e.facts.model) {
+                tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, requested = %file,
                     "phone asks for another model's file than registered; serving its configuration anyway");
             }
-            st.dir.prov_body(e)
+            (st.dir.prov_body(e), e.facts.model.vendor())
         }
-        (Target::Device(e), None) => st.dir.model_body(&e.tenant, file.model),
-        (Target::Model(t), _) => st.dir.model_body(t, file.model),
+        (Target::Device(e), None) => {
+            let model = file.model.unwrap_or(e.facts.model);
+            (st.dir.model_body(&e.tenant, model), model.vendor())
+        }
+        (Target::Model(t), _) => match file.model {
+            Some(model) => (st.dir.model_body(t, model), model.vendor()),
+            None => return refused(st, user),
+        },
         (Target::Nothing, _) => return refused(st, user),
     };
     match body {
         Ok(body) => {
-            let mut o = xml(body);
+            let mut o = config(body, vendor.content_type());
             o.user = user;
             o
         }
@@ -348,14 +365,12 @@ fn authenticate_and_serve<B>(
     }
 }
 
-fn xml(body: Bytes) -> Outcome {
+/// A configuration file, in its vendor's content type.
+fn config(body: Bytes, content_type: &'static str) -> Outcome {
     let len = body.len();
     let mut r = Response::new(Body::from(body));
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     // The body carries passwords: no shared cache may keep it.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -41,3 +41,10 @@ impl From<touchless_domain::Error> for StoreError {
         StoreError::Corrupt(e.to_string())
     }
 }
+
+impl From<touchless_phones::Error> for StoreError {
+    /// A model read back that this build does not know.
+    fn from(e: touchless_phones::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}

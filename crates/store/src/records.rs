@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use touchless_domain::{
-    DeviceStatus, DisplayText, Host, Mac, PhoneModel, ProvPassword, ProvScope, ProvUser, Setting,
-    SipPassword, SipUser, TenantId, TouchlessMode,
+    DeviceStatus, DisplayText, Host, Mac, ProvPassword, ProvScope, ProvUser, Setting, SipPassword,
+    SipUser, TenantId, TouchlessMode,
 };
+use touchless_phones::PhoneModel;
 
 /// A customer of the PBX. Its devices fetch `/prov` with its provisioning credentials.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -7,9 +7,10 @@ macro_rules! row_mappers {
     ($row:ty) => {
         use sqlx::Row as _;
         use touchless_domain::{
-            DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvUser, Setting, SettingName,
+            DisplayText, Host, Mac, Perm, ProvPassword, ProvUser, Setting, SettingName,
             SipPassword, SipUser, TenantId,
         };
+        use touchless_phones::PhoneModel;
 
         #[allow(unused_imports)]
         use crate::{

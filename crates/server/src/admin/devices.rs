@@ -9,8 +9,9 @@ use http::{header, StatusCode};
 use touchless_api::daemon::Removed;
 use touchless_api::devices as api;
 use touchless_domain::{
-    DeviceStatus, DisplayText, Mac, PhoneModel, ProvPassword, ProvScope, ProvUser, TenantId,
+    DeviceStatus, DisplayText, Mac, ProvPassword, ProvScope, ProvUser, TenantId,
 };
+use touchless_phones::PhoneModel;
 use touchless_store::{Device, DeviceFilter, DevicePatch, Line, NewDevice, StoreError};
 
 use super::extract::{path_mac, query_param, ApiError, ApiJson, ApiQuery, ApiResult, OneOrMany};
@@ -244,7 +245,7 @@ pub(crate) async fn rendered(st: &AdminState, mac: Mac, file: &str) -> ApiResult
     let body = match file {
         "prov" => st.renderer.device(base, &t, &d),
         "ztprov" => st.renderer.ztprov(base, &t, &d),
-        "model" => st.renderer.model(base, &t, d.model),
+        "model" => st.renderer.model(&t, d.model),
         other => {
             return Err(ApiError::field(
                 "file",

@@ -18,7 +18,8 @@ use http::{header, StatusCode};
 use touchless_api::devices as api;
 use touchless_api::tenants::SettingIn;
 use touchless_api::wire::SettingText;
-use touchless_domain::{DisplayText, Mac, PhoneModel, SettingName, SipPassword, SipUser, TenantId};
+use touchless_domain::{DisplayText, Mac, SettingName, SipPassword, SipUser, TenantId};
+use touchless_phones::PhoneModel;
 use touchless_store::DeviceFilter;
 
 use super::extract::{ApiError, ApiQuery, ApiResult};

@@ -11,7 +11,8 @@ use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 use touchless_api::devices as api;
-use touchless_domain::{DisplayText, Mac, PhoneModel, SipPassword, SipUser, TenantId};
+use touchless_domain::{DisplayText, Mac, SipPassword, SipUser, TenantId};
+use touchless_phones::PhoneModel;
 
 use super::respond::{audit, internal, plain, render};
 use super::session::{NoFields, Posted, Viewer};

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, StatusCode};
 use minijinja::context;
 use serde::Deserialize;
-use touchless_domain::{DeviceStatus, Mac, PhoneModel, TenantId};
+use touchless_domain::{DeviceStatus, Mac, TenantId};
+use touchless_phones::PhoneModel;
 use touchless_store::DeviceFilter;
 
 use super::respond::{api_error, audit, internal, plain, render, wants_json, Refusal};
@@ -163,7 +164,7 @@ pub async fn device(
             .into_iter()
             .map(|k| {
                 // The firmware the phone said it runs, from its User-Agent.
-                let firmware = touchless_domain::SnomUserAgent::parse(&k.user_agent)
+                let firmware = touchless_phones::parse_user_agent(&k.user_agent)
                     .map(|ua| ua.firmware)
                     .unwrap_or_default();
                 context! { at => k.at, ip => k.ip, path => k.path, status => k.status, user_agent => k.user_agent, firmware => firmware }

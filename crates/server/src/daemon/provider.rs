@@ -8,14 +8,15 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use touchless_domain::{Mac, PhoneModel};
+use touchless_domain::Mac;
+use touchless_phones::PhoneModel;
 
 /// What the provider must hand the phone.
 #[derive(Clone, Debug)]
 pub struct Registration {
     pub mac: Mac,
     pub model: PhoneModel,
-    /// The phone's first URL on our side: `/ztprov/snom{model}-{MAC}.htm`.
+    /// The phone's first URL on our side (the vendor's first-contact file).
     pub url: String,
     pub user: String,
     pub pass: String,

@@ -228,8 +228,12 @@ impl Daemon {
                 mac: device.mac,
                 model: device.model,
                 url: format!(
-                    "{}/ztprov/{}-{}.htm",
-                    self.public_url, device.model, device.mac
+                    "{}{}",
+                    self.public_url,
+                    device
+                        .model
+                        .vendor()
+                        .first_contact_path(device.model, device.mac)
                 ),
                 user: user.to_owned(),
                 pass: pass.to_owned(),

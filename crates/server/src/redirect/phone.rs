@@ -1,17 +1,18 @@
-//! The phone-facing side of the redirection service: a factory-reset Snom phone
-//! asks for `snom{model}.htm` and `snom{model}-{MAC}.htm` and gets the settings
-//! its PBX pushed (its setting server and one-time credentials).
+//! The phone-facing side of the redirection service: a factory-reset phone of
+//! a vendor whose phones SRAPS redirects asks for its model-wide and per-MAC
+//! files (as the vendor seam names them) and gets the settings its PBX pushed
+//! (its setting server and one-time credentials).
 //!
 //! What a phone that is not registered gets: `404` with the same body whether
 //! the MAC is unknown, disabled, or does not match the phone's User-Agent or
 //! certificate, so the service cannot be used to learn which MACs exist or who
 //! owns them. Unknown and disabled MACs are one query that finds nothing, so
-//! they also take the same time. Only GET and HEAD from a Snom User-Agent that
+//! they also take the same time. Only GET and HEAD from a phone's User-Agent that
 //! names the MAC asked for (or a client certificate that does) get anything.
 //! Every source address has a request rate and a budget of misses; past the
 //! budget it gets `429` for a while, which makes guessing MACs take years. The
 //! model-wide file carries nothing device-specific and is an empty settings
-//! document (`200`) for any Snom phone, so the phone goes on to its per-MAC file.
+//! document (`200`) for any such phone, so the phone goes on to its per-MAC file.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +20,8 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
-use touchless_domain::{ConfigFile, Mac, SnomUserAgent};
+use touchless_domain::Mac;
+use touchless_phones::{ConfigFile, UserAgent};
 use touchless_store::{RedirectContact, Store};
 
 use super::catalogue::Catalogue;
@@ -62,7 +64,7 @@ pub async fn handle(State(st): State<Arc<RedirectState>>, req: Request) -> Respo
         .chars()
         .take(512)
         .collect::<String>();
-    let parsed_ua = SnomUserAgent::parse(&ua).ok();
+    let parsed_ua = touchless_phones::parse_user_agent(&ua);
     let path = req.uri().path().chars().take(256).collect::<String>();
     let cert = req.extensions().get::<ClientCert>().cloned();
     let (outcome, mac, response) = decide(&st, &path, parsed_ua.as_ref(), cert.as_ref()).await;
@@ -122,12 +124,13 @@ fn xml(body: bytes::Bytes) -> Response {
 async fn decide(
     st: &RedirectState,
     path: &str,
-    ua: Option<&SnomUserAgent>,
+    ua: Option<&UserAgent>,
     cert: Option<&ClientCert>,
 ) -> (&'static str, Option<Mac>, Response) {
     let Some(file) = path
         .strip_prefix('/')
-        .and_then(|n| ConfigFile::parse(n).ok())
+        .and_then(ConfigFile::parse)
+        .filter(|f| f.vendor.redirected())
     else {
         return ("bad_request", None, not_here());
     };
@@ -160,7 +163,7 @@ async fn decide(
         if ua.is_none() && cert_mac.is_none() {
             return ("not_a_phone", None, not_here());
         }
-        let body = st.renderer.redirect(&[]);
+        let body = st.renderer.redirect(file.vendor, &[]);
         return match body {
             Ok(b) => ("model_file", ua.and_then(|u| u.mac).or(cert_mac), xml(b)),
             Err(e) => {
@@ -208,7 +211,7 @@ async fn decide(
         }
     };
     match settings_for(&*st.store, &endpoint).await {
-        Ok(settings) => match st.renderer.redirect(&settings) {
+        Ok(settings) => match st.renderer.redirect(file.vendor, &settings) {
             Ok(body) => {
                 tracing::info!(mac = %mac, company = %endpoint.company, "phone redirected");
                 ("redirected", Some(mac), xml(body))

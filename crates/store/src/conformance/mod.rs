@@ -10,9 +10,10 @@
 
 use chrono::Utc;
 use touchless_domain::{
-    DisplayText, Host, Mac, Perm, PhoneModel, ProvPassword, ProvScope, ProvUser, Setting,
-    SipPassword, SipUser, TenantId, TouchlessMode,
+    DisplayText, Host, Mac, Perm, ProvPassword, ProvScope, ProvUser, Setting, SipPassword, SipUser,
+    TenantId, TouchlessMode,
 };
+use touchless_phones::PhoneModel;
 
 use crate::{Line, NewDevice, NewTenant};
 

@@ -2,9 +2,9 @@
 
 use chrono::Utc;
 use touchless_domain::{
-    DeviceStatus, DisplayText, Mac, Perm, PhoneModel, ProvPassword, ProvScope, ProvUser, Setting,
-    TouchlessMode,
+    DeviceStatus, DisplayText, Mac, Perm, ProvPassword, ProvScope, ProvUser, Setting, TouchlessMode,
 };
+use touchless_phones::PhoneModel;
 
 use crate::{Contact, DeviceFilter, DevicePatch, Store, StoreError, TenantPatch};
 

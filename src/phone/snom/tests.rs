@@ -26,19 +26,6 @@ fn parses_xml_and_legacy_text() {
     );
 }
 
-#[test]
-fn user_agents_parse_back() {
-    for model in ["snomD717", "snomM900"] {
-        let p = Phone {
-            mac: Mac::parse("000413AABBCC").unwrap(),
-            model: PhoneModel::parse(model).unwrap(),
-            firmware: "10.1.198.19".into(),
-        };
-        let ua = touchless_domain::SnomUserAgent::parse(&p.user_agent()).unwrap();
-        assert_eq!((ua.model, ua.mac), (p.model, Some(p.mac)));
-    }
-}
-
 /// The simulator against a provisioning server that is not touchless: legacy
 /// text settings from the redirect, a setting server that names a directory
 /// with a `{mac}` placeholder, and Basic authentication.

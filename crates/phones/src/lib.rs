@@ -1,0 +1,290 @@
+//! The vendor seam: everything that differs between phone makers, behind one
+//! trait, so the rest of touchless speaks of phones without naming a maker.
+//!
+//! A vendor ([`PhoneVendor`]) owns its model list and MAC OUI ranges, the file
+//! names its phones ask for, its User-Agent format, how long a credential its
+//! phones can store, which HTTP authentication they do, the shape of the
+//! first-contact and steady-state URLs, and its configuration formats
+//! (built-in settings, templates, escaping). A new vendor is one module that
+//! implements the trait and one line in [`VENDORS`].
+//!
+//! Everything here is pure: parsing and rendering, no IO besides reading an
+//! operator's template overrides.
+
+mod file;
+mod model;
+pub mod render;
+mod snom;
+
+use std::fmt;
+
+pub use file::ConfigFile;
+pub use model::{Model, PhoneModel};
+pub use render::{Line, Phone, RenderError, Renderer, SettingView, Templates, TenantFacts};
+use touchless_domain::Mac;
+
+/// Every vendor this build knows, in the order file names and models are
+/// tried. The registration point: a new vendor is one more line.
+pub static VENDORS: &[&dyn PhoneVendor] = &[&snom::SNOM];
+
+/// Why a value naming a phone thing was rejected; the message names the
+/// forms every known vendor accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("unknown phone model {0:?}: expected {1}")]
+    Model(String, String),
+    #[error("unknown vendor {0:?}: expected one of {1}")]
+    Vendor(String, String),
+}
+
+/// Which HTTP authentication a vendor's phones answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthScheme {
+    Digest,
+    Basic,
+}
+
+/// The longest provisioning user and password a vendor's phones store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialLimits {
+    pub user: usize,
+    pub pass: usize,
+}
+
+/// What a phone says about itself in its User-Agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserAgent {
+    pub model: PhoneModel,
+    pub firmware: String,
+    pub mac: Option<Mac>,
+}
+
+/// One phone maker. Implementations are unit structs in a `static`, listed in
+/// [`VENDORS`].
+pub trait PhoneVendor: Send + Sync + 'static {
+    /// As stored and typed: lower-case letters (`snom`).
+    fn name(&self) -> &'static str;
+    /// As people write it, in messages (`Snom`).
+    fn display_name(&self) -> &'static str;
+    /// Every model, in the spelling the phones use in file names.
+    fn models(&self) -> &'static [Model];
+    /// Accepted spellings of a model besides the exact one (case, a missing
+    /// prefix); `None` when this vendor has no such model.
+    fn parse_model(&self, s: &str) -> Option<PhoneModel>;
+    /// A few model identifiers for messages: `snomD717, snomD785 or snomM900`.
+    fn model_examples(&self) -> &'static str;
+    /// The IEEE OUIs (first three bytes of the MAC) the vendor's phones carry.
+    fn ouis(&self) -> &'static [[u8; 3]];
+
+    /// A file name a phone asks for (one path segment, after `/ztprov/` or
+    /// `/prov/`), or `None` when it is not one of this vendor's.
+    fn parse_file(&self, name: &str) -> Option<ConfigFile>;
+    /// The name [`PhoneVendor::parse_file`] reads back.
+    fn file_name(&self, file: &ConfigFile) -> String;
+    /// The forms of file name, for a 404's words: `snom<model>[-<MAC>].htm`.
+    fn file_forms(&self) -> &'static str;
+    /// The User-Agent its phones send (what the simulator sends, and what
+    /// [`PhoneVendor::parse_user_agent`] reads back).
+    fn user_agent(&self, model: PhoneModel, firmware: &str, mac: Mac) -> String;
+    /// Reads the User-Agent; `None` when it is not this vendor's.
+    fn parse_user_agent(&self, ua: &str) -> Option<UserAgent>;
+
+    fn credential_limits(&self) -> CredentialLimits;
+    /// The schemes its phones answer, preferred first.
+    fn auth_schemes(&self) -> &'static [AuthScheme];
+    /// The file a device fetches first, with its one-time credentials, and
+    /// the one it fetches from then on. Paths under the public URL.
+    fn first_contact_path(&self, model: PhoneModel, mac: Mac) -> String {
+        format!(
+            "/ztprov/{}",
+            self.file_name(&ConfigFile::device(model, mac))
+        )
+    }
+    fn steady_path(&self, model: PhoneModel, mac: Mac) -> String {
+        format!("/prov/{}", self.file_name(&ConfigFile::device(model, mac)))
+    }
+
+    /// The built-in templates, `(name, source)`; names are `<vendor>/<file>`
+    /// and an operator's template directory overrides them by that path.
+    fn templates(&self) -> &'static [(&'static str, &'static str)];
+    /// Writes `s` escaped for this vendor's format: every value rendered goes
+    /// through it, so no value can start another setting or element.
+    fn escape(&self, out: &mut dyn fmt::Write, s: &str) -> fmt::Result;
+    /// The `Content-Type` of its configuration files.
+    fn content_type(&self) -> &'static str;
+
+    /// The first-contact file: where the phone fetches from and with which
+    /// credentials.
+    fn render_first_contact(&self, t: &Templates, p: &Phone) -> Result<bytes::Bytes, RenderError>;
+    /// A device's full configuration.
+    fn render_device(&self, t: &Templates, p: &Phone) -> Result<bytes::Bytes, RenderError>;
+    /// The file every phone of a model of the tenant fetches.
+    fn render_common(
+        &self,
+        t: &Templates,
+        tenant: &TenantFacts,
+        model: PhoneModel,
+    ) -> Result<bytes::Bytes, RenderError>;
+    /// Whether touchless's own redirection service (SRAPS) redirects this
+    /// vendor's phones; then [`PhoneVendor::render_redirect`] renders its answer.
+    fn redirected(&self) -> bool {
+        false
+    }
+    /// What a redirection service speaking this vendor's protocol hands a
+    /// factory-reset phone: the settings its PBX pushed. `None` when the
+    /// vendor's phones are not redirected by touchless's own service.
+    fn render_redirect(
+        &self,
+        t: &Templates,
+        settings: &[SettingView],
+    ) -> Option<Result<bytes::Bytes, RenderError>> {
+        let _ = (t, settings);
+        None
+    }
+}
+
+/// A vendor, compared by name; what [`PhoneModel::vendor`] hands out.
+#[derive(Clone, Copy)]
+pub struct Vendor(&'static dyn PhoneVendor);
+
+impl Vendor {
+    /// The vendor of that name (`snom`).
+    pub fn parse(s: &str) -> Result<Vendor, Error> {
+        VENDORS
+            .iter()
+            .find(|v| v.name().eq_ignore_ascii_case(s))
+            .map(|v| Vendor(*v))
+            .ok_or_else(|| Error::Vendor(s.chars().take(40).collect(), vendor_names()))
+    }
+
+    pub fn all() -> impl Iterator<Item = Vendor> {
+        VENDORS.iter().map(|v| Vendor(*v))
+    }
+
+    /// The vendor whose OUI ranges hold this MAC, if any.
+    pub fn of_mac(mac: Mac) -> Option<Vendor> {
+        let b = mac.bytes();
+        let oui = [b[0], b[1], b[2]];
+        Vendor::all().find(|v| v.ouis().contains(&oui))
+    }
+}
+
+impl std::ops::Deref for Vendor {
+    type Target = dyn PhoneVendor;
+    fn deref(&self) -> &Self::Target {
+        self.0
+    }
+}
+
+impl PartialEq for Vendor {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name() == other.0.name()
+    }
+}
+impl Eq for Vendor {}
+
+impl std::hash::Hash for Vendor {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.name().hash(state)
+    }
+}
+
+impl fmt::Debug for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+impl fmt::Display for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+fn vendor_names() -> String {
+    VENDORS
+        .iter()
+        .map(|v| v.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A requested file name, tried against every vendor.
+pub fn parse_file(name: &str) -> Option<ConfigFile> {
+    if name.len() > 128 {
+        return None;
+    }
+    VENDORS.iter().find_map(|v| v.parse_file(name))
+}
+
+/// A User-Agent, tried against every vendor.
+pub fn parse_user_agent(ua: &str) -> Option<UserAgent> {
+    if ua.len() > 512 {
+        return None;
+    }
+    VENDORS.iter().find_map(|v| v.parse_user_agent(ua))
+}
+
+/// The forms of file name phones of every vendor ask for, for a 404's words.
+pub fn file_forms() -> String {
+    VENDORS
+        .iter()
+        .map(|v| v.file_forms())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// The tightest credential limits of any vendor: what a credential must fit
+/// when it may be handed to any phone (a tenant's shared pair, a generated one).
+pub fn credential_limits() -> CredentialLimits {
+    VENDORS.iter().map(|v| v.credential_limits()).fold(
+        CredentialLimits {
+            user: usize::MAX,
+            pass: usize::MAX,
+        },
+        |a, b| CredentialLimits {
+            user: a.user.min(b.user),
+            pass: a.pass.min(b.pass),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The domain's credential types are sized for the tightest vendor; a
+    /// vendor with a tighter limit must shrink them.
+    #[test]
+    fn domain_credential_limits_fit_every_vendor() {
+        let l = credential_limits();
+        assert_eq!(l.user, touchless_domain::ProvUser::MAX_LEN);
+        assert_eq!(l.pass, touchless_domain::ProvPassword::MAX_LEN);
+    }
+
+    #[test]
+    fn vendors_have_distinct_names_and_models() {
+        let mut names = std::collections::HashSet::new();
+        let mut models = std::collections::HashSet::new();
+        for v in Vendor::all() {
+            assert!(names.insert(v.name()), "{}", v.name());
+            assert!(v.name().bytes().all(|c| c.is_ascii_lowercase()));
+            for m in v.models() {
+                assert!(models.insert(m.id), "model {} twice", m.id);
+                assert_eq!(m.vendor().name(), v.name());
+            }
+        }
+    }
+
+    #[test]
+    fn vendor_names_parse() {
+        for v in Vendor::all() {
+            assert_eq!(Vendor::parse(v.name()).unwrap(), v);
+        }
+        let e = Vendor::parse("acme-phones").unwrap_err().to_string();
+        assert!(
+            e.starts_with("unknown vendor \"acme-phones\": expected one of "),
+            "{e}"
+        );
+    }
+}

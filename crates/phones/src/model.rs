@@ -1,0 +1,166 @@
+//! `PhoneModel`: which phone, identified by (vendor, model), parsed once at the edge.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::{Error, PhoneVendor, Vendor, VENDORS};
+
+/// One entry of a vendor's model list; vendors keep them in `static` tables,
+/// so a [`PhoneModel`] is one pointer.
+pub struct Model {
+    vendor: &'static dyn PhoneVendor,
+    /// The identifier as the phone spells it in file names.
+    pub id: &'static str,
+}
+
+impl Model {
+    pub const fn new(vendor: &'static dyn PhoneVendor, id: &'static str) -> Model {
+        Model { vendor, id }
+    }
+
+    pub fn vendor(&self) -> Vendor {
+        Vendor(self.vendor)
+    }
+}
+
+/// A known phone model, e.g. Snom's `snomD717`. Serialised as its identifier,
+/// which is unique across vendors.
+#[derive(Clone, Copy)]
+pub struct PhoneModel(&'static Model);
+
+impl PhoneModel {
+    /// Parses a model identifier in any spelling a vendor accepts (for Snom:
+    /// `snomD717`, `D717`, `snomd717`) and returns it in the phone's own.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        // Phones spell it exactly; that is the common case on the request path.
+        for v in VENDORS {
+            if let Some(m) = v.models().iter().find(|m| m.id == s) {
+                return Ok(PhoneModel(m));
+            }
+        }
+        VENDORS
+            .iter()
+            .find_map(|v| v.parse_model(s))
+            .ok_or_else(|| Error::Model(truncate(s), expected()))
+    }
+
+    /// The model of this entry (for a vendor's own tables).
+    pub fn of(m: &'static Model) -> Self {
+        PhoneModel(m)
+    }
+
+    /// The identifier as used in file names: `snomD717`.
+    pub fn as_str(&self) -> &'static str {
+        self.0.id
+    }
+
+    pub fn vendor(&self) -> Vendor {
+        self.0.vendor()
+    }
+}
+
+fn expected() -> String {
+    let forms: Vec<String> = VENDORS
+        .iter()
+        .map(|v| {
+            format!(
+                "a {} model identifier such as {}",
+                v.display_name(),
+                v.model_examples()
+            )
+        })
+        .collect();
+    forms.join(", or ")
+}
+
+/// Messages echo the offending value; a 1 MB value must not become a 1 MB line.
+pub(crate) fn truncate(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+impl PartialEq for PhoneModel {
+    fn eq(&self, other: &Self) -> bool {
+        // Identifiers are unique across vendors (a test checks).
+        self.0.id == other.0.id
+    }
+}
+impl Eq for PhoneModel {}
+
+impl std::hash::Hash for PhoneModel {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state)
+    }
+}
+
+impl PartialOrd for PhoneModel {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for PhoneModel {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0.vendor.name(), self.0.id).cmp(&(other.0.vendor.name(), other.0.id))
+    }
+}
+
+impl fmt::Display for PhoneModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.id)
+    }
+}
+
+impl fmt::Debug for PhoneModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.id)
+    }
+}
+
+impl FromStr for PhoneModel {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        PhoneModel::parse(s)
+    }
+}
+
+impl serde::Serialize for PhoneModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.id)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PhoneModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        PhoneModel::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for PhoneModel {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let example = VENDORS
+            .first()
+            .and_then(|v| v.model_examples().split([',', ' ']).next())
+            .unwrap_or_default();
+        let b = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(format!(
+                "A phone model as its provisioning file names it, e.g. {example}."
+            )))
+            .examples([example]);
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(b.build()))
+    }
+}
+
+impl utoipa::ToSchema for PhoneModel {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PhoneModel")
+    }
+}

@@ -1,0 +1,258 @@
+//! Rendering, the vendor-neutral half: one minijinja environment per vendor
+//! (its templates, its escaping), the inputs a file renders from, and the
+//! layering of settings.
+//!
+//! The built-in templates are compiled into the binary; an operator's
+//! template directory overrides them file by file (`<template_dir>/<vendor>/<file>`),
+//! so an upgrade never overwrites local changes and a missing override falls
+//! back to the built-in. Every interpolated value is escaped by the
+//! environment's formatter with the vendor's escaping, not by the templates,
+//! so an override cannot forget it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use minijinja::{Environment, Value};
+use serde::Serialize;
+use touchless_domain::{Mac, Perm, Setting};
+
+use crate::{PhoneModel, PhoneVendor, Vendor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template error: {0:#}")]
+    Template(#[from] minijinja::Error),
+    #[error("{0} phones have no file of this kind")]
+    NoSuchFile(Vendor),
+}
+
+/// One setting as the templates see it, after layering.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct SettingView {
+    pub name: String,
+    pub idx: Option<u32>,
+    pub value: String,
+    pub perm: &'static str,
+}
+
+impl From<&Setting> for SettingView {
+    fn from(s: &Setting) -> Self {
+        SettingView {
+            name: s.name.as_str().to_owned(),
+            idx: s.idx,
+            value: s.value.clone(),
+            perm: s.perm.as_str(),
+        }
+    }
+}
+
+impl SettingView {
+    /// A built-in setting (read-only for the phone's user).
+    pub fn builtin(name: &str, idx: Option<u32>, value: &str) -> Self {
+        SettingView {
+            name: name.to_owned(),
+            idx,
+            value: value.to_owned(),
+            perm: Perm::R.as_str(),
+        }
+    }
+}
+
+/// What a tenant's files render from.
+pub struct TenantFacts<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub sip_host: &'a str,
+    pub sip_port: u16,
+    pub settings: &'a [Setting],
+}
+
+impl TenantFacts<'_> {
+    /// `host`, or `host:port` when the port is not SIP's default.
+    pub fn registrar(&self) -> String {
+        if self.sip_port == 5060 {
+            self.sip_host.to_owned()
+        } else {
+            format!("{}:{}", self.sip_host, self.sip_port)
+        }
+    }
+}
+
+/// One SIP identity of a device.
+pub struct Line<'a> {
+    pub idx: u32,
+    pub extension: &'a str,
+    pub auth_user: &'a str,
+    pub sip_password: &'a str,
+    pub display_name: &'a str,
+}
+
+/// What a device's files render from: the device, its tenant, the public URL
+/// it fetches from, and the pair that opens its steady-state files (its own
+/// or its tenant's, decided by the caller).
+pub struct Phone<'a> {
+    pub public_url: &'a str,
+    pub tenant: TenantFacts<'a>,
+    pub mac: Mac,
+    pub model: PhoneModel,
+    pub name: &'a str,
+    pub revision: i64,
+    pub lines: Vec<Line<'a>>,
+    pub settings: &'a [Setting],
+    pub prov_user: &'a str,
+    pub prov_pass: &'a str,
+}
+
+impl Phone<'_> {
+    /// The URL of the file it fetches from now on.
+    pub fn steady_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.public_url,
+            self.model.vendor().steady_path(self.model, self.mac)
+        )
+    }
+}
+
+/// A vendor's compiled templates.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Renders the template `name` (`<vendor>/<file>`) with `ctx`.
+    pub fn render(&self, name: &str, ctx: Value) -> Result<Bytes, RenderError> {
+        let s = self.env.get_template(name)?.render(ctx)?;
+        Ok(Bytes::from(s))
+    }
+}
+
+/// Every vendor's templates; what the provisioning server and the
+/// redirection service render with.
+pub struct Renderer {
+    by_vendor: HashMap<&'static str, Templates>,
+}
+
+impl Renderer {
+    /// Builds each vendor's environment and compiles every template once, so
+    /// a broken override is reported at start, not at the first phone's
+    /// request.
+    pub fn new(template_dir: Option<PathBuf>) -> Result<Self, RenderError> {
+        let mut by_vendor = HashMap::new();
+        for v in crate::VENDORS {
+            by_vendor.insert(v.name(), environment(*v, template_dir.clone())?);
+        }
+        Ok(Renderer { by_vendor })
+    }
+
+    fn of(&self, v: Vendor) -> &Templates {
+        // Built in `new` for every vendor there is.
+        &self.by_vendor[v.name()]
+    }
+
+    pub fn first_contact(&self, p: &Phone) -> Result<Bytes, RenderError> {
+        let v = p.model.vendor();
+        v.render_first_contact(self.of(v), p)
+    }
+
+    pub fn device(&self, p: &Phone) -> Result<Bytes, RenderError> {
+        let v = p.model.vendor();
+        v.render_device(self.of(v), p)
+    }
+
+    pub fn common(&self, tenant: &TenantFacts, model: PhoneModel) -> Result<Bytes, RenderError> {
+        let v = model.vendor();
+        v.render_common(self.of(v), tenant, model)
+    }
+
+    /// The redirection service's answer for `vendor`'s phones.
+    pub fn redirect(&self, vendor: Vendor, settings: &[SettingView]) -> Result<Bytes, RenderError> {
+        vendor
+            .render_redirect(self.of(vendor), settings)
+            .unwrap_or(Err(RenderError::NoSuchFile(vendor)))
+    }
+}
+
+fn environment(
+    vendor: &'static dyn PhoneVendor,
+    template_dir: Option<PathBuf>,
+) -> Result<Templates, RenderError> {
+    let builtin = vendor.templates();
+    let mut env = Environment::new();
+    env.set_loader(move |name| {
+        if let Some(dir) = &template_dir {
+            // minijinja rejects names with `..` before calling us; the join
+            // is under the operator's own directory.
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(s) => return Ok(Some(s)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("cannot read {}: {e}", path.display()),
+                    ))
+                }
+            }
+        }
+        Ok(builtin
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| (*s).to_owned()))
+    });
+    env.set_formatter(move |out, _state, value| {
+        if value.is_undefined() || value.is_none() {
+            return Ok(());
+        }
+        if value.is_safe() {
+            return write!(out, "{value}").map_err(minijinja::Error::from);
+        }
+        match value.as_str() {
+            Some(s) => vendor.escape(out, s),
+            None => vendor.escape(out, &value.to_string()),
+        }
+        .map_err(minijinja::Error::from)
+    });
+    for (name, _) in builtin {
+        env.get_template(name)?;
+    }
+    Ok(Templates { env })
+}
+
+/// Applies each layer over `base`: same `(name, idx)` replaces in place, new
+/// ones are appended in layer order.
+pub fn layer(mut merged: Vec<SettingView>, layers: &[&[Setting]]) -> Vec<SettingView> {
+    for layer in layers {
+        for s in layer.iter() {
+            let v = SettingView::from(s);
+            match merged
+                .iter_mut()
+                .find(|m| m.name == v.name && m.idx == v.idx)
+            {
+                Some(slot) => *slot = v,
+                None => merged.push(v),
+            }
+        }
+    }
+    merged
+}
+
+/// XML 1.0 text and attribute escaping: the five markup characters.
+pub fn write_xml_escaped(out: &mut dyn std::fmt::Write, s: &str) -> std::fmt::Result {
+    let mut last = 0;
+    for (i, c) in s.char_indices() {
+        let rep = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&apos;",
+            _ => continue,
+        };
+        out.write_str(&s[last..i])?;
+        out.write_str(rep)?;
+        last = i + 1;
+    }
+    out.write_str(&s[last..])
+}
