@@ -91,7 +91,7 @@ enum Command {
     /// Web console accounts.
     #[command(subcommand)]
     User(cli::UserCmd),
-    /// A simulated Snom phone (one, or a boot storm).
+    /// A simulated phone (one, or a boot storm).
     #[command(subcommand)]
     Phone(PhoneCmd),
     /// Ask the running server for a consistent copy of its SQLite database
@@ -110,7 +110,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PhoneCmd {
-    /// Boot one phone like a factory-reset Snom: redirect, ztprov, prov.
+    /// Boot one phone as a factory-reset phone does: redirect, ztprov, prov.
     Boot {
         #[arg(long)]
         mac: String,
@@ -464,7 +464,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     );
     println!("  admin API            http://{}", running.admin_addr);
     match running.redirect_addr {
-        Some(a) => println!("  redirection service  {a} (SRAPS API under /api/v1/, phones ask for /snom<model>-<MAC>.htm)"),
+        Some(a) => println!(
+            "  redirection service  {a} (SRAPS API under /api/v1/, phones ask for {})",
+            touchless_phones::file_forms()
+        ),
         None => println!("  redirection service  off"),
     }
     match &running.new_admin_token {

@@ -27,7 +27,7 @@ pub enum DeviceCmd {
         /// A SIP line: EXTENSION:PASSWORD[:DISPLAY NAME], repeatable (line 1, 2, …).
         #[arg(long = "line")]
         lines: Vec<String>,
-        /// A Snom setting for this phone: NAME[IDX]=VALUE, repeatable.
+        /// A setting for this phone: NAME[IDX]=VALUE, repeatable.
         #[arg(long = "setting")]
         settings: Vec<String>,
     },

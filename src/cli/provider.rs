@@ -12,13 +12,19 @@ use crate::client::Client;
 
 #[derive(Subcommand)]
 pub enum ProviderCmd {
-    /// Add a redirection provider account (Snom SRAPS or a compatible service).
+    /// Add a redirection provider account: a vendor's cloud (of a kind this
+    /// touchless speaks) or a service speaking its API. One per scope and vendor.
     Add {
-        /// A name for it, e.g. `snom`.
+        /// A name for it, e.g. `cloud`.
         name: String,
-        /// API base URL.
-        #[arg(long, default_value = "https://secure-provisioning.snom.com/api/v1/")]
-        url: String,
+        /// The provider kind, which decides whose phones it registers; the
+        /// server's default kind without it (an unknown kind is answered with
+        /// the kinds there are).
+        #[arg(long)]
+        kind: Option<String>,
+        /// API base URL; the kind's public cloud without it.
+        #[arg(long)]
+        url: Option<String>,
         /// Access key id.
         #[arg(long)]
         key_id: String,
@@ -64,6 +70,7 @@ pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Re
     match cmd {
         ProviderCmd::Add {
             name,
+            kind,
             url,
             key_id,
             secret,
@@ -78,8 +85,8 @@ pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Re
                 .transpose()?;
             let body = NewProvider {
                 name,
-                kind: None,
-                base_url: Some(url),
+                kind,
+                base_url: url,
                 access_key_id: key_id,
                 secret,
                 tenant,

@@ -37,7 +37,7 @@ pub enum TenantCmd {
         /// its own, the default) or `tenant` (one pair for every phone).
         #[arg(long)]
         prov_credentials: Option<ProvScope>,
-        /// A Snom setting for every phone of the tenant: NAME[IDX]=VALUE, repeatable.
+        /// A setting for every phone of the tenant: NAME[IDX]=VALUE, repeatable.
         #[arg(long = "setting")]
         settings: Vec<String>,
     },

@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use touchless_domain::{Mac, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
-/// A redirection provider account (Snom SRAPS or a service speaking its API).
+/// A redirection provider account: a vendor's cloud, or a service speaking its API.
 /// The secret is never answered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Provider {
     pub name: String,
-    /// `snom`.
+    /// Which cloud's API it speaks, which decides whose phones it registers
+    /// (one provider per scope and vendor).
     pub kind: String,
     /// The API's base URL, ending in `/api/v1/` for SRAPS.
     pub base_url: String,
@@ -29,10 +30,10 @@ pub struct Provider {
 pub struct NewProvider {
     /// Lowercase letters, digits and '-'.
     pub name: String,
-    /// Only `snom` (the default) so far.
+    /// A kind this touchless speaks; the default kind when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    /// Defaults to Snom's SRAPS, `https://secure-provisioning.snom.com/api/v1/`.
+    /// Defaults to the kind's public cloud (an error for a kind without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     pub access_key_id: String,

@@ -51,7 +51,7 @@ pub struct Device {
 /// One SIP identity of a device, as answered (the password never is).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Line {
-    /// 1-based; Snom's `user_*` settings with this index.
+    /// 1-based; the index of the line's settings in the phone's file.
     pub idx: u32,
     pub extension: SipUser,
     pub auth_user: SipUser,

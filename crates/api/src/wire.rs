@@ -53,7 +53,7 @@ impl<'de> Deserialize<'de> for Port {
 }
 
 /// A setting's value: a string, or a number or boolean written as one
-/// (`true` is `on`, `false` is `off`, as Snom spells them).
+/// (`true` is `on`, `false` is `off`, as phone settings spell them).
 #[derive(Clone, Debug, PartialEq, Eq, ToSchema)]
 #[schema(value_type = String, example = "on")]
 pub struct SettingText(pub String);

@@ -6,7 +6,7 @@
 //! phones can store, which HTTP authentication they do, the shape of the
 //! first-contact and steady-state URLs, and its configuration formats
 //! (built-in settings, templates, escaping). A new vendor is one module that
-//! implements the trait and one line in [`VENDORS`].
+//! implements the trait and one line in `BUILTIN`.
 //!
 //! Everything here is pure: parsing and rendering, no IO besides reading an
 //! operator's template overrides.
@@ -15,17 +15,54 @@ mod file;
 mod model;
 pub mod render;
 mod snom;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 use std::fmt;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Mutex;
 
 pub use file::ConfigFile;
 pub use model::{Model, PhoneModel};
 pub use render::{Line, Phone, RenderError, Renderer, SettingView, Templates, TenantFacts};
 use touchless_domain::Mac;
 
-/// Every vendor this build knows, in the order file names and models are
+/// The vendors this build knows, in the order file names and models are
 /// tried. The registration point: a new vendor is one more line.
-pub static VENDORS: &[&dyn PhoneVendor] = &[&snom::SNOM];
+static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM];
+
+/// The list after [`register`]: a leaked, never-freed copy, so a reader on
+/// the request path pays one atomic load and no lock.
+static REGISTERED: AtomicPtr<Vec<&'static dyn PhoneVendor>> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Every vendor: the built-in ones and any registered since.
+pub fn vendors() -> &'static [&'static dyn PhoneVendor] {
+    let p = REGISTERED.load(Ordering::Acquire);
+    if p.is_null() {
+        BUILTIN
+    } else {
+        // SAFETY: `p` came from `Box::leak` in `register` and is never freed.
+        unsafe { &*p }
+    }
+}
+
+/// Adds a vendor at run time (a test's made-up vendor, or an embedder's),
+/// before the server that should know it starts. A vendor of a name already
+/// known is refused.
+pub fn register(v: &'static dyn PhoneVendor) -> Result<(), Error> {
+    static WRITER: Mutex<()> = Mutex::new(());
+    let _w = WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    if vendors().iter().any(|k| k.name() == v.name()) {
+        return Err(Error::Vendor(
+            v.name().to_owned(),
+            "a vendor not known yet".into(),
+        ));
+    }
+    let mut next = vendors().to_vec();
+    next.push(v);
+    REGISTERED.store(Box::leak(Box::new(next)), Ordering::Release);
+    Ok(())
+}
 
 /// Why a value naming a phone thing was rejected; the message names the
 /// forms every known vendor accepts.
@@ -60,7 +97,7 @@ pub struct UserAgent {
 }
 
 /// One phone maker. Implementations are unit structs in a `static`, listed in
-/// [`VENDORS`].
+/// `BUILTIN` or added with [`register`].
 pub trait PhoneVendor: Send + Sync + 'static {
     /// As stored and typed: lower-case letters (`snom`).
     fn name(&self) -> &'static str;
@@ -71,7 +108,7 @@ pub trait PhoneVendor: Send + Sync + 'static {
     /// Accepted spellings of a model besides the exact one (case, a missing
     /// prefix); `None` when this vendor has no such model.
     fn parse_model(&self, s: &str) -> Option<PhoneModel>;
-    /// A few model identifiers for messages: `snomD717, snomD785 or snomM900`.
+    /// A few model identifiers for messages, the first the schema's example.
     fn model_examples(&self) -> &'static str;
     /// The IEEE OUIs (first three bytes of the MAC) the vendor's phones carry.
     fn ouis(&self) -> &'static [[u8; 3]];
@@ -81,7 +118,7 @@ pub trait PhoneVendor: Send + Sync + 'static {
     fn parse_file(&self, name: &str) -> Option<ConfigFile>;
     /// The name [`PhoneVendor::parse_file`] reads back.
     fn file_name(&self, file: &ConfigFile) -> String;
-    /// The forms of file name, for a 404's words: `snom<model>[-<MAC>].htm`.
+    /// The forms of file name, for a 404's words: `<mac>.cfg or <model>.cfg`.
     fn file_forms(&self) -> &'static str;
     /// The User-Agent its phones send (what the simulator sends, and what
     /// [`PhoneVendor::parse_user_agent`] reads back).
@@ -150,7 +187,7 @@ pub struct Vendor(&'static dyn PhoneVendor);
 impl Vendor {
     /// The vendor of that name (`snom`).
     pub fn parse(s: &str) -> Result<Vendor, Error> {
-        VENDORS
+        vendors()
             .iter()
             .find(|v| v.name().eq_ignore_ascii_case(s))
             .map(|v| Vendor(*v))
@@ -158,7 +195,7 @@ impl Vendor {
     }
 
     pub fn all() -> impl Iterator<Item = Vendor> {
-        VENDORS.iter().map(|v| Vendor(*v))
+        vendors().iter().map(|v| Vendor(*v))
     }
 
     /// The vendor whose OUI ranges hold this MAC, if any.
@@ -201,8 +238,14 @@ impl fmt::Display for Vendor {
     }
 }
 
+impl serde::Serialize for Vendor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name())
+    }
+}
+
 fn vendor_names() -> String {
-    VENDORS
+    vendors()
         .iter()
         .map(|v| v.name())
         .collect::<Vec<_>>()
@@ -214,7 +257,7 @@ pub fn parse_file(name: &str) -> Option<ConfigFile> {
     if name.len() > 128 {
         return None;
     }
-    VENDORS.iter().find_map(|v| v.parse_file(name))
+    vendors().iter().find_map(|v| v.parse_file(name))
 }
 
 /// A User-Agent, tried against every vendor.
@@ -222,12 +265,12 @@ pub fn parse_user_agent(ua: &str) -> Option<UserAgent> {
     if ua.len() > 512 {
         return None;
     }
-    VENDORS.iter().find_map(|v| v.parse_user_agent(ua))
+    vendors().iter().find_map(|v| v.parse_user_agent(ua))
 }
 
 /// The forms of file name phones of every vendor ask for, for a 404's words.
 pub fn file_forms() -> String {
-    VENDORS
+    vendors()
         .iter()
         .map(|v| v.file_forms())
         .collect::<Vec<_>>()
@@ -237,7 +280,7 @@ pub fn file_forms() -> String {
 /// The tightest credential limits of any vendor: what a credential must fit
 /// when it may be handed to any phone (a tenant's shared pair, a generated one).
 pub fn credential_limits() -> CredentialLimits {
-    VENDORS.iter().map(|v| v.credential_limits()).fold(
+    vendors().iter().map(|v| v.credential_limits()).fold(
         CredentialLimits {
             user: usize::MAX,
             pass: usize::MAX,

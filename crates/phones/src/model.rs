@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{Error, PhoneVendor, Vendor, VENDORS};
+use crate::{vendors, Error, PhoneVendor, Vendor};
 
 /// One entry of a vendor's model list; vendors keep them in `static` tables,
 /// so a [`PhoneModel`] is one pointer.
@@ -33,12 +33,12 @@ impl PhoneModel {
     /// `snomD717`, `D717`, `snomd717`) and returns it in the phone's own.
     pub fn parse(s: &str) -> Result<Self, Error> {
         // Phones spell it exactly; that is the common case on the request path.
-        for v in VENDORS {
+        for v in vendors() {
             if let Some(m) = v.models().iter().find(|m| m.id == s) {
                 return Ok(PhoneModel(m));
             }
         }
-        VENDORS
+        vendors()
             .iter()
             .find_map(|v| v.parse_model(s))
             .ok_or_else(|| Error::Model(truncate(s), expected()))
@@ -60,7 +60,7 @@ impl PhoneModel {
 }
 
 fn expected() -> String {
-    let forms: Vec<String> = VENDORS
+    let forms: Vec<String> = vendors()
         .iter()
         .map(|v| {
             format!(
@@ -145,7 +145,7 @@ impl<'de> serde::Deserialize<'de> for PhoneModel {
 
 impl utoipa::PartialSchema for PhoneModel {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        let example = VENDORS
+        let example = vendors()
             .first()
             .and_then(|v| v.model_examples().split([',', ' ']).next())
             .unwrap_or_default();

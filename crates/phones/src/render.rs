@@ -23,6 +23,8 @@ use crate::{PhoneModel, PhoneVendor, Vendor};
 pub enum RenderError {
     #[error("template error: {0:#}")]
     Template(#[from] minijinja::Error),
+    #[error("no templates are loaded for {0} phones: the vendor was registered after the renderer was built")]
+    NotLoaded(Vendor),
     #[error("{0} phones have no file of this kind")]
     NoSuchFile(Vendor),
 }
@@ -140,36 +142,37 @@ impl Renderer {
     /// request.
     pub fn new(template_dir: Option<PathBuf>) -> Result<Self, RenderError> {
         let mut by_vendor = HashMap::new();
-        for v in crate::VENDORS {
+        for v in crate::vendors() {
             by_vendor.insert(v.name(), environment(*v, template_dir.clone())?);
         }
         Ok(Renderer { by_vendor })
     }
 
-    fn of(&self, v: Vendor) -> &Templates {
-        // Built in `new` for every vendor there is.
-        &self.by_vendor[v.name()]
+    fn of(&self, v: Vendor) -> Result<&Templates, RenderError> {
+        self.by_vendor
+            .get(v.name())
+            .ok_or(RenderError::NotLoaded(v))
     }
 
     pub fn first_contact(&self, p: &Phone) -> Result<Bytes, RenderError> {
         let v = p.model.vendor();
-        v.render_first_contact(self.of(v), p)
+        v.render_first_contact(self.of(v)?, p)
     }
 
     pub fn device(&self, p: &Phone) -> Result<Bytes, RenderError> {
         let v = p.model.vendor();
-        v.render_device(self.of(v), p)
+        v.render_device(self.of(v)?, p)
     }
 
     pub fn common(&self, tenant: &TenantFacts, model: PhoneModel) -> Result<Bytes, RenderError> {
         let v = model.vendor();
-        v.render_common(self.of(v), tenant, model)
+        v.render_common(self.of(v)?, tenant, model)
     }
 
     /// The redirection service's answer for `vendor`'s phones.
     pub fn redirect(&self, vendor: Vendor, settings: &[SettingView]) -> Result<Bytes, RenderError> {
         vendor
-            .render_redirect(self.of(vendor), settings)
+            .render_redirect(self.of(vendor)?, settings)
             .unwrap_or(Err(RenderError::NoSuchFile(vendor)))
     }
 }

@@ -433,10 +433,16 @@ async fn bootstrap_local_provider(
         redirect
     };
     let url = format!("{}://{host}/api/v1/", if tls { "https" } else { "http" });
+    // The default kind speaks SRAPS, the API this redirection service answers.
+    let kind = crate::daemon::kinds::default_kind();
+    let vendor = crate::daemon::kinds::kind(kind)
+        .and_then(|k| crate::daemon::kinds::vendor(&k))
+        .map_err(anyhow::Error::msg)?;
     let created = store
         .create_provider(&touchless_store::Provider {
             name: "local".into(),
-            kind: "snom".into(),
+            kind: kind.into(),
+            vendor,
             base_url: url.clone(),
             access_key_id: key.id.clone(),
             secret: key.secret.clone(),

@@ -3,12 +3,16 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use touchless_domain::{Mac, TenantId};
+use touchless_phones::Vendor;
 
-/// A redirection provider account (Snom SRAPS or anything speaking its API).
+/// A redirection provider account: a cloud (of a kind the daemon speaks) that
+/// registers one vendor's phones.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct Provider {
     pub name: String,
     pub kind: String,
+    /// Whose phones it registers; one provider per (scope, vendor).
+    pub vendor: Vendor,
     pub base_url: String,
     pub access_key_id: String,
     #[serde(skip)]

@@ -55,7 +55,7 @@ pub struct TenantPatch {
     pub settings: Option<Vec<Setting>>,
 }
 
-/// One SIP identity of a device (`idx` 1..n, Snom's `user_*` settings).
+/// One SIP identity of a device (`idx` 1..n, the index of its settings).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Line {
     pub idx: u32,

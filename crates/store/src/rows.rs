@@ -110,6 +110,7 @@ macro_rules! row_mappers {
             Ok(Provider {
                 name: r.try_get("name")?,
                 kind: r.try_get("kind")?,
+                vendor: touchless_phones::Vendor::parse(r.try_get("vendor")?)?,
                 base_url: r.try_get("base_url")?,
                 access_key_id: r.try_get("access_key_id")?,
                 secret: r.try_get("secret")?,

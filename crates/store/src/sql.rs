@@ -129,3 +129,13 @@ impl ContactTable {
 /// Binds: at, then the MACs in place of `{list}`.
 pub(crate) const MARK_REMOVING: &str =
     "UPDATE devices SET removing = TRUE, updated_at = $1 WHERE mac {list}";
+
+/// The tail of a provider conflict's words: which vendor's phones the scope
+/// already has a provider for, once there is more than one vendor to mean.
+pub(crate) fn for_vendor(p: &crate::Provider) -> String {
+    if touchless_phones::Vendor::all().count() > 1 {
+        format!(" for {} phones", p.vendor)
+    } else {
+        String::new()
+    }
+}

@@ -52,6 +52,8 @@ async fn claim(
 }
 
 /// SQLite says which column clashed only in its message.
+use crate::sql::for_vendor;
+
 fn provider_conflict(e: sqlx::Error, p: &Provider) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         let m = db.message();
@@ -60,8 +62,8 @@ fn provider_conflict(e: sqlx::Error, p: &Provider) -> StoreError {
         }
         if m.contains("UNIQUE") {
             return StoreError::Conflict(match &p.tenant {
-                Some(t) => format!("tenant {t} already has a provider"),
-                None => "a master provider already exists".into(),
+                Some(t) => format!("tenant {t} already has a provider{}", for_vendor(p)),
+                None => format!("a master provider already exists{}", for_vendor(p)),
             });
         }
         if m.contains("FOREIGN KEY") {

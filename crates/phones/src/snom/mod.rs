@@ -251,9 +251,9 @@ mod tests {
             let e = PhoneModel::parse(s).unwrap_err();
             assert!(e.to_string().contains("unknown phone model"), "{e}");
         }
-        assert_eq!(
-            PhoneModel::parse("snomD999").unwrap_err().to_string(),
+        // (Another test may have registered a second vendor, which joins the list.)
+        assert!(PhoneModel::parse("snomD999").unwrap_err().to_string().starts_with(
             "unknown phone model \"snomD999\": expected a Snom model identifier such as snomD717, snomD785 or snomM900"
-        );
+        ));
     }
 }

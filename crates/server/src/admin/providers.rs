@@ -62,23 +62,28 @@ pub(super) async fn create_provider(
 
 /// Adds a provider; the console's Add comes here too.
 pub(crate) async fn create(st: &AdminState, req: api::NewProvider) -> ApiResult<api::Provider> {
-    let kind = match req.kind {
-        Some(k) => check("kind", k, |s| {
-            let known = crate::daemon::kinds::known();
-            known
-                .contains(&s)
-                .then_some(())
-                .ok_or_else(|| format!("the provider kinds are {}", known.join(", ")))
-        })?,
-        None => "snom".into(),
+    use crate::daemon::kinds;
+    let kind_name = match req.kind {
+        Some(k) => check("kind", k, |s| kinds::kind(s).map(|_| ()))?,
+        None => kinds::default_kind().into(),
     };
+    let kind =
+        kinds::kind(&kind_name).map_err(|e| ApiError::field("kind", kind_name.as_str(), e))?;
     let p = Provider {
         name: check("name", req.name, slug)?,
-        kind,
-        base_url: match req.base_url {
-            Some(u) => check("base_url", u, url)?,
-            None => "https://secure-provisioning.snom.com/api/v1/".into(),
+        vendor: kinds::vendor(&kind).map_err(|e| ApiError::field("kind", kind_name.as_str(), e))?,
+        base_url: match (req.base_url, kind.default_base_url) {
+            (Some(u), _) => check("base_url", u, url)?,
+            (None, Some(u)) => u.into(),
+            (None, None) => {
+                return Err(ApiError::field(
+                    "base_url",
+                    "",
+                    format!("a provider of kind {kind_name} needs its base_url: the kind has no public address"),
+                ))
+            }
         },
+        kind: kind_name,
         access_key_id: check("access_key_id", req.access_key_id, printable)?,
         secret: check("secret", req.secret, printable)?,
         tenant: req.tenant,

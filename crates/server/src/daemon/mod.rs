@@ -5,7 +5,7 @@ pub mod distributor;
 pub mod kinds;
 pub mod provider;
 pub mod queue;
-pub mod sraps;
+pub mod snom;
 pub mod tls;
 
 pub use queue::Daemon;

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
 
 use touchless_domain::{Mac, TenantId, TouchlessMode};
+use touchless_phones::Vendor;
 use touchless_store::{Action, Device, Event, Outcome, Provider, Store, Tenant};
 
 use super::provider::{ProviderApi, ProviderError, Registration};
@@ -89,6 +90,35 @@ struct Target {
 /// Locks a mutex whose data stays consistent even if a holder panicked.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Why a device has no provider: which scope lacks one for which vendor, and
+/// the command that adds it.
+fn missing_provider(tenant: &Tenant, vendor: Vendor) -> String {
+    let only = Vendor::all().count() == 1;
+    let kind = super::kinds::kind_for(vendor);
+    let add = match (&kind, tenant.mode) {
+        (Some(k), TouchlessMode::Master) if !only => format!("touchless provider add --kind {k}"),
+        (Some(k), TouchlessMode::PerTenant) if !only => {
+            format!("touchless provider add --tenant {} --kind {k}", tenant.id)
+        }
+        (_, TouchlessMode::Master) => "touchless provider add".to_owned(),
+        (_, TouchlessMode::PerTenant) => format!("touchless provider add --tenant {}", tenant.id),
+    };
+    let phones = if only {
+        String::new()
+    } else {
+        format!(" for {vendor} phones")
+    };
+    match tenant.mode {
+        TouchlessMode::Master => {
+            format!("no master provider{phones} is configured; add one with `{add}`")
+        }
+        TouchlessMode::PerTenant => format!(
+            "tenant {} is in per-tenant mode but has no provider{phones}; add one with `{add}`",
+            tenant.id
+        ),
+    }
 }
 
 impl Daemon {
@@ -204,19 +234,15 @@ impl Daemon {
             .get(&device.tenant)
             .and_then(Option::as_ref)
             .ok_or_else(|| format!("tenant {} no longer exists", device.tenant))?;
-        let found = match tenant.mode {
-            TouchlessMode::Master => providers.iter().find(|p| p.tenant.is_none()),
-            TouchlessMode::PerTenant => providers
-                .iter()
-                .find(|p| p.tenant.as_ref() == Some(&tenant.id)),
-        };
-        let p = found.ok_or_else(|| match tenant.mode {
-            TouchlessMode::Master => "no master provider is configured; add one with `touchless provider add`".to_owned(),
-            TouchlessMode::PerTenant => format!(
-                "tenant {} is in per-tenant mode but has no provider; add one with `touchless provider add --tenant {}`",
-                tenant.id, tenant.id
-            ),
-        })?;
+        let vendor = device.model.vendor();
+        let found = providers.iter().find(|p| {
+            p.vendor == vendor
+                && match tenant.mode {
+                    TouchlessMode::Master => p.tenant.is_none(),
+                    TouchlessMode::PerTenant => p.tenant.as_ref() == Some(&tenant.id),
+                }
+        });
+        let p = found.ok_or_else(|| missing_provider(tenant, vendor))?;
         let registration = (ev.action == Action::Register).then(|| {
             // The staged credentials; the current ones if a newer event
             // already promoted them (a repeat is harmless).

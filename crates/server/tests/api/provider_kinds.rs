@@ -184,11 +184,15 @@ impl ProviderApi for BatchCloud {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_provider_kind_registers_a_hundred_per_call_with_a_cached_token() {
-    // The one registration line a new kind needs.
-    touchless_server::daemon::kinds::register("batchy", factory);
+/// The made-up kind registers Snom's phones in the first test, and the
+/// made-up vendor's in the mixed fleet below.
+const KIND: touchless_server::daemon::kinds::Kind = touchless_server::daemon::kinds::Kind {
+    vendor: "snom",
+    factory,
+    default_base_url: None,
+};
 
+async fn start_cloud() -> (Arc<Cloud>, std::net::SocketAddr) {
     let cloud = Arc::new(Cloud::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -197,6 +201,177 @@ async fn a_batch_provider_kind_registers_a_hundred_per_call_with_a_cached_token(
         .route("/devices/batch", post(batch))
         .with_state(Arc::clone(&cloud));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (cloud, addr)
+}
+
+async fn settled(app: &TestApp) -> Vec<Value> {
+    let t = std::time::Instant::now();
+    loop {
+        let (_, list) = app.get("/devices").await;
+        let list = list.as_array().unwrap().clone();
+        if list.iter().all(|d| d["status"] != "pending") {
+            return list;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(30),
+            "still pending"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A mixed fleet: a made-up vendor (`{mac}.cfg`, key=value, a per-model
+/// common file; `touchless_phones::testing`) beside Snom in one tenant. Each
+/// phone is served its vendor's files, and each device goes to the provider
+/// of its scope for its vendor; a vendor without one fails, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_fleet_gets_each_vendors_files_and_provider() {
+    touchless_phones::testing::register();
+    touchless_server::daemon::kinds::register(
+        "kvcloud",
+        touchless_server::daemon::kinds::Kind {
+            vendor: "keyval",
+            ..KIND
+        },
+    );
+    let (cloud, addr) = start_cloud().await;
+    let mut app = spawn_app_with(|c| {
+        fast(c);
+        basic_only(c);
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!([
+                {"mac": "0A0B0C000001", "model": "kv100", "tenant": "acme",
+                 "lines": [{"extension": "401", "sip_password": "sip-secret", "display_name": "Alice"}]},
+                {"mac": "000413BA0001", "model": "snomD717", "tenant": "acme"},
+            ]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let kv = &v[0];
+
+    // The made-up vendor's files, by its names, in its format.
+    let get = |path: &str, user: &str, pass: &str| {
+        app.http
+            .get(format!("{}{path}", app.prov))
+            .basic_auth(user.to_owned(), Some(pass.to_owned()))
+            .send()
+    };
+    let r = get(
+        "/ztprov/0a0b0c000001.cfg",
+        kv["ztprov_user"].as_str().unwrap(),
+        kv["ztprov_pass"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(&format!(
+            "provisioning.url={}/prov/0a0b0c000001.cfg\n",
+            app.prov
+        )),
+        "{body}"
+    );
+    assert!(body.contains("provisioning.user=prov-acme\n"), "{body}");
+    let r = get("/prov/0a0b0c000001.cfg", "prov-acme", "s3cr3t-prov")
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("account.registrar.1=pbx.example.com\n"),
+        "{body}"
+    );
+    assert!(body.contains("account.label.1=Alice\n"), "{body}");
+    let r = get("/prov/kv100.cfg", "prov-acme", "s3cr3t-prov")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .starts_with("#!keyval\n# every kv100"));
+    // Snom's phone in the same tenant still gets Snom's XML.
+    let (s, body) = app
+        .prov_file("000413BA0001", "prov-acme", "s3cr3t-prov")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("<setting_server"), "{body}");
+
+    // Only a Snom provider in the master scope: the other vendor's device
+    // fails with words naming what is missing.
+    let (key, secret) = crate::daemon::own_redirect_account(&app, "write").await;
+    let local = format!("{}/api/v1/", app.redirect);
+    crate::daemon::provider(&app, "local", &local, &key, &secret, None).await;
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settled(&app).await;
+    let status = |list: &[Value], mac: &str| {
+        let d = list.iter().find(|d| d["mac"] == mac).unwrap();
+        (
+            d["status"].as_str().unwrap().to_owned(),
+            d["last_message"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        status(&list, "000413BA0001"),
+        ("registered".into(), "-".into())
+    );
+    assert_eq!(
+        status(&list, "0A0B0C000001"),
+        (
+            "failed".into(),
+            "no master provider for keyval phones is configured; add one with `touchless provider add --kind kvcloud`".into()
+        )
+    );
+
+    // With a provider for that vendor, it goes there, and only it.
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "kv", "kind": "kvcloud", "base_url": format!("http://{addr}"), "access_key_id": "id", "secret": "s3cret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": "kv2", "kind": "kvcloud", "base_url": format!("http://{addr}"), "access_key_id": "id", "secret": "s3cret"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (
+            StatusCode::CONFLICT,
+            Some("a master provider already exists for keyval phones")
+        ),
+        "{v}"
+    );
+    app.post("/devices/register", json!({"macs": ["0A0B0C000001"]}))
+        .await;
+    let list = settled(&app).await;
+    assert_eq!(
+        status(&list, "0A0B0C000001"),
+        ("registered".into(), "-".into())
+    );
+    assert_eq!(
+        *cloud.registered.lock().unwrap(),
+        vec!["0A0B0C000001".to_owned()]
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_provider_kind_registers_a_hundred_per_call_with_a_cached_token() {
+    // The one registration line a new kind needs.
+    touchless_server::daemon::kinds::register("batchy", KIND);
+
+    let (cloud, addr) = start_cloud().await;
 
     // One queue, so its events come to one worker, which groups them.
     let mut app = spawn_app_with(|c| {
@@ -236,19 +411,7 @@ async fn a_batch_provider_kind_registers_a_hundred_per_call_with_a_cached_token(
     );
 
     app.post("/devices/register", json!({"all": true})).await;
-    let t = std::time::Instant::now();
-    let list = loop {
-        let (_, list) = app.get("/devices").await;
-        let list = list.as_array().unwrap().clone();
-        if list.iter().all(|d| d["status"] != "pending") {
-            break list;
-        }
-        assert!(
-            t.elapsed() < std::time::Duration::from_secs(30),
-            "still pending"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let list = settled(&app).await;
     let failed: Vec<_> = list.iter().filter(|d| d["status"] == "failed").collect();
     assert_eq!(failed.len(), 1, "only the refused MAC");
     assert_eq!(failed[0]["mac"], TAKEN);

@@ -8,9 +8,14 @@ use crate::{Action, EventState, Issued, Outcome, Provider, Store, StoreError};
 use super::*;
 
 fn provider(name: &str, tenant: Option<&str>) -> Provider {
+    vendor_provider(name, tenant, "snom")
+}
+
+fn vendor_provider(name: &str, tenant: Option<&str>, vendor: &str) -> Provider {
     Provider {
         name: name.into(),
-        kind: "snom".into(),
+        kind: vendor.into(),
+        vendor: touchless_phones::Vendor::parse(vendor).unwrap(),
         base_url: "http://127.0.0.1:9/api/v1/".into(),
         access_key_id: "key".into(),
         secret: "secret".into(),
@@ -40,6 +45,23 @@ pub async fn providers_one_per_scope(s: &dyn Store) {
         Err(StoreError::Invalid { .. })
     ));
     assert_eq!(s.list_providers().await.unwrap().len(), 2);
+    // One per (scope, vendor): another vendor's phones get a provider of
+    // their own in the same scope, and a second one for them is refused,
+    // naming the vendor.
+    touchless_phones::testing::register();
+    let kv = s
+        .create_provider(&vendor_provider("kv", None, "keyval"))
+        .await
+        .unwrap();
+    assert_eq!(kv.vendor.name(), "keyval");
+    assert!(
+        matches!(s.create_provider(&vendor_provider("kv2", None, "keyval")).await, Err(StoreError::Conflict(m)) if m == "a master provider already exists for keyval phones")
+    );
+    s.create_provider(&vendor_provider("acme-kv", Some("acme"), "keyval"))
+        .await
+        .unwrap();
+    s.delete_provider("kv").await.unwrap();
+    s.delete_provider("acme-kv").await.unwrap();
     let mut edited = p.clone();
     edited.access_key_id = "key2".into();
     edited.secret = "secret2".into();

@@ -31,7 +31,7 @@ macro_rules! queue_store {
             async fn create_provider(&self, p: &Provider) -> Result<Provider> {
                 sqlx::query(
                     "INSERT INTO providers (name, kind, base_url, access_key_id, secret, tenant_id, \
-                     created_at, ca_pem) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     created_at, ca_pem, vendor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&p.name)
                 .bind(&p.kind)
@@ -41,6 +41,7 @@ macro_rules! queue_store {
                 .bind(p.tenant.as_ref().map(|t| t.as_str().to_owned()))
                 .bind(be::now())
                 .bind(p.ca_pem.as_deref())
+                .bind(p.vendor.name())
                 .execute(self.writes())
                 .await
                 .map_err(|e| provider_conflict(e, p))?;

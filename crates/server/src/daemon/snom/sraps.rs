@@ -16,7 +16,7 @@ use touchless_api::sraps::{
 use touchless_api::wire::FlexBool;
 use touchless_domain::Mac;
 
-use super::provider::{ProviderApi, ProviderError, Registration};
+use crate::daemon::provider::{ProviderApi, ProviderError, Registration};
 use crate::redirect::hawk;
 
 /// How long discovery results (endpoints URL, setting uuids) are reused.
@@ -40,15 +40,15 @@ pub struct Sraps {
     cache: Mutex<Option<(Instant, Discovery)>>,
 }
 
-/// The `snom` kind's factory (see `super::kinds`).
-pub fn factory(a: &super::provider::Account<'_>) -> std::sync::Arc<dyn ProviderApi> {
+/// The kind's factory (see `crate::daemon::kinds`).
+pub fn factory(a: &crate::daemon::provider::Account<'_>) -> std::sync::Arc<dyn ProviderApi> {
     std::sync::Arc::new(Sraps::new(
         a.base_url, a.key_id, a.secret, a.timeout, a.ca_pem,
     ))
 }
 
 impl Sraps {
-    /// `ca_pem`: certificates trusted besides the public roots (see [`super::tls`]).
+    /// `ca_pem`: certificates trusted besides the public roots (see [`crate::daemon::tls`]).
     pub fn new(
         base_url: &str,
         key_id: &str,
@@ -65,7 +65,7 @@ impl Sraps {
             base,
             key_id: key_id.to_owned(),
             secret: secret.to_owned(),
-            http: super::tls::client(ca_pem, timeout).unwrap_or_else(|e| {
+            http: crate::daemon::tls::client(ca_pem, timeout).unwrap_or_else(|e| {
                 // The admin API checks bundles before storing them.
                 tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
                 reqwest::Client::builder()
@@ -143,7 +143,7 @@ impl Sraps {
         }
         let resp = req.send().await.map_err(|e| {
             // An untrusted certificate stays untrusted: no point retrying.
-            if let Some(words) = super::tls::explain(&e, url) {
+            if let Some(words) = crate::daemon::tls::explain(&e, url) {
                 return ProviderError::Permanent(words);
             }
             if e.is_timeout() {
