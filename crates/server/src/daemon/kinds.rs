@@ -10,17 +10,8 @@ use std::time::Duration;
 use touchless_phones::Vendor;
 use touchless_store::Provider;
 
-use super::provider::{Account, Factory, ProviderApi};
-
-/// What a kind is: whose phones it registers, how its client is built, and
-/// where its public cloud is (the base URL an admin may leave out).
-#[derive(Clone, Copy)]
-pub struct Kind {
-    /// A vendor name of `touchless_phones`.
-    pub vendor: &'static str,
-    pub factory: Factory,
-    pub default_base_url: Option<&'static str>,
-}
+pub use super::provider::Kind;
+use super::provider::{Account, ProviderApi};
 
 /// The kinds this build speaks; the first is the default of `provider add`.
 fn builtin() -> Vec<(&'static str, Kind)> {

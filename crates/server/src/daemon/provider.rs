@@ -64,6 +64,16 @@ pub struct Account<'a> {
 /// so session state (a discovery cache, an OAuth token) lives in them.
 pub type Factory = fn(&Account<'_>) -> std::sync::Arc<dyn ProviderApi>;
 
+/// What a kind is: whose phones it registers, how its client is built, and
+/// where its public cloud is (the base URL an admin may leave out).
+#[derive(Clone, Copy)]
+pub struct Kind {
+    /// A vendor name of `touchless_phones`.
+    pub vendor: &'static str,
+    pub factory: Factory,
+    pub default_base_url: Option<&'static str>,
+}
+
 #[async_trait]
 pub trait ProviderApi: Send + Sync {
     /// How many devices one call may carry; the queue groups up to this

@@ -2,7 +2,7 @@
 
 pub mod sraps;
 
-use super::kinds::Kind;
+use super::provider::Kind;
 
 /// The provider kind: Snom's SRAPS at its public address, or any service
 /// speaking its API (touchless's own redirection service among them).
