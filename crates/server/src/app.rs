@@ -187,7 +187,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     let redirect_state = cfg.redirect.enabled.then(|| {
         Arc::new(RedirectState::new(
             Arc::clone(&store),
-            Arc::clone(&renderer),
+            renderer.shared(),
             &cfg.redirect,
             Arc::clone(&metrics),
         ))

@@ -1,30 +1,17 @@
-//! The HTTP surfaces of touchless (provisioning server, admin API), their
-//! configuration, and [`app::start`], which wires them to a store.
+//! touchless as one program: [`app::start`] wires the parts (the
+//! provisioning server, the redirection service, the daemon and the admin
+//! side, each its own crate) to a store and runs them. The parts are
+//! re-exported under their old paths, so the binary and the integration
+//! tests name them as `touchless_server::…`.
 
-pub mod accesslog;
-pub mod admin;
 pub mod app;
-pub mod auth;
-pub mod bodies;
-pub mod certs;
-pub mod config;
-pub mod console;
-pub mod contacts;
-pub mod daemon;
-pub mod datadir;
-pub mod directory;
-pub mod facts;
-mod json;
-pub mod limits;
-pub mod metrics;
-pub mod provisioning;
-pub mod redirect;
-pub mod reloader;
-pub mod render;
-pub mod secret;
-pub mod serve;
-mod sharded;
-pub mod tasks;
 
 pub use app::{start, Running};
-pub use config::Config;
+pub use touchless_admin::{admin, console};
+pub use touchless_daemon as daemon;
+pub use touchless_provisioning::handler as provisioning;
+pub use touchless_provisioning::{auth, bodies, contacts, directory, facts, reloader, render};
+pub use touchless_redirect as redirect;
+pub use touchless_runtime::{
+    accesslog, certs, config, datadir, json, limits, metrics, secret, serve, tasks, Config,
+};

@@ -1,0 +1,473 @@
+//! The Snom SRAPS provider: Hawk-signed REST calls, exactly the chain real
+//! clients run (reference §1.3–1.8): `tokens/{key}` → company →
+//! `links.endpoints`; the settings catalogue (every page, `setting_server` from
+//! section `phone-settings`); then `PUT {endpoints}{mac}`.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use touchless_api::sraps::{
+    Company, EndpointWrite, ManagedValueIn, Problem, SettingDefinition, Token,
+};
+use touchless_api::wire::FlexBool;
+use touchless_domain::Mac;
+
+use crate::provider::{ProviderApi, ProviderError, Registration};
+use touchless_runtime::hawk;
+
+/// How long discovery results (endpoints URL, setting uuids) are reused.
+const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+
+#[derive(Clone, Debug)]
+struct Discovery {
+    company: String,
+    company_name: String,
+    endpoints: String,
+    setting_server: String,
+    http_client_user: String,
+    http_client_pass: String,
+}
+
+pub struct Sraps {
+    base: String,
+    key_id: String,
+    secret: String,
+    http: reqwest::Client,
+    cache: Mutex<Option<(Instant, Discovery)>>,
+}
+
+/// The kind's factory (see `crate::kinds`).
+pub fn factory(a: &crate::provider::Account<'_>) -> std::sync::Arc<dyn ProviderApi> {
+    std::sync::Arc::new(Sraps::new(
+        a.base_url, a.key_id, a.secret, a.timeout, a.ca_pem,
+    ))
+}
+
+impl Sraps {
+    /// `ca_pem`: certificates trusted besides the public roots (see [`crate::tls`]).
+    pub fn new(
+        base_url: &str,
+        key_id: &str,
+        secret: &str,
+        timeout: Duration,
+        ca_pem: Option<&str>,
+    ) -> Self {
+        let base = if base_url.ends_with('/') {
+            base_url.to_owned()
+        } else {
+            format!("{base_url}/")
+        };
+        Sraps {
+            base,
+            key_id: key_id.to_owned(),
+            secret: secret.to_owned(),
+            http: crate::tls::client(ca_pem, timeout).unwrap_or_else(|e| {
+                // The admin API checks bundles before storing them.
+                tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
+                reqwest::Client::builder()
+                    .timeout(timeout)
+                    .connect_timeout(timeout)
+                    .build()
+                    .expect("building an HTTP client")
+            }),
+            cache: Mutex::new(None),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// One signed request; `Ok((status, headers, body))` for any HTTP answer.
+    async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, String), ProviderError> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| ProviderError::Permanent(format!("bad provider URL {url}: {e}")))?;
+        let host = parsed.host_str().unwrap_or("").to_owned();
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        let resource = match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_owned(),
+        };
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let mut h = hawk::Header {
+            id: self.key_id.clone(),
+            ts: chrono::Utc::now().timestamp().max(0) as u64,
+            nonce: touchless_runtime::secret::random_token(12),
+            hash: bytes
+                .as_ref()
+                .map(|b| hawk::payload_hash("application/json", b)),
+            ..hawk::Header::default()
+        };
+        h.mac = hawk::request_mac(
+            self.secret.as_bytes(),
+            &h,
+            &hawk::RequestInfo {
+                method: method.as_str(),
+                resource: &resource,
+                host: &host,
+                port,
+            },
+        );
+        let mut auth = format!(
+            "Hawk id=\"{}\", ts=\"{}\", nonce=\"{}\"",
+            h.id, h.ts, h.nonce
+        );
+        if let Some(hash) = &h.hash {
+            auth.push_str(&format!(", hash=\"{hash}\""));
+        }
+        auth.push_str(&format!(", mac=\"{}\"", h.mac));
+        tracing::info!(
+            "(Snom): Sending Request. Method={} Url={url}",
+            method.as_str()
+        );
+        let mut req = self
+            .http
+            .request(method, url)
+            .header("authorization", auth)
+            .header("accept", "application/json");
+        if let Some(b) = bytes {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            // An untrusted certificate stays untrusted: no point retrying.
+            if let Some(words) = crate::tls::explain(&e, url) {
+                return ProviderError::Permanent(words);
+            }
+            if e.is_timeout() {
+                ProviderError::Transient {
+                    message: format!("the provider did not answer in time ({url})"),
+                    retry_after: None,
+                }
+            } else {
+                ProviderError::Transient {
+                    message: format!("cannot reach the provider at {url}: {}", root_cause(&e)),
+                    retry_after: None,
+                }
+            }
+        })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        Ok((status, headers, text))
+    }
+
+    /// A request whose non-2xx answer is an error, and whose answer is an `R`.
+    async fn ok<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<(reqwest::header::HeaderMap, R), ProviderError> {
+        let (status, headers, text) = self.call(method, url, body).await?;
+        if !status.is_success() {
+            return Err(classify(status, &headers, &text, url));
+        }
+        let value = serde_json::from_str(&text).map_err(|e| {
+            ProviderError::Permanent(format!(
+                "the provider's answer to {url} is not what the SRAPS API answers: {e}"
+            ))
+        })?;
+        Ok((headers, value))
+    }
+
+    /// A GET answered with an `R`.
+    async fn get<R: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<(reqwest::header::HeaderMap, R), ProviderError> {
+        self.ok(Method::GET, url, None::<&()>).await
+    }
+
+    async fn discover(&self, fresh: bool) -> Result<Discovery, ProviderError> {
+        if !fresh {
+            if let Some((at, d)) = self
+                .cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
+                if at.elapsed() < DISCOVERY_TTL {
+                    return Ok(d.clone());
+                }
+            }
+        }
+        let (_, token): (_, Token) = self
+            .get(&self.url(&format!("tokens/{}", self.key_id)))
+            .await
+            .map_err(|e| match e {
+                ProviderError::Permanent(m) if m.starts_with("404") => {
+                    ProviderError::Permanent(format!(
+                        "the provider does not know the access key id {} (404 on tokens/)",
+                        self.key_id
+                    ))
+                }
+                other => other,
+            })?;
+        if token.role == "none" {
+            return Err(no_role());
+        }
+        let company_url = link(token.links.company, "company")?;
+        let (_, company): (_, Company) = self.get(&company_url).await?;
+        let endpoints = link(company.links.endpoints, "endpoints")?;
+        let endpoints = if endpoints.ends_with('/') {
+            endpoints
+        } else {
+            format!("{endpoints}/")
+        };
+        let mut uuids: [Option<String>; 3] = [None, None, None];
+        let mut next = Some(self.url("settings/?page_size=1000"));
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > 100 {
+                return Err(ProviderError::Permanent(
+                    "the provider's settings catalogue does not end (over 100 pages)".into(),
+                ));
+            }
+            let (headers, list): (_, Vec<SettingDefinition>) = self.get(&url).await?;
+            for s in list {
+                // Only section phone-settings: SRAPS also has a `global` setting_server.
+                if s.section != "phone-settings" || s.uuid.is_empty() {
+                    continue;
+                }
+                let slot = match s.param_name.as_str() {
+                    "setting_server" => 0,
+                    "http_client_user" => 1,
+                    "http_client_pass" => 2,
+                    _ => continue,
+                };
+                if uuids[slot].is_none() {
+                    uuids[slot] = Some(s.uuid);
+                }
+            }
+            next = next_link(&headers);
+        }
+        let [Some(setting_server), user, pass] = uuids else {
+            return Err(ProviderError::Permanent(
+                "the provider's settings catalogue has no setting_server in section phone-settings"
+                    .into(),
+            ));
+        };
+        let d = Discovery {
+            company: company.uuid,
+            company_name: company.name,
+            endpoints,
+            setting_server,
+            http_client_user: user.unwrap_or_default(),
+            http_client_pass: pass.unwrap_or_default(),
+        };
+        if d.http_client_user.is_empty() || d.http_client_pass.is_empty() {
+            tracing::warn!("(Snom): the provider's catalogue lacks http_client_user/http_client_pass; credentials are sent in the URL instead");
+        }
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), d.clone()));
+        Ok(d)
+    }
+}
+
+fn no_role() -> ProviderError {
+    ProviderError::Permanent(
+        "403 Forbidden: the API key has no role; choose a role for the key at the provider".into(),
+    )
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+fn link(url: Option<String>, name: &str) -> Result<String, ProviderError> {
+    url.filter(|u| !u.is_empty()).ok_or_else(|| {
+        ProviderError::Permanent(format!("the provider's answer has no links.{name}"))
+    })
+}
+
+fn next_link(h: &reqwest::header::HeaderMap) -> Option<String> {
+    h.get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|part| {
+            part.contains("rel=\"next\"")
+                .then(|| {
+                    part.trim()
+                        .strip_prefix('<')?
+                        .split_once('>')
+                        .map(|(u, _)| u.to_owned())
+                })
+                .flatten()
+        })
+}
+
+/// What an error answer says: SRAPS's `detail` (or another service's
+/// `message`/`error`), else the start of the body as it came.
+fn detail(body: &str) -> String {
+    serde_json::from_str::<Problem>(body)
+        .ok()
+        .and_then(|p| p.text().map(str::to_owned))
+        .unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+/// Turns a non-2xx answer into words an admin can act on.
+fn classify(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &str,
+    url: &str,
+) -> ProviderError {
+    let d = detail(body);
+    let retry_after = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    match status.as_u16() {
+        401 => ProviderError::Permanent(format!(
+            "401 Unauthorized: the provider rejected the API key (wrong access key id or secret): {d}"
+        )),
+        403 if d.contains("taken_mac_or_forbidden") || d.contains("lacks permission to endpoint") => {
+            ProviderError::Permanent("MAC is owned by another account (taken_mac_or_forbidden)".into())
+        }
+        403 if d.contains("role") => no_role(),
+        403 => ProviderError::Permanent(format!("403 Forbidden: {d}")),
+        404 => ProviderError::Permanent(format!("404 Not Found: {url}")),
+        408 => ProviderError::Transient { message: format!("408 Request Timeout at the provider: {d}"), retry_after },
+        429 => {
+            let wait = retry_after.unwrap_or(Duration::from_secs(5));
+            ProviderError::Throttled {
+                message: format!("429 Too Many Requests: rate limited by the provider (retry after {} s)", wait.as_secs()),
+                retry_after: wait,
+            }
+        }
+        400 => ProviderError::Permanent(format!("400 Bad Request: {d}")),
+        s if s >= 500 => ProviderError::Transient { message: format!("provider error {s}: {d}"), retry_after },
+        s => ProviderError::Permanent(format!("{s}: {d}")),
+    }
+}
+
+#[async_trait]
+impl ProviderApi for Sraps {
+    async fn register(&self, r: &Registration) -> Result<(), ProviderError> {
+        let d = self.discover(false).await?;
+        let mac = r.mac.to_string().to_ascii_lowercase();
+        let mut settings = std::collections::BTreeMap::new();
+        let mut url = r.url.clone();
+        if d.http_client_user.is_empty() || d.http_client_pass.is_empty() {
+            // Snom accepts user:pass@host in the setting server URL (reference §3).
+            if let Some((scheme, rest)) = url.split_once("://") {
+                url = format!("{scheme}://{}:{}@{rest}", r.user, r.pass);
+            }
+        } else {
+            settings.insert(
+                d.http_client_user.clone(),
+                ManagedValueIn::rw(r.user.as_str()),
+            );
+            settings.insert(
+                d.http_client_pass.clone(),
+                ManagedValueIn::rw(r.pass.as_str()),
+            );
+        }
+        settings.insert(d.setting_server.clone(), ManagedValueIn::rw(&url));
+        let body = EndpointWrite {
+            mac: Some(mac.clone()),
+            autoprovisioning_enabled: Some(FlexBool(true)),
+            settings_manager: Some(settings),
+            ..EndpointWrite::default()
+        };
+        // The answer is the endpoint; nothing in it is needed.
+        let result = self
+            .ok::<serde::de::IgnoredAny>(Method::PUT, &format!("{}{mac}", d.endpoints), Some(&body))
+            .await;
+        if matches!(&result, Err(ProviderError::Permanent(m)) if m.starts_with("404")) {
+            // A stale endpoints URL: forget discovery so the next attempt redoes it.
+            *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        result.map(|_| ())
+    }
+
+    async fn deregister(&self, mac: Mac) -> Result<(), ProviderError> {
+        let d = self.discover(false).await?;
+        let url = format!("{}{}", d.endpoints, mac.to_string().to_ascii_lowercase());
+        let (status, headers, body) = self.call(Method::DELETE, &url, None::<&()>).await?;
+        if status.is_success() || status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Err(classify(status, &headers, &body, &url))
+    }
+
+    async fn test(&self) -> Result<String, ProviderError> {
+        let d = self.discover(true).await?;
+        Ok(format!("OK, company {}/{}", d.company_name, d.company))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_answers_for_admins() {
+        let h = reqwest::header::HeaderMap::new();
+        let p =
+            |s: u16, body: &str| classify(StatusCode::from_u16(s).unwrap(), &h, body, "http://x/");
+        assert_eq!(
+            p(
+                403,
+                r#"{"detail": "taken_mac_or_forbidden: MAC 1 is owned by another account"}"#
+            )
+            .to_string(),
+            "MAC is owned by another account (taken_mac_or_forbidden)"
+        );
+        assert_eq!(
+            p(
+                403,
+                r#"{"detail": "The API key has no role (role \"none\")"}"#
+            )
+            .to_string(),
+            "403 Forbidden: the API key has no role; choose a role for the key at the provider"
+        );
+        assert!(p(401, r#"{"detail": "Bad mac"}"#)
+            .to_string()
+            .contains("wrong access key id or secret"));
+        assert!(p(503, "down").is_transient());
+        assert!(!p(400, r#"{"message": "bad mac"}"#).is_transient());
+        let mut h429 = reqwest::header::HeaderMap::new();
+        h429.insert("retry-after", "7".parse().unwrap());
+        match classify(StatusCode::TOO_MANY_REQUESTS, &h429, "{}", "u") {
+            ProviderError::Throttled {
+                retry_after,
+                message,
+            } => {
+                assert_eq!(retry_after, Duration::from_secs(7));
+                assert!(message.contains("retry after 7 s"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn follows_link_headers() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("link", "<http://a/settings/?page=2&page_size=20>; rel=\"next\", <http://a/settings/?page=0>; rel=\"prev\"".parse().unwrap());
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("http://a/settings/?page=2&page_size=20")
+        );
+        assert_eq!(next_link(&reqwest::header::HeaderMap::new()), None);
+    }
+}

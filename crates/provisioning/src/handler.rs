@@ -1,0 +1,411 @@
+//! The provisioning server: `/ztprov/…` and `/prov/…` for phones.
+//!
+//! The hot path: parse the file name, look the device up in the in-memory
+//! [`Directory`], check the credentials against precomputed values, return the
+//! cached body. No database access and no password hashing with a slow KDF;
+//! the allocations are small and few (the Digest hashes, the user name for the
+//! logs, a new contact-log row). Unknown MACs, wrong passwords, expired ztprov
+//! credentials and other devices' pairs all get the very same `401`, so the
+//! server cannot be used to find out which MACs exist.
+
+use std::sync::Arc;
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use touchless_phones::ConfigFile;
+
+use crate::auth::{AuthError, Authenticator, Credentials, Verdict};
+use crate::contacts::ContactSink;
+use crate::directory::{DeviceEntry, Directory, ModelAuth, ZtprovSlot};
+use touchless_runtime::accesslog::{AccessLog, Entry};
+use touchless_runtime::metrics::{FileKind, Metrics};
+
+pub struct ProvState {
+    pub dir: Arc<Directory>,
+    pub auth: Authenticator,
+    pub access: AccessLog,
+    pub contacts: Arc<ContactSink>,
+    pub metrics: Arc<Metrics>,
+    /// `/readyz` fails once the view is staler than this.
+    ready_max_stale: std::time::Duration,
+    /// Compared against when nothing is expected, so a miss costs what a hit costs.
+    decoy: Credentials,
+    /// How long ztprov credentials still work after their first use.
+    ztprov_grace: chrono::Duration,
+}
+
+impl ProvState {
+    pub fn new(
+        dir: Arc<Directory>,
+        auth: Authenticator,
+        access: AccessLog,
+        contacts: Arc<ContactSink>,
+        metrics: Arc<Metrics>,
+        ztprov_grace: std::time::Duration,
+        ready_max_stale: std::time::Duration,
+    ) -> Self {
+        let decoy = Credentials::new(
+            "\u{0}decoy",
+            &touchless_runtime::secret::random_token(20),
+            auth.realm(),
+        );
+        ProvState {
+            dir,
+            auth,
+            access,
+            contacts,
+            metrics,
+            ready_max_stale,
+            decoy,
+            ztprov_grace: chrono::Duration::from_std(ztprov_grace)
+                .unwrap_or(chrono::Duration::minutes(10)),
+        }
+    }
+}
+
+type Body = Full<Bytes>;
+
+/// The handler for [`touchless_runtime::serve::run`]: no router, no boxing, no await.
+pub fn handler(
+    state: Arc<ProvState>,
+) -> impl Fn(
+    Request<hyper::body::Incoming>,
+    &touchless_runtime::serve::Conn,
+) -> std::future::Ready<Response<Body>>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    move |req, conn| std::future::ready(handle(&state, &req, conn.peer))
+}
+
+const MAX_PATH: usize = 1024;
+
+enum Kind {
+    Ztprov,
+    Prov,
+}
+
+/// What a request resolved to, for the access and contact logs.
+struct Outcome {
+    /// Body length, known when the body is built (not re-parsed from headers).
+    bytes: usize,
+    user: Option<String>,
+    file: Option<ConfigFile>,
+    /// The file's MAC is a registered device (worth a full contact record).
+    known: bool,
+    /// Credentials were presented and refused (not a first challenge, not a
+    /// stale nonce).
+    refused: bool,
+    response: Response<Body>,
+}
+
+fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
+    let started = st.metrics.prov.enabled().then(std::time::Instant::now);
+    let now = chrono::Utc::now();
+    let out = dispatch(st, req);
+    let status = out.response.status().as_u16();
+    let peer = Some(peer);
+    let ua = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes());
+    if st.access.enabled() {
+        st.access.log(&Entry {
+            time: now.timestamp().max(0) as u64,
+            ip: peer.map(|p| p.ip()),
+            user: out.user.as_deref(),
+            method: req.method().as_str(),
+            uri: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/"),
+            version: version_str(req.version()),
+            status,
+            bytes: out.bytes,
+            referer: req.headers().get(header::REFERER).map(|v| v.as_bytes()),
+            user_agent: ua,
+        });
+    }
+    // The contact log wants every phone contact; the MAC comes from the file name
+    // or, for model-wide files, from the User-Agent.
+    let ua_str = ua.and_then(|u| std::str::from_utf8(u).ok()).unwrap_or("");
+    let (mac, known) = match out.file.and_then(|f| f.mac) {
+        Some(mac) => (Some(mac), out.known),
+        None => {
+            let mac = touchless_phones::parse_user_agent(ua_str).and_then(|u| u.mac);
+            (mac, mac.is_some_and(|m| st.dir.device(m).is_some()))
+        }
+    };
+    if let Some(mac) = mac {
+        st.contacts.record(
+            now,
+            mac,
+            known,
+            peer.map(|p| p.ip()),
+            ua_str,
+            req.uri().path(),
+            status,
+        );
+    }
+    if let Some(t) = started {
+        let kind = match out.file {
+            None => FileKind::Other,
+            Some(_) if req.uri().path().starts_with("/ztprov/") => FileKind::Ztprov,
+            Some(f) if f.mac.is_some() => FileKind::Device,
+            Some(_) => FileKind::Model,
+        };
+        st.metrics.prov.record(kind, status, t.elapsed());
+        if out.refused {
+            st.metrics.prov.auth_failed();
+        }
+    }
+    out.response
+}
+
+fn version_str(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+fn plain(status: StatusCode, msg: &'static str) -> Outcome {
+    let mut r = Response::new(Body::from(msg));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(msg.len()));
+    Outcome {
+        bytes: msg.len(),
+        user: None,
+        file: None,
+        known: false,
+        refused: false,
+        response: r,
+    }
+}
+
+fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
+    let path = req.uri().path();
+    if path.len() > MAX_PATH {
+        return plain(StatusCode::URI_TOO_LONG, "request path too long\n");
+    }
+    if path == "/healthz" {
+        return plain(StatusCode::OK, "ok\n");
+    }
+    if path == "/readyz" {
+        return ready(st);
+    }
+    let (kind, name) = if let Some(n) = path.strip_prefix("/ztprov/") {
+        (Kind::Ztprov, n)
+    } else if let Some(n) = path.strip_prefix("/prov/") {
+        (Kind::Prov, n)
+    } else {
+        return plain(StatusCode::NOT_FOUND, not_found_words());
+    };
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut o = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are allowed\n",
+        );
+        o.response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return o;
+    }
+    let Some(file) = ConfigFile::parse(name) else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: not a configuration file name any phone asks for\n",
+        );
+    };
+    if matches!(kind, Kind::Ztprov) && file.mac.is_none() {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "not found: /ztprov serves per-device files only\n",
+        );
+    }
+    // One lookup serves authentication and the contact log.
+    let entry = file.mac.and_then(|m| st.dir.device(m));
+    let known = entry.is_some();
+    let mut out = authenticate_and_serve(st, req, kind, file, entry);
+    out.file = Some(file);
+    out.known = known;
+    out
+}
+
+/// The words of a 404 for a path outside `/ztprov/` and `/prov/`: the file
+/// names each vendor's phones ask for.
+fn not_found_words() -> &'static str {
+    static WORDS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        format!(
+            "not found: phones fetch /ztprov/<file> once, then /prov/<file>, where <file> is {}\n",
+            touchless_phones::file_forms()
+        )
+    })
+}
+
+/// For a load balancer: this node can serve phones. The view is loaded and
+/// was checked against the database recently; a short database outage keeps
+/// the node in (phones are served from memory), a long one takes it out.
+fn ready(st: &ProvState) -> Outcome {
+    match st.dir.staleness() {
+        None => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the provisioning view is not loaded yet\n",
+        ),
+        Some(d) if d > st.ready_max_stale => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the view has not been checked against the database for longer than provisioning.ready_max_stale_secs\n",
+        ),
+        Some(_) => plain(StatusCode::OK, "ready\n"),
+    }
+}
+
+fn authenticate_and_serve<B>(
+    st: &ProvState,
+    req: &Request<B>,
+    kind: Kind,
+    file: ConfigFile,
+    entry: Option<Arc<DeviceEntry>>,
+) -> Outcome {
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+        return challenge(st, false, None);
+    };
+    let presented = match st.auth.parse(header.as_bytes()) {
+        Ok(p) => p,
+        Err(AuthError::SchemeNotOffered) => return challenge(st, false, None),
+        Err(e @ AuthError::Malformed(_)) => {
+            tracing::debug!(error = %e, "bad Authorization header");
+            return plain(StatusCode::BAD_REQUEST, "malformed Authorization header\n");
+        }
+    };
+    let user = Some(presented.user().chars().take(64).collect::<String>());
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let method = req.method().as_str();
+
+    // Resolve what is expected, then verify once, in every branch: an unknown
+    // MAC, expired or used-up ztprov credentials and another device's user all
+    // verify against the decoy, so they cost and look the same as a wrong
+    // password.
+    enum Target {
+        Ztprov(Arc<DeviceEntry>, ZtprovSlot),
+        Device(Arc<DeviceEntry>),
+        Model(Arc<crate::directory::TenantEntry>),
+        Nothing,
+    }
+    let now = chrono::Utc::now();
+    let target = match (&kind, file.mac) {
+        (Kind::Ztprov, Some(_)) => entry
+            .and_then(|e| {
+                let slot = e.ztprov_expected(presented.user(), now, st.ztprov_grace)?;
+                Some(Target::Ztprov(e, slot))
+            })
+            .unwrap_or(Target::Nothing),
+        (Kind::Prov, Some(_)) => entry.map(Target::Device).unwrap_or(Target::Nothing),
+        (Kind::Prov, None) => match st.dir.model_auth(presented.user()) {
+            Some(ModelAuth::Tenant(t)) => Target::Model(t),
+            // A phone with its own credentials may fetch its tenant's
+            // model-wide file, and only that one.
+            Some(ModelAuth::Device(d)) => Target::Device(d),
+            None => Target::Nothing,
+        },
+        (Kind::Ztprov, None) => Target::Nothing,
+    };
+    let expected = match &target {
+        Target::Ztprov(e, slot) => e.ztprov_creds(*slot),
+        Target::Device(e) => e.prov_expected(),
+        Target::Model(t) => Some(t.creds.expected()),
+        Target::Nothing => None,
+    }
+    .unwrap_or_else(|| st.decoy.expected());
+    match st.auth.verify(&presented, method, uri, expected) {
+        Verdict::Ok => {}
+        Verdict::Stale => return challenge(st, true, user),
+        Verdict::Denied => return refused(st, user),
+    }
+    // The registry decides a device's vendor and model; the file name only
+    // has to lead to the device.
+    let (body, vendor) = match (&target, file.mac) {
+        (Target::Ztprov(e, slot), _) => {
+            st.dir.ztprov_used(e, *slot, now);
+            (st.dir.ztprov_body(e), e.facts.model.vendor())
+        }
+        (Target::Device(e), Some(_)) => {
+            if file.model.is_some_and(|m| m != e.facts.model) {
+                tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, requested = %file,
+                    "phone asks for another model's file than registered; serving its configuration anyway");
+            }
+            (st.dir.prov_body(e), e.facts.model.vendor())
+        }
+        (Target::Device(e), None) => {
+            let model = file.model.unwrap_or(e.facts.model);
+            (st.dir.model_body(&e.tenant, model), model.vendor())
+        }
+        (Target::Model(t), _) => match file.model {
+            Some(model) => (st.dir.model_body(t, model), model.vendor()),
+            None => return refused(st, user),
+        },
+        (Target::Nothing, _) => return refused(st, user),
+    };
+    match body {
+        Ok(body) => {
+            let mut o = config(body, vendor.content_type());
+            o.user = user;
+            o
+        }
+        Err(e) => {
+            tracing::error!(error = %e, file = %file, "rendering failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+        }
+    }
+}
+
+/// A configuration file, in its vendor's content type.
+fn config(body: Bytes, content_type: &'static str) -> Outcome {
+    let len = body.len();
+    let mut r = Response::new(Body::from(body));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    // The body carries passwords: no shared cache may keep it.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Outcome {
+        bytes: len,
+        user: None,
+        file: None,
+        known: false,
+        refused: false,
+        response: r,
+    }
+}
+
+/// Presented credentials that open nothing: the same 401 as a first
+/// challenge, counted as a failure.
+fn refused(st: &ProvState, user: Option<String>) -> Outcome {
+    let mut o = challenge(st, false, user);
+    o.refused = true;
+    o
+}
+
+fn challenge(st: &ProvState, stale: bool, user: Option<String>) -> Outcome {
+    let mut o = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
+    for c in st.auth.challenges(stale) {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            o.response.headers_mut().append(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    o.user = user;
+    o
+}

@@ -1,0 +1,16 @@
+//! The provisioning server: the phone-facing handler (`handler.rs`:
+//! `/ztprov/…`, `/prov/…`, health and readiness), authentication (Digest and
+//! Basic against precomputed HA1 values), and the in-memory view of the
+//! registry it serves from (`directory`, kept current by `reloader`), with its
+//! render cache (`bodies`) and the batched device contact log (`contacts`).
+//! The request path never touches the database.
+
+pub mod auth;
+pub mod bodies;
+pub mod contacts;
+pub mod directory;
+pub mod facts;
+pub mod handler;
+pub mod reloader;
+pub mod render;
+mod sharded;
