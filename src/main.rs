@@ -114,8 +114,9 @@ enum PhoneCmd {
     Boot {
         #[arg(long)]
         mac: String,
-        #[arg(long, default_value = "snomD717")]
-        model: String,
+        /// The model, as its files name it; an example model without it.
+        #[arg(long)]
+        model: Option<String>,
         /// Where a phone without a setting server asks (the redirection service).
         #[arg(long, default_value = "http://127.0.0.1:8081")]
         redirect: String,
@@ -143,8 +144,9 @@ enum PhoneCmd {
         /// Tenant the storm's devices live in (created if missing).
         #[arg(long, default_value = "storm")]
         tenant: String,
-        #[arg(long, default_value = "snomD717")]
-        model: String,
+        /// The model of every phone; an example model without it.
+        #[arg(long)]
+        model: Option<String>,
         /// MAC of the first phone; the rest count up from it.
         #[arg(long, default_value = "000413F00000")]
         first_mac: String,
@@ -340,7 +342,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             factory_reset,
         }) => rt.block_on(phone_boot(
             mac,
-            model,
+            model.unwrap_or_else(|| touchless_phones::example_model().to_string()),
             redirect,
             firmware,
             state_dir,
@@ -364,7 +366,10 @@ fn run(args: Args) -> anyhow::Result<()> {
                     concurrency,
                     redirect,
                     tenant,
-                    model: touchless_phones::PhoneModel::parse(&model)?,
+                    model: match &model {
+                        Some(m) => touchless_phones::PhoneModel::parse(m)?,
+                        None => touchless_phones::example_model(),
+                    },
                     first_mac: touchless_domain::Mac::parse(&first_mac)?,
                     json: args.json,
                 },

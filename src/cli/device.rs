@@ -17,7 +17,7 @@ pub enum DeviceCmd {
     Add {
         /// MAC address, e.g. 000413AABBCC or 00:04:13:AA:BB:CC.
         mac: Mac,
-        /// Model, e.g. snomD717.
+        /// Model, as its provisioning files name it.
         #[arg(long)]
         model: PhoneModel,
         #[arg(long)]

@@ -7,7 +7,7 @@
 //! - [`tenants`], [`devices`], [`daemon`] and [`redirect`]: the admin API
 //!   (`/api/v1/…` on the admin listener, bearer token).
 //! - [`sraps`]: the SRAPS-compatible API of the redirection service, which the
-//!   daemon's SRAPS client also speaks to Snom's real service.
+//!   daemon's SRAPS client also speaks to the vendor's real service.
 //! - [`users`]: console accounts (`/api/v1/users`).
 //! - [`status`]: one node's view and render cache (`GET /api/v1/status`).
 //! - [`wire`]: scalars read leniently, as the APIs have always accepted them

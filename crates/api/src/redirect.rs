@@ -123,7 +123,7 @@ pub struct EndpointDetail {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EndpointSetting {
     pub uuid: String,
-    /// The Snom setting it is (`setting_server`, …), if the catalogue knows the uuid.
+    /// The phone setting it is (`setting_server`, …), if the catalogue knows the uuid.
     pub param_name: Option<String>,
     pub value: String,
     pub perm: Perm,

@@ -1,5 +1,5 @@
 //! The bodies of the SRAPS REST API v1, as the redirection service answers
-//! them and as the daemon's SRAPS client reads them from Snom's real service.
+//! them and as the daemon's SRAPS client reads them from the vendor's real service.
 //!
 //! Answers are read leniently (every field may be absent, unknown fields are
 //! ignored): a third party's service may add or leave out fields, and the

@@ -1,7 +1,7 @@
 //! The provider abstraction: what the queue needs from a redirection service.
 //!
 //! Each provider kind implements [`ProviderApi`] in its own module and is
-//! named once in [`super::kinds`]: Snom's SRAPS (and our own redirection
+//! named once in [`super::kinds`]: SRAPS (and our own redirection
 //! service) in [`super::sraps`]. A cloud that takes many devices per call
 //! says so in [`ProviderApi::batch_size`] and answers per device.
 

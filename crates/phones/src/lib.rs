@@ -99,9 +99,9 @@ pub struct UserAgent {
 /// One phone maker. Implementations are unit structs in a `static`, listed in
 /// `BUILTIN` or added with [`register`].
 pub trait PhoneVendor: Send + Sync + 'static {
-    /// As stored and typed: lower-case letters (`snom`).
+    /// As stored and typed: lower-case letters.
     fn name(&self) -> &'static str;
-    /// As people write it, in messages (`Snom`).
+    /// As people write it, in messages.
     fn display_name(&self) -> &'static str;
     /// Every model, in the spelling the phones use in file names.
     fn models(&self) -> &'static [Model];
@@ -185,7 +185,7 @@ pub trait PhoneVendor: Send + Sync + 'static {
 pub struct Vendor(&'static dyn PhoneVendor);
 
 impl Vendor {
-    /// The vendor of that name (`snom`).
+    /// The vendor of that name.
     pub fn parse(s: &str) -> Result<Vendor, Error> {
         vendors()
             .iter()
@@ -275,6 +275,18 @@ pub fn file_forms() -> String {
         .map(|v| v.file_forms())
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// A model for examples and defaults (the schema's example, the simulator's
+/// and the console's default): the first vendor's first example.
+pub fn example_model() -> PhoneModel {
+    vendors()
+        .iter()
+        .find_map(|v| {
+            let first = v.model_examples().split([',', ' ']).next()?;
+            PhoneModel::parse(first).ok()
+        })
+        .unwrap_or_else(|| PhoneModel::of(&vendors()[0].models()[0]))
 }
 
 /// The tightest credential limits of any vendor: what a credential must fit

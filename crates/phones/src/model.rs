@@ -23,14 +23,14 @@ impl Model {
     }
 }
 
-/// A known phone model, e.g. Snom's `snomD717`. Serialised as its identifier,
+/// A known phone model. Serialised as its identifier,
 /// which is unique across vendors.
 #[derive(Clone, Copy)]
 pub struct PhoneModel(&'static Model);
 
 impl PhoneModel {
-    /// Parses a model identifier in any spelling a vendor accepts (for Snom:
-    /// `snomD717`, `D717`, `snomd717`) and returns it in the phone's own.
+    /// Parses a model identifier in any spelling a vendor accepts (another
+    /// case, a missing prefix) and returns it in the phone's own.
     pub fn parse(s: &str) -> Result<Self, Error> {
         // Phones spell it exactly; that is the common case on the request path.
         for v in vendors() {
@@ -49,7 +49,7 @@ impl PhoneModel {
         PhoneModel(m)
     }
 
-    /// The identifier as used in file names: `snomD717`.
+    /// The identifier as the vendor's file names spell it.
     pub fn as_str(&self) -> &'static str {
         self.0.id
     }
@@ -145,10 +145,7 @@ impl<'de> serde::Deserialize<'de> for PhoneModel {
 
 impl utoipa::PartialSchema for PhoneModel {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        let example = vendors()
-            .first()
-            .and_then(|v| v.model_examples().split([',', ' ']).next())
-            .unwrap_or_default();
+        let example = crate::example_model().as_str();
         let b = utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .description(Some(format!(

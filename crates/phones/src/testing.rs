@@ -1,6 +1,6 @@
 //! A made-up vendor for tests (feature `testing`): its phones fetch
 //! `{mac}.cfg` (lower-case MAC, no model in the name) in a `key=value` format
-//! and a per-model common file `{model}.cfg`. Nothing in it is Snom's, so a
+//! and a per-model common file `{model}.cfg`. It shares nothing with the built-in vendors, so a
 //! test that provisions one proves the seam carries a second vendor.
 
 use std::fmt;

@@ -2,7 +2,7 @@
 //!
 //! Uuids are derived from the names (SHA-256, 32 hex), so they are the same on
 //! every installation and every node, and a client's cached uuid stays valid.
-//! Unlike Snom's SRAPS, `setting_server` exists once (section `phone-settings`):
+//! Unlike the vendor's own SRAPS, `setting_server` exists once (section `phone-settings`):
 //! the duplicate in section `global` is the quirk that made clients pick the
 //! wrong setting (reference §1.4, §7).
 

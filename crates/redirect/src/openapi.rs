@@ -1,6 +1,6 @@
 //! The OpenAPI document of the redirection service's SRAPS-compatible API
 //! (`touchless api openapi --sraps`, `GET /api/v1/openapi.json` on the
-//! redirection listener). The API's shape is Snom's; each path also answers
+//! redirection listener). The API's shape is SRAPS's; each path also answers
 //! with a trailing slash, as SRAPS does.
 
 use utoipa::openapi::response::ResponseBuilder;
@@ -14,7 +14,7 @@ use super::api as handlers;
 #[openapi(
     info(
         title = "touchless redirection service (SRAPS API v1)",
-        description = "Snom's Secure Redirection and Provisioning Service API, as touchless \
+        description = "The Secure Redirection and Provisioning Service (SRAPS) API, as touchless \
                        answers it: companies, API keys (tokens), provisioning profiles and \
                        endpoints, with Hawk authentication. Lists are JSON arrays paged by \
                        `page`/`page_size`, with `Link` and `X-Total-Count` headers.",

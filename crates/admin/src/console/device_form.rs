@@ -121,7 +121,7 @@ fn tenant_of(v: &Viewer, f: &DeviceForm) -> Result<TenantId, String> {
 
 pub async fn new_form(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response {
     let f = DeviceForm {
-        model: "snomD717".into(),
+        model: touchless_phones::example_model().to_string(),
         tenant: v
             .user
             .tenant

@@ -85,6 +85,8 @@ impl ConsoleState {
         cfg: &touchless_runtime::config::AdminConfig,
     ) -> Arc<Self> {
         let mut templates = Environment::new();
+        // Placeholders show a model this build knows.
+        templates.add_global("example_model", touchless_phones::example_model().as_str());
         for (name, body) in TEMPLATES {
             // Compiled in and covered by the tests: a broken one is a bug here.
             templates

@@ -1,0 +1,71 @@
+//! The vendor seam holds: outside the Snom folders (`…/snom/`), test code,
+//! migrations and the store's conformance suite (test support), no source
+//! file names Snom, except the lines that declare and register the module.
+
+use std::path::{Path, PathBuf};
+
+/// The lines that may name it: module declarations and the registrations.
+const ALLOWED: &[&str] = &[
+    "mod snom;",
+    "pub mod snom;",
+    "pub use snom::*;",
+    "static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM];",
+    "vec![(\"snom\", super::snom::KIND)]",
+];
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_dir() {
+            if ![
+                "snom",
+                "tests",
+                "benches",
+                "migrations",
+                "conformance",
+                "target",
+            ]
+            .contains(&name.as_str())
+            {
+                sources(&p, out);
+            }
+        } else if [".rs", ".html", ".js", ".css", ".toml", ".xml", ".sql"]
+            .iter()
+            .any(|x| name.ends_with(x))
+            && !name.ends_with("tests.rs")
+        {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn no_source_outside_the_snom_folders_names_snom() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&root.join("crates"), &mut files);
+    sources(&root.join("src"), &mut files);
+    assert!(files.len() > 100, "found the sources: {}", files.len());
+    let mut found = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        // In-file test modules come last, by the project's habit.
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (i, line) in code.lines().enumerate() {
+            if line.to_ascii_lowercase().contains("snom") && !ALLOWED.contains(&line.trim()) {
+                found.push(format!(
+                    "{}:{}: {}",
+                    f.strip_prefix(root).unwrap().display(),
+                    i + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "Snom named outside its folders:\n{}",
+        found.join("\n")
+    );
+}
