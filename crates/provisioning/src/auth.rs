@@ -15,6 +15,7 @@ use hmac::{Hmac, Mac as _};
 use md5::Md5;
 use sha2::Sha256;
 
+use touchless_phones::AuthScheme;
 use touchless_runtime::config::{AuthConfig, DigestAlgorithm, Scheme};
 use touchless_runtime::secret::ct_eq;
 
@@ -114,9 +115,19 @@ impl Authenticator {
     }
 
     /// The `WWW-Authenticate` values to send, most preferred first.
-    pub fn challenges(&self, stale: bool) -> Vec<String> {
+    /// The `WWW-Authenticate` values: the configured schemes the phone's
+    /// vendor answers (`phones`), or all configured ones if it answers none
+    /// of them.
+    pub fn challenges(&self, stale: bool, phones: &[AuthScheme]) -> Vec<String> {
+        let answered = |s: &Scheme| {
+            phones.contains(&match s {
+                Scheme::Digest => AuthScheme::Digest,
+                Scheme::Basic => AuthScheme::Basic,
+            })
+        };
+        let any = self.schemes.iter().any(answered);
         let mut out = Vec::with_capacity(3);
-        for scheme in &self.schemes {
+        for scheme in self.schemes.iter().filter(|s| !any || answered(s)) {
             match scheme {
                 Scheme::Digest => {
                     let nonce = self.nonce_at(now_secs());
@@ -559,7 +570,7 @@ mod tests {
     #[test]
     fn challenges_follow_config() {
         let a = auth(vec![Scheme::Digest, Scheme::Basic]);
-        let c = a.challenges(true);
+        let c = a.challenges(true, &[AuthScheme::Digest, AuthScheme::Basic]);
         assert_eq!(c.len(), 3);
         assert!(c[0].starts_with("Digest realm=\"touchless\", qop=\"auth\", algorithm=SHA-256"));
         assert!(c[0].ends_with("stale=true"));

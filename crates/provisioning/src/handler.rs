@@ -277,11 +277,11 @@ fn authenticate_and_serve<B>(
     entry: Option<Arc<DeviceEntry>>,
 ) -> Outcome {
     let Some(header) = req.headers().get(header::AUTHORIZATION) else {
-        return challenge(st, false, None);
+        return challenge(st, &file, false, None);
     };
     let presented = match st.auth.parse(header.as_bytes()) {
         Ok(p) => p,
-        Err(AuthError::SchemeNotOffered) => return challenge(st, false, None),
+        Err(AuthError::SchemeNotOffered) => return challenge(st, &file, false, None),
         Err(e @ AuthError::Malformed(_)) => {
             tracing::debug!(error = %e, "bad Authorization header");
             return plain(StatusCode::BAD_REQUEST, "malformed Authorization header\n");
@@ -332,8 +332,8 @@ fn authenticate_and_serve<B>(
     .unwrap_or_else(|| st.decoy.expected());
     match st.auth.verify(&presented, method, uri, expected) {
         Verdict::Ok => {}
-        Verdict::Stale => return challenge(st, true, user),
-        Verdict::Denied => return refused(st, user),
+        Verdict::Stale => return challenge(st, &file, true, user),
+        Verdict::Denied => return refused(st, &file, user),
     }
     // The registry decides a device's vendor and model; the file name only
     // has to lead to the device.
@@ -355,9 +355,9 @@ fn authenticate_and_serve<B>(
         }
         (Target::Model(t), _) => match file.model {
             Some(model) => (st.dir.model_body(t, model), model.vendor()),
-            None => return refused(st, user),
+            None => return refused(st, &file, user),
         },
-        (Target::Nothing, _) => return refused(st, user),
+        (Target::Nothing, _) => return refused(st, &file, user),
     };
     match body {
         Ok(body) => {
@@ -393,15 +393,17 @@ fn config(body: Bytes, content_type: &'static str) -> Outcome {
 
 /// Presented credentials that open nothing: the same 401 as a first
 /// challenge, counted as a failure.
-fn refused(st: &ProvState, user: Option<String>) -> Outcome {
-    let mut o = challenge(st, false, user);
+fn refused(st: &ProvState, file: &ConfigFile, user: Option<String>) -> Outcome {
+    let mut o = challenge(st, file, false, user);
     o.refused = true;
     o
 }
 
-fn challenge(st: &ProvState, stale: bool, user: Option<String>) -> Outcome {
+/// A 401 offering the schemes the file's vendor answers: decided by the
+/// file name, so a known and an unknown MAC still get the very same answer.
+fn challenge(st: &ProvState, file: &ConfigFile, stale: bool, user: Option<String>) -> Outcome {
     let mut o = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
-    for c in st.auth.challenges(stale) {
+    for c in st.auth.challenges(stale, file.vendor.auth_schemes()) {
         if let Ok(v) = HeaderValue::from_str(&c) {
             o.response.headers_mut().append(header::WWW_AUTHENTICATE, v);
         }

@@ -439,3 +439,52 @@ async fn a_batch_provider_kind_registers_a_hundred_per_call_with_a_cached_token(
     );
     app.stop().await;
 }
+
+/// The 401 offers the configured schemes the file's vendor answers (the
+/// made-up vendor answers Basic only), decided by the file name: a known and
+/// an unknown MAC of one vendor get the same challenge. A vendor that answers
+/// none of the configured schemes is offered them all: the operator's choice
+/// stands.
+#[tokio::test]
+async fn phones_are_challenged_with_the_schemes_their_vendor_answers() {
+    use touchless_server::config::Scheme;
+    touchless_phones::testing::register();
+    let mut app = spawn_app_with(|c| {
+        c.auth.schemes = vec![Scheme::Digest, Scheme::Basic];
+        c.auth.allow_basic_over_http = true;
+    })
+    .await;
+    let schemes = |path: &'static str| {
+        let r = app.http.get(format!("{}{path}", app.prov)).send();
+        async move {
+            let r = r.await.unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+            r.headers()
+                .get_all("www-authenticate")
+                .iter()
+                .map(|v| v.to_str().unwrap().split(' ').next().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(schemes("/prov/0a0b0c000001.cfg").await, ["Basic"]);
+    assert_eq!(schemes("/prov/kv100.cfg").await, ["Basic"]);
+    let snom = schemes("/prov/snomD717-000413000001.htm").await;
+    assert_eq!(snom.first().map(String::as_str), Some("Digest"), "{snom:?}");
+    assert_eq!(snom.last().map(String::as_str), Some("Basic"), "{snom:?}");
+    app.stop().await;
+    let mut app = spawn_app().await;
+    let r = app
+        .http
+        .get(format!("{}/prov/kv100.cfg", app.prov))
+        .send()
+        .await
+        .unwrap();
+    let offered: Vec<_> = r.headers().get_all("www-authenticate").iter().collect();
+    assert!(
+        offered
+            .iter()
+            .all(|v| v.to_str().unwrap().starts_with("Digest")),
+        "{offered:?}"
+    );
+    app.stop().await;
+}
