@@ -28,7 +28,7 @@ impl Error {
 }
 
 /// Error messages echo the offending value; a 1 MB value must not become a 1 MB log line.
-pub(crate) fn truncate(s: &str) -> String {
+pub fn truncate(s: &str) -> String {
     const MAX: usize = 80;
     if s.len() <= MAX {
         return s.to_owned();

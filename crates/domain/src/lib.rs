@@ -13,7 +13,7 @@ mod schema;
 mod settings;
 mod text;
 
-pub use error::Error;
+pub use error::{truncate, Error};
 pub use mac::Mac;
 pub use settings::{Perm, Setting, SettingName};
 pub use text::{

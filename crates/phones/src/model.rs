@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use touchless_domain::truncate;
+
 use crate::{vendors, Error, PhoneVendor, Vendor};
 
 /// One entry of a vendor's model list; vendors keep them in `static` tables,
@@ -71,19 +73,6 @@ fn expected() -> String {
         })
         .collect();
     forms.join(", or ")
-}
-
-/// Messages echo the offending value; a 1 MB value must not become a 1 MB line.
-pub(crate) fn truncate(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.len() <= MAX {
-        return s.to_owned();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 impl PartialEq for PhoneModel {
