@@ -9,7 +9,7 @@ const ALLOWED: &[&str] = &[
     "mod snom;",
     "pub mod snom;",
     "pub use snom::*;",
-    "static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM];",
+    "static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM, &yealink::YEALINK];",
     "vec![(\"snom\", super::snom::KIND)]",
 ];
 

@@ -102,7 +102,7 @@ string_schema!(
 );
 string_schema!(
     SettingName,
-    "A setting name: letters, digits and '_', starting with a letter.",
+    "A setting name: letters, digits, '_', '.' and '-', starting with a letter.",
     "language",
     Some("^[A-Za-z][A-Za-z0-9_]{0,63}$"),
     []

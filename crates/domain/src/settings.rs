@@ -62,22 +62,25 @@ impl<'de> serde::Deserialize<'de> for Perm {
 }
 
 /// The name of a setting, e.g. `user_host` or `fkey`. It may become an XML
-/// element name, so only `[A-Za-z0-9_]` and a leading letter are allowed.
+/// element name, so only `[A-Za-z0-9_.-]` and a leading letter are allowed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SettingName(String);
 
 impl SettingName {
     pub fn parse(s: &str) -> Result<Self, Error> {
+        // '.' and '-' for dotted names (`account.1.label`); both are valid
+        // inside an XML element name, and neither can start one.
         let ok = (1..=64).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(&c));
         if ok {
             Ok(SettingName(s.to_owned()))
         } else {
             Err(Error::field(
                 "setting name",
                 s,
-                "expected a setting name: letters, digits and '_', starting with a letter",
+                "expected a setting name: letters, digits, '_', '.' and '-', starting with a letter",
             ))
         }
     }
@@ -172,8 +175,10 @@ mod tests {
 
     #[test]
     fn setting_names_are_xml_element_names() {
-        assert!(SettingName::parse("user_host").is_ok());
-        for bad in ["", "1abc", "a b", "a<b", "a-b", "xml:lang"] {
+        for good in ["user_host", "lang.gui", "account.1.dtmf.type", "a-b"] {
+            assert!(SettingName::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "1abc", ".a", "-a", "a b", "a<b", "xml:lang", "a/b"] {
             assert!(SettingName::parse(bad).is_err(), "{bad}");
         }
     }

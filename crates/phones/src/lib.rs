@@ -17,6 +17,7 @@ pub mod render;
 mod snom;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod yealink;
 
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -29,7 +30,7 @@ use touchless_domain::Mac;
 
 /// The vendors this build knows, in the order file names and models are
 /// tried. The registration point: a new vendor is one more line.
-static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM];
+static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM, &yealink::YEALINK];
 
 /// The list after [`register`]: a leaked, never-freed copy, so a reader on
 /// the request path pays one atomic load and no lock.
@@ -258,6 +259,20 @@ pub fn parse_file(name: &str) -> Option<ConfigFile> {
         return None;
     }
     vendors().iter().find_map(|v| v.parse_file(name))
+}
+
+/// The schemes the phones asking for this file name answer: the union over
+/// every vendor whose phones use the name (`{mac}.cfg` is several vendors').
+pub fn auth_schemes_for(name: &str) -> Vec<AuthScheme> {
+    let mut out = Vec::with_capacity(2);
+    for v in vendors().iter().filter(|v| v.parse_file(name).is_some()) {
+        for s in v.auth_schemes() {
+            if !out.contains(s) {
+                out.push(*s);
+            }
+        }
+    }
+    out
 }
 
 /// A User-Agent, tried against every vendor.

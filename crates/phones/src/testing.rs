@@ -181,11 +181,15 @@ mod tests {
     fn a_second_vendor_parses_and_renders_through_the_seam() {
         register();
         let mac = Mac::parse("0A0B0C000001").unwrap();
-        let f = crate::parse_file("0a0b0c000001.cfg").unwrap();
+        let f = KEYVAL.parse_file("0a0b0c000001.cfg").unwrap();
         assert_eq!(
             (f.vendor.name(), f.mac, f.model),
             ("keyval", Some(mac), None)
         );
+        // Another vendor's phones ask for the same name: the name leads to
+        // the MAC, and the registry says whose phone it is.
+        let any = crate::parse_file("0a0b0c000001.cfg").unwrap();
+        assert_eq!(any.mac, Some(mac));
         let c = crate::parse_file("kv200.cfg").unwrap();
         assert_eq!(c.model.unwrap().as_str(), "kv200");
         assert!(crate::parse_file("KV200.cfg").is_none());

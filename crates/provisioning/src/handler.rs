@@ -234,7 +234,7 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     // One lookup serves authentication and the contact log.
     let entry = file.mac.and_then(|m| st.dir.device(m));
     let known = entry.is_some();
-    let mut out = authenticate_and_serve(st, req, kind, file, entry);
+    let mut out = authenticate_and_serve(st, req, kind, name, file, entry);
     out.file = Some(file);
     out.known = known;
     out
@@ -273,15 +273,16 @@ fn authenticate_and_serve<B>(
     st: &ProvState,
     req: &Request<B>,
     kind: Kind,
+    name: &str,
     file: ConfigFile,
     entry: Option<Arc<DeviceEntry>>,
 ) -> Outcome {
     let Some(header) = req.headers().get(header::AUTHORIZATION) else {
-        return challenge(st, &file, false, None);
+        return challenge(st, name, false, None);
     };
     let presented = match st.auth.parse(header.as_bytes()) {
         Ok(p) => p,
-        Err(AuthError::SchemeNotOffered) => return challenge(st, &file, false, None),
+        Err(AuthError::SchemeNotOffered) => return challenge(st, name, false, None),
         Err(e @ AuthError::Malformed(_)) => {
             tracing::debug!(error = %e, "bad Authorization header");
             return plain(StatusCode::BAD_REQUEST, "malformed Authorization header\n");
@@ -332,14 +333,15 @@ fn authenticate_and_serve<B>(
     .unwrap_or_else(|| st.decoy.expected());
     match st.auth.verify(&presented, method, uri, expected) {
         Verdict::Ok => {}
-        Verdict::Stale => return challenge(st, &file, true, user),
-        Verdict::Denied => return refused(st, &file, user),
+        Verdict::Stale => return challenge(st, name, true, user),
+        Verdict::Denied => return refused(st, name, user),
     }
     // The registry decides a device's vendor and model; the file name only
     // has to lead to the device.
     let (body, vendor) = match (&target, file.mac) {
         (Target::Ztprov(e, slot), _) => {
             st.dir.ztprov_used(e, *slot, now);
+            vendor_check(req, e);
             (st.dir.ztprov_body(e), e.facts.model.vendor())
         }
         (Target::Device(e), Some(_)) => {
@@ -355,9 +357,9 @@ fn authenticate_and_serve<B>(
         }
         (Target::Model(t), _) => match file.model {
             Some(model) => (st.dir.model_body(t, model), model.vendor()),
-            None => return refused(st, &file, user),
+            None => return refused(st, name, user),
         },
-        (Target::Nothing, _) => return refused(st, &file, user),
+        (Target::Nothing, _) => return refused(st, name, user),
     };
     match body {
         Ok(body) => {
@@ -368,6 +370,30 @@ fn authenticate_and_serve<B>(
         Err(e) => {
             tracing::error!(error = %e, file = %file, "rendering failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+        }
+    }
+}
+
+/// The registry decides a device's vendor; at its first contact (rare, so
+/// off the steady-state path) the MAC's OUI and the User-Agent are checked
+/// against it, and a disagreement is logged for the admin.
+fn vendor_check<B>(req: &Request<B>, e: &DeviceEntry) {
+    let registered = e.facts.model.vendor();
+    if let Some(by_oui) = touchless_phones::Vendor::of_mac(e.facts.mac) {
+        if by_oui != registered {
+            tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, oui = %by_oui,
+                "the MAC's OUI belongs to another vendor than the registered model's");
+        }
+    }
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(touchless_phones::parse_user_agent);
+    if let Some(ua) = ua {
+        if ua.model.vendor() != registered {
+            tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, user_agent = %ua.model,
+                "the phone's User-Agent names another vendor than the registered model's");
         }
     }
 }
@@ -393,17 +419,21 @@ fn config(body: Bytes, content_type: &'static str) -> Outcome {
 
 /// Presented credentials that open nothing: the same 401 as a first
 /// challenge, counted as a failure.
-fn refused(st: &ProvState, file: &ConfigFile, user: Option<String>) -> Outcome {
-    let mut o = challenge(st, file, false, user);
+fn refused(st: &ProvState, name: &str, user: Option<String>) -> Outcome {
+    let mut o = challenge(st, name, false, user);
     o.refused = true;
     o
 }
 
-/// A 401 offering the schemes the file's vendor answers: decided by the
-/// file name, so a known and an unknown MAC still get the very same answer.
-fn challenge(st: &ProvState, file: &ConfigFile, stale: bool, user: Option<String>) -> Outcome {
+/// A 401 offering the schemes the phones that ask for this file name answer
+/// (every vendor whose phones use the name): decided by the name alone, so a
+/// known and an unknown MAC still get the very same answer.
+fn challenge(st: &ProvState, name: &str, stale: bool, user: Option<String>) -> Outcome {
     let mut o = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
-    for c in st.auth.challenges(stale, file.vendor.auth_schemes()) {
+    for c in st
+        .auth
+        .challenges(stale, &touchless_phones::auth_schemes_for(name))
+    {
         if let Ok(v) = HeaderValue::from_str(&c) {
             o.response.headers_mut().append(header::WWW_AUTHENTICATE, v);
         }

@@ -391,7 +391,10 @@ async fn failed_events_are_listed_with_their_message_and_retried() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    assert!(page.contains("no master provider is configured"), "{page}");
+    assert!(
+        page.contains("no master provider for snom phones is configured"),
+        "{page}"
+    );
     let id = {
         let at = page.find("id=\"retry-").unwrap() + 10;
         page[at..].split('"').next().unwrap().to_owned()

@@ -385,7 +385,7 @@ async fn provider_test_tells_apart_the_four_usual_situations() {
         list[0]["last_message"]
             .as_str()
             .unwrap()
-            .contains("add one with `touchless provider add --tenant t4`"),
+            .contains("add one with `touchless provider add --tenant t4 --kind snom`"),
         "{list:?}"
     );
     let (s, v) = app

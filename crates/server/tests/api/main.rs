@@ -18,5 +18,6 @@ mod operations;
 mod provider_kinds;
 mod provisioning;
 mod redirect;
+mod vendors;
 #[path = "../support/webdriver.rs"]
 mod webdriver;

@@ -440,9 +440,9 @@ async fn a_batch_provider_kind_registers_a_hundred_per_call_with_a_cached_token(
     app.stop().await;
 }
 
-/// The 401 offers the configured schemes the file's vendor answers (the
-/// made-up vendor answers Basic only), decided by the file name: a known and
-/// an unknown MAC of one vendor get the same challenge. A vendor that answers
+/// The 401 offers the configured schemes the phones asking for that file
+/// name answer (the made-up vendor's only Basic), decided by the name alone:
+/// a known and an unknown MAC get the same challenge. A vendor that answers
 /// none of the configured schemes is offered them all: the operator's choice
 /// stands.
 #[tokio::test]
@@ -463,11 +463,18 @@ async fn phones_are_challenged_with_the_schemes_their_vendor_answers() {
                 .get_all("www-authenticate")
                 .iter()
                 .map(|v| v.to_str().unwrap().split(' ').next().unwrap().to_owned())
-                .collect::<Vec<_>>()
+                .fold(Vec::<String>::new(), |mut seen, s| {
+                    // One Digest challenge per algorithm: the schemes, once.
+                    if !seen.contains(&s) {
+                        seen.push(s);
+                    }
+                    seen
+                })
         }
     };
-    assert_eq!(schemes("/prov/0a0b0c000001.cfg").await, ["Basic"]);
     assert_eq!(schemes("/prov/kv100.cfg").await, ["Basic"]);
+    // `{mac}.cfg` is Yealink's name too: its phones' schemes join.
+    assert_eq!(schemes("/prov/0a0b0c000001.cfg").await, ["Digest", "Basic"]);
     let snom = schemes("/prov/snomD717-000413000001.htm").await;
     assert_eq!(snom.first().map(String::as_str), Some("Digest"), "{snom:?}");
     assert_eq!(snom.last().map(String::as_str), Some("Basic"), "{snom:?}");
