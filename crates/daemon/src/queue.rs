@@ -96,29 +96,34 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// the command that adds it.
 fn missing_provider(tenant: &Tenant, vendor: Vendor) -> String {
     let only = Vendor::all().count() == 1;
-    let kind = super::kinds::kind_for(vendor);
-    let add = match (&kind, tenant.mode) {
-        (Some(k), TouchlessMode::Master) if !only => format!("touchless provider add --kind {k}"),
-        (Some(k), TouchlessMode::PerTenant) if !only => {
-            format!("touchless provider add --tenant {} --kind {k}", tenant.id)
-        }
-        (_, TouchlessMode::Master) => "touchless provider add".to_owned(),
-        (_, TouchlessMode::PerTenant) => format!("touchless provider add --tenant {}", tenant.id),
-    };
     let phones = if only {
         String::new()
     } else {
         format!(" for {vendor} phones")
     };
-    match tenant.mode {
-        TouchlessMode::Master => {
-            format!("no master provider{phones} is configured; add one with `{add}`")
-        }
+    let missing = match tenant.mode {
+        TouchlessMode::Master => format!("no master provider{phones} is configured"),
         TouchlessMode::PerTenant => format!(
-            "tenant {} is in per-tenant mode but has no provider{phones}; add one with `{add}`",
+            "tenant {} is in per-tenant mode but has no provider{phones}",
             tenant.id
         ),
-    }
+    };
+    let Some(kind) = super::kinds::kind_for(vendor) else {
+        return format!(
+            "{missing}, and no provider kind of this touchless registers {vendor} phones (it speaks {})",
+            super::kinds::known().join(", ")
+        );
+    };
+    let tenant_flag = match tenant.mode {
+        TouchlessMode::Master => String::new(),
+        TouchlessMode::PerTenant => format!(" --tenant {}", tenant.id),
+    };
+    let kind_flag = if only {
+        String::new()
+    } else {
+        format!(" --kind {kind}")
+    };
+    format!("{missing}; add one with `touchless provider add{tenant_flag}{kind_flag}`")
 }
 
 impl Daemon {

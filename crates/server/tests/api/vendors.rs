@@ -112,3 +112,32 @@ async fn a_yealink_phone_gets_its_files_in_yealink_format() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+/// A vendor no provider kind registers yet: its device fails with words that
+/// say so, and the Snom phone beside it is registered as before.
+#[tokio::test]
+async fn a_vendor_without_a_provider_kind_fails_in_words() {
+    let mut app = spawn_app_with(crate::daemon::fast).await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!([{"mac": "805EC0123456", "model": "T46S", "tenant": "acme"},
+                   {"mac": "000413BA0001", "model": "snomD717", "tenant": "acme"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (key, secret) = crate::daemon::own_redirect_account(&app, "write").await;
+    let local = format!("{}/api/v1/", app.redirect);
+    crate::daemon::provider(&app, "local", &local, &key, &secret, None).await;
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = crate::daemon::settle(&app).await;
+    let by = |mac: &str| list.iter().find(|d| d["mac"] == mac).unwrap().clone();
+    assert_eq!(by("000413BA0001")["status"], "registered");
+    assert_eq!(by("805EC0123456")["status"], "failed");
+    assert_eq!(
+        by("805EC0123456")["last_message"],
+        "no master provider for yealink phones is configured, and no provider kind of this touchless registers yealink phones (it speaks snom)"
+    );
+    app.stop().await;
+}
