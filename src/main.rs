@@ -114,12 +114,26 @@ enum PhoneCmd {
     Boot {
         #[arg(long)]
         mac: String,
-        /// The model, as its files name it; an example model without it.
+        /// The model, as its files name it; an example model of `--vendor`
+        /// (or of the first vendor) without it.
         #[arg(long)]
         model: Option<String>,
+        /// The phone's vendor (as `touchless_phones` names it); the model's when left out.
+        #[arg(long)]
+        vendor: Option<String>,
         /// Where a phone without a setting server asks (the redirection service).
         #[arg(long, default_value = "http://127.0.0.1:8081")]
         redirect: String,
+        /// What the vendor's cloud hands a factory-reset phone: its first URL
+        /// (for vendors touchless's redirection service does not redirect).
+        #[arg(long)]
+        server: Option<String>,
+        /// The user that goes with `--server`.
+        #[arg(long)]
+        user: Option<String>,
+        /// The password that goes with `--server`.
+        #[arg(long, env = "TOUCHLESS_PHONE_PASS", hide_env_values = true)]
+        pass: Option<String>,
         /// Firmware version in the User-Agent.
         #[arg(long, default_value = "10.1.198.19")]
         firmware: String,
@@ -335,15 +349,20 @@ fn run(args: Args) -> anyhow::Result<()> {
         Command::Phone(PhoneCmd::Boot {
             mac,
             model,
+            vendor,
             redirect,
+            server,
+            user,
+            pass,
             firmware,
             state_dir,
             once,
             factory_reset,
         }) => rt.block_on(phone_boot(
             mac,
-            model.unwrap_or_else(|| touchless_phones::example_model().to_string()),
+            phone_model(model.as_deref(), vendor.as_deref())?,
             redirect,
+            server.map(|s| (s, user, pass)),
             firmware,
             state_dir,
             once,
@@ -383,11 +402,40 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// The simulated phone's model: `--model`, else an example of `--vendor`
+/// (else of the first vendor); both given must agree.
+fn phone_model(
+    model: Option<&str>,
+    vendor: Option<&str>,
+) -> anyhow::Result<touchless_phones::PhoneModel> {
+    use touchless_phones::{PhoneModel, Vendor};
+    let vendor = vendor.map(Vendor::parse).transpose()?;
+    match (model, vendor) {
+        (Some(m), v) => {
+            let m = PhoneModel::parse(m)?;
+            if let Some(v) = v.filter(|v| *v != m.vendor()) {
+                anyhow::bail!("--model {m} is a {} phone, not a {v} one", m.vendor());
+            }
+            Ok(m)
+        }
+        (None, Some(v)) => {
+            let first = v
+                .model_examples()
+                .split([',', ' '])
+                .next()
+                .unwrap_or_default();
+            Ok(PhoneModel::parse(first)?)
+        }
+        (None, None) => Ok(touchless_phones::example_model()),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn phone_boot(
     mac: String,
-    model: String,
+    model: touchless_phones::PhoneModel,
     redirect: String,
+    server: Option<(String, Option<String>, Option<String>)>,
     firmware: String,
     state_dir: PathBuf,
     once: bool,
@@ -396,7 +444,7 @@ async fn phone_boot(
 ) -> anyhow::Result<()> {
     let p = phone::Phone {
         mac: touchless_domain::Mac::parse(&mac)?,
-        model: touchless_phones::PhoneModel::parse(&model)?,
+        model,
         firmware,
     };
     let path = phone::state_path(&state_dir, p.mac);
@@ -405,6 +453,12 @@ async fn phone_boot(
     } else {
         phone::PhoneState::load(&path)?
     };
+    // What the vendor's cloud hands a phone that knows no server yet.
+    if let (None, Some((url, user, pass))) = (&state.setting_server, server) {
+        state.setting_server = Some(url);
+        state.http_client_user = user;
+        state.http_client_pass = pass;
+    }
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()?;

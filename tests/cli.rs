@@ -506,3 +506,83 @@ fn api_openapi_prints_both_documents() {
         assert!(!doc["paths"].as_object().unwrap().is_empty());
     }
 }
+
+/// A Yealink phone, simulated: it starts from what Yealink's cloud would
+/// hand it (the `/ztprov/` folder and the device's one-time pair), fetches
+/// its file there, learns `/prov/` and the steady pair, and comes up with its
+/// SIP identity, all in Yealink's names and format.
+#[test]
+fn a_simulated_yealink_phone_boots_from_what_its_cloud_hands_out() {
+    let server = start();
+    let (ok, out, err) = server.cli(&[
+        "tenant",
+        "add",
+        "acme",
+        "--name",
+        "Acme",
+        "--sip-host",
+        "pbx.example.com",
+        "--prov-user",
+        "prov",
+        "--prov-pass",
+        "s3cr3t-prov",
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = server.cli(&[
+        "device",
+        "add",
+        "80:5e:c0:12:34:56",
+        "--model",
+        "T46S",
+        "--tenant",
+        "acme",
+        "--line",
+        "401:sip-secret:Alice",
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, json, _) = server.cli(&["--json", "device", "show", "805EC0123456", "--secrets"]);
+    assert!(ok);
+    let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let first = format!("{}/ztprov/", server.prov_url);
+    let (ok, out, err) = server.cli(&[
+        "phone",
+        "boot",
+        "--vendor",
+        "yealink",
+        "--mac",
+        "805EC0123456",
+        "--once",
+        "--server",
+        &first,
+        "--user",
+        d["ztprov_user"].as_str().unwrap(),
+        "--pass",
+        d["ztprov_pass"].as_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("/ztprov/805ec0123456.cfg -> 200"), "{out}");
+    assert!(out.contains("/prov/y000000000066.cfg -> 200"), "{out}");
+    assert!(out.contains("/prov/805ec0123456.cfg -> 200"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "OK: provisioned from {}/prov/: SIP identity 401@pbx.example.com",
+            server.prov_url
+        )),
+        "{out}"
+    );
+    // Without what the cloud hands out, it says what is missing.
+    let (ok, out, err) = server.cli(&[
+        "phone",
+        "boot",
+        "--vendor",
+        "yealink",
+        "--mac",
+        "805EC0123456",
+        "--once",
+    ]);
+    assert!(!ok);
+    assert!(
+        out.contains("Yealink phones learn their server from Yealink's cloud"),
+        "{out}{err}"
+    );
+}

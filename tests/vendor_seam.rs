@@ -11,6 +11,7 @@ const ALLOWED: &[&str] = &[
     "pub use snom::*;",
     "static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM, &yealink::YEALINK];",
     "vec![(\"snom\", super::snom::KIND)]",
+    "const SIMULATED: &[&dyn Simulated] = &[&snom::SIM, &yealink::SIM];",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

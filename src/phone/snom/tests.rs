@@ -1,7 +1,7 @@
-//! Tests of the phone simulator: User-Agents and settings parsing, and whole
-//! boots against a fake provisioning server.
+//! Tests of the phone simulator: Snom's settings parsing, and whole boots of
+//! a Snom phone against a fake provisioning server.
 
-use super::*;
+use super::parse_settings;
 
 #[test]
 fn parses_xml_and_legacy_text() {
@@ -30,7 +30,7 @@ fn parses_xml_and_legacy_text() {
 /// text settings from the redirect, a setting server that names a directory
 /// with a `{mac}` placeholder, and Basic authentication.
 mod flow_tests {
-    use super::*;
+    use crate::phone::*;
     use axum::extract::Path;
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::IntoResponse;
