@@ -83,6 +83,7 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, mac)| {
             Ok(NewDevice {
+                vendor: None,
                 mac,
                 model: a.model,
                 tenant: tenant.clone(),

@@ -423,7 +423,19 @@ fn devices_are_imported_and_exported_as_csv_from_the_cli() {
     assert!(ok);
     assert_eq!(
         out,
-        "mac,model,tenant,name,lines,settings\n000413CA0001,snomD717,acme,Reception,401::Alice,\n"
+        "mac,model,tenant,name,lines,settings,vendor\n000413CA0001,snomD717,acme,Reception,401::Alice,,snom\n"
+    );
+    // The vendor column is checked against the model.
+    std::fs::write(
+        &file,
+        "mac,model,tenant,vendor\n805EC0000001,T46S,acme,yealink\n805EC0000002,T46S,acme,snom\n",
+    )
+    .unwrap();
+    let (ok, out, err) = server.cli(&["device", "import", f, "--dry-run"]);
+    assert!(!ok, "{out}");
+    assert!(
+        format!("{out}{err}").contains("model yealinkT46S is a yealink phone, not a snom one"),
+        "{out}{err}"
     );
     let (_, out, _) = server.cli(&["device", "export", "--secrets"]);
     assert!(out.contains("401:s1:Alice"), "{out}");

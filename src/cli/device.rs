@@ -6,7 +6,7 @@ use std::io::IsTerminal as _;
 use touchless_api::daemon::{Queued, Removed, Selection};
 use touchless_api::devices::{Contact, Device, DeviceCredentials, DevicePatch, NewDevice};
 use touchless_domain::{DeviceStatus, DisplayText, Mac, TenantId};
-use touchless_phones::PhoneModel;
+use touchless_phones::{PhoneModel, Vendor};
 
 use super::*;
 use crate::client::Client;
@@ -20,6 +20,9 @@ pub enum DeviceCmd {
         /// Model, as its provisioning files name it.
         #[arg(long)]
         model: PhoneModel,
+        /// The vendor, checked against the model's (optional).
+        #[arg(long)]
+        vendor: Option<Vendor>,
         #[arg(long)]
         tenant: TenantId,
         #[arg(long)]
@@ -191,6 +194,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
         DeviceCmd::Add {
             mac,
             model,
+            vendor,
             tenant,
             name,
             lines,
@@ -199,6 +203,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             let body = NewDevice {
                 mac,
                 model,
+                vendor,
                 tenant,
                 name,
                 lines: list_flag(&lines, parse_line)?,
@@ -287,6 +292,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                     "MAC",
                     "NAME",
                     "EXTENSION",
+                    "VENDOR",
                     "MODEL",
                     "TENANT",
                     "STATUS",
@@ -299,6 +305,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                             d.mac.to_string(),
                             dash(Some(&d.name).filter(|n| !n.as_str().is_empty())),
                             first_extension(d),
+                            d.vendor.to_string(),
                             d.model.to_string(),
                             d.tenant.to_string(),
                             d.status.to_string(),

@@ -7,7 +7,7 @@ use touchless_domain::{
     DeviceStatus, DisplayText, Mac, ProvPassword, ProvScope, ProvUser, Setting, SipPassword,
     SipUser, TenantId,
 };
-use touchless_phones::PhoneModel;
+use touchless_phones::{PhoneModel, Vendor};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::tenants::SettingIn;
@@ -18,6 +18,8 @@ use crate::tenants::SettingIn;
 pub struct Device {
     pub mac: Mac,
     pub model: PhoneModel,
+    /// Whose phone it is: its model's vendor.
+    pub vendor: Vendor,
     pub tenant: TenantId,
     pub name: DisplayText,
     /// Where it stands with its redirection provider.
@@ -79,6 +81,10 @@ pub struct LineIn {
 pub struct NewDevice {
     pub mac: Mac,
     pub model: PhoneModel,
+    /// Optional: checked against the model's vendor (a CSV or script that
+    /// says both is told when they disagree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<Vendor>,
     /// An existing tenant.
     pub tenant: TenantId,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -239,9 +239,40 @@ impl fmt::Display for Vendor {
     }
 }
 
+impl std::str::FromStr for Vendor {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Vendor::parse(s)
+    }
+}
+
 impl serde::Serialize for Vendor {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.0.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Vendor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Vendor::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for Vendor {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names: Vec<&str> = vendors().iter().map(|v| v.name()).collect();
+        let b = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A phone vendor, as touchless names it."))
+            .enum_values(Some(names));
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(b.build()))
+    }
+}
+
+impl utoipa::ToSchema for Vendor {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Vendor")
     }
 }
 

@@ -56,6 +56,17 @@ fn lines(items: Vec<api::LineIn>, first_idx: u32) -> Vec<Line> {
 }
 
 pub(crate) fn new_device(st: &AdminState, d: api::NewDevice) -> ApiResult<NewDevice> {
+    if let Some(v) = d.vendor.filter(|v| *v != d.model.vendor()) {
+        return Err(ApiError::field(
+            "vendor",
+            v.name(),
+            format!(
+                "model {} is a {} phone, not a {v} one",
+                d.model,
+                d.model.vendor()
+            ),
+        ));
+    }
     let zt = st.issue_ztprov(d.mac);
     Ok(NewDevice {
         mac: d.mac,

@@ -19,15 +19,18 @@ use touchless_api::devices as api;
 use touchless_api::tenants::SettingIn;
 use touchless_api::wire::SettingText;
 use touchless_domain::{DisplayText, Mac, SettingName, SipPassword, SipUser, TenantId};
-use touchless_phones::PhoneModel;
+use touchless_phones::{PhoneModel, Vendor};
 use touchless_store::DeviceFilter;
 
 use super::extract::{ApiError, ApiQuery, ApiResult};
 use super::state::AdminState;
 
 /// Columns the format knows; vendors' extra columns (serial, PIN) join
-/// them when a vendor needs one.
-const COLUMNS: [&str; 6] = ["mac", "model", "tenant", "name", "lines", "settings"];
+/// them when a vendor needs one. `vendor` is optional on import (checked
+/// against the model's) and always written on export.
+const COLUMNS: [&str; 7] = [
+    "mac", "model", "tenant", "name", "lines", "settings", "vendor",
+];
 const REQUIRED: [&str; 3] = ["mac", "model", "tenant"];
 /// Problems reported at most: enough to fix a file, bounded for a bad one.
 const MAX_PROBLEMS: usize = 1000;
@@ -173,6 +176,19 @@ pub(crate) fn parse(
         };
         let ls = lines(cell("lines"));
         let ss = settings(cell("settings"));
+        let vendor = match (cell("vendor"), &model) {
+            ("", _) => Ok(None),
+            (v, model) => Vendor::parse(v)
+                .map_err(|e| e.to_string())
+                .and_then(|v| match model {
+                    Ok(m) if m.vendor() != v => Err(format!(
+                        "model {m} is a {} phone, not a {v} one",
+                        m.vendor()
+                    )),
+                    _ => Ok(Some(v)),
+                }),
+        };
+        check("vendor", vendor.as_ref().map(|_| ()).map_err(Clone::clone));
         check("mac", mac.as_ref().map(|_| ()).map_err(Clone::clone));
         check("model", model.as_ref().map(|_| ()).map_err(Clone::clone));
         check("tenant", tenant.as_ref().map(|_| ()).map_err(Clone::clone));
@@ -182,14 +198,15 @@ pub(crate) fn parse(
         if problems.len() > before {
             continue;
         }
-        if let (Ok(mac), Ok(model), Ok(tenant), Ok(name), Ok(ls), Ok(ss)) =
-            (mac, model, tenant, name, ls, ss)
+        if let (Ok(mac), Ok(model), Ok(tenant), Ok(name), Ok(ls), Ok(ss), Ok(vendor)) =
+            (mac, model, tenant, name, ls, ss, vendor)
         {
             out.push((
                 row,
                 api::NewDevice {
                     mac,
                     model,
+                    vendor,
                     tenant,
                     name,
                     lines: Some(ls),
@@ -352,6 +369,7 @@ pub(crate) async fn export(
             d.name.to_string(),
             ls.join("|"),
             ss.join("|"),
+            d.model.vendor().to_string(),
         ])
         .map_err(fail)?;
     }

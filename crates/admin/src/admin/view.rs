@@ -27,6 +27,7 @@ pub(crate) fn device(d: &store::Device) -> api::devices::Device {
     api::devices::Device {
         mac: d.mac,
         model: d.model,
+        vendor: d.model.vendor(),
         tenant: d.tenant.clone(),
         name: d.name.clone(),
         status: d.status,

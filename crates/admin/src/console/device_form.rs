@@ -139,6 +139,7 @@ pub async fn add(
 ) -> Response {
     let req = (|| -> Result<api::NewDevice, String> {
         Ok(api::NewDevice {
+            vendor: None,
             mac: Mac::parse(f.mac.trim()).map_err(|e| format!("MAC: {e}"))?,
             model: PhoneModel::parse(f.model.trim()).map_err(|e| format!("Model: {e}"))?,
             tenant: tenant_of(&v, &f)?,

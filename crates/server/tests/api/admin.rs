@@ -228,6 +228,16 @@ async fn bad_input_names_the_field_and_writes_nothing() {
             "unknown phone model",
         ),
         (
+            json!({"mac": "805EC0000001", "model": "T46S", "vendor": "snom", "tenant": "acme"}),
+            "vendor",
+            "model yealinkT46S is a yealink phone, not a snom one",
+        ),
+        (
+            json!({"mac": "805EC0000001", "model": "T46S", "vendor": "acme-phones", "tenant": "acme"}),
+            "vendor",
+            "unknown vendor",
+        ),
+        (
             json!({"mac": "000413000001", "model": "snomD717", "tenant": "Bad Id"}),
             "tenant",
             "invalid tenant id",
