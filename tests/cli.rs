@@ -63,20 +63,7 @@ fn a_new_user_provisions_a_phone_from_the_cli() {
         .join("touchless-data/admin-token")
         .exists());
 
-    let (ok, out, err) = server.cli(&[
-        "tenant",
-        "add",
-        "acme",
-        "--name",
-        "Acme",
-        "--sip-host",
-        "pbx.example.com",
-        "--prov-user",
-        "prov",
-        "--prov-pass",
-        "s3cr3t-prov",
-    ]);
-    assert!(ok, "{out}{err}");
+    server.add_acme();
     let (ok, out, err) = server.cli(&[
         "device",
         "add",
@@ -526,20 +513,7 @@ fn api_openapi_prints_both_documents() {
 #[test]
 fn a_simulated_yealink_phone_boots_from_what_its_cloud_hands_out() {
     let server = start();
-    let (ok, out, err) = server.cli(&[
-        "tenant",
-        "add",
-        "acme",
-        "--name",
-        "Acme",
-        "--sip-host",
-        "pbx.example.com",
-        "--prov-user",
-        "prov",
-        "--prov-pass",
-        "s3cr3t-prov",
-    ]);
-    assert!(ok, "{out}{err}");
+    server.add_acme();
     let (ok, out, err) = server.cli(&[
         "device",
         "add",

@@ -122,6 +122,26 @@ impl Server {
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
+    /// Tenant `acme` (Acme, SIP host pbx.example.com, the pair
+    /// `prov`/`s3cr3t-prov`) through the CLI.
+    #[allow(dead_code)]
+    pub fn add_acme(&self) {
+        let (ok, out, err) = self.cli(&[
+            "tenant",
+            "add",
+            "acme",
+            "--name",
+            "Acme",
+            "--sip-host",
+            "pbx.example.com",
+            "--prov-user",
+            "prov",
+            "--prov-pass",
+            "s3cr3t-prov",
+        ]);
+        assert!(ok, "{out}{err}");
+    }
+
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
         let out = bin()
             .current_dir(self.dir.path())

@@ -75,6 +75,29 @@ fn expected() -> String {
     forms.join(", or ")
 }
 
+/// `s` without `prefix`, which is compared without case.
+pub(crate) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// The model of a vendor's table whose identifier, without the vendor's
+/// `prefix`, is `bare` in any case.
+pub(crate) fn by_bare_name(
+    models: &'static [Model],
+    prefix: &str,
+    bare: &str,
+) -> Option<PhoneModel> {
+    models
+        .iter()
+        .find(|m| {
+            m.id.get(prefix.len()..)
+                .is_some_and(|rest| rest.eq_ignore_ascii_case(bare))
+        })
+        .map(PhoneModel::of)
+}
+
 impl PartialEq for PhoneModel {
     fn eq(&self, other: &Self) -> bool {
         // Identifiers are unique across vendors (a test checks).

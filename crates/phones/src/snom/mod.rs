@@ -10,6 +10,7 @@ use std::fmt;
 
 use touchless_domain::Mac;
 
+use crate::model::{by_bare_name, strip_prefix_ci};
 use crate::{
     AuthScheme, ConfigFile, CredentialLimits, Model, Phone, PhoneModel, PhoneVendor, RenderError,
     SettingView, Templates, TenantFacts, UserAgent,
@@ -93,12 +94,6 @@ fn is_dect(m: PhoneModel) -> bool {
     s.starts_with('M') && s[1..].starts_with(|c: char| c.is_ascii_digit())
 }
 
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
-}
-
 impl PhoneVendor for Snom {
     fn name(&self) -> &'static str {
         "snom"
@@ -115,10 +110,7 @@ impl PhoneVendor for Snom {
     /// With or without the `snom` prefix, in any case (`D717`, `snomd717`).
     fn parse_model(&self, s: &str) -> Option<PhoneModel> {
         let bare = strip_prefix_ci(s, PREFIX).unwrap_or(s);
-        MODELS
-            .iter()
-            .find(|m| m.id[PREFIX.len()..].eq_ignore_ascii_case(bare))
-            .map(PhoneModel::of)
+        by_bare_name(&MODELS, PREFIX, bare)
     }
 
     fn model_examples(&self) -> &'static str {

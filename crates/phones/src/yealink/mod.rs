@@ -9,6 +9,7 @@ use std::fmt;
 
 use touchless_domain::Mac;
 
+use crate::model::{by_bare_name, strip_prefix_ci};
 use crate::{
     AuthScheme, ConfigFile, CredentialLimits, Model, Phone, PhoneModel, PhoneVendor, RenderError,
     Templates, TenantFacts, UserAgent, Vendor,
@@ -78,12 +79,6 @@ fn common_number(m: PhoneModel) -> u16 {
         .unwrap_or(0)
 }
 
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
-}
-
 impl PhoneVendor for Yealink {
     fn name(&self) -> &'static str {
         "yealink"
@@ -102,10 +97,7 @@ impl PhoneVendor for Yealink {
         let bare = strip_prefix_ci(s, PREFIX)
             .or_else(|| strip_prefix_ci(s, "SIP-"))
             .unwrap_or(s);
-        MODELS
-            .iter()
-            .find(|m| m.id[PREFIX.len()..].eq_ignore_ascii_case(bare))
-            .map(PhoneModel::of)
+        by_bare_name(&MODELS, PREFIX, bare)
     }
 
     fn model_examples(&self) -> &'static str {
