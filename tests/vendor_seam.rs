@@ -1,6 +1,7 @@
 //! The vendor seam holds: outside the Snom folders (`…/snom/`), test code,
 //! migrations and the store's conformance suite (test support), no source
-//! file names Snom, except the lines that declare and register the module.
+//! file names Snom or spells its file suffix (`.htm`), except the lines that
+//! declare and register the module.
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +55,11 @@ fn no_source_outside_the_snom_folders_names_snom() {
         // In-file test modules come last, by the project's habit.
         let code = text.split("#[cfg(test)]").next().unwrap();
         for (i, line) in code.lines().enumerate() {
-            if line.to_ascii_lowercase().contains("snom") && !ALLOWED.contains(&line.trim()) {
+            let lower = line.to_ascii_lowercase();
+            // Snom's name, or its file names' suffix (a URL built by hand
+            // outside the seam has that shape).
+            let snomish = lower.contains("snom") || lower.replace(".html", "").contains(".htm");
+            if snomish && !ALLOWED.contains(&line.trim()) {
                 found.push(format!(
                     "{}:{}: {}",
                     f.strip_prefix(root).unwrap().display(),

@@ -165,13 +165,16 @@ pub(crate) async fn credentials(st: &AdminState, mac: Mac) -> ApiResult<api::Dev
         ProvScope::Tenant => (t.prov_user, t.prov_pass),
     };
     Ok(api::DeviceCredentials {
-        ztprov_url: format!("{base}/ztprov/{}-{}.htm", d.model, d.mac),
+        ztprov_url: format!(
+            "{base}{}",
+            d.model.vendor().first_contact_path(d.model, d.mac)
+        ),
         ztprov_user: d.ztprov_user,
         ztprov_pass: d.ztprov_pass,
         ztprov_expires_at: d.ztprov_expires_at,
         ztprov_used_at: d.ztprov_used_at,
         prov_credentials: t.prov_scope,
-        prov_url: format!("{base}/prov/{}-{}.htm", d.model, d.mac),
+        prov_url: format!("{base}{}", d.model.vendor().steady_path(d.model, d.mac)),
         prov_user,
         prov_pass,
     })

@@ -42,6 +42,10 @@ async fn a_yealink_phone_gets_its_files_in_yealink_format() {
         v["ztprov_user"].as_str().unwrap(),
         v["ztprov_pass"].as_str().unwrap(),
     );
+    // The URLs an admin reads are the vendor's: Yealink's are folders.
+    let (_, c) = app.get("/devices/805EC0123456/credentials").await;
+    assert_eq!(c["ztprov_url"], format!("{}/ztprov/", app.prov));
+    assert_eq!(c["prov_url"], format!("{}/prov/", app.prov));
 
     let r = get("/ztprov/805ec0123456.cfg", zu, zp).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
