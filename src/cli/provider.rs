@@ -128,12 +128,13 @@ pub async fn provider(c: &Client, cmd: ProviderCmd, as_json: bool) -> anyhow::Re
                 return print_json(&ps);
             }
             table(
-                &["NAME", "KIND", "SCOPE", "URL", "ACCESS KEY ID"],
+                &["NAME", "KIND", "PHONES", "SCOPE", "URL", "ACCESS KEY ID"],
                 ps.iter()
                     .map(|p| {
                         vec![
                             p.name.clone(),
                             p.kind.clone(),
+                            p.vendor.to_string(),
                             scope(p),
                             p.base_url.clone(),
                             p.access_key_id.clone(),

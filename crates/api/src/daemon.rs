@@ -14,6 +14,8 @@ pub struct Provider {
     /// Which cloud's API it speaks, which decides whose phones it registers
     /// (one provider per scope and vendor).
     pub kind: String,
+    /// Whose phones it registers (from its kind).
+    pub vendor: touchless_phones::Vendor,
     /// The API's base URL, ending in `/api/v1/` for SRAPS.
     pub base_url: String,
     pub access_key_id: String,

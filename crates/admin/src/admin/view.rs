@@ -73,6 +73,7 @@ pub(crate) fn provider(p: &store::Provider) -> api::daemon::Provider {
     api::daemon::Provider {
         name: p.name.clone(),
         kind: p.kind.clone(),
+        vendor: p.vendor,
         base_url: p.base_url.clone(),
         access_key_id: p.access_key_id.clone(),
         tenant: p.tenant.clone(),
