@@ -411,21 +411,11 @@ fn phone_model(
     use touchless_phones::{PhoneModel, Vendor};
     let vendor = vendor.map(Vendor::parse).transpose()?;
     match (model, vendor) {
-        (Some(m), v) => {
-            let m = PhoneModel::parse(m)?;
-            if let Some(v) = v.filter(|v| *v != m.vendor()) {
-                anyhow::bail!("--model {m} is a {} phone, not a {v} one", m.vendor());
-            }
-            Ok(m)
-        }
-        (None, Some(v)) => {
-            let first = v
-                .model_examples()
-                .split([',', ' '])
-                .next()
-                .unwrap_or_default();
-            Ok(PhoneModel::parse(first)?)
-        }
+        (Some(m), None) => Ok(PhoneModel::parse(m)?),
+        (Some(m), Some(v)) => Ok(v.check(PhoneModel::parse(m)?)?),
+        (None, Some(v)) => v
+            .example_model()
+            .ok_or_else(|| anyhow::anyhow!("{v} names no example model")),
         (None, None) => Ok(touchless_phones::example_model()),
     }
 }

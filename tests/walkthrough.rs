@@ -24,19 +24,7 @@ fn the_seed_walkthrough() {
     };
 
     // 1. A tenant with provisioning credentials, and a device.
-    cli(&[
-        "tenant",
-        "add",
-        "acme",
-        "--name",
-        "Acme",
-        "--sip-host",
-        "pbx.example.com",
-        "--prov-user",
-        "prov",
-        "--prov-pass",
-        "s3cr3t-prov",
-    ]);
+    server.add_acme();
     cli(&[
         "device",
         "add",

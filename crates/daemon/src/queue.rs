@@ -95,16 +95,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Why a device has no provider: which scope lacks one for which vendor, and
 /// the command that adds it.
 fn missing_provider(tenant: &Tenant, vendor: Vendor) -> String {
-    let only = Vendor::all().count() == 1;
-    let phones = if only {
-        String::new()
-    } else {
-        format!(" for {vendor} phones")
-    };
     let missing = match tenant.mode {
-        TouchlessMode::Master => format!("no master provider{phones} is configured"),
+        TouchlessMode::Master => format!("no master provider for {vendor} phones is configured"),
         TouchlessMode::PerTenant => format!(
-            "tenant {} is in per-tenant mode but has no provider{phones}",
+            "tenant {} is in per-tenant mode but has no provider for {vendor} phones",
             tenant.id
         ),
     };
@@ -118,12 +112,7 @@ fn missing_provider(tenant: &Tenant, vendor: Vendor) -> String {
         TouchlessMode::Master => String::new(),
         TouchlessMode::PerTenant => format!(" --tenant {}", tenant.id),
     };
-    let kind_flag = if only {
-        String::new()
-    } else {
-        format!(" --kind {kind}")
-    };
-    format!("{missing}; add one with `touchless provider add{tenant_flag}{kind_flag}`")
+    format!("{missing}; add one with `touchless provider add{tenant_flag} --kind {kind}`")
 }
 
 impl Daemon {

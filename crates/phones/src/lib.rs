@@ -73,6 +73,12 @@ pub enum Error {
     Model(String, String),
     #[error("unknown vendor {0:?}: expected one of {1}")]
     Vendor(String, String),
+    #[error("model {model} is a {is} phone, not a {said} one")]
+    NotItsVendor {
+        model: PhoneModel,
+        is: Vendor,
+        said: Vendor,
+    },
 }
 
 /// Which HTTP authentication a vendor's phones answer.
@@ -169,15 +175,15 @@ pub trait PhoneVendor: Send + Sync + 'static {
         false
     }
     /// What a redirection service speaking this vendor's protocol hands a
-    /// factory-reset phone: the settings its PBX pushed. `None` when the
-    /// vendor's phones are not redirected by touchless's own service.
+    /// factory-reset phone: the settings its PBX pushed. Only asked of a
+    /// vendor that is [`PhoneVendor::redirected`].
     fn render_redirect(
         &self,
         t: &Templates,
         settings: &[SettingView],
-    ) -> Option<Result<bytes::Bytes, RenderError>> {
+    ) -> Result<bytes::Bytes, RenderError> {
         let _ = (t, settings);
-        None
+        Err(RenderError::NoSuchFile(self.name()))
     }
 }
 
@@ -192,11 +198,31 @@ impl Vendor {
             .iter()
             .find(|v| v.name().eq_ignore_ascii_case(s))
             .map(|v| Vendor(*v))
-            .ok_or_else(|| Error::Vendor(s.chars().take(40).collect(), vendor_names()))
+            .ok_or_else(|| Error::Vendor(touchless_domain::truncate(s), vendor_names()))
     }
 
     pub fn all() -> impl Iterator<Item = Vendor> {
         vendors().iter().map(|v| Vendor(*v))
+    }
+
+    /// This vendor's example model (the first of its `model_examples`).
+    pub fn example_model(&self) -> Option<PhoneModel> {
+        let first = self.model_examples().split([',', ' ']).next()?;
+        PhoneModel::parse(first).ok()
+    }
+
+    /// `model`, if it is this vendor's: what a request that names both a
+    /// model and a vendor is checked with.
+    pub fn check(&self, model: PhoneModel) -> Result<PhoneModel, Error> {
+        if model.vendor() == *self {
+            Ok(model)
+        } else {
+            Err(Error::NotItsVendor {
+                model,
+                is: model.vendor(),
+                said: *self,
+            })
+        }
     }
 
     /// The vendor whose OUI ranges hold this MAC, if any.
@@ -326,12 +352,8 @@ pub fn file_forms() -> String {
 /// A model for examples and defaults (the schema's example, the simulator's
 /// and the console's default): the first vendor's first example.
 pub fn example_model() -> PhoneModel {
-    vendors()
-        .iter()
-        .find_map(|v| {
-            let first = v.model_examples().split([',', ' ']).next()?;
-            PhoneModel::parse(first).ok()
-        })
+    Vendor::all()
+        .find_map(|v| v.example_model())
         .unwrap_or_else(|| PhoneModel::of(&vendors()[0].models()[0]))
 }
 

@@ -26,7 +26,7 @@ pub enum RenderError {
     #[error("no templates are loaded for {0} phones: the vendor was registered after the renderer was built")]
     NotLoaded(Vendor),
     #[error("{0} phones have no file of this kind")]
-    NoSuchFile(Vendor),
+    NoSuchFile(&'static str),
 }
 
 /// One setting as the templates see it, after layering.
@@ -171,9 +171,7 @@ impl Renderer {
 
     /// The redirection service's answer for `vendor`'s phones.
     pub fn redirect(&self, vendor: Vendor, settings: &[SettingView]) -> Result<Bytes, RenderError> {
-        vendor
-            .render_redirect(self.of(vendor)?, settings)
-            .unwrap_or(Err(RenderError::NoSuchFile(vendor)))
+        vendor.render_redirect(self.of(vendor)?, settings)
     }
 }
 

@@ -114,8 +114,7 @@ impl Authenticator {
         &self.realm
     }
 
-    /// The `WWW-Authenticate` values to send, most preferred first.
-    /// The `WWW-Authenticate` values: the configured schemes the phone's
+    /// The `WWW-Authenticate` values, most preferred first: the configured schemes the phone's
     /// vendor answers (`phones`), or all configured ones if it answers none
     /// of them.
     pub fn challenges(&self, stale: bool, phones: &[AuthScheme]) -> Vec<String> {

@@ -40,17 +40,12 @@ async fn claim(
 }
 
 /// PostgreSQL names the constraint that refused the row.
-use crate::sql::for_vendor;
-
 fn provider_conflict(e: sqlx::Error, p: &Provider) -> StoreError {
     match constraint_name(&e).as_deref() {
         Some("providers_pkey") => {
             StoreError::Conflict(format!("provider {} already exists", p.name))
         }
-        Some("providers_scope") => StoreError::Conflict(match &p.tenant {
-            Some(t) => format!("tenant {t} already has a provider{}", for_vendor(p)),
-            None => format!("a master provider already exists{}", for_vendor(p)),
-        }),
+        Some("providers_scope") => StoreError::Conflict(crate::sql::scope_taken(p)),
         _ => constraint(e, "provider exists", "tenant does not exist"),
     }
 }

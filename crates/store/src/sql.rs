@@ -130,12 +130,11 @@ impl ContactTable {
 pub(crate) const MARK_REMOVING: &str =
     "UPDATE devices SET removing = TRUE, updated_at = $1 WHERE mac {list}";
 
-/// The tail of a provider conflict's words: which vendor's phones the scope
-/// already has a provider for, once there is more than one vendor to mean.
-pub(crate) fn for_vendor(p: &crate::Provider) -> String {
-    if touchless_phones::Vendor::all().count() > 1 {
-        format!(" for {} phones", p.vendor)
-    } else {
-        String::new()
+/// The words when a provider's (scope, vendor) is taken; both backends
+/// name the clash differently but say this.
+pub(crate) fn scope_taken(p: &crate::Provider) -> String {
+    match &p.tenant {
+        Some(t) => format!("tenant {t} already has a provider for {} phones", p.vendor),
+        None => format!("a master provider already exists for {} phones", p.vendor),
     }
 }

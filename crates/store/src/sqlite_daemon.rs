@@ -52,8 +52,6 @@ async fn claim(
 }
 
 /// SQLite says which column clashed only in its message.
-use crate::sql::for_vendor;
-
 fn provider_conflict(e: sqlx::Error, p: &Provider) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         let m = db.message();
@@ -61,10 +59,7 @@ fn provider_conflict(e: sqlx::Error, p: &Provider) -> StoreError {
             return StoreError::Conflict(format!("provider {} already exists", p.name));
         }
         if m.contains("UNIQUE") {
-            return StoreError::Conflict(match &p.tenant {
-                Some(t) => format!("tenant {t} already has a provider{}", for_vendor(p)),
-                None => format!("a master provider already exists{}", for_vendor(p)),
-            });
+            return StoreError::Conflict(crate::sql::scope_taken(p));
         }
         if m.contains("FOREIGN KEY") {
             return StoreError::Invalid {

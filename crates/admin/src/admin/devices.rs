@@ -56,16 +56,9 @@ fn lines(items: Vec<api::LineIn>, first_idx: u32) -> Vec<Line> {
 }
 
 pub(crate) fn new_device(st: &AdminState, d: api::NewDevice) -> ApiResult<NewDevice> {
-    if let Some(v) = d.vendor.filter(|v| *v != d.model.vendor()) {
-        return Err(ApiError::field(
-            "vendor",
-            v.name(),
-            format!(
-                "model {} is a {} phone, not a {v} one",
-                d.model,
-                d.model.vendor()
-            ),
-        ));
+    if let Some(v) = d.vendor {
+        v.check(d.model)
+            .map_err(|e| ApiError::field("vendor", v.name(), e.to_string()))?;
     }
     let zt = st.issue_ztprov(d.mac);
     Ok(NewDevice {

@@ -179,14 +179,12 @@ pub(crate) fn parse(
         let vendor = match (cell("vendor"), &model) {
             ("", _) => Ok(None),
             (v, model) => Vendor::parse(v)
-                .map_err(|e| e.to_string())
                 .and_then(|v| match model {
-                    Ok(m) if m.vendor() != v => Err(format!(
-                        "model {m} is a {} phone, not a {v} one",
-                        m.vendor()
-                    )),
-                    _ => Ok(Some(v)),
-                }),
+                    Ok(m) => v.check(*m).map(|_| Some(v)),
+                    // The model's own problem is reported in its column.
+                    Err(_) => Ok(Some(v)),
+                })
+                .map_err(|e| e.to_string()),
         };
         check("vendor", vendor.as_ref().map(|_| ()).map_err(Clone::clone));
         check("mac", mac.as_ref().map(|_| ()).map_err(Clone::clone));

@@ -63,15 +63,13 @@ pub(super) async fn create_provider(
 /// Adds a provider; the console's Add comes here too.
 pub(crate) async fn create(st: &AdminState, req: api::NewProvider) -> ApiResult<api::Provider> {
     use touchless_daemon::kinds;
-    let kind_name = match req.kind {
-        Some(k) => check("kind", k, |s| kinds::kind(s).map(|_| ()))?,
-        None => kinds::default_kind().into(),
-    };
-    let kind =
-        kinds::kind(&kind_name).map_err(|e| ApiError::field("kind", kind_name.as_str(), e))?;
+    let kind_name = req.kind.unwrap_or_else(|| kinds::default_kind().into());
+    let (kind, vendor) = kinds::kind(&kind_name)
+        .and_then(|k| Ok((k, kinds::vendor(&k)?)))
+        .map_err(|e| ApiError::field("kind", kind_name.as_str(), e))?;
     let p = Provider {
         name: check("name", req.name, slug)?,
-        vendor: kinds::vendor(&kind).map_err(|e| ApiError::field("kind", kind_name.as_str(), e))?,
+        vendor,
         base_url: match (req.base_url, kind.default_base_url) {
             (Some(u), _) => check("base_url", u, url)?,
             (None, Some(u)) => u.into(),

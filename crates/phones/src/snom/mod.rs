@@ -195,8 +195,8 @@ impl PhoneVendor for Snom {
         &self,
         t: &Templates,
         settings: &[SettingView],
-    ) -> Option<Result<bytes::Bytes, RenderError>> {
-        Some(render::redirect(t, settings))
+    ) -> Result<bytes::Bytes, RenderError> {
+        render::redirect(t, settings)
     }
 }
 

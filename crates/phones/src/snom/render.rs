@@ -55,7 +55,7 @@ pub(super) fn first_contact(t: &Templates, p: &Phone) -> Result<Bytes, RenderErr
 /// The layered settings of a device: built-in (identity, server,
 /// credentials) < tenant < device. Function keys (`fkey`) come back
 /// separately because Snom wants them in their own section.
-pub(super) fn device_settings(p: &Phone) -> (Vec<SettingView>, Vec<SettingView>) {
+fn device_settings(p: &Phone) -> (Vec<SettingView>, Vec<SettingView>) {
     let mut base = fetch_settings(p);
     let registrar = p.tenant.registrar();
     for l in &p.lines {

@@ -44,7 +44,7 @@ pub(super) fn first_contact(t: &Templates, p: &Phone) -> Result<Bytes, RenderErr
 }
 
 /// Built-in (server, credentials, accounts) < tenant < device.
-pub(super) fn device_settings(p: &Phone) -> Vec<SettingView> {
+fn device_settings(p: &Phone) -> Vec<SettingView> {
     let mut base = fetch_settings(p);
     for l in &p.lines {
         let a = |key: &str| format!("account.{}.{key}", l.idx);
