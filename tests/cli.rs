@@ -574,3 +574,63 @@ fn a_simulated_yealink_phone_boots_from_what_its_cloud_hands_out() {
         "{out}{err}"
     );
 }
+
+/// Phones whose vendor's cloud hands out a URL without a pair (Fanvil) and
+/// bases that have no setting for one (Gigaset), simulated: each boots from
+/// the first-contact URL alone (its pair is in the path), and comes up with
+/// its SIP identity in its vendor's names and format.
+#[test]
+fn simulated_fanvil_and_gigaset_phones_boot_from_a_url_alone() {
+    let server = start();
+    server.add_acme();
+    for (mac, model, first_file, steady, then) in [
+        (
+            "0C383E000001",
+            "X4U",
+            "0c383e000001.cfg",
+            "/prov/0c383e000001.cfg",
+            "/prov/0c383e000001.cfg -> 200",
+        ),
+        (
+            "7C2F80000001",
+            "N870",
+            "7c2f80000001.xml",
+            "/prov/",
+            "7c2f80000001.xml -> 200",
+        ),
+    ] {
+        let (ok, out, err) = server.cli(&[
+            "device",
+            "add",
+            mac,
+            "--model",
+            model,
+            "--tenant",
+            "acme",
+            "--line",
+            "401:sip-secret:Alice",
+        ]);
+        assert!(ok, "{out}{err}");
+        let (ok, json, _) = server.cli(&["--json", "device", "show", mac, "--secrets"]);
+        assert!(ok);
+        let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let first = d["ztprov_url"].as_str().unwrap();
+        assert!(
+            first.starts_with(&format!("{}/ztprov/", server.prov_url)),
+            "{first}"
+        );
+        let (ok, out, err) = server.cli(&[
+            "phone", "boot", "--model", model, "--mac", mac, "--once", "--server", first,
+        ]);
+        assert!(ok, "{out}{err}");
+        // The pair is in the URL: no challenge, and the report hides nothing
+        // it should not print (it is the phone's own view).
+        assert!(out.contains(&format!("{first_file} -> 200")), "{out}");
+        assert!(out.contains(then), "{out}");
+        assert!(
+            out.contains(&format!("OK: provisioned from {}{steady}", server.prov_url)),
+            "{out}"
+        );
+        assert!(out.contains("SIP identity 401@pbx.example.com"), "{out}");
+    }
+}

@@ -10,9 +10,9 @@ const ALLOWED: &[&str] = &[
     "mod snom;",
     "pub mod snom;",
     "pub use snom::*;",
-    "static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM, &yealink::YEALINK];",
+    "&snom::SNOM,",
     "vec![(\"snom\", super::snom::KIND)]",
-    "const SIMULATED: &[&dyn Simulated] = &[&snom::SIM, &yealink::SIM];",
+    "const SIMULATED: &[&dyn Simulated] = &[&snom::SIM, &yealink::SIM, &fanvil::SIM, &gigaset::SIM];",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

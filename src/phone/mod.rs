@@ -13,6 +13,8 @@
 //! the identity to report) is a module each, listed in `SIMULATED`; the
 //! User-Agent and file names come from the vendor seam.
 
+mod fanvil;
+mod gigaset;
 mod snom;
 mod yealink;
 
@@ -37,7 +39,7 @@ trait Simulated: Sync {
 }
 
 /// The vendors the simulator boots; one line a vendor.
-const SIMULATED: &[&dyn Simulated] = &[&snom::SIM, &yealink::SIM];
+const SIMULATED: &[&dyn Simulated] = &[&snom::SIM, &yealink::SIM, &fanvil::SIM, &gigaset::SIM];
 
 fn simulated(model: PhoneModel) -> anyhow::Result<&'static dyn Simulated> {
     SIMULATED
@@ -175,20 +177,24 @@ impl Phone {
             } else {
                 "prov"
             };
-            let urls = if url.ends_with('/') {
-                vec![
-                    format!("{url}{}", ConfigFile::common(self.model)),
-                    format!("{url}{}", ConfigFile::device(self.model, self.mac)),
-                ]
+            // In a folder: the model-wide file (where the model has one),
+            // then the device's.
+            let folder = url.ends_with('/');
+            let common = folder && self.model.vendor().has_common_file(self.model);
+            let mut urls = Vec::new();
+            if common {
+                urls.push(format!("{url}{}", ConfigFile::common(self.model)));
+            }
+            urls.push(if folder {
+                format!("{url}{}", ConfigFile::device(self.model, self.mac))
             } else {
-                vec![url.clone()]
-            };
+                url.clone()
+            });
             let mut settings = Vec::new();
-            let folder = urls.len() > 1;
             for (i, u) in urls.iter().enumerate() {
                 let (status, body, note_auth) = self.fetch(http, stage, u, state, steps).await?;
-                // In a folder the model-wide file is optional, as on the phone.
-                if folder && i == 0 && status == 404 {
+                // The model-wide file is optional, as on the phone.
+                if common && i == 0 && status == 404 {
                     finish_note(steps, &note_auth, &[]);
                     continue;
                 }

@@ -250,10 +250,12 @@ impl Daemon {
                 url: format!(
                     "{}{}",
                     self.public_url,
-                    device
-                        .model
-                        .vendor()
-                        .first_contact_path(device.model, device.mac)
+                    device.model.vendor().first_contact_url_path(
+                        device.model,
+                        device.mac,
+                        user,
+                        pass
+                    )
                 ),
                 user: user.to_owned(),
                 pass: pass.to_owned(),

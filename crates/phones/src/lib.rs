@@ -11,8 +11,11 @@
 //! Everything here is pure: parsing and rendering, no IO besides reading an
 //! operator's template overrides.
 
+mod fanvil;
 mod file;
+mod gigaset;
 mod model;
+pub mod pair;
 pub mod render;
 mod snom;
 #[cfg(any(test, feature = "testing"))]
@@ -25,12 +28,18 @@ use std::sync::Mutex;
 
 pub use file::ConfigFile;
 pub use model::{Model, PhoneModel};
+pub use pair::PairInPath;
 pub use render::{Line, Phone, RenderError, Renderer, SettingView, Templates, TenantFacts};
 use touchless_domain::Mac;
 
 /// The vendors this build knows, in the order file names and models are
 /// tried. The registration point: a new vendor is one more line.
-static BUILTIN: &[&dyn PhoneVendor] = &[&snom::SNOM, &yealink::YEALINK];
+static BUILTIN: &[&dyn PhoneVendor] = &[
+    &snom::SNOM,
+    &yealink::YEALINK,
+    &fanvil::FANVIL,
+    &gigaset::GIGASET,
+];
 
 /// The list after [`register`]: a leaked, never-freed copy, so a reader on
 /// the request path pays one atomic load and no lock.
@@ -147,6 +156,18 @@ pub trait PhoneVendor: Send + Sync + 'static {
     fn steady_path(&self, model: PhoneModel, mac: Mac) -> String {
         format!("/prov/{}", self.file_name(&ConfigFile::device(model, mac)))
     }
+    /// Where its phones present the pair that opens their files: in a
+    /// header, or (where its cloud or its phones carry a URL only) in the
+    /// path; see [`PairInPath`].
+    fn pair_in_path(&self) -> PairInPath {
+        PairInPath::Never
+    }
+    /// Whether phones of `model` ask for a model-wide file (some vendors name
+    /// one for a few models only).
+    fn has_common_file(&self, model: PhoneModel) -> bool {
+        let _ = model;
+        true
+    }
 
     /// The built-in templates, `(name, source)`; names are `<vendor>/<file>`
     /// and an operator's template directory overrides them by that path.
@@ -222,6 +243,31 @@ impl Vendor {
                 is: model.vendor(),
                 said: *self,
             })
+        }
+    }
+
+    /// The first-contact path as it is handed out with its one-time pair:
+    /// with the pair in it where this vendor's phones need it there.
+    pub fn first_contact_url_path(
+        &self,
+        model: PhoneModel,
+        mac: Mac,
+        user: &str,
+        pass: &str,
+    ) -> String {
+        let p = self.first_contact_path(model, mac);
+        match self.pair_in_path() {
+            PairInPath::Never => p,
+            PairInPath::FirstContact | PairInPath::Always => pair::insert(&p, user, pass),
+        }
+    }
+
+    /// The steady-state path as a phone is handed it with its pair.
+    pub fn steady_url_path(&self, model: PhoneModel, mac: Mac, user: &str, pass: &str) -> String {
+        let p = self.steady_path(model, mac);
+        match self.pair_in_path() {
+            PairInPath::Always => pair::insert(&p, user, pass),
+            PairInPath::Never | PairInPath::FirstContact => p,
         }
     }
 

@@ -107,13 +107,12 @@ pub struct Phone<'a> {
 }
 
 impl Phone<'_> {
-    /// The URL of the file it fetches from now on.
+    /// The URL of the file (or folder) it fetches from now on, with its
+    /// pair in the path where its vendor needs it there.
     pub fn steady_url(&self) -> String {
-        format!(
-            "{}{}",
-            self.public_url,
-            self.model.vendor().steady_path(self.model, self.mac)
-        )
+        let v = self.model.vendor();
+        let path = v.steady_url_path(self.model, self.mac, self.prov_user, self.prov_pass);
+        format!("{}{path}", self.public_url)
     }
 }
 
@@ -175,7 +174,7 @@ impl Renderer {
     }
 }
 
-fn environment(
+pub(crate) fn environment(
     vendor: &'static dyn PhoneVendor,
     template_dir: Option<PathBuf>,
 ) -> Result<Templates, RenderError> {
@@ -237,6 +236,25 @@ pub fn layer(mut merged: Vec<SettingView>, layers: &[&[Setting]]) -> Vec<Setting
         }
     }
     merged
+}
+
+/// [`write_xml_escaped`], and tab, line feed and carriage return as
+/// character references, so a parser reads back exactly what went in (it
+/// would turn them into spaces in attributes and `\r` into `\n` in text).
+pub fn write_xml_escaped_exact(out: &mut dyn std::fmt::Write, s: &str) -> std::fmt::Result {
+    let mut last = 0;
+    for (i, c) in s.char_indices() {
+        let rep = match c {
+            '\t' => "&#9;",
+            '\n' => "&#10;",
+            '\r' => "&#13;",
+            _ => continue,
+        };
+        write_xml_escaped(out, &s[last..i])?;
+        out.write_str(rep)?;
+        last = i + 1;
+    }
+    write_xml_escaped(out, &s[last..])
 }
 
 /// XML 1.0 text and attribute escaping: the five markup characters.

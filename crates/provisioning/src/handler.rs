@@ -17,7 +17,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use touchless_phones::ConfigFile;
 
-use crate::auth::{AuthError, Authenticator, Credentials, Verdict};
+use crate::auth::{AuthError, Authenticator, Credentials, Presented, Verdict};
 use crate::contacts::ContactSink;
 use crate::directory::{DeviceEntry, Directory, ModelAuth, ZtprovSlot};
 use touchless_runtime::accesslog::{AccessLog, Entry};
@@ -110,17 +110,21 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
     let status = out.response.status().as_u16();
     let peer = Some(peer);
     let ua = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes());
+    let redacted = without_pair(req.uri().path());
     if st.access.enabled() {
         st.access.log(&Entry {
             time: now.timestamp().max(0) as u64,
             ip: peer.map(|p| p.ip()),
             user: out.user.as_deref(),
             method: req.method().as_str(),
-            uri: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/"),
+            uri: match &redacted {
+                Some(r) => r,
+                None => req
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/"),
+            },
             version: version_str(req.version()),
             status,
             bytes: out.bytes,
@@ -145,7 +149,7 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
             known,
             peer.map(|p| p.ip()),
             ua_str,
-            req.uri().path(),
+            redacted.as_deref().unwrap_or(req.uri().path()),
             status,
         );
     }
@@ -162,6 +166,21 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
         }
     }
     out.response
+}
+
+/// A path with a pair in it, as the logs show it: the pair is a secret, so
+/// `/ztprov/{user}/{pass}/{name}` becomes `/ztprov/<pair>/{name}`. `None`
+/// for every other path (no allocation on the usual path).
+fn without_pair(path: &str) -> Option<String> {
+    let (kind, rest) = path
+        .strip_prefix("/ztprov/")
+        .map(|r| ("/ztprov/", r))
+        .or_else(|| path.strip_prefix("/prov/").map(|r| ("/prov/", r)))?;
+    if !rest.contains('/') {
+        return None;
+    }
+    let name = rest.rsplit('/').next().unwrap_or("");
+    Some(format!("{kind}<pair>/{name}"))
 }
 
 fn version_str(v: http::Version) -> &'static str {
@@ -202,12 +221,18 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     if path == "/readyz" {
         return ready(st);
     }
-    let (kind, name) = if let Some(n) = path.strip_prefix("/ztprov/") {
+    let (kind, rest) = if let Some(n) = path.strip_prefix("/ztprov/") {
         (Kind::Ztprov, n)
     } else if let Some(n) = path.strip_prefix("/prov/") {
         (Kind::Prov, n)
     } else {
         return plain(StatusCode::NOT_FOUND, not_found_words());
+    };
+    // `{user}/{pass}/{name}`: the pair of a phone whose vendor carries it in
+    // the path (see `touchless_phones::pair`).
+    let (name, path_pair) = match touchless_phones::pair::split(rest) {
+        Some((user, pass, name)) => (name, Some(Presented::Basic { user, pass })),
+        None => (rest, None),
     };
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut o = plain(
@@ -234,7 +259,7 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     // One lookup serves authentication and the contact log.
     let entry = file.mac.and_then(|m| st.dir.device(m));
     let known = entry.is_some();
-    let mut out = authenticate_and_serve(st, req, kind, name, file, entry);
+    let mut out = authenticate_and_serve(st, req, kind, name, file, entry, path_pair);
     out.file = Some(file);
     out.known = known;
     out
@@ -269,6 +294,14 @@ fn ready(st: &ProvState) -> Outcome {
     }
 }
 
+/// What a request's credentials are checked against, and what they open.
+enum Target {
+    Ztprov(Arc<DeviceEntry>, ZtprovSlot),
+    Device(Arc<DeviceEntry>),
+    Model(Arc<crate::directory::TenantEntry>),
+    Nothing,
+}
+
 fn authenticate_and_serve<B>(
     st: &ProvState,
     req: &Request<B>,
@@ -276,16 +309,23 @@ fn authenticate_and_serve<B>(
     name: &str,
     file: ConfigFile,
     entry: Option<Arc<DeviceEntry>>,
+    path_pair: Option<Presented>,
 ) -> Outcome {
-    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
-        return challenge(st, name, false, None);
-    };
-    let presented = match st.auth.parse(header.as_bytes()) {
-        Ok(p) => p,
-        Err(AuthError::SchemeNotOffered) => return challenge(st, name, false, None),
-        Err(e @ AuthError::Malformed(_)) => {
-            tracing::debug!(error = %e, "bad Authorization header");
-            return plain(StatusCode::BAD_REQUEST, "malformed Authorization header\n");
+    let in_path = path_pair.is_some();
+    let presented = match path_pair {
+        Some(p) => p,
+        None => {
+            let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+                return challenge(st, name, false, None);
+            };
+            match st.auth.parse(header.as_bytes()) {
+                Ok(p) => p,
+                Err(AuthError::SchemeNotOffered) => return challenge(st, name, false, None),
+                Err(e @ AuthError::Malformed(_)) => {
+                    tracing::debug!(error = %e, "bad Authorization header");
+                    return plain(StatusCode::BAD_REQUEST, "malformed Authorization header\n");
+                }
+            }
         }
     };
     let user = Some(presented.user().chars().take(64).collect::<String>());
@@ -300,12 +340,6 @@ fn authenticate_and_serve<B>(
     // MAC, expired or used-up ztprov credentials and another device's user all
     // verify against the decoy, so they cost and look the same as a wrong
     // password.
-    enum Target {
-        Ztprov(Arc<DeviceEntry>, ZtprovSlot),
-        Device(Arc<DeviceEntry>),
-        Model(Arc<crate::directory::TenantEntry>),
-        Nothing,
-    }
     let now = chrono::Utc::now();
     let target = match (&kind, file.mac) {
         (Kind::Ztprov, Some(_)) => entry
@@ -323,6 +357,13 @@ fn authenticate_and_serve<B>(
             None => Target::Nothing,
         },
         (Kind::Ztprov, None) => Target::Nothing,
+    };
+    // A pair in the path opens only what its vendor's phones fetch that way:
+    // anything else verifies against the decoy, as a wrong pair does.
+    let target = if in_path && !pair_in_path_fits(&kind, &target, file) {
+        Target::Nothing
+    } else {
+        target
     };
     let expected = match &target {
         Target::Ztprov(e, slot) => e.ztprov_creds(*slot),
@@ -372,6 +413,22 @@ fn authenticate_and_serve<B>(
             plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
         }
     }
+}
+
+/// Whether the vendor of what a request resolved to takes its pair in the
+/// path for this folder: the registry's model decides for a device, the file
+/// name for a model-wide file.
+fn pair_in_path_fits(kind: &Kind, target: &Target, file: ConfigFile) -> bool {
+    use touchless_phones::PairInPath;
+    let vendor = match target {
+        Target::Ztprov(e, _) | Target::Device(e) if file.mac.is_some() => e.facts.model.vendor(),
+        _ => file.vendor,
+    };
+    matches!(
+        (kind, vendor.pair_in_path()),
+        (Kind::Ztprov, PairInPath::FirstContact | PairInPath::Always)
+            | (Kind::Prov, PairInPath::Always)
+    )
 }
 
 /// The registry decides a device's vendor; at its first contact (rare, so

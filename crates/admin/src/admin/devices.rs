@@ -157,17 +157,26 @@ pub(crate) async fn credentials(st: &AdminState, mac: Mac) -> ApiResult<api::Dev
         ProvScope::Device => (d.prov_user, d.prov_pass),
         ProvScope::Tenant => (t.prov_user, t.prov_pass),
     };
+    let vendor = d.model.vendor();
     Ok(api::DeviceCredentials {
         ztprov_url: format!(
             "{base}{}",
-            d.model.vendor().first_contact_path(d.model, d.mac)
+            vendor.first_contact_url_path(
+                d.model,
+                d.mac,
+                d.ztprov_user.as_str(),
+                d.ztprov_pass.as_str()
+            )
+        ),
+        prov_url: format!(
+            "{base}{}",
+            vendor.steady_url_path(d.model, d.mac, prov_user.as_str(), prov_pass.as_str())
         ),
         ztprov_user: d.ztprov_user,
         ztprov_pass: d.ztprov_pass,
         ztprov_expires_at: d.ztprov_expires_at,
         ztprov_used_at: d.ztprov_used_at,
         prov_credentials: t.prov_scope,
-        prov_url: format!("{base}{}", d.model.vendor().steady_path(d.model, d.mac)),
         prov_user,
         prov_pass,
     })

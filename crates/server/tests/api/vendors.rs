@@ -145,3 +145,279 @@ async fn a_vendor_without_a_provider_kind_fails_in_words() {
     );
     app.stop().await;
 }
+
+/// The contacts of a device, once `n` requests are recorded.
+async fn contacts(app: &TestApp, mac: &str, n: u64) -> Vec<serde_json::Value> {
+    let mut list = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        list = app
+            .get(&format!("/devices/{mac}/contacts"))
+            .await
+            .1
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if list
+            .iter()
+            .map(|c| c["hits"].as_u64().unwrap())
+            .sum::<u64>()
+            >= n
+        {
+            break;
+        }
+    }
+    list
+}
+
+/// A Fanvil X6U of tenant `acme`: its cloud hands out a server and a path
+/// but no pair, so the first fetch carries its one-time pair in the path,
+/// opens only its own first-contact file, and never shows in a log; the
+/// file sets the tenant's pair for `/prov/{mac}.cfg`, which is `<sysConf>`
+/// XML with the settings as nested elements.
+#[tokio::test]
+async fn a_fanvil_phone_fetches_first_with_its_pair_in_the_path() {
+    let mut app = spawn_app_with(basic_only).await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, _) = app
+        .admin_call(
+            reqwest::Method::PATCH,
+            "/tenants/acme",
+            Some(json!({"settings": [{"name": "phone.display.DefaultLanguage", "value": "de"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!([{"mac": "0C:38:3E:12:34:56", "model": "X6U", "tenant": "acme",
+                    "lines": [{"extension": "401", "sip_password": "sip<&>secret", "display_name": "Alice Ä"}],
+                    "settings": [{"name": "sip.line.DTMFMode", "idx": 1, "value": "2"}]},
+                   {"mac": "805EC0000001", "model": "T46S", "tenant": "acme"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v[0]["model"], "fanvilX6U");
+    assert_eq!(v[0]["vendor"], "fanvil");
+    let (zu, zp) = (
+        v[0]["ztprov_user"].as_str().unwrap().to_owned(),
+        v[0]["ztprov_pass"].as_str().unwrap().to_owned(),
+    );
+    let (_, c) = app.get("/devices/0C383E123456/credentials").await;
+    assert_eq!(c["ztprov_url"], format!("{}/ztprov/{zu}/{zp}/", app.prov));
+    assert_eq!(c["prov_url"], format!("{}/prov/0c383e123456.cfg", app.prov));
+
+    // The pair in the path: no header, no challenge.
+    let r = app
+        .http
+        .get(format!("{}/ztprov/{zu}/{zp}/0c383e123456.cfg", app.prov))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/xml; charset=utf-8");
+    assert_eq!(
+        r.text().await.unwrap(),
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- touchless: zero-touch step for 0c383e123456 (fanvilX6U); points the phone at its provisioning server. -->
+<sysConf>
+    <Version>2.0002</Version>
+    <ap>
+        <FlashServerIP>{prov}</FlashServerIP>
+        <FlashFileName>prov/0c383e123456.cfg</FlashFileName>
+        <FlashProtocol>4</FlashProtocol>
+        <DefaultUsername>prov-acme</DefaultUsername>
+        <DefaultPassword>s3cr3t-prov</DefaultPassword>
+    </ap>
+</sysConf>"#,
+            prov = app.prov
+        )
+    );
+    let get = |path: String, pair: Option<(&str, &str)>| {
+        let r = app.http.get(format!("{}{path}", app.prov));
+        match pair {
+            Some((u, p)) => r.basic_auth(u, Some(p)),
+            None => r,
+        }
+        .send()
+    };
+    // A wrong pair, another device's file, the steady folder, and a vendor
+    // whose phones present their pair in a header: the same 401.
+    for path in [
+        format!("/ztprov/{zu}/wrong/0c383e123456.cfg"),
+        format!("/ztprov/{zu}/{zp}/805ec0000001.cfg"),
+        format!("/prov/{zu}/{zp}/0c383e123456.cfg"),
+        format!("/prov/prov-acme/s3cr3t-prov/0c383e123456.cfg"),
+    ] {
+        let r = get(path.clone(), None).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let yealink = &v[1];
+    let r = get(
+        format!(
+            "/ztprov/{}/{}/805ec0000001.cfg",
+            yealink["ztprov_user"].as_str().unwrap(),
+            yealink["ztprov_pass"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let r = get(
+        "/prov/0c383e123456.cfg".into(),
+        Some(("prov-acme", "s3cr3t-prov")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.text().await.unwrap(),
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- touchless: fanvilX6U 0c383e123456, revision 1 -->
+<sysConf>
+    <Version>2.0002</Version>
+    <ap>
+        <FlashServerIP>{prov}</FlashServerIP>
+        <FlashFileName>prov/0c383e123456.cfg</FlashFileName>
+        <FlashProtocol>4</FlashProtocol>
+        <DefaultUsername>prov-acme</DefaultUsername>
+        <DefaultPassword>s3cr3t-prov</DefaultPassword>
+    </ap>
+    <sip>
+        <line index="1">
+            <PhoneNumber>401</PhoneNumber>
+            <DisplayName>Alice Ä</DisplayName>
+            <RegisterAddr>pbx.example.com</RegisterAddr>
+            <RegisterPort>5060</RegisterPort>
+            <RegisterUser>401</RegisterUser>
+            <RegisterPswd>sip&lt;&amp;&gt;secret</RegisterPswd>
+            <EnableReg>1</EnableReg>
+            <DTMFMode>2</DTMFMode>
+        </line>
+    </sip>
+    <phone>
+        <display>
+            <DefaultLanguage>de</DefaultLanguage>
+        </display>
+    </phone>
+</sysConf>"#,
+            prov = app.prov
+        )
+    );
+    // A model-wide file, where the model has one.
+    let r = get(
+        "/prov/F0V00X600000.cfg".into(),
+        Some(("prov-acme", "s3cr3t-prov")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("<DefaultLanguage>de</DefaultLanguage>"));
+
+    // The pair never shows in the contact log.
+    let list = contacts(&app, "0C383E123456", 5).await;
+    let paths: Vec<&str> = list.iter().map(|c| c["path"].as_str().unwrap()).collect();
+    assert!(
+        paths.contains(&"/ztprov/<pair>/0c383e123456.cfg"),
+        "{paths:?}"
+    );
+    assert!(!format!("{list:?}").contains(&zp), "{list:?}");
+    app.stop().await;
+}
+
+/// A Gigaset N870 base has no setting for a pair: both folders carry it in
+/// the path, and its files are `<param name= value=/>` lists.
+#[tokio::test]
+async fn a_gigaset_base_carries_its_pair_in_both_folders() {
+    let mut app = spawn_app_with(basic_only).await;
+    app.tenant("acme", "prov-acme", "s3cr3t/pr%v").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!({"mac": "7C2F80E0D605", "model": "N870", "tenant": "acme",
+                   "lines": [{"extension": "401", "sip_password": "sip\"secret", "display_name": "Alice"}],
+                   "settings": [{"name": "DmGlobal.0.TimeZone", "value": "Europe/Berlin"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["vendor"], "gigaset");
+    let (zu, zp) = (
+        v["ztprov_user"].as_str().unwrap(),
+        v["ztprov_pass"].as_str().unwrap(),
+    );
+    let (_, c) = app.get("/devices/7C2F80E0D605/credentials").await;
+    let steady = format!("{}/prov/prov-acme/s3cr3t%2Fpr%25v/", app.prov);
+    assert_eq!(c["ztprov_url"], format!("{}/ztprov/{zu}/{zp}/", app.prov));
+    assert_eq!(c["prov_url"], steady);
+
+    let r = app
+        .http
+        .get(format!("{}/ztprov/{zu}/{zp}/7c2f80e0d605.xml", app.prov))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.text().await.unwrap(),
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- touchless: zero-touch step for 7c2f80e0d605 (gigasetN870); points the base at its provisioning server. -->
+<provisioning version="1.1" productID="e2">
+    <nvm>
+        <param name="Provisioning.global.ProvisioningServer" value="{steady}"/>
+    </nvm>
+</provisioning>"#
+        )
+    );
+    let r = app
+        .http
+        .get(format!("{steady}7c2f80e0d605.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.text().await.unwrap(),
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- touchless: gigasetN870 7c2f80e0d605, revision 1 -->
+<provisioning version="1.1" productID="e2">
+    <nvm>
+        <param name="Provisioning.global.ProvisioningServer" value="{steady}"/>
+        <param name="SipProvider.0.Name" value="Tenant acme"/>
+        <param name="SipProvider.0.Domain" value="pbx.example.com"/>
+        <param name="SipProvider.0.ProxyServerAddress" value="pbx.example.com"/>
+        <param name="SipProvider.0.ProxyServerPort" value="5060"/>
+        <param name="SipProvider.0.RegServerAddress" value="pbx.example.com"/>
+        <param name="SipProvider.0.RegServerPort" value="5060"/>
+        <param name="SipAccount.00001.AuthName" value="401"/>
+        <param name="SipAccount.00001.AuthPassword" value="sip&quot;secret"/>
+        <param name="SipAccount.00001.UserName" value="401"/>
+        <param name="SipAccount.00001.DisplayName" value="Alice"/>
+        <param name="SipAccount.00001.ProviderId" value="0"/>
+        <param name="DmGlobal.0.TimeZone" value="Europe/Berlin"/>
+    </nvm>
+</provisioning>"#
+        )
+    );
+    // The steady pair opens nothing in the first-contact folder.
+    let r = app
+        .http
+        .get(format!(
+            "{}/ztprov/prov-acme/s3cr3t%2Fpr%25v/7c2f80e0d605.xml",
+            app.prov
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}

@@ -1,0 +1,108 @@
+//! Gigaset's file names, User-Agents and format, against docs/vendors/gigaset.md.
+
+use super::*;
+use crate::render::SettingView;
+
+#[test]
+fn models_parse_in_the_spellings_admins_and_bases_use() {
+    for s in ["gigasetN870", "N870", "n870 ip pro", "N870 IP PRO"] {
+        assert_eq!(PhoneModel::parse(s).unwrap().as_str(), "gigasetN870", "{s}");
+    }
+    assert_eq!(PhoneModel::parse("N870E").unwrap().as_str(), "gigasetN870E");
+    assert!(PhoneModel::parse("N999").is_err());
+}
+
+#[test]
+fn file_names_parse_and_round_trip() {
+    let mac = Mac::parse("7C2F80E0D605").unwrap();
+    let f = GIGASET.parse_file("7c2f80e0d605.xml").unwrap();
+    assert_eq!(
+        (f.mac, f.model, f.vendor),
+        (Some(mac), None, Vendor(&GIGASET))
+    );
+    assert_eq!(GIGASET.file_name(&f), "7c2f80e0d605.xml");
+    assert_eq!(crate::parse_file("7c2f80e0d605.xml"), Some(f));
+    for bad in [
+        "7C2F80E0D605.xml",
+        "7c2f80e0d60.xml",
+        "7c2f80e0d605.cfg",
+        "x.xml",
+    ] {
+        assert!(GIGASET.parse_file(bad).is_none(), "{bad}");
+    }
+}
+
+#[test]
+fn user_agents_parse_and_round_trip() {
+    // Real (wazo-provd-plugins wazo_gigaset/Nx70_83_v2_65_0/common.py).
+    let u = GIGASET
+        .parse_user_agent("Gigaset N870 IP PRO/83.V2.11.0+build.a546b91;7C2F80E0D605")
+        .unwrap();
+    assert_eq!(u.model.as_str(), "gigasetN870");
+    assert_eq!(u.firmware, "83.V2.11.0");
+    assert_eq!(u.mac, Some(Mac::parse("7C2F80E0D605").unwrap()));
+    let quoted = "\"Gigaset N670 IP PRO/83.V2.11.0+build.a546b91;7C2F80E0D605;Handset=1\"";
+    assert_eq!(
+        GIGASET.parse_user_agent(quoted).unwrap().model.as_str(),
+        "gigasetN670"
+    );
+    let mac = Mac::parse("589EC6000001").unwrap();
+    for m in MODELS.iter().map(PhoneModel::of) {
+        let s = GIGASET.user_agent(m, "83.V2.65.0", mac);
+        let back = crate::parse_user_agent(&s).unwrap_or_else(|| panic!("{s}"));
+        assert_eq!((back.model, back.mac), (m, Some(mac)), "{s}");
+    }
+    for bad in [
+        "",
+        "Gigaset",
+        "Gigaset N870 IP PRO",
+        "Gigaset N999/1.2;x",
+        "Gigaset N870/;x",
+    ] {
+        assert!(GIGASET.parse_user_agent(bad).is_none(), "{bad}");
+    }
+}
+
+fn params(xml: &str) -> Vec<(String, String)> {
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    assert_eq!(doc.root_element().tag_name().name(), "provisioning");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("param"))
+        .map(|n| {
+            assert_eq!(n.parent().unwrap().tag_name().name(), "nvm");
+            (
+                n.attribute("name").unwrap().to_owned(),
+                n.attribute("value").unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+proptest::proptest! {
+    /// Whatever a value holds, the parsed file holds exactly the settings
+    /// that went in: no second parameter, no injected markup, and white
+    /// space kept as it was.
+    #[test]
+    fn the_file_holds_exactly_the_settings(value in "(\\PC|[<>&\"'\r\n\t])*", idx in proptest::option::of(0u32..100)) {
+        let t = crate::render::environment(&GIGASET, None).unwrap();
+        let settings = vec![
+            SettingView::builtin("DmGlobal.0.NtpServer", None, "pool.ntp.org"),
+            SettingView::builtin("Custom.x", idx, &value),
+        ];
+        let body = t.render("gigaset/ztprov.xml", minijinja::context! {
+            device => minijinja::context! { mac => "7c2f80e0d605", model => "gigasetN870" },
+            settings => settings,
+        }).unwrap();
+        let name = match idx { Some(i) => format!("Custom.x.{i}"), None => "Custom.x".into() };
+        proptest::prop_assert_eq!(
+            params(std::str::from_utf8(&body).unwrap()),
+            vec![("DmGlobal.0.NtpServer".to_owned(), "pool.ntp.org".to_owned()), (name, value)]
+        );
+    }
+
+    #[test]
+    fn parsers_never_panic(s in "\\PC{0,80}") {
+        let _ = GIGASET.parse_file(&s);
+        let _ = GIGASET.parse_user_agent(&s);
+    }
+}

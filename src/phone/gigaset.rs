@@ -1,0 +1,57 @@
+//! The simulated Gigaset base's side: `<param name= value=/>` XML, whose
+//! `Provisioning.global.ProvisioningServer` names its folder, pair included
+//! (docs/vendors/gigaset.md).
+
+use std::collections::HashMap;
+
+pub(super) struct Gigaset;
+
+pub(super) static SIM: Gigaset = Gigaset;
+
+impl super::Simulated for Gigaset {
+    fn vendor(&self) -> &'static str {
+        "gigaset"
+    }
+
+    fn parse_settings(&self, body: &str) -> Vec<(String, String)> {
+        let Ok(doc) = roxmltree::Document::parse(body) else {
+            return Vec::new();
+        };
+        doc.descendants()
+            .filter(|n| n.has_tag_name("param"))
+            .filter_map(|n| {
+                let name = match n.attribute("name")? {
+                    "Provisioning.global.ProvisioningServer" => "setting_server",
+                    other => other,
+                };
+                Some((name.to_owned(), n.attribute("value")?.to_owned()))
+            })
+            .collect()
+    }
+
+    fn identity(&self, s: &HashMap<String, String>) -> Option<String> {
+        Some(format!(
+            "{}@{}",
+            s.get("SipAccount.00001.UserName")?,
+            s.get("SipProvider.0.RegServerAddress")?
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Simulated as _;
+    use super::*;
+
+    #[test]
+    fn reads_the_folder_and_the_accounts() {
+        let body = r#"<?xml version="1.0"?><provisioning><nvm><param name="Provisioning.global.ProvisioningServer" value="http://pbx/prov/u/p/"/><param name="SipAccount.00001.UserName" value="401"/></nvm></provisioning>"#;
+        assert_eq!(
+            SIM.parse_settings(body),
+            vec![
+                ("setting_server".into(), "http://pbx/prov/u/p/".into()),
+                ("SipAccount.00001.UserName".into(), "401".into()),
+            ]
+        );
+    }
+}
