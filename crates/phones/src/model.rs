@@ -64,15 +64,16 @@ impl PhoneModel {
 fn expected() -> String {
     let forms: Vec<String> = vendors()
         .iter()
-        .map(|v| {
-            format!(
-                "a {} model identifier such as {}",
-                v.display_name(),
-                v.model_examples()
-            )
+        .filter_map(|v| {
+            let first = v.model_examples().split([',', ' ']).next()?;
+            Some(format!("{first} ({})", v.display_name()))
         })
         .collect();
-    forms.join(", or ")
+    match forms.split_last() {
+        Some((last, [])) => format!("a model identifier such as {last}"),
+        Some((last, rest)) => format!("a model identifier such as {} or {last}", rest.join(", ")),
+        None => "a model identifier".to_owned(),
+    }
 }
 
 /// `s` without `prefix`, which is compared without case.

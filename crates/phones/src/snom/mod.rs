@@ -245,7 +245,7 @@ mod tests {
         }
         // (Another test may have registered a second vendor, which joins the list.)
         assert!(PhoneModel::parse("snomD999").unwrap_err().to_string().starts_with(
-            "unknown phone model \"snomD999\": expected a Snom model identifier such as snomD717, snomD785 or snomM900"
+            "unknown phone model \"snomD999\": expected a model identifier such as snomD717 (Snom), yealinkT46S (Yealink)"
         ));
     }
 }

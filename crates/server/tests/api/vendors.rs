@@ -248,7 +248,7 @@ async fn a_fanvil_phone_fetches_first_with_its_pair_in_the_path() {
         format!("/ztprov/{zu}/wrong/0c383e123456.cfg"),
         format!("/ztprov/{zu}/{zp}/805ec0000001.cfg"),
         format!("/prov/{zu}/{zp}/0c383e123456.cfg"),
-        format!("/prov/prov-acme/s3cr3t-prov/0c383e123456.cfg"),
+        "/prov/prov-acme/s3cr3t-prov/0c383e123456.cfg".to_owned(),
     ] {
         let r = get(path.clone(), None).await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
