@@ -80,6 +80,25 @@ impl Client {
         Err(refusal(status, text))
     }
 
+    /// `GET path`, its answer's bytes as they are (a phone's upload).
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| {
+                format!("cannot reach the admin API at {url}; is `touchless serve` running?")
+            })?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp.bytes().await?.to_vec());
+        }
+        Err(refusal(status, resp.text().await?))
+    }
+
     /// `POST path`, its answer's bytes streamed into `to` (created 0600 as
     /// `to.partial`, renamed when whole); the bytes written.
     pub async fn download(&self, path: &str, to: &std::path::Path) -> anyhow::Result<u64> {

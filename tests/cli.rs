@@ -634,3 +634,67 @@ fn simulated_fanvil_and_gigaset_phones_boot_from_a_url_alone() {
         assert!(out.contains("SIP identity 401@pbx.example.com"), "{out}");
     }
 }
+
+/// A Poly phone, simulated from the URL its ZTP profile would hold: the
+/// master, its own file, then `/prov/` with its steady pair; it uploads its
+/// log, which `device uploads` lists and prints.
+#[test]
+fn a_simulated_poly_phone_boots_and_its_upload_is_there_for_the_admin() {
+    let server = start();
+    server.add_acme();
+    let (ok, out, err) = server.cli(&[
+        "device",
+        "add",
+        "0004F2000001",
+        "--model",
+        "VVX450",
+        "--tenant",
+        "acme",
+        "--line",
+        "401:sip-secret:Alice",
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, json, _) = server.cli(&["--json", "device", "show", "0004F2000001", "--secrets"]);
+    assert!(ok);
+    let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let first = d["ztprov_url"].as_str().unwrap();
+    let (ok, out, err) = server.cli(&[
+        "phone",
+        "boot",
+        "--vendor",
+        "poly",
+        "--mac",
+        "0004F2000001",
+        "--once",
+        "--server",
+        first,
+    ]);
+    assert!(ok, "{out}{err}");
+    for step in [
+        "0004f2000001.cfg -> 404",
+        "/ztprov/",
+        "000000000000.cfg -> 200",
+        "0004f2000001-user.cfg -> 200",
+        "/prov/0004f2000001-user.cfg -> 200",
+        "PUT",
+    ] {
+        assert!(out.contains(step), "{step}: {out}");
+    }
+    assert!(
+        out.contains(&format!(
+            "OK: provisioned from {}/prov/: SIP identity 401@pbx.example.com",
+            server.prov_url
+        )),
+        "{out}"
+    );
+    let (ok, out, err) = server.cli(&["device", "uploads", "0004F2000001"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("app.log"), "{out}");
+    let (ok, json, _) = server.cli(&["--json", "device", "uploads", "0004F2000001"]);
+    assert!(ok);
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let (ok, out, err) = server.cli(&["device", "uploads", "0004F2000001", "--id", &id]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("simulated boot"), "{out}");
+}

@@ -12,7 +12,7 @@ const ALLOWED: &[&str] = &[
     "pub use snom::*;",
     "&snom::SNOM,",
     "vec![(\"snom\", super::snom::KIND)]",
-    "const SIMULATED: &[&dyn Simulated] = &[&snom::SIM, &yealink::SIM, &fanvil::SIM, &gigaset::SIM];",
+    "&snom::SIM,",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -150,6 +150,13 @@ pub enum DeviceCmd {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+    /// List the files the phone uploaded (Poly phones PUT their logs and
+    /// local settings); with `--id`, write that one to stdout.
+    Uploads {
+        mac: Mac,
+        #[arg(long)]
+        id: Option<i64>,
+    },
 }
 
 /// The API's device selection: MACs, a tenant's devices or all of them.
@@ -428,6 +435,31 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
         }
         DeviceCmd::Deregister { macs, all, tenant } => {
             queue(c, "deregister", selection(macs, all, tenant)?, as_json).await?
+        }
+        DeviceCmd::Uploads { mac, id: Some(id) } => {
+            use std::io::Write as _;
+            let bytes = c.get_bytes(&format!("/devices/{mac}/uploads/{id}")).await?;
+            std::io::stdout().write_all(&bytes)?;
+        }
+        DeviceCmd::Uploads { mac, id: None } => {
+            let list: Vec<touchless_api::devices::Upload> =
+                c.get(&format!("/devices/{mac}/uploads")).await?;
+            if as_json {
+                return print_json(&list);
+            }
+            table(
+                &["ID", "TIME", "FILE", "BYTES"],
+                list.iter()
+                    .map(|u| {
+                        vec![
+                            u.id.to_string(),
+                            when(Some(u.at)),
+                            u.kind.clone(),
+                            u.size.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
         }
         DeviceCmd::Contacts { mac, limit } => {
             let cs: Vec<Contact> = c

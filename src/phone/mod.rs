@@ -15,6 +15,7 @@
 
 mod fanvil;
 mod gigaset;
+mod poly;
 mod snom;
 mod yealink;
 
@@ -36,10 +37,33 @@ trait Simulated: Sync {
     fn parse_settings(&self, body: &str) -> Vec<(String, String)>;
     /// The first SIP identity the settings give, `user@host`.
     fn identity(&self, settings: &HashMap<String, String>) -> Option<String>;
+    /// The files it asks for in a provisioning folder, in order, each with
+    /// whether a 404 is fine (it moves on, as the phone does): by default
+    /// its model-wide file (where the model has one), then its own.
+    fn folder_files(&self, model: PhoneModel, mac: Mac) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        if model.vendor().has_common_file(model) {
+            out.push((ConfigFile::common(model).to_string(), true));
+        }
+        out.push((ConfigFile::device(model, mac).to_string(), false));
+        out
+    }
+    /// What it uploads (`PUT`) into its folder once provisioned: file name
+    /// and body.
+    fn uploads(&self, mac: Mac) -> Vec<(String, Vec<u8>)> {
+        let _ = mac;
+        Vec::new()
+    }
 }
 
 /// The vendors the simulator boots; one line a vendor.
-const SIMULATED: &[&dyn Simulated] = &[&snom::SIM, &yealink::SIM, &fanvil::SIM, &gigaset::SIM];
+const SIMULATED: &[&dyn Simulated] = &[
+    &snom::SIM,
+    &yealink::SIM,
+    &fanvil::SIM,
+    &gigaset::SIM,
+    &poly::SIM,
+];
 
 fn simulated(model: PhoneModel) -> anyhow::Result<&'static dyn Simulated> {
     SIMULATED
@@ -82,6 +106,7 @@ impl PhoneState {
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
     pub stage: &'static str,
+    pub method: &'static str,
     pub url: String,
     pub status: u16,
     pub note: String,
@@ -177,24 +202,19 @@ impl Phone {
             } else {
                 "prov"
             };
-            // In a folder: the model-wide file (where the model has one),
-            // then the device's.
-            let folder = url.ends_with('/');
-            let common = folder && self.model.vendor().has_common_file(self.model);
-            let mut urls = Vec::new();
-            if common {
-                urls.push(format!("{url}{}", ConfigFile::common(self.model)));
-            }
-            urls.push(if folder {
-                format!("{url}{}", ConfigFile::device(self.model, self.mac))
+            // In a folder: the files its vendor's phones ask for there.
+            let urls: Vec<(String, bool)> = if url.ends_with('/') {
+                sim.folder_files(self.model, self.mac)
+                    .into_iter()
+                    .map(|(f, optional)| (format!("{url}{f}"), optional))
+                    .collect()
             } else {
-                url.clone()
-            });
+                vec![(url.clone(), false)]
+            };
             let mut settings = Vec::new();
-            for (i, u) in urls.iter().enumerate() {
+            for (u, optional) in &urls {
                 let (status, body, note_auth) = self.fetch(http, stage, u, state, steps).await?;
-                // The model-wide file is optional, as on the phone.
-                if common && i == 0 && status == 404 {
+                if *optional && status == 404 {
                     finish_note(steps, &note_auth, &[]);
                     continue;
                 }
@@ -217,6 +237,25 @@ impl Phone {
             seen.push(server.clone());
             let next = state.setting_server.clone().unwrap_or_default();
             if next == server || seen.contains(&next) {
+                let folder = url.rsplit_once('/').map(|(f, _)| f).unwrap_or(&url);
+                for (name, body) in sim.uploads(self.mac) {
+                    let u = format!("{folder}/{name}");
+                    let (status, _, note_auth) = self
+                        .request(
+                            http,
+                            stage,
+                            reqwest::Method::PUT,
+                            &u,
+                            Some(body),
+                            state,
+                            steps,
+                        )
+                        .await?;
+                    if !(200..300).contains(&status) {
+                        bail!("{stage}: uploading {u} answered {status}");
+                    }
+                    finish_note(steps, &note_auth, &[]);
+                }
                 let identity = match sim.identity(&state.settings) {
                     Some(id) => format!("SIP identity {id}"),
                     None => "no SIP identity".into(),
@@ -246,6 +285,60 @@ impl Phone {
         state: &PhoneState,
         steps: &mut Vec<Step>,
     ) -> anyhow::Result<(u16, String, String)> {
+        self.request(http, stage, reqwest::Method::GET, url, None, state, steps)
+            .await
+    }
+
+    /// `method` (with `body`), answering a 401 challenge as [`Self::fetch`].
+    #[allow(clippy::too_many_arguments)]
+    async fn request(
+        &self,
+        http: &reqwest::Client,
+        stage: &'static str,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        state: &PhoneState,
+        steps: &mut Vec<Step>,
+    ) -> anyhow::Result<(u16, String, String)> {
+        let from = steps.len();
+        let name = if method == reqwest::Method::PUT {
+            "PUT"
+        } else {
+            "GET"
+        };
+        let r = self
+            .exchange(http, stage, method, url, body, state, steps)
+            .await;
+        for s in &mut steps[from..] {
+            s.method = name;
+        }
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        stage: &'static str,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        state: &PhoneState,
+        steps: &mut Vec<Step>,
+    ) -> anyhow::Result<(u16, String, String)> {
+        let send = |extra: Option<String>| {
+            let mut r = http
+                .request(method.clone(), url_clean(url))
+                .header("user-agent", self.user_agent());
+            if let Some(b) = &body {
+                r = r.body(b.clone());
+            }
+            if let Some(h) = extra {
+                r = r.header("authorization", h);
+            }
+            r
+        };
         // Credentials in the URL (user:pass@host) win over http_client_*, as on the phone.
         let parsed = reqwest::Url::parse(url).with_context(|| format!("{stage}: bad URL {url}"))?;
         let (user, pass) = if !parsed.username().is_empty() {
@@ -263,11 +356,7 @@ impl Phone {
         let _ = clean.set_username("");
         let _ = clean.set_password(None);
         let started = Instant::now();
-        let first = patiently(stage, &clean, steps, || {
-            http.get(clean.clone())
-                .header("user-agent", self.user_agent())
-        })
-        .await?;
+        let first = patiently(stage, &clean, steps, || send(None)).await?;
         let status = first.status().as_u16();
         if status != 401 {
             let body = first.text().await.unwrap_or_default();
@@ -295,14 +384,9 @@ impl Phone {
             Some(q) => format!("{}?{q}", clean.path()),
             None => clean.path().to_owned(),
         };
-        let (header, how) = answer(&challenges, &user, &pass, &path)?;
+        let (header, how) = answer(&challenges, &user, &pass, &path, &method)?;
         let started = Instant::now();
-        let second = patiently(stage, &clean, steps, || {
-            http.get(clean.clone())
-                .header("user-agent", self.user_agent())
-                .header("authorization", header.clone())
-        })
-        .await?;
+        let second = patiently(stage, &clean, steps, || send(Some(header.clone()))).await?;
         let status = second.status().as_u16();
         let body = second.text().await.unwrap_or_default();
         steps.push(step(stage, &clean, status, started, ""));
@@ -359,6 +443,7 @@ fn step(
 ) -> Step {
     Step {
         stage,
+        method: "GET",
         url: url.to_string(),
         status,
         note: note.to_owned(),
@@ -395,6 +480,18 @@ fn finish_note(steps: &mut [Step], auth: &str, learned: &[String]) {
     }
 }
 
+/// `url` without credentials in it (they are the phone's to present).
+fn url_clean(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
 /// The first offered scheme the phone supports: Digest MD5 (what most phones
 /// use), then Digest SHA-256, then Basic.
 fn answer(
@@ -402,6 +499,7 @@ fn answer(
     user: &str,
     pass: &str,
     path: &str,
+    method: &reqwest::Method,
 ) -> anyhow::Result<(String, String)> {
     let digest = |alg: &str| {
         challenges
@@ -416,7 +514,13 @@ fn answer(
             digest_auth::parse(c).map_err(|e| anyhow!("unusable Digest challenge {c:?}: {e}"))?;
         let alg = prompt.algorithm.to_string();
         let a = prompt
-            .respond(&digest_auth::AuthContext::new(user, pass, path))
+            .respond(&digest_auth::AuthContext::new_with_method(
+                user,
+                pass,
+                path,
+                None::<&[u8]>,
+                digest_auth::HttpMethod::from(method.as_str()),
+            ))
             .map_err(|e| anyhow!("cannot answer the Digest challenge: {e}"))?;
         return Ok((a.to_header_string(), format!("Digest {alg}")));
     }
@@ -462,8 +566,8 @@ pub fn print_report(r: &Report) {
             format!("  {}", s.note)
         };
         println!(
-            "[{:<8}] GET {} -> {} ({:.1} ms){note}",
-            s.stage, s.url, s.status, s.millis
+            "[{:<8}] {} {} -> {} ({:.1} ms){note}",
+            s.stage, s.method, s.url, s.status, s.millis
         );
     }
     println!("{}: {}", if r.ok { "OK" } else { "FAILED" }, r.verdict);

@@ -192,6 +192,19 @@ pub struct Contact {
     pub hits: u32,
 }
 
+/// A file a phone uploaded with `PUT` (Poly phones: their logs and local
+/// settings), without its content: `GET /devices/{mac}/uploads/{id}` has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Upload {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// What it is, as the phone named it after its MAC.
+    #[schema(example = "app.log")]
+    pub kind: String,
+    /// Its length in bytes.
+    pub size: u64,
+}
+
 /// `POST /devices/import?dry_run=true`: the query of an import.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -16,6 +16,7 @@ mod file;
 mod gigaset;
 mod model;
 pub mod pair;
+mod poly;
 pub mod render;
 mod snom;
 #[cfg(any(test, feature = "testing"))]
@@ -39,6 +40,7 @@ static BUILTIN: &[&dyn PhoneVendor] = &[
     &yealink::YEALINK,
     &fanvil::FANVIL,
     &gigaset::GIGASET,
+    &poly::POLY,
 ];
 
 /// The list after [`register`]: a leaked, never-freed copy, so a reader on
@@ -161,6 +163,18 @@ pub trait PhoneVendor: Send + Sync + 'static {
     /// path; see [`PairInPath`].
     fn pair_in_path(&self) -> PairInPath {
         PairInPath::Never
+    }
+    /// Files every phone of this vendor may fetch from either folder without
+    /// credentials, the same for all and holding no secret: `(file name,
+    /// template)`, rendered once when the renderer is built.
+    fn public_files(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    /// A file name its phones `PUT` (logs, their local settings): the MAC it
+    /// belongs to and what it is (`app.log`). `None` for anything else.
+    fn parse_upload(&self, name: &str) -> Option<(Mac, &'static str)> {
+        let _ = name;
+        None
     }
     /// Whether phones of `model` ask for a model-wide file (some vendors name
     /// one for a few models only).
@@ -364,11 +378,18 @@ pub fn parse_file(name: &str) -> Option<ConfigFile> {
     vendors().iter().find_map(|v| v.parse_file(name))
 }
 
+/// A name some vendor's phones `PUT`: the MAC and what it is.
+pub fn parse_upload(name: &str) -> Option<(Mac, &'static str)> {
+    vendors().iter().find_map(|v| v.parse_upload(name))
+}
+
 /// The schemes the phones asking for this file name answer: the union over
 /// every vendor whose phones use the name (`{mac}.cfg` is several vendors').
 pub fn auth_schemes_for(name: &str) -> Vec<AuthScheme> {
     let mut out = Vec::with_capacity(2);
-    for v in vendors().iter().filter(|v| v.parse_file(name).is_some()) {
+    let uses =
+        |v: &&&dyn PhoneVendor| v.parse_file(name).is_some() || v.parse_upload(name).is_some();
+    for v in vendors().iter().filter(uses) {
         for s in v.auth_schemes() {
             if !out.contains(s) {
                 out.push(*s);

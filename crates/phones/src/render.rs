@@ -133,6 +133,8 @@ impl Templates {
 /// redirection service render with.
 pub struct Renderer {
     by_vendor: HashMap<&'static str, Templates>,
+    /// Each vendor's public files, rendered once: name → (body, content type).
+    public: HashMap<&'static str, (Bytes, &'static str)>,
 }
 
 impl Renderer {
@@ -141,10 +143,21 @@ impl Renderer {
     /// request.
     pub fn new(template_dir: Option<PathBuf>) -> Result<Self, RenderError> {
         let mut by_vendor = HashMap::new();
+        let mut public = HashMap::new();
         for v in crate::vendors() {
-            by_vendor.insert(v.name(), environment(*v, template_dir.clone())?);
+            let t = environment(*v, template_dir.clone())?;
+            for (name, template) in v.public_files() {
+                let body = t.render(template, minijinja::context! {})?;
+                public.insert(*name, (body, v.content_type()));
+            }
+            by_vendor.insert(v.name(), t);
         }
-        Ok(Renderer { by_vendor })
+        Ok(Renderer { by_vendor, public })
+    }
+
+    /// A public file (see [`PhoneVendor::public_files`]) and its content type.
+    pub fn public(&self, name: &str) -> Option<(Bytes, &'static str)> {
+        self.public.get(name).cloned()
     }
 
     fn of(&self, v: Vendor) -> Result<&Templates, RenderError> {

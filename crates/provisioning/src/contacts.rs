@@ -166,6 +166,15 @@ impl Task for ContactWriter {
         if n > 0 {
             tracing::info!(deleted = n, "pruned old phone contacts");
         }
+        // What phones uploaded is kept as long as their contacts.
+        let n = self
+            .store
+            .prune_uploads(Utc::now() - keep)
+            .await
+            .map_err(|e| anyhow::anyhow!("pruning phone uploads: {e}"))?;
+        if n > 0 {
+            tracing::info!(deleted = n, "pruned old phone uploads");
+        }
         // Deleted devices leave tombstones for the views of other nodes;
         // keep the newest, far more than any view falls behind.
         self.store

@@ -416,6 +416,16 @@ impl Directory {
         Ok(b)
     }
 
+    /// A vendor's public file by name, if it is one.
+    pub fn public_file(&self, name: &str) -> Option<(Bytes, &'static str)> {
+        self.renderer.public(name)
+    }
+
+    /// The store, for what phones send (uploads) off the hot path.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// The device's `/prov` file.
     pub fn prov_body(&self, e: &DeviceEntry) -> Result<Bytes, RenderError> {
         self.body(BodyKey::Prov(e.facts.mac), e.stamp, || {

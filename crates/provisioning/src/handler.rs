@@ -68,18 +68,42 @@ impl ProvState {
 
 type Body = Full<Bytes>;
 
-/// The handler for [`touchless_runtime::serve::run`]: no router, no boxing, no await.
+/// The handler for [`touchless_runtime::serve::run`]: no router, no boxing,
+/// no await for what phones fetch; only an upload (`PUT`, rare) is a boxed
+/// future, since it reads a body.
 pub fn handler(
     state: Arc<ProvState>,
-) -> impl Fn(
-    Request<hyper::body::Incoming>,
-    &touchless_runtime::serve::Conn,
-) -> std::future::Ready<Response<Body>>
+) -> impl Fn(Request<hyper::body::Incoming>, &touchless_runtime::serve::Conn) -> Reply
        + Clone
        + Send
        + Sync
        + 'static {
-    move |req, conn| std::future::ready(handle(&state, &req, conn.peer))
+    move |req, conn| {
+        if req.method() == Method::PUT {
+            Reply::Later(Box::pin(upload(Arc::clone(&state), req, conn.peer)))
+        } else {
+            Reply::Now(Some(handle(&state, &req, conn.peer)))
+        }
+    }
+}
+
+/// The handler's answer: ready at once, or (an upload) after reading a body.
+pub enum Reply {
+    Now(Option<Response<Body>>),
+    Later(std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>>),
+}
+
+impl std::future::Future for Reply {
+    type Output = Response<Body>;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Response<Body>> {
+        match self.get_mut() {
+            Reply::Now(r) => std::task::Poll::Ready(r.take().expect("a Reply is polled once")),
+            Reply::Later(f) => f.as_mut().poll(cx),
+        }
+    }
 }
 
 const MAX_PATH: usize = 1024;
@@ -107,6 +131,18 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
     let started = st.metrics.prov.enabled().then(std::time::Instant::now);
     let now = chrono::Utc::now();
     let out = dispatch(st, req);
+    finish(st, req, peer, started, now, out)
+}
+
+/// Logs a request (access log, contact log, metrics) and returns its answer.
+fn finish<B>(
+    st: &ProvState,
+    req: &Request<B>,
+    peer: SocketAddr,
+    started: Option<std::time::Instant>,
+    now: chrono::DateTime<chrono::Utc>,
+    out: Outcome,
+) -> Response<Body> {
     let status = out.response.status().as_u16();
     let peer = Some(peer);
     let ua = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes());
@@ -235,14 +271,10 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
         None => (rest, None),
     };
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut o = plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "only GET and HEAD are allowed\n",
-        );
-        o.response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return o;
+        return not_allowed();
+    }
+    if let Some((body, content_type)) = st.dir.public_file(name) {
+        return config(body, content_type);
     }
     let Some(file) = ConfigFile::parse(name) else {
         return plain(
@@ -263,6 +295,17 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     out.file = Some(file);
     out.known = known;
     out
+}
+
+fn not_allowed() -> Outcome {
+    let mut o = plain(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "only GET and HEAD are allowed here; phones PUT only the files their vendor uploads, under /prov/\n",
+    );
+    o.response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    o
 }
 
 /// The words of a 404 for a path outside `/ztprov/` and `/prov/`: the file
@@ -378,7 +421,17 @@ fn authenticate_and_serve<B>(
         Verdict::Denied => return refused(st, name, user),
     }
     // The registry decides a device's vendor and model; the file name only
-    // has to lead to the device.
+    // has to lead to the device, and be one its vendor's phones ask for
+    // (several vendors' phones ask for `{mac}.cfg`; a Poly phone must get a
+    // 404 there, to fall back to its master file).
+    if let Target::Ztprov(e, _) | Target::Device(e) = &target {
+        if file.mac.is_some() && e.facts.model.vendor().parse_file(name).is_none() {
+            return plain(
+                StatusCode::NOT_FOUND,
+                "not found: this phone's vendor does not use this file name\n",
+            );
+        }
+    }
     let (body, vendor) = match (&target, file.mac) {
         (Target::Ztprov(e, slot), _) => {
             st.dir.ztprov_used(e, *slot, now);
@@ -451,6 +504,167 @@ fn vendor_check<B>(req: &Request<B>, e: &DeviceEntry) {
         if ua.model.vendor() != registered {
             tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, user_agent = %ua.model,
                 "the phone's User-Agent names another vendor than the registered model's");
+        }
+    }
+}
+
+/// An upload's body is read up to this many bytes; a Poly phone's logs
+/// rotate well below it.
+const UPLOAD_MAX: usize = 1 << 20;
+/// Of each device's kind of upload, the newest this many are kept.
+const UPLOADS_KEPT: u32 = 5;
+
+/// `PUT /prov/{name}`: a phone stores its logs or local settings (Poly). Off
+/// the hot path, so it may read a body and write to the store.
+async fn upload(
+    st: Arc<ProvState>,
+    req: Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let started = st.metrics.prov.enabled().then(std::time::Instant::now);
+    let now = chrono::Utc::now();
+    let (parts, body) = req.into_parts();
+    let head = Request::from_parts(parts, ());
+    let out = match authorize_upload(&st, &head) {
+        Ok((e, kind, user)) => {
+            let mut o = store_upload(&st, &e, kind, body, now).await;
+            o.user = user;
+            o.file = Some(ConfigFile::device(e.facts.model, e.facts.mac));
+            o.known = true;
+            o
+        }
+        Err(o) => *o,
+    };
+    finish(&st, &head, peer, started, now, out)
+}
+
+/// An upload that may go ahead: the device, what it is, who sent it.
+type Allowed = (Arc<DeviceEntry>, &'static str, Option<String>);
+
+/// Who may upload what: the device's own `/prov` pair (or its tenant's,
+/// as for its files), for a name its vendor's phones upload.
+fn authorize_upload(st: &ProvState, req: &Request<()>) -> Result<Allowed, Box<Outcome>> {
+    let path = req.uri().path();
+    if path.len() > MAX_PATH {
+        return Err(Box::new(plain(
+            StatusCode::URI_TOO_LONG,
+            "request path too long\n",
+        )));
+    }
+    let Some(rest) = path.strip_prefix("/prov/") else {
+        return Err(Box::new(not_allowed()));
+    };
+    let (name, path_pair) = match touchless_phones::pair::split(rest) {
+        Some((user, pass, name)) => (name, Some(Presented::Basic { user, pass })),
+        None => (rest, None),
+    };
+    let Some((mac, kind)) = touchless_phones::parse_upload(name) else {
+        return Err(Box::new(not_allowed()));
+    };
+    let in_path = path_pair.is_some();
+    let presented = match path_pair {
+        Some(p) => p,
+        None => {
+            let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+                return Err(Box::new(challenge(st, name, false, None)));
+            };
+            match st.auth.parse(header.as_bytes()) {
+                Ok(p) => p,
+                Err(AuthError::SchemeNotOffered) => {
+                    return Err(Box::new(challenge(st, name, false, None)))
+                }
+                Err(AuthError::Malformed(_)) => {
+                    return Err(Box::new(plain(
+                        StatusCode::BAD_REQUEST,
+                        "malformed Authorization header\n",
+                    )))
+                }
+            }
+        }
+    };
+    let user = Some(presented.user().chars().take(64).collect::<String>());
+    let entry = st.dir.device(mac).filter(|e| {
+        !in_path || e.facts.model.vendor().pair_in_path() == touchless_phones::PairInPath::Always
+    });
+    let expected = entry
+        .as_ref()
+        .and_then(|e| e.prov_expected())
+        .unwrap_or_else(|| st.decoy.expected());
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    match st.auth.verify(&presented, "PUT", uri, expected) {
+        Verdict::Ok => {}
+        Verdict::Stale => return Err(Box::new(challenge(st, name, true, user))),
+        Verdict::Denied => return Err(Box::new(refused(st, name, user))),
+    }
+    let Some(e) = entry else {
+        return Err(Box::new(refused(st, name, user)));
+    };
+    if e.facts.model.vendor().parse_upload(name).is_none() {
+        return Err(Box::new(plain(
+            StatusCode::NOT_FOUND,
+            "not found: this phone's vendor does not upload this file\n",
+        )));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > UPLOAD_MAX as u64) {
+        return Err(Box::new(too_large()));
+    }
+    Ok((e, kind, user))
+}
+
+fn too_large() -> Outcome {
+    plain(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "upload too large: at most 1 MiB\n",
+    )
+}
+
+async fn store_upload(
+    st: &ProvState,
+    e: &DeviceEntry,
+    kind: &'static str,
+    body: hyper::body::Incoming,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Outcome {
+    use http_body_util::BodyExt as _;
+    let bytes = match http_body_util::Limited::new(body, UPLOAD_MAX)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Err(err) => {
+            tracing::debug!(error = %err, "reading an upload failed");
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "the upload's body could not be read\n",
+            );
+        }
+    };
+    match st
+        .dir
+        .store()
+        .record_upload(e.facts.mac, kind, now, &bytes, UPLOADS_KEPT)
+        .await
+    {
+        Ok(()) => {
+            let mut o = plain(StatusCode::NO_CONTENT, "");
+            // A 204 has no body and must not say it has one.
+            o.response.headers_mut().remove(header::CONTENT_TYPE);
+            o.response.headers_mut().remove(header::CONTENT_LENGTH);
+            o
+        }
+        Err(err) => {
+            tracing::error!(error = %err, mac = %e.facts.mac, kind, "storing an upload failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
         }
     }
 }

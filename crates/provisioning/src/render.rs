@@ -24,6 +24,11 @@ impl Renderer {
         touchless_phones::Renderer::new(template_dir).map(|r| Renderer(Arc::new(r)))
     }
 
+    /// A vendor's public file (the same for every phone, no secret in it).
+    pub fn public(&self, name: &str) -> Option<(Bytes, &'static str)> {
+        self.0.public(name)
+    }
+
     /// The vendors' renderer itself, for the redirection service, which renders
     /// from no registry record.
     pub fn shared(&self) -> Arc<touchless_phones::Renderer> {

@@ -165,6 +165,24 @@ pub trait RegistryStore: Send + Sync + 'static {
         before: chrono::DateTime<chrono::Utc>,
         max_rows: u64,
     ) -> Result<u64>;
+
+    // -- phone uploads ------------------------------------------------------------
+    /// Keeps a file a phone uploaded; of each device's kind only the newest
+    /// `keep` stay. Not a registry change: no view reloads.
+    async fn record_upload(
+        &self,
+        mac: Mac,
+        kind: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        content: &[u8],
+        keep: u32,
+    ) -> Result<()>;
+    /// A device's uploads, newest first, without their contents.
+    async fn uploads(&self, mac: Mac) -> Result<Vec<Upload>>;
+    /// One upload of a device, with its content.
+    async fn upload_content(&self, mac: Mac, id: i64) -> Result<Option<(Upload, Vec<u8>)>>;
+    /// Deletes uploads older than `before`; returns how many.
+    async fn prune_uploads(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64>;
 }
 
 /// The daemon's providers and its durable event queue.

@@ -203,6 +203,18 @@ pub struct Changes {
     pub stale: bool,
 }
 
+/// A file a phone uploaded with `PUT` (its logs, its local settings), without
+/// its content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Upload {
+    pub id: i64,
+    pub mac: Mac,
+    /// What it is, as the phone named it after its MAC: `app.log`.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub size: u64,
+}
+
 /// A request from a phone, as the contact log keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Contact {

@@ -196,6 +196,17 @@ macro_rules! row_mappers {
             })
         }
 
+        pub(crate) fn upload_from_row(r: &$row) -> Result<crate::Upload> {
+            Ok(crate::Upload {
+                id: r.try_get("id")?,
+                mac: Mac::parse_stored(r.try_get("mac")?)?,
+                kind: r.try_get("kind")?,
+                at: r.try_get("at")?,
+                size: u64::try_from(r.try_get::<i64, _>("size")?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            })
+        }
+
         pub(crate) fn contact_from_row(r: &$row) -> Result<Contact> {
             Ok(Contact {
                 at: r.try_get("at")?,

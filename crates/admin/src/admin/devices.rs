@@ -274,6 +274,66 @@ pub(crate) async fn rendered(st: &AdminState, mac: Mac, file: &str) -> ApiResult
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
+#[utoipa::path(get, path = "/devices/{mac}/uploads", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)")), responses((status = 200, description = "what the phone uploaded, newest first (the newest 5 of each kind, as long as its contacts are kept)", body = Vec<api::Upload>)))]
+pub(super) async fn uploads(
+    State(st): State<Arc<AdminState>>,
+    Path(mac): Path<String>,
+) -> ApiResult<Json<Vec<api::Upload>>> {
+    let mac = path_mac(&mac)?;
+    let list = st.store.uploads(mac).await?;
+    Ok(Json(list.into_iter().map(view::upload).collect()))
+}
+
+#[utoipa::path(get, path = "/devices/{mac}/uploads/{id}", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)"), ("id" = i64, Path, description = "the upload's id")), responses((status = 200, description = "the bytes the phone sent, as a download", content_type = "application/octet-stream", body = Vec<u8>)))]
+pub(super) async fn upload(
+    State(st): State<Arc<AdminState>>,
+    Path((mac, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let mac = path_mac(&mac)?;
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "upload id {:?} is not a number",
+                touchless_domain::truncate(&id)
+            ),
+        )
+    })?;
+    let (u, content) = upload_of(&st, mac, id).await?;
+    Ok(download(mac, &u.kind, content))
+}
+
+/// One upload of a device, or a 404 that says which.
+pub(crate) async fn upload_of(
+    st: &AdminState,
+    mac: Mac,
+    id: i64,
+) -> ApiResult<(touchless_store::Upload, Vec<u8>)> {
+    st.store.upload_content(mac, id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("device {mac} has no upload {id}"),
+        )
+    })
+}
+
+/// Bytes a phone sent, as a download: never rendered by a browser.
+pub(crate) fn download(mac: Mac, kind: &str, content: Vec<u8>) -> Response {
+    let name = format!("{}-{kind}", mac.to_string().to_ascii_lowercase());
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        content,
+    )
+        .into_response()
+}
+
 #[utoipa::path(get, path = "/devices/{mac}/contacts", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)"), api::ContactsQuery), responses((status = 200, description = "the phone's requests, newest first", body = Vec<api::Contact>)))]
 pub(super) async fn contacts(
     State(st): State<Arc<AdminState>>,

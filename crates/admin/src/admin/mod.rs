@@ -67,6 +67,8 @@ fn api_routes() -> OpenApiRouter<Arc<AdminState>> {
         .routes(routes!(devices::device_credentials))
         .routes(routes!(devices::preview))
         .routes(routes!(devices::contacts))
+        .routes(routes!(devices::uploads))
+        .routes(routes!(devices::upload))
         .routes(routes!(import::import_devices))
         .routes(routes!(import::export_devices))
         .routes(routes!(queue::register))

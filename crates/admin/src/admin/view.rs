@@ -69,6 +69,15 @@ pub(super) fn contact(c: store::Contact) -> api::devices::Contact {
     }
 }
 
+pub(crate) fn upload(u: store::Upload) -> api::devices::Upload {
+    api::devices::Upload {
+        id: u.id,
+        at: u.at,
+        kind: u.kind,
+        size: u.size,
+    }
+}
+
 pub(crate) fn provider(p: &store::Provider) -> api::daemon::Provider {
     api::daemon::Provider {
         name: p.name.clone(),

@@ -172,6 +172,10 @@ pub async fn device(
             .collect(),
         Err(e) => return internal(e),
     };
+    let uploads: Vec<_> = match st.admin.store.uploads(mac).await {
+        Ok(u) => u.into_iter().map(admin::view::upload).collect(),
+        Err(e) => return internal(e),
+    };
     let events: Vec<_> = match st.admin.store.events_of(mac, 20).await {
         Ok(e) => e.into_iter().map(admin::view::event).collect(),
         Err(e) => return internal(e),
@@ -196,12 +200,34 @@ pub async fn device(
                 d => admin::view::device(&d),
                 c => creds,
                 contacts => contacts,
+                uploads => uploads,
                 events => events,
                 file => file,
                 ztprov_file => ztprov_file,
             }
         },
     )
+}
+
+/// A file the phone uploaded, as a download, for whoever sees the device.
+pub async fn upload(
+    State(st): State<Arc<ConsoleState>>,
+    v: Viewer,
+    Path((mac, id)): Path<(String, String)>,
+) -> Response {
+    let not_found = || plain(StatusCode::NOT_FOUND, "There is no such upload.");
+    let (Ok(mac), Ok(id)) = (Mac::parse(&mac), id.parse::<i64>()) else {
+        return not_found();
+    };
+    match st.admin.store.get_device(mac).await {
+        Ok(Some(d)) if v.sees(&d.tenant) => {}
+        Ok(_) => return not_found(),
+        Err(e) => return internal(e),
+    }
+    match admin::devices::upload_of(&st.admin, mac, id).await {
+        Ok((u, content)) => admin::devices::download(mac, &u.kind, content),
+        Err(_) => not_found(),
+    }
 }
 
 /// The devices a selection form names: its checked MACs, or with `all`

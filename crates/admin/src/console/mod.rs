@@ -198,6 +198,7 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/portal/keys/{id}/revoke", post(portal::revoke_key))
         .route("/portal/endpoints/{mac}", get(portal::endpoint))
         .route("/devices/{mac}", get(devices::device))
+        .route("/devices/{mac}/uploads/{id}", get(devices::upload))
         .route(
             "/static/console.css",
             get(|| async {

@@ -322,7 +322,7 @@ async fn a_fanvil_phone_fetches_first_with_its_pair_in_the_path() {
         .unwrap()
         .contains("<DefaultLanguage>de</DefaultLanguage>"));
 
-    // The pair never shows in the contact log.
+    // The pair never shows in the access log or the contact log.
     let list = contacts(&app, "0C383E123456", 5).await;
     let paths: Vec<&str> = list.iter().map(|c| c["path"].as_str().unwrap()).collect();
     assert!(
@@ -331,6 +331,10 @@ async fn a_fanvil_phone_fetches_first_with_its_pair_in_the_path() {
     );
     assert!(!format!("{list:?}").contains(&zp), "{list:?}");
     app.stop().await;
+    // The access log is written out at the stop.
+    let log = app.access_log();
+    assert!(log.contains("/ztprov/<pair>/0c383e123456.cfg"), "{log}");
+    assert!(!log.contains(&zp), "{log}");
 }
 
 /// A Gigaset N870 base has no setting for a pair: both folders carry it in
@@ -419,5 +423,261 @@ async fn a_gigaset_base_carries_its_pair_in_both_folders() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+/// A Poly VVX 450: it asks for `{mac}.cfg` (a 404 for a Poly phone), takes
+/// the public master `000000000000.cfg`, whose `CONFIG_FILES` names its own
+/// `{mac}-user.cfg`; its first fetch carries the one-time pair in the path
+/// (a ZTP profile holds one URL), and the file points it at `/prov/` with
+/// its steady pair. It uploads its logs with `PUT`: kept per device, limited
+/// in size, for its own pair only, visible to the admin.
+#[tokio::test]
+async fn a_poly_phone_gets_its_master_its_file_and_uploads_its_logs() {
+    let mut app = spawn_app().await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!([{"mac": "0004F2ABCDEF", "model": "VVX450", "tenant": "acme",
+                    "lines": [{"extension": "401", "sip_password": "sip\"secret", "display_name": "Alice <A>"}],
+                    "settings": [{"name": "lcl.ml.lang", "value": "German_Germany"}]},
+                   {"mac": "0C383E000009", "model": "X4U", "tenant": "acme"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v[0]["vendor"], "poly");
+    let (zu, zp) = (
+        v[0]["ztprov_user"].as_str().unwrap().to_owned(),
+        v[0]["ztprov_pass"].as_str().unwrap().to_owned(),
+    );
+    let (_, c) = app.get("/devices/0004F2ABCDEF/credentials").await;
+    assert_eq!(c["ztprov_url"], format!("{}/ztprov/{zu}/{zp}/", app.prov));
+    assert_eq!(c["prov_url"], format!("{}/prov/", app.prov));
+    let user = c["prov_user"].as_str().unwrap().to_owned();
+    let pass = c["prov_pass"].as_str().unwrap().to_owned();
+    let ztprov = format!("{}/ztprov/{zu}/{zp}", app.prov);
+    let http = &app.http;
+
+    // Its own master: a 404 for a Poly phone, once the pair is checked.
+    let r = http
+        .get(format!("{ztprov}/0004f2abcdef.cfg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The shared master: public, in both folders, the same for every phone.
+    for url in [
+        format!("{ztprov}/000000000000.cfg"),
+        format!("{}/prov/000000000000.cfg", app.prov),
+    ] {
+        let r = http.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+        assert_eq!(
+            r.text().await.unwrap(),
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<!-- touchless: the master file of every Poly phone; each phone's settings are in its own file. -->
+<APPLICATION APP_FILE_PATH="sip.ld" CONFIG_FILES="[PHONE_MAC_ADDRESS]-user.cfg" MISC_FILES="" LOG_FILE_DIRECTORY="" OVERRIDES_DIRECTORY="" CONTACTS_DIRECTORY="" LICENSE_DIRECTORY=""/>"#
+        );
+    }
+    let r = http
+        .get(format!("{ztprov}/0004f2abcdef-user.cfg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.text().await.unwrap(),
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<!-- touchless: zero-touch step for 0004f2abcdef (polyVVX450); points the phone at its provisioning server. -->
+<polycomConfig
+  device.set="1"
+  device.prov.serverType.set="1"
+  device.prov.serverType="HTTP"
+  device.prov.serverName.set="1"
+  device.prov.serverName="{prov}/prov/"
+  device.prov.user.set="1"
+  device.prov.user="{user}"
+  device.prov.password.set="1"
+  device.prov.password="{pass}"
+/>"#,
+            prov = app.prov
+        )
+    );
+    let (s, body) = digest_get(
+        http,
+        &format!("{}/prov/0004f2abcdef-user.cfg", app.prov),
+        &user,
+        &pass,
+        "MD5",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        body,
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<!-- touchless: polyVVX450 0004f2abcdef, revision 1 -->
+<polycomConfig
+  device.set="1"
+  device.prov.serverType.set="1"
+  device.prov.serverType="HTTP"
+  device.prov.serverName.set="1"
+  device.prov.serverName="{prov}/prov/"
+  device.prov.user.set="1"
+  device.prov.user="{user}"
+  device.prov.password.set="1"
+  device.prov.password="{pass}"
+  reg.1.address="401"
+  reg.1.label="401"
+  reg.1.displayName="Alice &lt;A&gt;"
+  reg.1.auth.userId="401"
+  reg.1.auth.password="sip&quot;secret"
+  reg.1.server.1.address="pbx.example.com"
+  reg.1.server.1.port="5060"
+  lcl.ml.lang="German_Germany"
+/>"#,
+            prov = app.prov
+        )
+    );
+
+    // Uploads: its own pair, Digest over PUT.
+    let log_url = format!("{}/prov/0004f2abcdef-app.log", app.prov);
+    let r = http.put(&log_url).body("boot log\n").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a challenge first");
+    let put = |url: String, body: Vec<u8>, user: String, pass: String| async move {
+        let first = reqwest::Client::new()
+            .put(&url)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let challenge = first.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let path = reqwest::Url::parse(&url).unwrap().path().to_owned();
+        let mut prompt = digest_auth::parse(&challenge).unwrap();
+        let ctx = digest_auth::AuthContext::new_with_method(
+            user,
+            pass,
+            path,
+            None::<&[u8]>,
+            digest_auth::HttpMethod::PUT,
+        );
+        let header = prompt.respond(&ctx).unwrap().to_header_string();
+        reqwest::Client::new()
+            .put(&url)
+            .header("authorization", header)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    for i in 0..7u8 {
+        let body = format!("boot {i}\n").into_bytes();
+        assert_eq!(
+            put(log_url.clone(), body, user.clone(), pass.clone()).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let cfg_url = format!("{}/prov/0004f2abcdef-phone.cfg", app.prov);
+    let local = b"<PHONE_CONFIG><OVERRIDES up.backlight=\"1\"/></PHONE_CONFIG>".to_vec();
+    assert_eq!(
+        put(cfg_url, local.clone(), user.clone(), pass.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    // Too large, a wrong pair, another vendor's phone, a name no phone uploads.
+    assert_eq!(
+        put(
+            log_url.clone(),
+            vec![b'x'; (1 << 20) + 1],
+            user.clone(),
+            pass.clone()
+        )
+        .await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        put(log_url.clone(), b"x".to_vec(), user.clone(), "wrong".into()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = http
+        .put(format!("{}/prov/0004f2abcdef-user.cfg", app.prov))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let r = http
+        .put(format!("{ztprov}/0004f2abcdef-app.log"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "not into the first-contact folder"
+    );
+    let (_, fanvil) = app.get("/devices/0C383E000009/credentials").await;
+    let r = http
+        .put(format!("{}/prov/0c383e000009-app.log", app.prov))
+        .basic_auth(
+            fanvil["prov_user"].as_str().unwrap(),
+            fanvil["prov_pass"].as_str(),
+        )
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(r.status(), StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND),
+        "a Fanvil phone uploads nothing: {}",
+        r.status()
+    );
+
+    // The admin sees the newest five logs and the settings file, newest first.
+    let (s, list) = app.get("/devices/0004F2ABCDEF/uploads").await;
+    assert_eq!(s, StatusCode::OK);
+    let kinds: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "phone.cfg",
+            "app.log",
+            "app.log",
+            "app.log",
+            "app.log",
+            "app.log"
+        ]
+    );
+    let newest_log = list[1]["id"].as_i64().unwrap();
+    let r = http
+        .get(format!(
+            "{}/devices/0004F2ABCDEF/uploads/{newest_log}",
+            app.admin
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/octet-stream");
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"0004f2abcdef-app.log\""
+    );
+    assert_eq!(r.text().await.unwrap(), "boot 6\n");
+    let (s, e) = app.get("/devices/0004F2ABCDEF/uploads/999999").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(e["error"], "device 0004F2ABCDEF has no upload 999999");
     app.stop().await;
 }

@@ -406,6 +406,55 @@ pub async fn contacts_newest_first(s: &dyn Store) {
     assert_eq!(statuses, [206, 207, 208, 209], "the newest rows stay");
 }
 
+pub async fn uploads_keep_the_newest_of_each_kind(s: &dyn Store) {
+    let mac = Mac::parse("0004F2000001").unwrap();
+    let other = Mac::parse("0004F2000002").unwrap();
+    let old = Utc::now() - chrono::Duration::days(40);
+    s.record_upload(mac, "app.log", old, b"very old", 3)
+        .await
+        .unwrap();
+    for i in 0..5u8 {
+        let body = [b'a' + i, 0, 0xFF];
+        s.record_upload(mac, "app.log", Utc::now(), &body, 3)
+            .await
+            .unwrap();
+    }
+    s.record_upload(mac, "phone.cfg", Utc::now(), b"<x/>", 3)
+        .await
+        .unwrap();
+    s.record_upload(other, "app.log", Utc::now(), b"theirs", 3)
+        .await
+        .unwrap();
+    let list = s.uploads(mac).await.unwrap();
+    let kinds: Vec<&str> = list.iter().map(|u| u.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["phone.cfg", "app.log", "app.log", "app.log"],
+        "newest first, 3 a kind"
+    );
+    assert!(list.iter().all(|u| u.mac == mac));
+    let (u, content) = s.upload_content(mac, list[1].id).await.unwrap().unwrap();
+    assert_eq!(
+        (u.size, content),
+        (3, vec![b'e', 0, 0xFF]),
+        "bytes kept as sent"
+    );
+    assert!(
+        s.upload_content(other, list[1].id).await.unwrap().is_none(),
+        "another device's id"
+    );
+    s.record_upload(other, "boot.log", old, b"old", 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.prune_uploads(Utc::now() - chrono::Duration::days(30))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.uploads(other).await.unwrap().len(), 1);
+}
+
 pub async fn meta_first_writer_wins(s: &dyn Store) {
     assert_eq!(s.meta_get_or_insert("k", "one").await.unwrap(), "one");
     assert_eq!(s.meta_get_or_insert("k", "two").await.unwrap(), "one");

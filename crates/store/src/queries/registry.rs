@@ -575,6 +575,84 @@ macro_rules! registry_store {
                 newest_contacts(&mut c, tenant, limit).await
             }
 
+            async fn record_upload(
+                &self,
+                mac: Mac,
+                kind: &str,
+                at: DateTime<Utc>,
+                content: &[u8],
+                keep: u32,
+            ) -> Result<()> {
+                let (mac, kind, content) = (mac.to_string(), kind.to_owned(), content.to_vec());
+                // Not through `write`: an upload changes nothing provisioned.
+                self.append(move |c| {
+                    Box::pin(async move {
+                        sqlx::query(
+                            "INSERT INTO uploads (mac, kind, at, size, content) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(&mac)
+                        .bind(&kind)
+                        .bind(at)
+                        .bind(content.len() as i64)
+                        .bind(&content)
+                        .execute(&mut *c)
+                        .await?;
+                        sqlx::query(
+                            "DELETE FROM uploads WHERE mac = $1 AND kind = $2 AND id NOT IN \
+                             (SELECT id FROM uploads WHERE mac = $1 AND kind = $2 ORDER BY id DESC LIMIT $3)",
+                        )
+                        .bind(&mac)
+                        .bind(&kind)
+                        .bind(i64::from(keep))
+                        .execute(&mut *c)
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .await
+            }
+
+            async fn uploads(&self, mac: Mac) -> Result<Vec<crate::Upload>> {
+                let rows = sqlx::query(
+                    "SELECT id, mac, kind, at, size FROM uploads WHERE mac = $1 ORDER BY id DESC",
+                )
+                .bind(mac.to_string())
+                .fetch_all(self.reads())
+                .await?;
+                rows.iter().map(upload_from_row).collect()
+            }
+
+            async fn upload_content(
+                &self,
+                mac: Mac,
+                id: i64,
+            ) -> Result<Option<(crate::Upload, Vec<u8>)>> {
+                let row = sqlx::query(
+                    "SELECT id, mac, kind, at, size, content FROM uploads WHERE mac = $1 AND id = $2",
+                )
+                .bind(mac.to_string())
+                .bind(id)
+                .fetch_optional(self.reads())
+                .await?;
+                match row {
+                    Some(r) => Ok(Some((upload_from_row(&r)?, sqlx::Row::try_get(&r, "content")?))),
+                    None => Ok(None),
+                }
+            }
+
+            async fn prune_uploads(&self, before: DateTime<Utc>) -> Result<u64> {
+                self.append(move |c| {
+                    Box::pin(async move {
+                        let done = sqlx::query("DELETE FROM uploads WHERE at < $1")
+                            .bind(before)
+                            .execute(&mut *c)
+                            .await?;
+                        Ok(done.rows_affected())
+                    })
+                })
+                .await
+            }
+
             async fn prune_contacts(&self, before: DateTime<Utc>, max_rows: u64) -> Result<u64> {
                 crate::sql::prune_log(
                     self.log_pool(),

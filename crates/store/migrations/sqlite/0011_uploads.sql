@@ -1,0 +1,13 @@
+-- What phones upload with PUT (Poly: their logs and local settings), kept
+-- per device and kind, newest few only, and pruned by age with the contact
+-- log. No foreign key: support material, not registry state.
+CREATE TABLE uploads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    mac TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content BLOB NOT NULL
+);
+CREATE INDEX uploads_mac_kind ON uploads (mac, kind, id);
+CREATE INDEX uploads_at ON uploads (at);
