@@ -158,7 +158,9 @@ enum PhoneCmd {
         /// Tenant the storm's devices live in (created if missing).
         #[arg(long, default_value = "storm")]
         tenant: String,
-        /// The model of every phone; an example model without it.
+        /// The model of every phone, or several, comma-separated, taken in
+        /// turn (a mixed fleet: `D717,T46S,X4U,N870,VVX450`); an example
+        /// model without it. Each vendor's phones get MACs in its own OUI.
         #[arg(long)]
         model: Option<String>,
         /// MAC of the first phone; the rest count up from it.
@@ -379,15 +381,18 @@ fn run(args: Args) -> anyhow::Result<()> {
         }) => rt.block_on(async {
             let c = client::Client::new(&cfg)?;
             storm::run(
-                &c,
+                c,
                 storm::StormArgs {
                     count,
                     concurrency,
                     redirect,
                     tenant,
-                    model: match &model {
-                        Some(m) => touchless_phones::PhoneModel::parse(m)?,
-                        None => touchless_phones::example_model(),
+                    models: match &model {
+                        Some(m) => m
+                            .split(',')
+                            .map(|m| touchless_phones::PhoneModel::parse(m.trim()))
+                            .collect::<Result<_, _>>()?,
+                        None => vec![touchless_phones::example_model()],
                     },
                     first_mac: touchless_domain::Mac::parse(&first_mac)?,
                     json: args.json,

@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _};
 use reqwest::Method;
 use serde_json::json;
 use touchless_api::daemon::{EventSummary, Queued, Selection};
-use touchless_api::devices::{Device, LineIn, NewDevice};
+use touchless_api::devices::{Device, DeviceCredentials, LineIn, NewDevice};
 use touchless_api::tenants::{NewTenant, Tenant};
 use touchless_domain::{DeviceStatus, DisplayText, Host, Mac, SipPassword, SipUser, TenantId};
 
@@ -23,7 +23,8 @@ pub struct StormArgs {
     pub concurrency: usize,
     pub redirect: String,
     pub tenant: String,
-    pub model: PhoneModel,
+    /// Taken in turn: phone `i` is a `models[i % len]`.
+    pub models: Vec<PhoneModel>,
     pub first_mac: Mac,
     pub json: bool,
 }
@@ -33,6 +34,22 @@ fn nth_mac(first: Mac, i: usize) -> Mac {
     let base = u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]);
     let v = (base + i as u64).to_be_bytes();
     Mac::from_bytes([v[2], v[3], v[4], v[5], v[6], v[7]])
+}
+
+impl StormArgs {
+    /// Phone `i`: its model, and its MAC counted up from `first_mac` in its
+    /// vendor's first OUI (so no first contact looks like another vendor's).
+    fn phone(&self, i: usize) -> (PhoneModel, Mac) {
+        let model = self.models[i % self.models.len()];
+        let b = nth_mac(self.first_mac, i).bytes();
+        let mac = match model.vendor().ouis().first() {
+            Some(o) if self.models.len() > 1 => {
+                Mac::from_bytes([o[0], o[1], o[2], b[3], b[4], b[5]])
+            }
+            _ => Mac::from_bytes(b),
+        };
+        (model, mac)
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -78,14 +95,14 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
     let existing: Vec<Device> = c.get(&format!("/devices?tenant={tenant}")).await?;
     let have: std::collections::HashSet<Mac> = existing.iter().map(|d| d.mac).collect();
     let missing: Vec<NewDevice> = (0..a.count)
-        .map(|i| nth_mac(a.first_mac, i))
-        .filter(|m| !have.contains(m))
+        .map(|i| a.phone(i))
+        .filter(|(_, m)| !have.contains(m))
         .enumerate()
-        .map(|(i, mac)| {
+        .map(|(i, (model, mac))| {
             Ok(NewDevice {
                 vendor: None,
                 mac,
-                model: a.model,
+                model,
                 tenant: tenant.clone(),
                 name: None,
                 lines: Some(vec![LineIn {
@@ -109,7 +126,15 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
         a.tenant,
         missing.len()
     );
-    let macs: Vec<Mac> = (0..a.count).map(|i| nth_mac(a.first_mac, i)).collect();
+    // Phones whose vendor touchless's redirection service redirects are
+    // registered there; the others start from what their vendor's cloud
+    // would hand out (the device's first-contact URL and pair), which they
+    // have from the moment they exist.
+    let macs: Vec<Mac> = (0..a.count)
+        .map(|i| a.phone(i))
+        .filter(|(m, _)| m.vendor().redirected())
+        .map(|(_, mac)| mac)
+        .collect();
     for chunk in macs.chunks(5000) {
         let sel = Selection {
             macs: Some(chunk.to_vec()),
@@ -148,14 +173,15 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
     }
     eprintln!(
         "\r{} devices registered in {:.1} s",
-        a.count,
+        macs.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-pub async fn run(c: &Client, a: StormArgs) -> anyhow::Result<()> {
-    prepare(c, &a).await?;
+pub async fn run(c: Client, a: StormArgs) -> anyhow::Result<()> {
+    prepare(&c, &a).await?;
+    let c = Arc::new(c);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency)
         .timeout(Duration::from_secs(30))
@@ -184,13 +210,40 @@ pub async fn run(c: &Client, a: StormArgs) -> anyhow::Result<()> {
     for i in 0..a.count {
         let permit = Arc::clone(&sem).acquire_owned().await?;
         let (http, redirect, done) = (http.clone(), a.redirect.clone(), Arc::clone(&done));
+        let (model, mac) = a.phone(i);
         let phone = Phone {
-            mac: nth_mac(a.first_mac, i),
-            model: a.model,
+            mac,
+            model,
             firmware: "10.1.198.19".into(),
         };
+        let c = Arc::clone(&c);
         tasks.push(tokio::spawn(async move {
             let mut state = PhoneState::default();
+            if !model.vendor().redirected() {
+                // What its vendor's cloud would hand it; not timed.
+                match c
+                    .get::<DeviceCredentials>(&format!("/devices/{mac}/credentials"))
+                    .await
+                {
+                    Ok(cr) => {
+                        state.setting_server = Some(cr.ztprov_url);
+                        state.http_client_user = Some(cr.ztprov_user.to_string());
+                        state.http_client_pass = Some(cr.ztprov_pass.to_string());
+                    }
+                    Err(e) => {
+                        drop(permit);
+                        done.fetch_add(1, Ordering::Relaxed);
+                        let r = crate::phone::Report {
+                            mac: mac.to_string(),
+                            model: model.to_string(),
+                            steps: Vec::new(),
+                            ok: false,
+                            verdict: format!("reading its credentials failed: {e:#}"),
+                        };
+                        return (r, Duration::ZERO);
+                    }
+                }
+            }
             let t = Instant::now();
             let r = phone.boot(&http, &redirect, &mut state).await;
             drop(permit);
@@ -201,9 +254,14 @@ pub async fn run(c: &Client, a: StormArgs) -> anyhow::Result<()> {
     let mut per_stage: HashMap<&'static str, Vec<Duration>> = HashMap::new();
     let mut totals = Vec::with_capacity(a.count);
     let mut failures: HashMap<String, usize> = HashMap::new();
+    let mut by_vendor: std::collections::BTreeMap<String, usize> = Default::default();
     for t in tasks {
         let (r, total) = t.await?;
         if r.ok {
+            let vendor = PhoneModel::parse(&r.model).map(|m| m.vendor().name());
+            *by_vendor
+                .entry(vendor.unwrap_or("?").to_owned())
+                .or_default() += 1;
             for (stage, d) in stage_times(&r) {
                 per_stage.entry(stage).or_default().push(d);
             }
@@ -243,6 +301,7 @@ pub async fn run(c: &Client, a: StormArgs) -> anyhow::Result<()> {
         "stages": stages,
         "boot": {"p50_ms": percentile(&totals, 0.5), "p99_ms": percentile(&totals, 0.99)},
         "failures": failures,
+        "ok_by_vendor": by_vendor,
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -270,6 +329,10 @@ pub async fn run(c: &Client, a: StormArgs) -> anyhow::Result<()> {
             percentile(&totals, 0.5),
             percentile(&totals, 0.99)
         );
+        if by_vendor.len() > 1 {
+            let parts: Vec<String> = by_vendor.iter().map(|(v, n)| format!("{v} {n}")).collect();
+            println!("provisioned by vendor: {}", parts.join(", "));
+        }
         for (reason, n) in &failures {
             println!("failed: {n} × {reason}");
         }

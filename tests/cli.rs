@@ -698,3 +698,41 @@ fn a_simulated_poly_phone_boots_and_its_upload_is_there_for_the_admin() {
     assert!(ok, "{out}{err}");
     assert!(out.contains("simulated boot"), "{out}");
 }
+
+/// A mixed boot storm: phones of every simulated vendor, taken in turn, each
+/// with a MAC in its vendor's OUI; Snom's through the built-in redirection
+/// service, the others from what their clouds would hand out.
+#[test]
+fn a_boot_storm_mixes_vendors() {
+    let server = start();
+    let (ok, out, err) = server.cli(&[
+        "--json",
+        "phone",
+        "storm",
+        "--count",
+        "15",
+        "--concurrency",
+        "5",
+        "--redirect",
+        &server.redirect_url,
+        "--model",
+        "D717,T46S,X4U,N870,VVX450",
+    ]);
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], 15, "{v}");
+    for vendor in ["snom", "yealink", "fanvil", "gigaset", "poly"] {
+        assert_eq!(v["ok_by_vendor"][vendor], 3, "{vendor}: {v}");
+    }
+    let (ok, out, _) = server.cli(&["device", "list", "--tenant", "storm"]);
+    assert!(ok);
+    for mac in [
+        "000413F00000",
+        "001565F00001",
+        "0C383EF00002",
+        "7C2F80F00003",
+        "0004F2F00004",
+    ] {
+        assert!(out.contains(mac), "{mac}: {out}");
+    }
+}

@@ -47,6 +47,19 @@ pub fn split(rest: &str) -> Option<(String, String, &str)> {
     Some((decode(user)?, decode(pass)?, name))
 }
 
+/// One segment as [`insert`] writes it (percent-encoded).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    encode_into(&mut out, s);
+    out
+}
+
+/// `url` with the segment that is `pass` shown as `…`: what a page shows
+/// of a URL that carries a pair, until asked for the password.
+pub fn mask(url: &str, pass: &str) -> String {
+    url.replace(&format!("/{}/", encode(pass)), "/…/")
+}
+
 fn encode_into(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in s.bytes() {
@@ -92,6 +105,13 @@ mod tests {
             ("u1", "a/b %c", "0c383e112233.cfg")
         );
         assert_eq!(insert("/prov/x.cfg", "u", "p"), "/prov/u/p/x.cfg");
+    }
+
+    #[test]
+    fn a_masked_url_hides_the_password_only() {
+        let u = format!("https://pbx{}", insert("/ztprov/", "u1", "p/w"));
+        assert_eq!(mask(&u, "p/w"), "https://pbx/ztprov/u1/…/");
+        assert_eq!(mask("https://pbx/prov/", "p/w"), "https://pbx/prov/");
     }
 
     #[test]

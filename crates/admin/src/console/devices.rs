@@ -191,6 +191,9 @@ pub async fn device(
         }
     };
     let (file, ztprov_file) = (file_of("prov").await, file_of("ztprov").await);
+    // A URL that carries a pair shows its password only when asked.
+    let ztprov_shown = touchless_phones::pair::mask(&creds.ztprov_url, creds.ztprov_pass.as_str());
+    let prov_shown = touchless_phones::pair::mask(&creds.prov_url, creds.prov_pass.as_str());
     render(
         &st,
         "device.html",
@@ -198,6 +201,8 @@ pub async fn device(
             ..v.frame("devices"),
             ..context! {
                 d => admin::view::device(&d),
+                ztprov_shown => ztprov_shown,
+                prov_shown => prov_shown,
                 c => creds,
                 contacts => contacts,
                 uploads => uploads,

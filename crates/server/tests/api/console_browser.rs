@@ -107,6 +107,66 @@ async fn an_admin_signs_in_finds_a_device_and_reads_its_credentials_in_chromium(
     app.stop().await;
 }
 
+/// What a Poly phone uploaded is on its device page, as downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phones_uploaded_log_is_on_its_device_page() {
+    let mut app = spawn_app().await;
+    let (user, password) = first_admin(&app);
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!({"mac": "0004F2ABCDEF", "model": "VVX450", "tenant": "acme",
+                   "lines": [{"extension": "401", "sip_password": "pw"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, c) = app.get("/devices/0004F2ABCDEF/credentials").await;
+    let (pu, pp) = (
+        c["prov_user"].as_str().unwrap(),
+        c["prov_pass"].as_str().unwrap(),
+    );
+    let url = format!("{}/prov/0004f2abcdef-app.log", app.prov);
+    let log = b"0101000000|cfg  |4|00|Prm|device.set changed\n".to_vec();
+    assert_eq!(digest_put(&url, log, pu, pp).await, StatusCode::NO_CONTENT);
+    let base = app.admin.trim_end_matches("/api/v1").to_owned();
+
+    let b = Browser::start().await;
+    sign_in_browser(&b, &base, &user, &password).await;
+    b.goto(&format!("{base}/devices/0004F2ABCDEF")).await;
+    b.wait_for_text("Files the phone sent").await;
+    let link = b.find("#uploads-h + table a").await;
+    assert_eq!(link.text().await, "app.log");
+    // The link downloads the bytes as the phone sent them.
+    let got = b
+        .wait_for_script(
+            "const a = document.querySelector('#uploads-h + table a'); \
+             return fetch(a.href).then(r => r.text());",
+            "",
+        )
+        .await;
+    assert_eq!(got, "0101000000|cfg  |4|00|Prm|device.set changed\n");
+    // Its first-contact URL carries its one-time pair: the password shows
+    // only when asked for, as it does beside it.
+    let shown = b.find("#ztprov-url").await.text().await;
+    let zp = c["ztprov_pass"].as_str().unwrap();
+    assert!(shown.ends_with("/…/") && !shown.contains(zp), "{shown}");
+    assert!(
+        !b.text().await.contains(zp),
+        "the password is nowhere on the page"
+    );
+    b.find("#reveal").await.click().await;
+    assert_eq!(
+        b.find("#ztprov-url-full").await.text().await,
+        c["ztprov_url"]
+    );
+    b.tall(1300).await;
+    b.screenshot(&screenshots().join("device-uploads.png"))
+        .await;
+    b.quit().await;
+    app.stop().await;
+}
+
 async fn sign_in_browser(b: &Browser, base: &str, user: &str, password: &str) {
     b.goto(&format!("{base}/login")).await;
     b.find("#user").await.type_text(user).await;

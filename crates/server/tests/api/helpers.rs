@@ -218,3 +218,34 @@ pub async fn digest_get(
         .unwrap();
     (resp.status(), resp.text().await.unwrap())
 }
+
+/// PUT `body` as a phone uploads: without credentials, then answering the
+/// (first) Digest challenge for the PUT with `digest_auth`.
+pub async fn digest_put(url: &str, body: Vec<u8>, user: &str, pass: &str) -> StatusCode {
+    let http = reqwest::Client::new();
+    let first = http.put(url).body(body.clone()).send().await.unwrap();
+    if first.status() != StatusCode::UNAUTHORIZED {
+        return first.status();
+    }
+    let challenge = first.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let path = reqwest::Url::parse(url).unwrap().path().to_owned();
+    let mut prompt = digest_auth::parse(&challenge).unwrap();
+    let ctx = digest_auth::AuthContext::new_with_method(
+        user,
+        pass,
+        path,
+        None::<&[u8]>,
+        digest_auth::HttpMethod::PUT,
+    );
+    let header = prompt.respond(&ctx).unwrap().to_header_string();
+    http.put(url)
+        .header("authorization", header)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}

@@ -546,62 +546,26 @@ async fn a_poly_phone_gets_its_master_its_file_and_uploads_its_logs() {
     let log_url = format!("{}/prov/0004f2abcdef-app.log", app.prov);
     let r = http.put(&log_url).body("boot log\n").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a challenge first");
-    let put = |url: String, body: Vec<u8>, user: String, pass: String| async move {
-        let first = reqwest::Client::new()
-            .put(&url)
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        let challenge = first.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let path = reqwest::Url::parse(&url).unwrap().path().to_owned();
-        let mut prompt = digest_auth::parse(&challenge).unwrap();
-        let ctx = digest_auth::AuthContext::new_with_method(
-            user,
-            pass,
-            path,
-            None::<&[u8]>,
-            digest_auth::HttpMethod::PUT,
-        );
-        let header = prompt.respond(&ctx).unwrap().to_header_string();
-        reqwest::Client::new()
-            .put(&url)
-            .header("authorization", header)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    };
     for i in 0..7u8 {
         let body = format!("boot {i}\n").into_bytes();
         assert_eq!(
-            put(log_url.clone(), body, user.clone(), pass.clone()).await,
+            digest_put(&log_url, body, &user, &pass).await,
             StatusCode::NO_CONTENT
         );
     }
     let cfg_url = format!("{}/prov/0004f2abcdef-phone.cfg", app.prov);
     let local = b"<PHONE_CONFIG><OVERRIDES up.backlight=\"1\"/></PHONE_CONFIG>".to_vec();
     assert_eq!(
-        put(cfg_url, local.clone(), user.clone(), pass.clone()).await,
+        digest_put(&cfg_url, local, &user, &pass).await,
         StatusCode::NO_CONTENT
     );
     // Too large, a wrong pair, another vendor's phone, a name no phone uploads.
     assert_eq!(
-        put(
-            log_url.clone(),
-            vec![b'x'; (1 << 20) + 1],
-            user.clone(),
-            pass.clone()
-        )
-        .await,
+        digest_put(&log_url, vec![b'x'; (1 << 20) + 1], &user, &pass).await,
         StatusCode::PAYLOAD_TOO_LARGE
     );
     assert_eq!(
-        put(log_url.clone(), b"x".to_vec(), user.clone(), "wrong".into()).await,
+        digest_put(&log_url, b"x".to_vec(), &user, "wrong").await,
         StatusCode::UNAUTHORIZED
     );
     let r = http

@@ -182,6 +182,17 @@ impl Browser {
     }
 
     /// Writes a PNG of the window to `path`.
+    /// Makes the window `height` pixels tall, so a screenshot shows a long
+    /// page's lower part too.
+    pub async fn tall(&self, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": 1280, "height": height})),
+        )
+        .await;
+    }
+
     pub async fn screenshot(&self, path: &Path) {
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
