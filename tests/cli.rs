@@ -598,6 +598,13 @@ fn simulated_fanvil_and_gigaset_phones_boot_from_a_url_alone() {
             "/prov/",
             "7c2f80000001.xml -> 200",
         ),
+        (
+            "000413E50001",
+            "P810",
+            "gigasetP810-000413E50001.htm",
+            "/prov/gigasetP810-000413E50001.htm",
+            "/prov/gigasetP810-000413E50001.htm -> 200",
+        ),
     ] {
         let (ok, out, err) = server.cli(&[
             "device",

@@ -13,6 +13,9 @@ const ALLOWED: &[&str] = &[
     "&snom::SNOM,",
     "vec![(\"snom\", super::snom::KIND)]",
     "&snom::SIM,",
+    // Gigaset's P-series are made on Snom's platform: each side's one import.
+    "use crate::snom::family as platform;",
+    "use super::snom::parse_settings as platform_settings;",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -1,8 +1,11 @@
-//! The simulated Gigaset base's side: `<param name= value=/>` XML, whose
-//! `Provisioning.global.ProvisioningServer` names its folder, pair included
+//! The simulated Gigaset phone's side: a base's `<param name= value=/>`
+//! XML, whose `Provisioning.global.ProvisioningServer` names its folder, pair
+//! included; a P-series desk phone's files are its platform's
 //! (docs/vendors/gigaset.md).
 
 use std::collections::HashMap;
+
+use super::snom::parse_settings as platform_settings;
 
 pub(super) struct Gigaset;
 
@@ -15,8 +18,11 @@ impl super::Simulated for Gigaset {
 
     fn parse_settings(&self, body: &str) -> Vec<(String, String)> {
         let Ok(doc) = roxmltree::Document::parse(body) else {
-            return Vec::new();
+            return platform_settings(body);
         };
+        if doc.root_element().tag_name().name() != "provisioning" {
+            return platform_settings(body);
+        }
         doc.descendants()
             .filter(|n| n.has_tag_name("param"))
             .filter_map(|n| {
@@ -30,11 +36,11 @@ impl super::Simulated for Gigaset {
     }
 
     fn identity(&self, s: &HashMap<String, String>) -> Option<String> {
-        Some(format!(
-            "{}@{}",
-            s.get("SipAccount.00001.UserName")?,
-            s.get("SipProvider.0.RegServerAddress")?
-        ))
+        let base = s
+            .get("SipAccount.00001.UserName")
+            .zip(s.get("SipProvider.0.RegServerAddress"));
+        let desk = || s.get("user_name[1]").zip(s.get("user_host[1]"));
+        base.or_else(desk).map(|(u, h)| format!("{u}@{h}"))
     }
 }
 

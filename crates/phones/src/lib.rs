@@ -161,7 +161,8 @@ pub trait PhoneVendor: Send + Sync + 'static {
     /// Where its phones present the pair that opens their files: in a
     /// header, or (where its cloud or its phones carry a URL only) in the
     /// path; see [`PairInPath`].
-    fn pair_in_path(&self) -> PairInPath {
+    fn pair_in_path(&self, model: PhoneModel) -> PairInPath {
+        let _ = model;
         PairInPath::Never
     }
     /// Files every phone of this vendor may fetch from either folder without
@@ -270,7 +271,7 @@ impl Vendor {
         pass: &str,
     ) -> String {
         let p = self.first_contact_path(model, mac);
-        match self.pair_in_path() {
+        match self.pair_in_path(model) {
             PairInPath::Never => p,
             PairInPath::FirstContact | PairInPath::Always => pair::insert(&p, user, pass),
         }
@@ -279,7 +280,7 @@ impl Vendor {
     /// The steady-state path as a phone is handed it with its pair.
     pub fn steady_url_path(&self, model: PhoneModel, mac: Mac, user: &str, pass: &str) -> String {
         let p = self.steady_path(model, mac);
-        match self.pair_in_path() {
+        match self.pair_in_path(model) {
             PairInPath::Always => pair::insert(&p, user, pass),
             PairInPath::Never | PairInPath::FirstContact => p,
         }

@@ -473,12 +473,15 @@ fn authenticate_and_serve<B>(
 /// name for a model-wide file.
 fn pair_in_path_fits(kind: &Kind, target: &Target, file: ConfigFile) -> bool {
     use touchless_phones::PairInPath;
-    let vendor = match target {
-        Target::Ztprov(e, _) | Target::Device(e) if file.mac.is_some() => e.facts.model.vendor(),
-        _ => file.vendor,
+    let model = match target {
+        Target::Ztprov(e, _) | Target::Device(e) if file.mac.is_some() => Some(e.facts.model),
+        _ => file.model,
+    };
+    let Some(model) = model else {
+        return false;
     };
     matches!(
-        (kind, vendor.pair_in_path()),
+        (kind, model.vendor().pair_in_path(model)),
         (Kind::Ztprov, PairInPath::FirstContact | PairInPath::Always)
             | (Kind::Prov, PairInPath::Always)
     )
@@ -489,8 +492,12 @@ fn pair_in_path_fits(kind: &Kind, target: &Target, file: ConfigFile) -> bool {
 /// against it, and a disagreement is logged for the admin.
 fn vendor_check<B>(req: &Request<B>, e: &DeviceEntry) {
     let registered = e.facts.model.vendor();
-    if let Some(by_oui) = touchless_phones::Vendor::of_mac(e.facts.mac) {
-        if by_oui != registered {
+    // A brand's phones made on another maker's platform carry its OUI, and
+    // their vendor lists it: what counts is whether the registered vendor's
+    // phones carry this OUI, not whose it is first.
+    let b = e.facts.mac.bytes();
+    if !registered.ouis().contains(&[b[0], b[1], b[2]]) {
+        if let Some(by_oui) = touchless_phones::Vendor::of_mac(e.facts.mac) {
             tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, oui = %by_oui,
                 "the MAC's OUI belongs to another vendor than the registered model's");
         }
@@ -584,7 +591,8 @@ fn authorize_upload(st: &ProvState, req: &Request<()>) -> Result<Allowed, Box<Ou
     };
     let user = Some(presented.user().chars().take(64).collect::<String>());
     let entry = st.dir.device(mac).filter(|e| {
-        !in_path || e.facts.model.vendor().pair_in_path() == touchless_phones::PairInPath::Always
+        let m = e.facts.model;
+        !in_path || m.vendor().pair_in_path(m) == touchless_phones::PairInPath::Always
     });
     let expected = entry
         .as_ref()

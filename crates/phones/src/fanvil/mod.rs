@@ -190,7 +190,7 @@ impl PhoneVendor for Fanvil {
         "/ztprov/".to_owned()
     }
 
-    fn pair_in_path(&self) -> PairInPath {
+    fn pair_in_path(&self, _model: PhoneModel) -> PairInPath {
         PairInPath::FirstContact
     }
 

@@ -48,7 +48,8 @@ fn user_agents_parse_and_round_trip() {
     );
     let mac = Mac::parse("589EC6000001").unwrap();
     for m in MODELS.iter().map(PhoneModel::of) {
-        let s = GIGASET.user_agent(m, "83.V2.65.0", mac);
+        let fw = if desk(m) { "10.1.54.5" } else { "83.V2.65.0" };
+        let s = GIGASET.user_agent(m, fw, mac);
         let back = crate::parse_user_agent(&s).unwrap_or_else(|| panic!("{s}"));
         assert_eq!((back.model, back.mac), (m, Some(mac)), "{s}");
     }
@@ -61,6 +62,50 @@ fn user_agents_parse_and_round_trip() {
     ] {
         assert!(GIGASET.parse_user_agent(bad).is_none(), "{bad}");
     }
+}
+
+/// The P-series: the platform's names, User-Agent and files, under
+/// Gigaset's models; the registry's model decides (they carry the
+/// platform's OUI).
+#[test]
+fn the_p_series_takes_the_platforms_names_and_files() {
+    let m = PhoneModel::parse("P810").unwrap();
+    assert_eq!((m.as_str(), m.vendor().name()), ("gigasetP810", "gigaset"));
+    let mac = Mac::parse("000413E50001").unwrap();
+    let f = crate::parse_file("gigasetP810-000413E50001.htm").unwrap();
+    assert_eq!(
+        (f.vendor.name(), f.model, f.mac),
+        ("gigaset", Some(m), Some(mac))
+    );
+    assert_eq!(GIGASET.file_name(&f), "gigasetP810-000413E50001.htm");
+    let c = crate::parse_file("gigasetP810.htm").unwrap();
+    assert_eq!((c.model, c.mac), (Some(m), None));
+    assert!(GIGASET.has_common_file(m));
+    assert!(!GIGASET.has_common_file(PhoneModel::parse("N870").unwrap()));
+    // A base's model in the platform's names is no file; the platform's own
+    // phones stay its own.
+    assert!(crate::parse_file("gigasetN870-7C2F80E0D605.htm").is_none());
+    assert_eq!(
+        crate::parse_file("snomD717-000413AABBCC.htm")
+            .unwrap()
+            .vendor
+            .name(),
+        "snom"
+    );
+    assert_eq!(
+        GIGASET.first_contact_path(m, mac),
+        "/ztprov/gigasetP810-000413E50001.htm"
+    );
+    assert_eq!(GIGASET.pair_in_path(m), crate::PairInPath::FirstContact);
+    assert_eq!(
+        GIGASET.pair_in_path(PhoneModel::parse("N870").unwrap()),
+        crate::PairInPath::Always
+    );
+    let ua = GIGASET.user_agent(m, "10.1.54.5", mac);
+    assert!(ua.contains("gigasetP810-SIP 10.1.54.5"), "{ua}");
+    let back = crate::parse_user_agent(&ua).unwrap();
+    assert_eq!((back.model, back.mac), (m, Some(mac)));
+    assert!(GIGASET.ouis().contains(&[0x00, 0x04, 0x13]));
 }
 
 fn params(xml: &str) -> Vec<(String, String)> {

@@ -186,7 +186,7 @@ impl PhoneVendor for Poly {
         "/prov/".to_owned()
     }
 
-    fn pair_in_path(&self) -> PairInPath {
+    fn pair_in_path(&self, _model: PhoneModel) -> PairInPath {
         PairInPath::FirstContact
     }
 

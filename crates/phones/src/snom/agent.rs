@@ -9,14 +9,19 @@ use touchless_domain::Mac;
 
 use crate::{PhoneModel, UserAgent};
 
-/// A Snom model, not another vendor's that happens to parse.
-fn snom_model(s: &str) -> Option<PhoneModel> {
-    PhoneModel::parse(s)
-        .ok()
-        .filter(|m| m.vendor().name() == "snom")
+pub(super) fn parse(ua: &str) -> Option<UserAgent> {
+    parse_for(ua, super::PREFIX, "snom")
 }
 
-pub(super) fn parse(ua: &str) -> Option<UserAgent> {
+/// [`parse`] for a brand on Snom's platform: its model tokens start with
+/// `prefix` and name `vendor`'s models.
+pub(super) fn parse_for(ua: &str, prefix: &str, vendor: &str) -> Option<UserAgent> {
+    // A model of this vendor, not another's that happens to parse.
+    let snom_model = |s: &str| {
+        PhoneModel::parse(s)
+            .ok()
+            .filter(|m| m.vendor().name() == vendor)
+    };
     if ua.len() > 512 {
         return None;
     }
@@ -31,11 +36,14 @@ pub(super) fn parse(ua: &str) -> Option<UserAgent> {
             return Some((i, snom_model(m)?, None));
         }
         if let Some((m, v)) = t.split_once('/') {
-            if m.len() > 4 && m.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("snom")) {
+            if m.len() > prefix.len()
+                && m.get(..prefix.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+            {
                 return Some((i, snom_model(m)?, Some(v)));
             }
         }
-        if t.eq_ignore_ascii_case("snom") {
+        if t.eq_ignore_ascii_case(prefix) {
             let m = tokens.get(i + 1)?;
             let model = snom_model(m).filter(|m| super::is_dect(*m))?;
             return Some((i + 1, model, None));

@@ -9,6 +9,12 @@ use crate::{ConfigFile, PhoneModel};
 /// with a slash, a percent sign or a dot other than the `.htm` suffix is
 /// rejected, which also rules out every traversal trick.
 pub(super) fn parse(name: &str) -> Option<ConfigFile> {
+    parse_for(name, super::PREFIX, "snom")
+}
+
+/// [`parse`] for a brand on Snom's platform: its models start with `prefix`
+/// and are `vendor`'s.
+pub(super) fn parse_for(name: &str, prefix: &str, vendor: &str) -> Option<ConfigFile> {
     if name.len() > 64 {
         return None;
     }
@@ -20,11 +26,11 @@ pub(super) fn parse(name: &str) -> Option<ConfigFile> {
         Some((model, mac)) => (model, Some(Mac::parse_compact(mac).ok()?)),
         None => (stem, None),
     };
-    if !model.starts_with(super::PREFIX) {
+    if !model.starts_with(prefix) {
         return None;
     }
     let model = PhoneModel::parse(model).ok()?;
-    if model.vendor().name() != "snom" {
+    if model.vendor().name() != vendor {
         return None;
     }
     Some(ConfigFile {

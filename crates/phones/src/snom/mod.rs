@@ -3,6 +3,7 @@
 //! redirected by SRAPS, which touchless's own redirection service speaks.
 
 mod agent;
+pub(crate) mod family;
 mod file;
 mod render;
 

@@ -645,3 +645,67 @@ async fn a_poly_phone_gets_its_master_its_file_and_uploads_its_logs() {
     assert_eq!(e["error"], "device 0004F2ABCDEF has no upload 999999");
     app.stop().await;
 }
+
+/// A Gigaset P810, made on Snom's platform and carrying its OUI: the
+/// registry's model makes it Gigaset's, and it gets the platform's files
+/// under its own model's names; its first fetch carries the one-time pair in
+/// the path, the file sets its pair for `/prov/`.
+#[tokio::test]
+async fn a_gigaset_desk_phone_gets_its_platforms_files() {
+    let mut app = spawn_app().await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!({"mac": "000413E50001", "model": "P810", "tenant": "acme",
+                   "lines": [{"extension": "401", "sip_password": "sip-secret"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["vendor"].as_str(), v["model"].as_str()),
+        (Some("gigaset"), Some("gigasetP810"))
+    );
+    let (zu, zp) = (
+        v["ztprov_user"].as_str().unwrap(),
+        v["ztprov_pass"].as_str().unwrap(),
+    );
+    let (_, c) = app.get("/devices/000413E50001/credentials").await;
+    let first = format!("{}/ztprov/{zu}/{zp}/gigasetP810-000413E50001.htm", app.prov);
+    assert_eq!(c["ztprov_url"], first);
+    let steady = format!("{}/prov/gigasetP810-000413E50001.htm", app.prov);
+    assert_eq!(c["prov_url"], steady);
+    let r = app.http.get(&first).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    let setting = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .map(str::to_owned)
+    };
+    assert_eq!(setting("setting_server"), Some(steady.clone()), "{body}");
+    let (pu, pp) = (
+        c["prov_user"].as_str().unwrap(),
+        c["prov_pass"].as_str().unwrap(),
+    );
+    assert_eq!(setting("http_client_user").as_deref(), Some(pu));
+    let (s, body) = digest_get(&app.http, &steady, pu, pp, "MD5").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("<user_name idx=\"1\" perm=\"R\">401</user_name>"),
+        "{body}"
+    );
+    // The platform's model-wide file, under the Gigaset model's name.
+    let (s, _) = digest_get(
+        &app.http,
+        &format!("{}/prov/gigasetP810.htm", app.prov),
+        pu,
+        pp,
+        "MD5",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    app.stop().await;
+}
