@@ -64,6 +64,23 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> anyhow::Result<String> {
+        let resp = self.exchange(method, path, body).await?;
+        Ok(resp.text().await?)
+    }
+
+    /// `GET path`, its answer's bytes as they are (a phone's upload).
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let resp = self.exchange(Method::GET, path, None::<&()>).await?;
+        Ok(resp.bytes().await?.to_vec())
+    }
+
+    /// Sends with the admin token; a refusal becomes its error.
+    async fn exchange<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> anyhow::Result<reqwest::Response> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url).bearer_auth(&self.token);
         if let Some(b) = body {
@@ -73,28 +90,8 @@ impl Client {
             format!("cannot reach the admin API at {url}; is `touchless serve` running?")
         })?;
         let status = resp.status();
-        let text = resp.text().await?;
         if status.is_success() {
-            return Ok(text);
-        }
-        Err(refusal(status, text))
-    }
-
-    /// `GET path`, its answer's bytes as they are (a phone's upload).
-    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
-        let url = format!("{}{path}", self.base);
-        let resp = self
-            .http
-            .get(&url)
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| {
-                format!("cannot reach the admin API at {url}; is `touchless serve` running?")
-            })?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp.bytes().await?.to_vec());
+            return Ok(resp);
         }
         Err(refusal(status, resp.text().await?))
     }

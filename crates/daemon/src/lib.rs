@@ -2,10 +2,12 @@
 //! through a durable event queue (the seed's DISTRIBUTOR and QUEUEs).
 
 pub mod distributor;
+pub mod gigaset;
 pub mod kinds;
 pub mod provider;
 pub mod queue;
 pub mod snom;
+pub mod sraps_api;
 pub mod tls;
 
 pub use queue::Daemon;

@@ -116,6 +116,19 @@ impl Phone<'_> {
     }
 }
 
+impl Phone<'_> {
+    /// The device as the templates of a vendor whose file names carry the
+    /// MAC in lower case see it: `device.mac`, `device.model`,
+    /// `device.revision`.
+    pub(crate) fn view_lower_mac(&self) -> Value {
+        minijinja::context! {
+            mac => self.mac.to_string().to_ascii_lowercase(),
+            model => self.model.as_str(),
+            revision => self.revision,
+        }
+    }
+}
+
 /// A vendor's compiled templates.
 pub struct Templates {
     env: Environment<'static>,

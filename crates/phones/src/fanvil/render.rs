@@ -9,7 +9,7 @@
 //! format and is left out.
 
 use bytes::Bytes;
-use minijinja::{context, Value};
+use minijinja::context;
 use serde::Serialize;
 
 use crate::render::{layer, SettingView};
@@ -92,14 +92,6 @@ pub(super) fn tree(settings: &[SettingView]) -> Vec<Node> {
     roots
 }
 
-fn device_view(p: &Phone) -> Value {
-    context! {
-        mac => p.mac.to_string().to_ascii_lowercase(),
-        model => p.model.as_str(),
-        revision => p.revision,
-    }
-}
-
 /// Where the phone fetches from from now on (a server, and a file on it)
 /// and with which pair.
 fn fetch_settings(p: &Phone) -> Vec<SettingView> {
@@ -126,7 +118,7 @@ fn fetch_settings(p: &Phone) -> Vec<SettingView> {
 pub(super) fn first_contact(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "fanvil/ztprov.xml",
-        context! { device => device_view(p), tree => tree(&fetch_settings(p)) },
+        context! { device => p.view_lower_mac(), tree => tree(&fetch_settings(p)) },
     )
 }
 
@@ -154,7 +146,7 @@ fn device_settings(p: &Phone) -> Vec<SettingView> {
 pub(super) fn device(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "fanvil/device.xml",
-        context! { device => device_view(p), tree => tree(&device_settings(p)) },
+        context! { device => p.view_lower_mac(), tree => tree(&device_settings(p)) },
     )
 }
 

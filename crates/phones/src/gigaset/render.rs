@@ -3,7 +3,7 @@
 //! (`gigaset/*.xml`).
 
 use bytes::Bytes;
-use minijinja::{context, Value};
+use minijinja::context;
 
 use crate::render::{layer, SettingView};
 use crate::{Phone, RenderError, Templates};
@@ -18,14 +18,6 @@ fn gen(name: &str, value: &str) -> SettingView {
     SettingView::builtin(name, None, value)
 }
 
-fn device_view(p: &Phone) -> Value {
-    context! {
-        mac => p.mac.to_string().to_ascii_lowercase(),
-        model => p.model.as_str(),
-        revision => p.revision,
-    }
-}
-
 /// The folder the base fetches from from now on, its pair in the path.
 fn fetch_settings(p: &Phone) -> Vec<SettingView> {
     vec![gen(
@@ -38,7 +30,7 @@ fn fetch_settings(p: &Phone) -> Vec<SettingView> {
 pub(super) fn first_contact(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "gigaset/ztprov.xml",
-        context! { device => device_view(p), settings => fetch_settings(p) },
+        context! { device => p.view_lower_mac(), settings => fetch_settings(p) },
     )
 }
 
@@ -68,6 +60,6 @@ fn device_settings(p: &Phone) -> Vec<SettingView> {
 pub(super) fn device(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "gigaset/device.xml",
-        context! { device => device_view(p), settings => device_settings(p) },
+        context! { device => p.view_lower_mac(), settings => device_settings(p) },
     )
 }

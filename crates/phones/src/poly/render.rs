@@ -2,7 +2,7 @@
 //! names, docs/vendors/poly.md) and the templates (`poly/*.xml`).
 
 use bytes::Bytes;
-use minijinja::{context, Value};
+use minijinja::context;
 
 use crate::render::{layer, SettingView};
 use crate::{Phone, RenderError, Templates};
@@ -16,14 +16,6 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
 
 fn gen(name: &str, value: &str) -> SettingView {
     SettingView::builtin(name, None, value)
-}
-
-fn device_view(p: &Phone) -> Value {
-    context! {
-        mac => p.mac.to_string().to_ascii_lowercase(),
-        model => p.model.as_str(),
-        revision => p.revision,
-    }
 }
 
 /// The provisioning server the phone uses from now on, and its pair; each
@@ -72,7 +64,7 @@ pub(super) fn attributes(settings: Vec<SettingView>) -> Vec<SettingView> {
 pub(super) fn first_contact(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "poly/ztprov.xml",
-        context! { device => device_view(p), settings => attributes(fetch_settings(p)) },
+        context! { device => p.view_lower_mac(), settings => attributes(fetch_settings(p)) },
     )
 }
 
@@ -97,6 +89,6 @@ fn device_settings(p: &Phone) -> Vec<SettingView> {
 pub(super) fn device(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "poly/device.xml",
-        context! { device => device_view(p), settings => attributes(device_settings(p)) },
+        context! { device => p.view_lower_mac(), settings => attributes(device_settings(p)) },
     )
 }

@@ -2,7 +2,7 @@
 //! names, docs/vendors/yealink.md) and the templates (`yealink/*.cfg`).
 
 use bytes::Bytes;
-use minijinja::{context, Value};
+use minijinja::context;
 
 use crate::render::{layer, SettingView};
 use crate::{Phone, PhoneModel, RenderError, Templates, TenantFacts};
@@ -15,14 +15,6 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
 
 fn gen(name: &str, value: &str) -> SettingView {
     SettingView::builtin(name, None, value)
-}
-
-fn device_view(p: &Phone) -> Value {
-    context! {
-        mac => p.mac.to_string().to_ascii_lowercase(),
-        model => p.model.as_str(),
-        revision => p.revision,
-    }
 }
 
 /// Where the phone fetches from (a folder: it adds its own file names) and
@@ -39,7 +31,7 @@ fn fetch_settings(p: &Phone) -> Vec<SettingView> {
 pub(super) fn first_contact(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "yealink/ztprov.cfg",
-        context! { device => device_view(p), settings => fetch_settings(p) },
+        context! { device => p.view_lower_mac(), settings => fetch_settings(p) },
     )
 }
 
@@ -70,7 +62,7 @@ pub(super) fn device(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "yealink/device.cfg",
         context! {
-            device => device_view(p),
+            device => p.view_lower_mac(),
             tenant => context! { id => p.tenant.id },
             settings => device_settings(p),
         },

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, driven by real HTTP clients.
 
 mod admin;
+mod clouds;
 mod console;
 mod console_browser;
 mod console_devices;

@@ -2,6 +2,9 @@
 //! check (it stands in for a third-party service), scripted faults per MAC
 //! (status codes, `Retry-After`, hangs), optional latency, and a record of what
 //! it was asked, including whether two writes for one MAC ever overlapped.
+//! Started as GRAPE ([`FakeSraps::start_grape`]) it answers Gigaset's
+//! catalogue instead: `ProvisioningServer` per product group (or once: the
+//! reference's guess that it may be a single setting is a switch).
 
 #![allow(dead_code)]
 
@@ -48,7 +51,14 @@ pub struct FakeState {
     inflight: Mutex<HashMap<String, u32>>,
     pub overlaps: AtomicU32,
     base: Mutex<String>,
+    /// GRAPE's catalogue: `Some(per_product_group)`.
+    grape: Option<bool>,
 }
+
+/// The uuids of the fake GRAPE's `ProvisioningServer` settings.
+pub const GRAPE_N: &str = "9a000000000000000000000000000870";
+pub const GRAPE_P: &str = "9b000000000000000000000000000810";
+pub const GRAPE_ANY: &str = "9c000000000000000000000000000000";
 
 pub struct FakeSraps {
     pub addr: SocketAddr,
@@ -57,6 +67,16 @@ pub struct FakeSraps {
 
 impl FakeSraps {
     pub async fn start(latency: Duration) -> FakeSraps {
+        Self::start_as(latency, None).await
+    }
+
+    /// A fake GRAPE: its catalogue has `ProvisioningServer` once per product
+    /// group (`N870`/`N670` and `P8`), or once for all when not `per_product`.
+    pub async fn start_grape(latency: Duration, per_product: bool) -> FakeSraps {
+        Self::start_as(latency, Some(per_product)).await
+    }
+
+    async fn start_as(latency: Duration, grape: Option<bool>) -> FakeSraps {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(FakeState {
@@ -67,6 +87,7 @@ impl FakeSraps {
             inflight: Mutex::new(HashMap::new()),
             overlaps: AtomicU32::new(0),
             base: Mutex::new(format!("http://{addr}/api/v1/")),
+            grape,
         });
         let app = Router::new()
             .route("/api/v1/tokens/{id}", get(token))
@@ -118,6 +139,19 @@ async fn settings(
 ) -> Response {
     let base = st.base.lock().unwrap().clone();
     let s = |uuid: &str, param: &str, section: &str| json!({"uuid": uuid, "param_name": param, "section": section, "field_type": "text"});
+    if let Some(per_product) = st.grape {
+        let g = |uuid: &str, param: &str, groups: &[&str]| json!({"uuid": uuid, "param_name": param, "section": "provisioning", "product_groups": groups});
+        return Json(if per_product {
+            json!([
+                g("9d000000000000000000000000000001", "Language", &["N870"]),
+                g(GRAPE_N, "ProvisioningServer", &["N870", "N670"]),
+                g(GRAPE_P, "ProvisioningServer", &["P8", "P7"])
+            ])
+        } else {
+            json!([g(GRAPE_ANY, "ProvisioningServer", &[])])
+        })
+        .into_response();
+    }
     if q.get("page").map(String::as_str) == Some("2") {
         return Json(json!([
             s(

@@ -1,7 +1,12 @@
-//! The Snom SRAPS provider: Hawk-signed REST calls, exactly the chain real
-//! clients run (reference §1.3–1.8): `tokens/{key}` → company →
-//! `links.endpoints`; the settings catalogue (every page, `setting_server` from
-//! section `phone-settings`); then `PUT {endpoints}{mac}`.
+//! The SRAPS REST API v1 client: Hawk-signed REST calls, exactly the chain
+//! real clients run (reference §1.3–1.8): `tokens/{key}` → company →
+//! `links.endpoints`; the settings catalogue (every page, the server setting
+//! looked up by name); then `PUT {endpoints}{mac}`. Two clouds speak it, told
+//! apart by a [`Dialect`]: the phone maker's SRAPS (and touchless's own
+//! redirection service) names the server `setting_server` in section
+//! `phone-settings` beside settings for the pair; Gigaset's GRAPE names it
+//! `ProvisioningServer`, once per product group, and has no pair settings
+//! (falconieri's `libs/grape` reuses its SRAPS client the same way).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -22,17 +27,37 @@ use touchless_runtime::hawk;
 /// How long discovery results (endpoints URL, setting uuids) are reused.
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 
+/// What differs between the clouds that speak the API.
+pub struct Dialect {
+    /// The cloud's name in logs.
+    pub cloud: &'static str,
+    /// The catalogue section holding what a phone is given (`None`: any).
+    pub section: Option<&'static str>,
+    /// The setting naming the phone's provisioning server.
+    pub server: &'static str,
+    /// The settings for the pair, where the cloud has them. Without them the
+    /// pair travels in the URL: in the path where the phone's vendor takes
+    /// it there (the first-contact URL already carries it), else as
+    /// `user:pass@host`.
+    pub pair: Option<(&'static str, &'static str)>,
+    /// Whether the server setting is one per product group (GRAPE), so the
+    /// device's model picks it.
+    pub per_product: bool,
+}
+
 #[derive(Clone, Debug)]
 struct Discovery {
     company: String,
     company_name: String,
     endpoints: String,
-    setting_server: String,
+    /// The server setting's uuids, with the product groups each is for.
+    servers: Vec<(Vec<String>, String)>,
     http_client_user: String,
     http_client_pass: String,
 }
 
 pub struct Sraps {
+    dialect: &'static Dialect,
     base: String,
     key_id: String,
     secret: String,
@@ -40,16 +65,20 @@ pub struct Sraps {
     cache: Mutex<Option<(Instant, Discovery)>>,
 }
 
-/// The kind's factory (see `crate::kinds`).
-pub fn factory(a: &crate::provider::Account<'_>) -> std::sync::Arc<dyn ProviderApi> {
+/// A kind's client for `dialect` (see `crate::kinds`).
+pub fn client(
+    dialect: &'static Dialect,
+    a: &crate::provider::Account<'_>,
+) -> std::sync::Arc<dyn ProviderApi> {
     std::sync::Arc::new(Sraps::new(
-        a.base_url, a.key_id, a.secret, a.timeout, a.ca_pem,
+        dialect, a.base_url, a.key_id, a.secret, a.timeout, a.ca_pem,
     ))
 }
 
 impl Sraps {
     /// `ca_pem`: certificates trusted besides the public roots (see [`crate::tls`]).
     pub fn new(
+        dialect: &'static Dialect,
         base_url: &str,
         key_id: &str,
         secret: &str,
@@ -62,6 +91,7 @@ impl Sraps {
             format!("{base_url}/")
         };
         Sraps {
+            dialect,
             base,
             key_id: key_id.to_owned(),
             secret: secret.to_owned(),
@@ -130,7 +160,8 @@ impl Sraps {
         }
         auth.push_str(&format!(", mac=\"{}\"", h.mac));
         tracing::info!(
-            "(Snom): Sending Request. Method={} Url={url}",
+            "({}): Sending Request. Method={} Url={url}",
+            self.dialect.cloud,
             method.as_str()
         );
         let mut req = self
@@ -227,7 +258,9 @@ impl Sraps {
         } else {
             format!("{endpoints}/")
         };
-        let mut uuids: [Option<String>; 3] = [None, None, None];
+        let dialect = self.dialect;
+        let mut servers: Vec<(Vec<String>, String)> = Vec::new();
+        let mut pair: [Option<String>; 2] = [None, None];
         let mut next = Some(self.url("settings/?page_size=1000"));
         let mut pages = 0;
         while let Some(url) = next.take() {
@@ -239,42 +272,96 @@ impl Sraps {
             }
             let (headers, list): (_, Vec<SettingDefinition>) = self.get(&url).await?;
             for s in list {
-                // Only section phone-settings: SRAPS also has a `global` setting_server.
-                if s.section != "phone-settings" || s.uuid.is_empty() {
+                // Only the phone's section: SRAPS also has a `global` setting_server.
+                if dialect.section.is_some_and(|sec| s.section != sec) || s.uuid.is_empty() {
                     continue;
                 }
-                let slot = match s.param_name.as_str() {
-                    "setting_server" => 0,
-                    "http_client_user" => 1,
-                    "http_client_pass" => 2,
-                    _ => continue,
-                };
-                if uuids[slot].is_none() {
-                    uuids[slot] = Some(s.uuid);
+                if s.param_name == dialect.server {
+                    if dialect.per_product || servers.is_empty() {
+                        servers.push((s.product_groups, s.uuid));
+                    }
+                    continue;
+                }
+                if let Some((user, pass)) = dialect.pair {
+                    let slot = if s.param_name == user {
+                        0
+                    } else if s.param_name == pass {
+                        1
+                    } else {
+                        continue;
+                    };
+                    pair[slot].get_or_insert(s.uuid);
                 }
             }
             next = next_link(&headers);
         }
-        let [Some(setting_server), user, pass] = uuids else {
-            return Err(ProviderError::Permanent(
-                "the provider's settings catalogue has no setting_server in section phone-settings"
-                    .into(),
-            ));
-        };
+        if servers.is_empty() {
+            return Err(ProviderError::Permanent(format!(
+                "the provider's settings catalogue has no {}{}",
+                dialect.server,
+                dialect
+                    .section
+                    .map(|s| format!(" in section {s}"))
+                    .unwrap_or_default()
+            )));
+        }
+        let [user, pass] = pair;
         let d = Discovery {
             company: company.uuid,
             company_name: company.name,
             endpoints,
-            setting_server,
+            servers,
             http_client_user: user.unwrap_or_default(),
             http_client_pass: pass.unwrap_or_default(),
         };
-        if d.http_client_user.is_empty() || d.http_client_pass.is_empty() {
-            tracing::warn!("(Snom): the provider's catalogue lacks http_client_user/http_client_pass; credentials are sent in the URL instead");
+        if dialect.pair.is_some()
+            && (d.http_client_user.is_empty() || d.http_client_pass.is_empty())
+        {
+            tracing::warn!("({}): the provider's catalogue lacks the pair's settings; credentials are sent in the URL instead", dialect.cloud);
         }
         *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), d.clone()));
         Ok(d)
     }
+}
+
+/// The server setting for a device of `model`: the only one, or (one per
+/// product group) the one whose group names the model: a group equal to the
+/// model without its vendor prefix, or a prefix of it (`N870`, `N8`; the
+/// groups' spelling is a **guess**, docs/providers.md).
+fn server_for(d: &Discovery, model: touchless_phones::PhoneModel) -> Result<String, ProviderError> {
+    if let [(_, uuid)] = d.servers.as_slice() {
+        return Ok(uuid.clone());
+    }
+    let vendor = model.vendor();
+    let short = model
+        .as_str()
+        .get(vendor.name().len()..)
+        .unwrap_or(model.as_str())
+        .to_ascii_lowercase();
+    let fits = |groups: &Vec<String>| {
+        groups.is_empty()
+            || groups.iter().any(|g| {
+                let g = g.to_ascii_lowercase();
+                !g.is_empty() && short.starts_with(&g)
+            })
+    };
+    // The most specific group that fits (`N870` before `N8`, both before none).
+    d.servers
+        .iter()
+        .filter(|(groups, _)| fits(groups))
+        .max_by_key(|(groups, _)| groups.iter().map(String::len).max().unwrap_or(0))
+        .map(|(_, uuid)| uuid.clone())
+        .ok_or_else(|| {
+            let groups: Vec<&str> = d
+                .servers
+                .iter()
+                .flat_map(|(g, _)| g.iter().map(String::as_str))
+                .collect();
+            ProviderError::Permanent(format!(
+                "the provider has no server setting for {model}: its product groups are {}",
+                groups.join(", ")
+            ))
+        })
 }
 
 fn no_role() -> ProviderError {
@@ -367,8 +454,12 @@ impl ProviderApi for Sraps {
         let mac = r.mac.to_string().to_ascii_lowercase();
         let mut settings = std::collections::BTreeMap::new();
         let mut url = r.url.clone();
-        if d.http_client_user.is_empty() || d.http_client_pass.is_empty() {
-            // Snom accepts user:pass@host in the setting server URL (reference §3).
+        let pair_in_path =
+            r.model.vendor().pair_in_path(r.model) != touchless_phones::PairInPath::Never;
+        if pair_in_path {
+            // The URL carries the pair already.
+        } else if d.http_client_user.is_empty() || d.http_client_pass.is_empty() {
+            // The phones take user:pass@host in the server URL (reference §3).
             if let Some((scheme, rest)) = url.split_once("://") {
                 url = format!("{scheme}://{}:{}@{rest}", r.user, r.pass);
             }
@@ -382,7 +473,7 @@ impl ProviderApi for Sraps {
                 ManagedValueIn::rw(r.pass.as_str()),
             );
         }
-        settings.insert(d.setting_server.clone(), ManagedValueIn::rw(&url));
+        settings.insert(server_for(&d, r.model)?, ManagedValueIn::rw(&url));
         let body = EndpointWrite {
             mac: Some(mac.clone()),
             autoprovisioning_enabled: Some(FlexBool(true)),

@@ -1,0 +1,185 @@
+//! The vendors' clouds as provider kinds, each against a fake that replays
+//! the reference's examples, with the reference's guesses as switches and the
+//! clouds' faults injected.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::daemon::{fast, settle};
+use crate::fake_sraps::{FakeSraps, Fault, GRAPE_ANY, GRAPE_N, GRAPE_P};
+use crate::helpers::*;
+
+async fn add_provider(app: &TestApp, name: &str, kind: &str, url: &str) {
+    let (s, v) = app
+        .post(
+            "/providers",
+            json!({"name": name, "kind": kind, "base_url": url, "access_key_id": "key-1", "secret": "s3cr3t"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["vendor"], json!(kind_vendor(kind)), "{v}");
+}
+
+fn kind_vendor(kind: &str) -> &'static str {
+    match kind {
+        "grape" => "gigaset",
+        other => panic!("{other}"),
+    }
+}
+
+fn by<'a>(list: &'a [Value], mac: &str) -> &'a Value {
+    list.iter().find(|d| d["mac"] == mac).unwrap()
+}
+
+/// GRAPE: a Gigaset base and a desk phone registered through the fake, each
+/// with its product group's `ProvisioningServer` and its first URL (pair in
+/// the path, no pair settings); then the faults; then deregistration.
+#[tokio::test]
+async fn gigaset_phones_are_registered_at_grape() {
+    let fake = FakeSraps::start_grape(Duration::ZERO, true).await;
+    let mut app = spawn_app_with(fast).await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!([{"mac": "7C2F80000001", "model": "N870", "tenant": "acme"},
+                   {"mac": "000413E50001", "model": "P810", "tenant": "acme"},
+                   {"mac": "7C2F80000002", "model": "N870E", "tenant": "acme"},
+                   {"mac": "7C2F80000003", "model": "N670", "tenant": "acme"},
+                   {"mac": "7C2F80000004", "model": "N870", "tenant": "acme"},
+                   {"mac": "7C2F80000005", "model": "N870", "tenant": "acme"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    add_provider(&app, "grape", "grape", &fake.url()).await;
+    // 429 with and without Retry-After, a 5xx, a timeout: each retried.
+    fake.script(
+        "7c2f80000002",
+        vec![
+            Fault::RateLimited(1),
+            Fault::Status(429, json!({"detail": "slow down"})),
+        ],
+    );
+    fake.script(
+        "7c2f80000003",
+        vec![Fault::Status(503, json!({"detail": "maintenance"}))],
+    );
+    fake.script("7c2f80000004", vec![Fault::Hang(Duration::from_secs(2))]);
+    // Owned by another account: the exact words, no retry.
+    fake.script(
+        "7c2f80000005",
+        vec![Fault::Status(
+            403,
+            json!({"detail": "taken_mac_or_forbidden: MAC owned by another account"}),
+        )],
+    );
+    let (s, _) = app.post("/devices/register", json!({"all": true})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let list = settle(&app).await;
+    for mac in [
+        "7C2F80000001",
+        "000413E50001",
+        "7C2F80000002",
+        "7C2F80000003",
+        "7C2F80000004",
+    ] {
+        let d = by(&list, mac);
+        assert_eq!(
+            (d["status"].as_str(), d["last_message"].as_str()),
+            (Some("registered"), Some("-")),
+            "{d}"
+        );
+    }
+    let d = by(&list, "7C2F80000005");
+    assert_eq!(d["status"], "failed");
+    assert_eq!(
+        d["last_message"],
+        "MAC is owned by another account (taken_mac_or_forbidden)"
+    );
+
+    let (puts, attempts) = {
+        let rec = fake.state.recorded.lock().unwrap();
+        (rec.puts.clone(), rec.attempts.clone())
+    };
+    for (mac, uuid, model) in [
+        ("7c2f80000001", GRAPE_N, "N870"),
+        ("000413e50001", GRAPE_P, "P810"),
+        ("7c2f80000002", GRAPE_N, "N870E"),
+        ("7c2f80000003", GRAPE_N, "N670"),
+    ] {
+        let (n, body) = &puts[mac];
+        assert_eq!(*n, 1, "{mac}: one PUT");
+        let sm = body["settings_manager"].as_object().unwrap();
+        assert_eq!(
+            sm.len(),
+            1,
+            "{mac}: the server only, no pair settings: {body}"
+        );
+        let url = sm[uuid]["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{mac} {model}: {body}"));
+        assert!(url.starts_with(&format!("{}/ztprov/", app.prov)), "{url}");
+        let (_, c) = app
+            .get(&format!(
+                "/devices/{}/credentials",
+                mac.to_ascii_uppercase()
+            ))
+            .await;
+        assert_eq!(
+            url, c["ztprov_url"],
+            "{mac}: its first URL, pair in the path"
+        );
+        assert_eq!(body["autoprovisioning_enabled"], true);
+    }
+    assert_eq!(attempts["7c2f80000002"], 3, "two 429s, then done");
+    assert_eq!(attempts["7c2f80000005"], 1, "no retry for a taken MAC");
+
+    // Deregistration removes the endpoints.
+    let (s, _) = app
+        .post(
+            "/devices/deregister",
+            json!({"macs": ["7C2F80000001", "000413E50001"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    settle(&app).await;
+    {
+        let rec = fake.state.recorded.lock().unwrap();
+        assert_eq!(rec.deletes.get("7c2f80000001"), Some(&1));
+        assert_eq!(rec.deletes.get("000413e50001"), Some(&1));
+        assert!(!rec.puts.contains_key("7c2f80000001"));
+    }
+    let (_, m) = app
+        .admin_call(reqwest::Method::POST, "/providers/grape/test", None)
+        .await;
+    assert_eq!(m["message"], "OK, company Fake Cloud/c0ffee", "{m}");
+    app.stop().await;
+}
+
+/// The reference's guess that GRAPE may have one `ProvisioningServer` for
+/// every product: then that one is used for every model.
+#[tokio::test]
+async fn grape_with_one_server_setting_uses_it_for_every_model() {
+    let fake = FakeSraps::start_grape(Duration::ZERO, false).await;
+    let mut app = spawn_app_with(fast).await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    app.post(
+        "/devices",
+        json!([{"mac": "7C2F80000001", "model": "N870", "tenant": "acme"},
+               {"mac": "000413E50001", "model": "P810", "tenant": "acme"}]),
+    )
+    .await;
+    add_provider(&app, "grape", "grape", &fake.url()).await;
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settle(&app).await;
+    assert!(list.iter().all(|d| d["status"] == "registered"), "{list:?}");
+    {
+        let rec = fake.state.recorded.lock().unwrap();
+        for mac in ["7c2f80000001", "000413e50001"] {
+            assert!(rec.puts[mac].1["settings_manager"][GRAPE_ANY]["value"].is_string());
+        }
+    }
+    app.stop().await;
+}
