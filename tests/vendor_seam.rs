@@ -11,7 +11,7 @@ const ALLOWED: &[&str] = &[
     "pub mod snom;",
     "pub use snom::*;",
     "&snom::SNOM,",
-    "vec![(\"snom\", super::snom::KIND), (\"grape\", super::gigaset::KIND)]",
+    "(\"snom\", super::snom::KIND),",
     "&snom::SIM,",
     // Gigaset's P-series are made on Snom's platform: each side's one import.
     "use crate::snom::family as platform;",

@@ -15,7 +15,11 @@ use super::provider::{Account, ProviderApi};
 
 /// The kinds this build speaks; the first is the default of `provider add`.
 fn builtin() -> Vec<(&'static str, Kind)> {
-    vec![("snom", super::snom::KIND), ("grape", super::gigaset::KIND)]
+    vec![
+        ("snom", super::snom::KIND),
+        ("grape", super::gigaset::KIND),
+        ("ztp", super::poly::KIND),
+    ]
 }
 
 struct Kinds {

@@ -3,7 +3,9 @@
 
 pub mod distributor;
 pub mod gigaset;
+pub mod http;
 pub mod kinds;
+pub mod poly;
 pub mod provider;
 pub mod queue;
 pub mod snom;

@@ -15,9 +15,7 @@ use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use touchless_api::sraps::{
-    Company, EndpointWrite, ManagedValueIn, Problem, SettingDefinition, Token,
-};
+use touchless_api::sraps::{Company, EndpointWrite, ManagedValueIn, SettingDefinition, Token};
 use touchless_api::wire::FlexBool;
 use touchless_domain::Mac;
 
@@ -172,23 +170,10 @@ impl Sraps {
         if let Some(b) = bytes {
             req = req.header("content-type", "application/json").body(b);
         }
-        let resp = req.send().await.map_err(|e| {
-            // An untrusted certificate stays untrusted: no point retrying.
-            if let Some(words) = crate::tls::explain(&e, url) {
-                return ProviderError::Permanent(words);
-            }
-            if e.is_timeout() {
-                ProviderError::Transient {
-                    message: format!("the provider did not answer in time ({url})"),
-                    retry_after: None,
-                }
-            } else {
-                ProviderError::Transient {
-                    message: format!("cannot reach the provider at {url}: {}", root_cause(&e)),
-                    retry_after: None,
-                }
-            }
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| crate::http::transport_error(&e, url))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
@@ -370,14 +355,6 @@ fn no_role() -> ProviderError {
     )
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
-
 fn link(url: Option<String>, name: &str) -> Result<String, ProviderError> {
     url.filter(|u| !u.is_empty()).ok_or_else(|| {
         ProviderError::Permanent(format!("the provider's answer has no links.{name}"))
@@ -401,50 +378,21 @@ fn next_link(h: &reqwest::header::HeaderMap) -> Option<String> {
         })
 }
 
-/// What an error answer says: SRAPS's `detail` (or another service's
-/// `message`/`error`), else the start of the body as it came.
-fn detail(body: &str) -> String {
-    serde_json::from_str::<Problem>(body)
-        .ok()
-        .and_then(|p| p.text().map(str::to_owned))
-        .unwrap_or_else(|| body.chars().take(200).collect())
-}
-
-/// Turns a non-2xx answer into words an admin can act on.
+/// Turns a non-2xx answer into words an admin can act on; a 403 with the
+/// role words is the key's missing role.
 fn classify(
     status: StatusCode,
     headers: &reqwest::header::HeaderMap,
     body: &str,
     url: &str,
 ) -> ProviderError {
-    let d = detail(body);
-    let retry_after = headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    match status.as_u16() {
-        401 => ProviderError::Permanent(format!(
-            "401 Unauthorized: the provider rejected the API key (wrong access key id or secret): {d}"
-        )),
-        403 if d.contains("taken_mac_or_forbidden") || d.contains("lacks permission to endpoint") => {
-            ProviderError::Permanent("MAC is owned by another account (taken_mac_or_forbidden)".into())
-        }
-        403 if d.contains("role") => no_role(),
-        403 => ProviderError::Permanent(format!("403 Forbidden: {d}")),
-        404 => ProviderError::Permanent(format!("404 Not Found: {url}")),
-        408 => ProviderError::Transient { message: format!("408 Request Timeout at the provider: {d}"), retry_after },
-        429 => {
-            let wait = retry_after.unwrap_or(Duration::from_secs(5));
-            ProviderError::Throttled {
-                message: format!("429 Too Many Requests: rate limited by the provider (retry after {} s)", wait.as_secs()),
-                retry_after: wait,
-            }
-        }
-        400 => ProviderError::Permanent(format!("400 Bad Request: {d}")),
-        s if s >= 500 => ProviderError::Transient { message: format!("provider error {s}: {d}"), retry_after },
-        s => ProviderError::Permanent(format!("{s}: {d}")),
+    if status == StatusCode::FORBIDDEN
+        && crate::http::detail(body).contains("role")
+        && !body.contains("taken_mac_or_forbidden")
+    {
+        return no_role();
     }
+    crate::http::classify(status, headers, body, url)
 }
 
 #[async_trait]

@@ -12,10 +12,14 @@ use crate::fake_sraps::{FakeSraps, Fault, GRAPE_ANY, GRAPE_N, GRAPE_P};
 use crate::helpers::*;
 
 async fn add_provider(app: &TestApp, name: &str, kind: &str, url: &str) {
+    add_provider_with(app, name, kind, url, "s3cr3t").await
+}
+
+async fn add_provider_with(app: &TestApp, name: &str, kind: &str, url: &str, secret: &str) {
     let (s, v) = app
         .post(
             "/providers",
-            json!({"name": name, "kind": kind, "base_url": url, "access_key_id": "key-1", "secret": "s3cr3t"}),
+            json!({"name": name, "kind": kind, "base_url": url, "access_key_id": "key-1", "secret": secret}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -25,6 +29,7 @@ async fn add_provider(app: &TestApp, name: &str, kind: &str, url: &str) {
 fn kind_vendor(kind: &str) -> &'static str {
     match kind {
         "grape" => "gigaset",
+        "ztp" => "poly",
         other => panic!("{other}"),
     }
 }
@@ -181,5 +186,140 @@ async fn grape_with_one_server_setting_uses_it_for_every_model() {
             assert!(rec.puts[mac].1["settings_manager"][GRAPE_ANY]["value"].is_string());
         }
     }
+    app.stop().await;
+}
+
+/// Poly ZTP: a profile per device (its first URL carries its pair), created
+/// or updated, then the device pointed at it; a re-registration updates the
+/// profile and re-points the device; faults; deregistration removes both.
+#[tokio::test]
+async fn poly_phones_are_registered_at_ztp() {
+    use crate::fake_ztp::{FakeZtp, KEY};
+    let fake = FakeZtp::start().await;
+    let mut app = spawn_app_with(fast).await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let macs = [
+        "0004F2000001",
+        "0004F2000002",
+        "0004F2000003",
+        "0004F2000004",
+        "0004F2000005",
+    ];
+    let items: Vec<Value> = macs
+        .iter()
+        .map(|m| json!({"mac": m, "model": "VVX450", "tenant": "acme"}))
+        .collect();
+    let (s, v) = app.post("/devices", Value::Array(items)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    add_provider_with(&app, "ztp", "ztp", &fake.url(), KEY).await;
+    fake.script(
+        "0004f2000002",
+        vec![
+            Fault::RateLimited(1),
+            Fault::Status(502, json!({"message": "Bad gateway"})),
+        ],
+    );
+    fake.script("0004f2000003", vec![Fault::Hang(Duration::from_secs(2))]);
+    fake.state
+        .elsewhere
+        .lock()
+        .unwrap()
+        .insert("0004f2000004".into());
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settle(&app).await;
+    for mac in [
+        "0004F2000001",
+        "0004F2000002",
+        "0004F2000003",
+        "0004F2000005",
+    ] {
+        let d = by(&list, mac);
+        assert_eq!(
+            (d["status"].as_str(), d["last_message"].as_str()),
+            (Some("registered"), Some("-")),
+            "{d}"
+        );
+    }
+    let d = by(&list, "0004F2000004");
+    assert_eq!(d["status"], "failed");
+    assert_eq!(
+        d["last_message"],
+        "MAC is owned by another account (Poly ZTP: Device is claimed by another account)"
+    );
+    let check = |mac: &str, url: &Value| {
+        let devices = fake.state.devices.lock().unwrap();
+        let profiles = fake.state.profiles.lock().unwrap();
+        let p = &profiles[&devices[&mac.to_ascii_lowercase()]];
+        assert_eq!(p["name"], format!("touchless-{}", mac.to_ascii_lowercase()));
+        assert_eq!(
+            &p["template"]["provisioning"]["server"]["address"], url,
+            "{p}"
+        );
+    };
+    let (_, c1) = app.get("/devices/0004F2000001/credentials").await;
+    check("0004F2000001", &c1["ztprov_url"]);
+    assert_eq!(
+        fake.state.profiles.lock().unwrap().len(),
+        4,
+        "one profile a device; none left for the one owned elsewhere"
+    );
+
+    // Re-registering updates the profile (new pair, new URL) and re-points.
+    app.post("/devices/register", json!({"macs": ["0004F2000001"]}))
+        .await;
+    settle(&app).await;
+    let (_, c2) = app.get("/devices/0004F2000001/credentials").await;
+    assert_ne!(c1["ztprov_url"], c2["ztprov_url"]);
+    check("0004F2000001", &c2["ztprov_url"]);
+    assert_eq!(
+        fake.state.profiles.lock().unwrap().len(),
+        4,
+        "updated, not duplicated"
+    );
+
+    // Deregistering removes the device and its profile.
+    app.post("/devices/deregister", json!({"macs": ["0004F2000001"]}))
+        .await;
+    settle(&app).await;
+    assert!(!fake
+        .state
+        .devices
+        .lock()
+        .unwrap()
+        .contains_key("0004f2000001"));
+    assert_eq!(fake.state.profiles.lock().unwrap().len(), 3);
+    let (_, m) = app
+        .admin_call(reqwest::Method::POST, "/providers/ztp/test", None)
+        .await;
+    assert_eq!(m["message"], "OK, Poly ZTP accepts the API key", "{m}");
+    app.stop().await;
+}
+
+/// A wrong API key is said in ZTP's words, and fails at once.
+#[tokio::test]
+async fn a_wrong_ztp_key_is_said_plainly() {
+    let fake = crate::fake_ztp::FakeZtp::start().await;
+    let mut app = spawn_app_with(fast).await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    app.post(
+        "/devices",
+        json!({"mac": "0004F2000009", "model": "VVX450", "tenant": "acme"}),
+    )
+    .await;
+    add_provider_with(&app, "ztp", "ztp", &fake.url(), "not-the-key").await;
+    let (_, m) = app
+        .admin_call(reqwest::Method::POST, "/providers/ztp/test", None)
+        .await;
+    assert_eq!(m["ok"], false);
+    assert_eq!(
+        m["message"],
+        "401 Unauthorized: Poly ZTP rejected the API key: Invalid API key"
+    );
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settle(&app).await;
+    assert_eq!(
+        list[0]["last_message"],
+        "401 Unauthorized: Poly ZTP rejected the API key: Invalid API key"
+    );
     app.stop().await;
 }

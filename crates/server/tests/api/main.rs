@@ -10,6 +10,8 @@ mod credentials;
 mod daemon;
 #[path = "../support/fake_sraps.rs"]
 mod fake_sraps;
+#[path = "../support/fake_ztp.rs"]
+mod fake_ztp;
 mod golden;
 mod helpers;
 mod invariants;
