@@ -74,13 +74,11 @@ fn err(code: StatusCode, message: &str) -> Response {
     (code, Json(json!({"message": message}))).into_response()
 }
 
-/// The API key, then the call's record; `Err` is the answer to give.
-fn gate(st: &ZtpState, h: &HeaderMap, call: String) -> Result<(), Response> {
+/// Records the call and checks the API key; `Some` is the refusal to give.
+fn gate(st: &ZtpState, h: &HeaderMap, call: String) -> Option<Response> {
     st.calls.lock().unwrap().push(call);
-    if h.get("api-key").and_then(|v| v.to_str().ok()) != Some(KEY) {
-        return Err(err(StatusCode::UNAUTHORIZED, "Invalid API key"));
-    }
-    Ok(())
+    (h.get("api-key").and_then(|v| v.to_str().ok()) != Some(KEY))
+        .then(|| err(StatusCode::UNAUTHORIZED, "Invalid API key"))
 }
 
 fn fault(st: &ZtpState, mac: &str) -> Option<Response> {
@@ -131,7 +129,7 @@ async fn list_profiles(
     h: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = gate(&st, &h, "GET profiles".into()) {
+    if let Some(r) = gate(&st, &h, "GET profiles".into()) {
         return r;
     }
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
@@ -148,7 +146,7 @@ async fn create_profile(
     h: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = gate(&st, &h, "POST profiles".into()) {
+    if let Some(r) = gate(&st, &h, "POST profiles".into()) {
         return r;
     }
     let mut profiles = st.profiles.lock().unwrap();
@@ -170,7 +168,7 @@ async fn update_profile(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = gate(&st, &h, format!("PUT profiles/{id}")) {
+    if let Some(r) = gate(&st, &h, format!("PUT profiles/{id}")) {
         return r;
     }
     let mut profiles = st.profiles.lock().unwrap();
@@ -189,7 +187,7 @@ async fn delete_profile(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = gate(&st, &h, format!("DELETE profiles/{id}")) {
+    if let Some(r) = gate(&st, &h, format!("DELETE profiles/{id}")) {
         return r;
     }
     match st.profiles.lock().unwrap().remove(&id) {
@@ -204,7 +202,7 @@ async fn add_device(
     Json(body): Json<Value>,
 ) -> Response {
     let mac = body["id"].as_str().unwrap_or_default().to_owned();
-    if let Err(r) = gate(&st, &h, format!("POST devices {mac}")) {
+    if let Some(r) = gate(&st, &h, format!("POST devices {mac}")) {
         return r;
     }
     if hang_if_scripted(&st, &mac).await {
@@ -240,7 +238,7 @@ async fn remove_device(
     h: HeaderMap,
     Path(mac): Path<String>,
 ) -> Response {
-    if let Err(r) = gate(&st, &h, format!("DELETE devices/{mac}")) {
+    if let Some(r) = gate(&st, &h, format!("DELETE devices/{mac}")) {
         return r;
     }
     if let Some(r) = fault(&st, &mac) {
