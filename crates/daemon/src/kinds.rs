@@ -19,6 +19,7 @@ fn builtin() -> Vec<(&'static str, Kind)> {
         ("snom", super::snom::KIND),
         ("grape", super::gigaset::KIND),
         ("ztp", super::poly::KIND),
+        ("fdps", super::fanvil::KIND),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! through a durable event queue (the seed's DISTRIBUTOR and QUEUEs).
 
 pub mod distributor;
+pub mod fanvil;
 pub mod gigaset;
 pub mod http;
 pub mod kinds;

@@ -16,10 +16,14 @@ async fn add_provider(app: &TestApp, name: &str, kind: &str, url: &str) {
 }
 
 async fn add_provider_with(app: &TestApp, name: &str, kind: &str, url: &str, secret: &str) {
+    add_account(app, name, kind, url, "key-1", secret).await
+}
+
+async fn add_account(app: &TestApp, name: &str, kind: &str, url: &str, key: &str, secret: &str) {
     let (s, v) = app
         .post(
             "/providers",
-            json!({"name": name, "kind": kind, "base_url": url, "access_key_id": "key-1", "secret": secret}),
+            json!({"name": name, "kind": kind, "base_url": url, "access_key_id": key, "secret": secret}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -30,6 +34,7 @@ fn kind_vendor(kind: &str) -> &'static str {
     match kind {
         "grape" => "gigaset",
         "ztp" => "poly",
+        "fdps" => "fanvil",
         other => panic!("{other}"),
     }
 }
@@ -320,6 +325,144 @@ async fn a_wrong_ztp_key_is_said_plainly() {
     assert_eq!(
         list[0]["last_message"],
         "401 Unauthorized: Poly ZTP rejected the API key: Invalid API key"
+    );
+    app.stop().await;
+}
+
+/// Fanvil FDPS: the reference's sequence per device (deleteServer,
+/// addMaterialServer with the first URL's host and path, deRegisterDevice,
+/// registerDevice), "not exist" answers tolerated, the password sent as
+/// md5hex(md5hex(secret)); both answer shapes; faults; deregistration.
+#[tokio::test]
+async fn fanvil_phones_are_registered_at_fdps() {
+    use crate::fake_fdps::{FakeFdps, SECRET, USER};
+    for as_struct in [false, true] {
+        let fake = FakeFdps::start(as_struct).await;
+        let mut app = spawn_app_with(fast).await;
+        app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+        let macs = [
+            "0C383E000001",
+            "0C383E000002",
+            "0C383E000003",
+            "0C383E000004",
+        ];
+        let items: Vec<Value> = macs
+            .iter()
+            .map(|m| json!({"mac": m, "model": "X4U", "tenant": "acme"}))
+            .collect();
+        let (s, v) = app.post("/devices", Value::Array(items)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        add_account(&app, "fdps", "fdps", &fake.url(), USER, SECRET).await;
+        fake.script(
+            "0c383e000002",
+            vec![Fault::RateLimited(1), Fault::Status(500, json!("oops"))],
+        );
+        fake.script("0c383e000003", vec![Fault::Hang(Duration::from_secs(2))]);
+        fake.state
+            .elsewhere
+            .lock()
+            .unwrap()
+            .insert("0c383e000004".into());
+        app.post("/devices/register", json!({"all": true})).await;
+        let list = settle(&app).await;
+        for mac in ["0C383E000001", "0C383E000002", "0C383E000003"] {
+            let d = by(&list, mac);
+            assert_eq!(
+                (d["status"].as_str(), d["last_message"].as_str()),
+                (Some("registered"), Some("-")),
+                "{d}"
+            );
+        }
+        let d = by(&list, "0C383E000004");
+        assert_eq!(d["status"], "failed");
+        assert_eq!(
+            d["last_message"],
+            "MAC is owned by another account (FDPS: device_had_existed)"
+        );
+        let calls: Vec<String> = fake
+            .state
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.ends_with("0c383e000001"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "redirect.deleteServer 0c383e000001",
+                "redirect.addMaterialServer 0c383e000001",
+                "redirect.deRegisterDevice 0c383e000001",
+                "redirect.registerDevice 0c383e000001",
+            ]
+        );
+        let (_, c) = app.get("/devices/0C383E000001/credentials").await;
+        let first = reqwest::Url::parse(c["ztprov_url"].as_str().unwrap()).unwrap();
+        let server = fake.state.servers.lock().unwrap()["0c383e000001"].clone();
+        let host = format!("{}:{}", first.host_str().unwrap(), first.port().unwrap());
+        for want in [
+            "cfgName=0c383e000001".to_owned(),
+            format!("cfgPfSrv={host}"),
+            format!("cfgPfName={}", first.path()),
+            "cfgPfProt=4".to_owned(),
+        ] {
+            assert!(server.contains(&want), "{want}: {server:?}");
+        }
+        assert!(
+            first.path().starts_with("/ztprov/") && first.path().ends_with('/'),
+            "{first}"
+        );
+        assert_eq!(
+            fake.state.devices.lock().unwrap()["0c383e000001"],
+            "0c383e000001"
+        );
+
+        // Deregistering removes device and server.
+        app.post("/devices/deregister", json!({"macs": ["0C383E000001"]}))
+            .await;
+        settle(&app).await;
+        assert!(!fake
+            .state
+            .devices
+            .lock()
+            .unwrap()
+            .contains_key("0c383e000001"));
+        assert!(!fake
+            .state
+            .servers
+            .lock()
+            .unwrap()
+            .contains_key("0c383e000001"));
+        let (_, m) = app
+            .admin_call(reqwest::Method::POST, "/providers/fdps/test", None)
+            .await;
+        assert_eq!(m["message"], "OK, FDPS accepts the account", "{m}");
+        app.stop().await;
+    }
+}
+
+/// A wrong FDPS password fails at once, in words.
+#[tokio::test]
+async fn a_wrong_fdps_password_is_said_plainly() {
+    let fake = crate::fake_fdps::FakeFdps::start(false).await;
+    let mut app = spawn_app().await;
+    add_account(
+        &app,
+        "fdps",
+        "fdps",
+        &fake.url(),
+        crate::fake_fdps::USER,
+        "wrong",
+    )
+    .await;
+    let (_, m) = app
+        .admin_call(reqwest::Method::POST, "/providers/fdps/test", None)
+        .await;
+    assert_eq!(m["ok"], false);
+    assert_eq!(
+        m["message"],
+        "401 Unauthorized: FDPS rejected the account (wrong user or password)"
     );
     app.stop().await;
 }

@@ -8,6 +8,8 @@ mod console_devices;
 mod console_pages;
 mod credentials;
 mod daemon;
+#[path = "../support/fake_fdps.rs"]
+mod fake_fdps;
 #[path = "../support/fake_sraps.rs"]
 mod fake_sraps;
 #[path = "../support/fake_ztp.rs"]
