@@ -141,7 +141,7 @@ async fn a_vendor_without_a_provider_kind_fails_in_words() {
     assert_eq!(by("805EC0123456")["status"], "failed");
     assert_eq!(
         by("805EC0123456")["last_message"],
-        "no master provider for yealink phones is configured, and no provider kind of this touchless registers yealink phones (it speaks grape, snom)"
+        "no master provider for yealink phones is configured, and no provider kind of this touchless registers yealink phones (it speaks fdps, grape, snom, ztp)"
     );
     app.stop().await;
 }
