@@ -105,6 +105,7 @@ async fn prepare(c: &Client, a: &StormArgs) -> anyhow::Result<()> {
                 model,
                 tenant: tenant.clone(),
                 name: None,
+                serial: None,
                 lines: Some(vec![LineIn {
                     idx: None,
                     extension: SipUser::parse(&format!("{}", 20000 + i))?,

@@ -410,7 +410,7 @@ fn devices_are_imported_and_exported_as_csv_from_the_cli() {
     assert!(ok);
     assert_eq!(
         out,
-        "mac,model,tenant,name,lines,settings,vendor\n000413CA0001,snomD717,acme,Reception,401::Alice,,snom\n"
+        "mac,model,tenant,name,lines,settings,vendor,serial\n000413CA0001,snomD717,acme,Reception,401::Alice,,snom,\n"
     );
     // The vendor column is checked against the model.
     std::fs::write(

@@ -5,7 +5,7 @@ use reqwest::Method;
 use std::io::IsTerminal as _;
 use touchless_api::daemon::{Queued, Removed, Selection};
 use touchless_api::devices::{Contact, Device, DeviceCredentials, DevicePatch, NewDevice};
-use touchless_domain::{DeviceStatus, DisplayText, Mac, TenantId};
+use touchless_domain::{DeviceStatus, DisplayText, Mac, SerialNumber, TenantId};
 use touchless_phones::{PhoneModel, Vendor};
 
 use super::*;
@@ -27,6 +27,9 @@ pub enum DeviceCmd {
         tenant: TenantId,
         #[arg(long)]
         name: Option<DisplayText>,
+        /// The serial number on its label, for clouds that register by it.
+        #[arg(long)]
+        serial: Option<SerialNumber>,
         /// A SIP line: EXTENSION:PASSWORD[:DISPLAY NAME], repeatable (line 1, 2, …).
         #[arg(long = "line")]
         lines: Vec<String>,
@@ -44,6 +47,12 @@ pub enum DeviceCmd {
         tenant: Option<TenantId>,
         #[arg(long)]
         name: Option<DisplayText>,
+        /// The serial number on its label.
+        #[arg(long, conflicts_with = "clear_serial")]
+        serial: Option<SerialNumber>,
+        /// Forget its serial number.
+        #[arg(long)]
+        clear_serial: bool,
         /// EXTENSION:PASSWORD[:DISPLAY NAME], repeatable: the lines become exactly these.
         #[arg(long = "line")]
         lines: Vec<String>,
@@ -204,6 +213,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             vendor,
             tenant,
             name,
+            serial,
             lines,
             settings,
         } => {
@@ -213,6 +223,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                 vendor,
                 tenant,
                 name,
+                serial,
                 lines: list_flag(&lines, parse_line)?,
                 settings: list_flag(&settings, parse_setting)?,
             };
@@ -238,6 +249,8 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             model,
             tenant,
             name,
+            serial,
+            clear_serial,
             lines,
             add_lines,
             settings,
@@ -248,6 +261,11 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                 model,
                 tenant,
                 name,
+                serial: if clear_serial {
+                    Some(None)
+                } else {
+                    serial.map(Some)
+                },
                 lines: list_flag(&lines, parse_line)?,
                 add_lines: list_flag(&add_lines, parse_line)?,
                 settings: settings_flag(&settings, clear_settings)?,
@@ -530,6 +548,7 @@ async fn show(c: &Client, mac: Mac, secrets: bool, as_json: bool) -> anyhow::Res
         ("model", d.model.to_string()),
         ("tenant", d.tenant.to_string()),
         ("name", d.name.to_string()),
+        ("serial", dash(d.serial.as_ref())),
         ("status", d.status.to_string()),
         ("registered_at", when(d.registered_at)),
         ("last_message", d.last_message.clone()),

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use touchless_domain::{
-    DeviceStatus, DisplayText, Mac, ProvPassword, ProvScope, ProvUser, Setting, SipPassword,
-    SipUser, TenantId,
+    DeviceStatus, DisplayText, Mac, ProvPassword, ProvScope, ProvUser, SerialNumber, Setting,
+    SipPassword, SipUser, TenantId,
 };
 use touchless_phones::{PhoneModel, Vendor};
 use utoipa::{IntoParams, ToSchema};
@@ -22,6 +22,9 @@ pub struct Device {
     pub vendor: Vendor,
     pub tenant: TenantId,
     pub name: DisplayText,
+    /// Its serial number, which some clouds register it by.
+    #[schema(value_type = Option<String>, example = "0215070812345")]
+    pub serial: Option<SerialNumber>,
     /// Where it stands with its redirection provider.
     pub status: DeviceStatus,
     /// When the provider last accepted it.
@@ -89,10 +92,23 @@ pub struct NewDevice {
     pub tenant: TenantId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<DisplayText>,
+    /// The serial number on its label, for clouds that register by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub serial: Option<SerialNumber>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<LineIn>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<SettingIn>>,
+}
+
+/// A field a PATCH may clear: absent stays, `null` clears, a value sets.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// `PATCH /devices/{mac}`: absent fields stay. `lines`/`settings` replace the
@@ -107,6 +123,14 @@ pub struct DevicePatch {
     pub tenant: Option<TenantId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<DisplayText>,
+    /// A serial number; `null` clears it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub serial: Option<Option<SerialNumber>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<LineIn>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -20,6 +20,8 @@ pub struct Registration {
     pub url: String,
     pub user: String,
     pub pass: String,
+    /// The serial number on its label, for clouds that register by it.
+    pub serial: Option<String>,
 }
 
 /// Transient errors are retried with backoff; permanent ones fail the event.

@@ -247,6 +247,7 @@ impl Daemon {
             Registration {
                 mac: device.mac,
                 model: device.model,
+                serial: device.serial.as_ref().map(|s| s.to_string()),
                 url: format!(
                     "{}{}",
                     self.public_url,

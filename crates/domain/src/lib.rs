@@ -18,5 +18,5 @@ pub use mac::Mac;
 pub use settings::{Perm, Setting, SettingName};
 pub use text::{
     is_xml_text, ConsoleRole, DeviceStatus, DisplayText, Host, ProvPassword, ProvScope, ProvUser,
-    Role, SipPassword, SipUser, TenantId, TouchlessMode, UserName,
+    Role, SerialNumber, SipPassword, SipUser, TenantId, TouchlessMode, UserName,
 };

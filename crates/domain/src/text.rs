@@ -210,6 +210,21 @@ text_type!(
 );
 
 text_type!(
+    /// A phone's serial number, as printed on its label: what some vendors'
+    /// clouds register a phone by (Yealink's when its MAC is refused).
+    SerialNumber,
+    "serial number",
+    |s| {
+        len_between(s, 1, 64)?;
+        if s.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_./".contains(&c)) {
+            Ok(())
+        } else {
+            Err("use letters, digits and - _ . /")
+        }
+    }
+);
+
+text_type!(
     /// A console account's name: what an admin types to sign in.
     UserName,
     "user name",

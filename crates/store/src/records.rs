@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use touchless_domain::{
-    DeviceStatus, DisplayText, Host, Mac, ProvPassword, ProvScope, ProvUser, Setting, SipPassword,
-    SipUser, TenantId, TouchlessMode,
+    DeviceStatus, DisplayText, Host, Mac, ProvPassword, ProvScope, ProvUser, SerialNumber, Setting,
+    SipPassword, SipUser, TenantId, TouchlessMode,
 };
 use touchless_phones::PhoneModel;
 
@@ -78,6 +78,8 @@ pub struct Device {
     pub model: PhoneModel,
     pub tenant: TenantId,
     pub name: DisplayText,
+    /// What some clouds register the phone by; most take the MAC.
+    pub serial: Option<SerialNumber>,
     pub status: DeviceStatus,
     pub registered_at: Option<DateTime<Utc>>,
     pub last_message: String,
@@ -132,6 +134,7 @@ pub struct NewDevice {
     pub model: PhoneModel,
     pub tenant: TenantId,
     pub name: DisplayText,
+    pub serial: Option<SerialNumber>,
     pub ztprov_user: ProvUser,
     pub ztprov_pass: ProvPassword,
     pub ztprov_expires_at: DateTime<Utc>,
@@ -147,6 +150,8 @@ pub struct DevicePatch {
     pub model: Option<PhoneModel>,
     pub tenant: Option<TenantId>,
     pub name: Option<DisplayText>,
+    /// `Some(None)` clears it.
+    pub serial: Option<Option<SerialNumber>>,
     pub status: Option<DeviceStatus>,
     pub registered_at: Option<Option<DateTime<Utc>>>,
     pub last_message: Option<String>,

@@ -42,6 +42,10 @@ macro_rules! row_mappers {
                 model: PhoneModel::parse(r.try_get("model")?)?,
                 tenant: TenantId::parse(r.try_get("tenant_id")?)?,
                 name: DisplayText::parse(r.try_get("name")?)?,
+                serial: r
+                    .try_get::<Option<&str>, _>("serial")?
+                    .map(touchless_domain::SerialNumber::parse)
+                    .transpose()?,
                 status: r.try_get::<&str, _>("status")?.parse()?,
                 registered_at: r.try_get("registered_at")?,
                 last_message: r.try_get("last_message")?,

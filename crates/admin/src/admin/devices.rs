@@ -68,6 +68,7 @@ pub(crate) fn new_device(st: &AdminState, d: api::NewDevice) -> ApiResult<NewDev
         name: d
             .name
             .unwrap_or_else(|| DisplayText::parse("").expect("empty is valid")),
+        serial: d.serial,
         ztprov_user: zt.user,
         ztprov_pass: zt.pass,
         ztprov_expires_at: zt.expires_at,
@@ -220,6 +221,7 @@ pub(crate) async fn patch(
         model: req.model,
         tenant: req.tenant,
         name: req.name,
+        serial: req.serial,
         lines: new_lines,
         settings: new_settings,
         ..DevicePatch::default()

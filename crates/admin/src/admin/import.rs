@@ -18,18 +18,20 @@ use http::{header, StatusCode};
 use touchless_api::devices as api;
 use touchless_api::tenants::SettingIn;
 use touchless_api::wire::SettingText;
-use touchless_domain::{DisplayText, Mac, SettingName, SipPassword, SipUser, TenantId};
+use touchless_domain::{
+    DisplayText, Mac, SerialNumber, SettingName, SipPassword, SipUser, TenantId,
+};
 use touchless_phones::{PhoneModel, Vendor};
 use touchless_store::DeviceFilter;
 
 use super::extract::{ApiError, ApiQuery, ApiResult};
 use super::state::AdminState;
 
-/// Columns the format knows; vendors' extra columns (serial, PIN) join
-/// them when a vendor needs one. `vendor` is optional on import (checked
-/// against the model's) and always written on export.
-const COLUMNS: [&str; 7] = [
-    "mac", "model", "tenant", "name", "lines", "settings", "vendor",
+/// Columns the format knows. `vendor` is optional on import (checked
+/// against the model's) and always written on export; `serial` is what some
+/// clouds register a phone by.
+const COLUMNS: [&str; 8] = [
+    "mac", "model", "tenant", "name", "lines", "settings", "vendor", "serial",
 ];
 const REQUIRED: [&str; 3] = ["mac", "model", "tenant"];
 /// Problems reported at most: enough to fix a file, bounded for a bad one.
@@ -176,6 +178,10 @@ pub(crate) fn parse(
         };
         let ls = lines(cell("lines"));
         let ss = settings(cell("settings"));
+        let serial = match cell("serial") {
+            "" => Ok(None),
+            s => SerialNumber::parse(s).map(Some).map_err(|e| e.to_string()),
+        };
         let vendor = match (cell("vendor"), &model) {
             ("", _) => Ok(None),
             (v, model) => Vendor::parse(v)
@@ -193,11 +199,12 @@ pub(crate) fn parse(
         check("name", name.as_ref().map(|_| ()).map_err(Clone::clone));
         check("lines", ls.as_ref().map(|_| ()).map_err(Clone::clone));
         check("settings", ss.as_ref().map(|_| ()).map_err(Clone::clone));
+        check("serial", serial.as_ref().map(|_| ()).map_err(Clone::clone));
         if problems.len() > before {
             continue;
         }
-        if let (Ok(mac), Ok(model), Ok(tenant), Ok(name), Ok(ls), Ok(ss), Ok(vendor)) =
-            (mac, model, tenant, name, ls, ss, vendor)
+        if let (Ok(mac), Ok(model), Ok(tenant), Ok(name), Ok(ls), Ok(ss), Ok(vendor), Ok(serial)) =
+            (mac, model, tenant, name, ls, ss, vendor, serial)
         {
             out.push((
                 row,
@@ -207,6 +214,7 @@ pub(crate) fn parse(
                     vendor,
                     tenant,
                     name,
+                    serial,
                     lines: Some(ls),
                     settings: Some(ss),
                 },
@@ -368,6 +376,7 @@ pub(crate) async fn export(
             ls.join("|"),
             ss.join("|"),
             d.model.vendor().to_string(),
+            d.serial.as_ref().map(|s| s.to_string()).unwrap_or_default(),
         ])
         .map_err(fail)?;
     }

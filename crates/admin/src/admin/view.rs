@@ -30,6 +30,7 @@ pub(crate) fn device(d: &store::Device) -> api::devices::Device {
         vendor: d.model.vendor(),
         tenant: d.tenant.clone(),
         name: d.name.clone(),
+        serial: d.serial.clone(),
         status: d.status,
         registered_at: d.registered_at,
         last_message: d.last_message.clone(),

@@ -11,7 +11,7 @@ use http::StatusCode;
 use minijinja::context;
 use serde::Deserialize;
 use touchless_api::devices as api;
-use touchless_domain::{DisplayText, Mac, SipPassword, SipUser, TenantId};
+use touchless_domain::{DisplayText, Mac, SerialNumber, SipPassword, SipUser, TenantId};
 use touchless_phones::PhoneModel;
 
 use super::respond::{audit, internal, plain, render};
@@ -29,6 +29,8 @@ pub struct DeviceForm {
     tenant: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    serial: String,
     #[serde(default)]
     lines: String,
     #[serde(default)]
@@ -107,6 +109,16 @@ fn lines(text: &str, keep: &[touchless_store::Line]) -> Result<Vec<api::LineIn>,
         .collect()
 }
 
+/// The form's serial number; empty is none.
+fn serial_of(f: &DeviceForm) -> Result<Option<SerialNumber>, String> {
+    match f.serial.trim() {
+        "" => Ok(None),
+        s => SerialNumber::parse(s)
+            .map(Some)
+            .map_err(|e| format!("Serial number: {e}")),
+    }
+}
+
 fn tenant_of(v: &Viewer, f: &DeviceForm) -> Result<TenantId, String> {
     let t = TenantId::parse(f.tenant.trim()).map_err(|e| format!("Tenant: {e}"))?;
     if v.sees(&t) {
@@ -147,6 +159,7 @@ pub async fn add(
                 "" => None,
                 n => Some(DisplayText::parse(n).map_err(|e| format!("Name: {e}"))?),
             },
+            serial: serial_of(&f)?,
             lines: Some(lines(&f.lines, &[])?),
             settings: Some(admin::import::settings_of_lines(&f.settings)?),
         })
@@ -205,6 +218,7 @@ pub async fn edit_form(
         model: d.model.to_string(),
         tenant: d.tenant.to_string(),
         name: d.name.to_string(),
+        serial: d.serial.as_ref().map(|s| s.to_string()).unwrap_or_default(),
         lines: d
             .lines
             .iter()
@@ -238,6 +252,7 @@ pub async fn save(
             model: Some(PhoneModel::parse(f.model.trim()).map_err(|e| format!("Model: {e}"))?),
             tenant: Some(tenant_of(&v, &f)?),
             name: Some(DisplayText::parse(f.name.trim()).map_err(|e| format!("Name: {e}"))?),
+            serial: Some(serial_of(&f)?),
             lines: Some(lines(&f.lines, &d.lines)?),
             settings: Some(admin::import::settings_of_lines(&f.settings)?),
             ..api::DevicePatch::default()

@@ -446,3 +446,73 @@ async fn every_listener_limits_requests_and_connections_per_source() {
     drop(held);
     app.stop().await;
 }
+
+/// A device may carry the serial number on its label, for clouds that
+/// register by it: set on create, changed, cleared with `null`, refused when
+/// malformed, and in the CSV's `serial` column both ways.
+#[tokio::test]
+async fn devices_carry_a_serial_number() {
+    let mut app = spawn_app().await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!({"mac": "805EC0000001", "model": "T46S", "tenant": "acme", "serial": "801234567890"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["serial"], "801234567890");
+    let (s, v) = app
+        .post("/devices", json!({"mac": "805EC0000002", "model": "T46S", "tenant": "acme", "serial": "has space"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("serial number"),
+        "{v}"
+    );
+    let patch = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.admin_call(reqwest::Method::PATCH, "/devices/805EC0000001", Some(body))
+                .await
+                .1
+        }
+    };
+    assert_eq!(
+        patch(json!({"name": "Desk"})).await["serial"],
+        "801234567890",
+        "absent: kept"
+    );
+    assert_eq!(patch(json!({"serial": "X-2"})).await["serial"], "X-2");
+    assert_eq!(
+        patch(json!({"serial": null})).await["serial"],
+        serde_json::Value::Null
+    );
+
+    let r = app
+        .http
+        .post(format!("{}/devices/import", app.admin))
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/csv")
+        .body("mac,model,tenant,serial\n805EC0000003,T46S,acme,SN-3\n805EC0000004,T46S,acme,\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, d) = app.get("/devices/805EC0000003").await;
+    assert_eq!(d["serial"], "SN-3");
+    let csv = app
+        .http
+        .get(format!("{}/devices/export", app.admin))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",vendor,serial"), "{header}");
+    assert!(csv.contains(",yealink,SN-3\n"), "{csv}");
+    app.stop().await;
+}

@@ -78,7 +78,7 @@ async fn devices_import_from_csv_all_or_nothing_and_export_back() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(r["problems"][0]["reason"], "tenant nowhere does not exist");
-    let (s, r) = post_csv("/devices/import", "mac,model,serial\n").await;
+    let (s, r) = post_csv("/devices/import", "mac,model,pin\n").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let columns: Vec<_> = r["problems"]
         .as_array()
@@ -88,7 +88,7 @@ async fn devices_import_from_csv_all_or_nothing_and_export_back() {
         .collect();
     assert_eq!(
         columns,
-        ["serial", "tenant"],
+        ["pin", "tenant"],
         "unknown and missing columns: {r}"
     );
 

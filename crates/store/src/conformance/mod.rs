@@ -39,7 +39,7 @@ macro_rules! conformance_tests {
             tenants_round_trip duplicate_tenants_conflict tenant_with_devices_cannot_be_deleted
             devices_round_trip device_errors_are_clean failed_writes_leave_nothing
             patches_replace_lists_and_bump_revisions list_filters generation_tracks_writes
-            snapshot_is_complete snapshot_pages_cover_everything_once contacts_newest_first uploads_keep_the_newest_of_each_kind meta_first_writer_wins
+            snapshot_is_complete snapshot_pages_cover_everything_once contacts_newest_first uploads_keep_the_newest_of_each_kind serials_are_kept_changed_and_cleared meta_first_writer_wins
             unicode_and_markup_survive companies_and_keys endpoints_have_one_owner
             profiles_round_trip redirect_contacts_round_trip providers_one_per_scope
             queue_claims_in_order_per_mac expired_leases_are_reclaimed outcomes_reach_the_device
@@ -96,6 +96,7 @@ pub fn new_device(mac: &str, tenant: &str) -> NewDevice {
         model: PhoneModel::parse("snomD717").unwrap(),
         tenant: tid(tenant),
         name: DisplayText::parse("Reception").unwrap(),
+        serial: None,
         ztprov_user: ProvUser::parse(&format!("zt{mac}")).unwrap(),
         ztprov_pass: ProvPassword::parse("ztpass").unwrap(),
         ztprov_expires_at: in_a_day(),

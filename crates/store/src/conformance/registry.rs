@@ -406,6 +406,37 @@ pub async fn contacts_newest_first(s: &dyn Store) {
     assert_eq!(statuses, [206, 207, 208, 209], "the newest rows stay");
 }
 
+pub async fn serials_are_kept_changed_and_cleared(s: &dyn Store) {
+    s.create_tenant(&new_tenant("acme")).await.unwrap();
+    let mut d = new_device("000413000077", "acme");
+    d.serial = Some(touchless_domain::SerialNumber::parse("0215-0708/12345").unwrap());
+    s.create_devices(std::slice::from_ref(&d)).await.unwrap();
+    let mac = d.mac;
+    let got = s.get_device(mac).await.unwrap().unwrap();
+    assert_eq!(got.serial, d.serial);
+    let other = Some(touchless_domain::SerialNumber::parse("X9").unwrap());
+    let patch = |serial| DevicePatch {
+        serial,
+        ..DevicePatch::default()
+    };
+    s.update_device(mac, &patch(Some(other.clone())))
+        .await
+        .unwrap();
+    assert_eq!(s.get_device(mac).await.unwrap().unwrap().serial, other);
+    s.update_device(mac, &patch(None)).await.unwrap();
+    assert_eq!(
+        s.get_device(mac).await.unwrap().unwrap().serial,
+        other,
+        "absent: kept"
+    );
+    s.update_device(mac, &patch(Some(None))).await.unwrap();
+    assert_eq!(
+        s.get_device(mac).await.unwrap().unwrap().serial,
+        None,
+        "cleared"
+    );
+}
+
 pub async fn uploads_keep_the_newest_of_each_kind(s: &dyn Store) {
     let mac = Mac::parse("0004F2000001").unwrap();
     let other = Mac::parse("0004F2000002").unwrap();

@@ -61,7 +61,7 @@ macro_rules! registry_store {
             // Well under both databases' limit on bound values per statement.
             for chunk in ds.chunks(500) {
                 let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO devices (mac, model, tenant_id, name, ztprov_user, ztprov_pass, \
+                    "INSERT INTO devices (mac, model, tenant_id, name, serial, ztprov_user, ztprov_pass, \
                      ztprov_expires_at, prov_user, prov_pass, created_at, updated_at) ",
                 );
                 q.push_values(chunk, |mut b, d| {
@@ -69,6 +69,7 @@ macro_rules! registry_store {
                         .push_bind(d.model.as_str())
                         .push_bind(d.tenant.to_string())
                         .push_bind(d.name.to_string())
+                        .push_bind(d.serial.as_ref().map(|s| s.to_string()))
                         .push_bind(d.ztprov_user.to_string())
                         .push_bind(d.ztprov_pass.as_str().to_owned())
                         .push_bind(d.ztprov_expires_at)
@@ -333,7 +334,7 @@ macro_rules! registry_store {
                             "UPDATE devices SET model = $1, tenant_id = $2, name = $3, status = $4, \
                              registered_at = $5, last_message = $6, ztprov_user = $7, ztprov_pass = $8, \
                              ztprov_expires_at = $9, ztprov_used_at = $10, prov_user = $11, prov_pass = $12, \
-                             revision = revision + 1, updated_at = $13 WHERE mac = $14",
+                             serial = $13, revision = revision + 1, updated_at = $14 WHERE mac = $15",
                         )
                         .bind(p.model.unwrap_or(cur.model).as_str())
                         .bind(tenant.as_str())
@@ -347,6 +348,12 @@ macro_rules! registry_store {
                         .bind(zused)
                         .bind(pu.as_str())
                         .bind(pp.as_str())
+                        .bind(
+                            p.serial
+                                .clone()
+                                .unwrap_or_else(|| cur.serial.clone())
+                                .map(|s| s.to_string()),
+                        )
                         .bind(be::now())
                         .bind(mac.to_string())
                         .execute(&mut *c)

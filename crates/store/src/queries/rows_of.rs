@@ -15,7 +15,7 @@ macro_rules! registry_helpers {
 
         const TENANT_COLS: &str = "id, name, prov_user, prov_pass, sip_host, sip_port, mode, \
              prov_scope, revision, created_at, updated_at";
-        const DEVICE_COLS: &str = "mac, model, tenant_id, name, status, registered_at, \
+        const DEVICE_COLS: &str = "mac, model, tenant_id, name, serial, status, registered_at, \
              last_message, ztprov_user, ztprov_pass, ztprov_expires_at, ztprov_used_at, \
              ztprov_next_user, ztprov_next_pass, ztprov_next_expires_at, ztprov_next_used_at, \
              prov_user, prov_pass, removing, revision, created_at, updated_at";
