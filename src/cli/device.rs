@@ -159,6 +159,8 @@ pub enum DeviceCmd {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+    /// Ask the device's cloud for the PIN it holds for it (Yealink's YMCS).
+    Pin { mac: Mac },
     /// List the files the phone uploaded (Poly phones PUT their logs and
     /// local settings); with `--id`, write that one to stdout.
     Uploads {
@@ -453,6 +455,17 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
         }
         DeviceCmd::Deregister { macs, all, tenant } => {
             queue(c, "deregister", selection(macs, all, tenant)?, as_json).await?
+        }
+        DeviceCmd::Pin { mac } => {
+            let p: touchless_api::devices::DevicePin =
+                c.get(&format!("/devices/{mac}/pin")).await?;
+            if as_json {
+                return print_json(&p);
+            }
+            match p.pin {
+                Some(pin) => println!("{pin}"),
+                None => println!("provider {} holds no PIN for {mac}", p.provider),
+            }
         }
         DeviceCmd::Uploads { mac, id: Some(id) } => {
             use std::io::Write as _;

@@ -157,6 +157,16 @@ pub struct DeviceCredentials {
     pub prov_pass: ProvPassword,
 }
 
+/// `GET /devices/{mac}/pin`: the PIN the device's cloud holds for it (Yealink
+/// phones ask for one), as the cloud says it now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DevicePin {
+    /// The provider asked.
+    pub provider: String,
+    /// `null` when the cloud has none for it.
+    pub pin: Option<String>,
+}
+
 /// `GET /devices`: all filters combine. `q` matches name, MAC or any line's
 /// extension (substring, any case).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]

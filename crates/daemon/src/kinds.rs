@@ -20,6 +20,7 @@ fn builtin() -> Vec<(&'static str, Kind)> {
         ("grape", super::gigaset::KIND),
         ("ztp", super::poly::KIND),
         ("fdps", super::fanvil::KIND),
+        ("ymcs", super::yealink::KIND),
     ]
 }
 

@@ -12,5 +12,6 @@ pub mod queue;
 pub mod snom;
 pub mod sraps_api;
 pub mod tls;
+pub mod yealink;
 
 pub use queue::Daemon;

@@ -103,6 +103,12 @@ pub trait ProviderApi: Send + Sync {
         }
         out
     }
+    /// The PINs the cloud holds for these devices (Yealink's: a phone asks
+    /// for it), as many as it knows; a cloud without PINs answers none.
+    async fn pins(&self, macs: &[Mac]) -> Result<Vec<(Mac, String)>, ProviderError> {
+        let _ = macs;
+        Ok(Vec::new())
+    }
     /// Runs discovery; `Ok("OK, company <name>/<id>")` or the precise problem.
     async fn test(&self) -> Result<String, ProviderError>;
 }

@@ -92,9 +92,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The provider of a tenant's `vendor` phones: the master account for a
+/// tenant in `master` mode, the tenant's own in `per-tenant` mode.
+pub fn provider_of<'a>(
+    providers: &'a [Provider],
+    tenant: &Tenant,
+    vendor: Vendor,
+) -> Option<&'a Provider> {
+    providers.iter().find(|p| {
+        p.vendor == vendor
+            && match tenant.mode {
+                TouchlessMode::Master => p.tenant.is_none(),
+                TouchlessMode::PerTenant => p.tenant.as_ref() == Some(&tenant.id),
+            }
+    })
+}
+
 /// Why a device has no provider: which scope lacks one for which vendor, and
 /// the command that adds it.
-fn missing_provider(tenant: &Tenant, vendor: Vendor) -> String {
+pub fn missing_provider(tenant: &Tenant, vendor: Vendor) -> String {
     let missing = match tenant.mode {
         TouchlessMode::Master => format!("no master provider for {vendor} phones is configured"),
         TouchlessMode::PerTenant => format!(
@@ -214,7 +230,7 @@ impl Daemon {
             .collect()
     }
 
-    /// The provider responsible for a device: the master account for
+    /// The provider responsible for a device (see [`provider_of`]): the master account for
     /// tenants in `master` mode, the tenant's own account for `per-tenant`.
     fn target(
         &self,
@@ -229,14 +245,8 @@ impl Daemon {
             .and_then(Option::as_ref)
             .ok_or_else(|| format!("tenant {} no longer exists", device.tenant))?;
         let vendor = device.model.vendor();
-        let found = providers.iter().find(|p| {
-            p.vendor == vendor
-                && match tenant.mode {
-                    TouchlessMode::Master => p.tenant.is_none(),
-                    TouchlessMode::PerTenant => p.tenant.as_ref() == Some(&tenant.id),
-                }
-        });
-        let p = found.ok_or_else(|| missing_provider(tenant, vendor))?;
+        let p = provider_of(providers, tenant, vendor)
+            .ok_or_else(|| missing_provider(tenant, vendor))?;
         let registration = (ev.action == Action::Register).then(|| {
             // The staged credentials; the current ones if a newer event
             // already promoted them (a repeat is harmless).

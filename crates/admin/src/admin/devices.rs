@@ -276,6 +276,48 @@ pub(crate) async fn rendered(st: &AdminState, mac: Mac, file: &str) -> ApiResult
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
+#[utoipa::path(get, path = "/devices/{mac}/pin", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)")), responses((status = 200, description = "the PIN its cloud holds", body = api::DevicePin), (status = 502, description = "the cloud did not answer, in its words")))]
+pub(super) async fn device_pin(
+    State(st): State<Arc<AdminState>>,
+    Path(mac): Path<String>,
+) -> ApiResult<Json<api::DevicePin>> {
+    Ok(Json(pin(&st, path_mac(&mac)?).await?))
+}
+
+/// Asks the device's provider for its PIN.
+pub(crate) async fn pin(st: &AdminState, mac: Mac) -> ApiResult<api::DevicePin> {
+    let d = fetch_device(st, mac).await?;
+    let t = fetch_tenant(st, &d.tenant).await?;
+    let providers = st.store.list_providers().await?;
+    let vendor = d.model.vendor();
+    let p = touchless_daemon::queue::provider_of(&providers, &t, vendor).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            touchless_daemon::queue::missing_provider(&t, vendor),
+        )
+    })?;
+    let daemon = st.daemon.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon is disabled on this node",
+        )
+    })?;
+    let api = daemon
+        .client(p)
+        .map_err(|m| ApiError::new(StatusCode::BAD_GATEWAY, m))?;
+    let pins = api
+        .pins(&[mac])
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, format!("provider {}: {e}", p.name)))?;
+    Ok(api::DevicePin {
+        provider: p.name.clone(),
+        pin: pins
+            .into_iter()
+            .find(|(m, _)| *m == mac)
+            .map(|(_, pin)| pin),
+    })
+}
+
 #[utoipa::path(get, path = "/devices/{mac}/uploads", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)")), responses((status = 200, description = "what the phone uploaded, newest first (the newest 5 of each kind, as long as its contacts are kept)", body = Vec<api::Upload>)))]
 pub(super) async fn uploads(
     State(st): State<Arc<AdminState>>,

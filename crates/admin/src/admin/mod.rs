@@ -68,6 +68,7 @@ fn api_routes() -> OpenApiRouter<Arc<AdminState>> {
         .routes(routes!(devices::preview))
         .routes(routes!(devices::contacts))
         .routes(routes!(devices::uploads))
+        .routes(routes!(devices::device_pin))
         .routes(routes!(devices::upload))
         .routes(routes!(import::import_devices))
         .routes(routes!(import::export_devices))

@@ -214,6 +214,39 @@ pub async fn device(
     )
 }
 
+/// The PIN the device's cloud holds, asked when the admin clicks for it (a
+/// page view does not wait on a cloud).
+pub async fn pin(
+    State(st): State<Arc<ConsoleState>>,
+    v: Viewer,
+    Path(mac): Path<String>,
+) -> Response {
+    let Ok(mac) = Mac::parse(&mac) else {
+        return plain(StatusCode::NOT_FOUND, "There is no such device.");
+    };
+    match st.admin.store.get_device(mac).await {
+        Ok(Some(d)) if v.sees(&d.tenant) => {}
+        Ok(_) => return plain(StatusCode::NOT_FOUND, "There is no such device."),
+        Err(e) => return internal(e),
+    }
+    match admin::devices::pin(&st.admin, mac).await {
+        Ok(p) => match p.pin {
+            Some(pin) => plain(
+                StatusCode::OK,
+                &format!("PIN {pin} (from provider {})", p.provider),
+            ),
+            None => plain(
+                StatusCode::OK,
+                &format!("Provider {} holds no PIN for this phone.", p.provider),
+            ),
+        },
+        Err(e) => {
+            let (status, m) = e.status_and_message();
+            plain(status, m)
+        }
+    }
+}
+
 /// A file the phone uploaded, as a download, for whoever sees the device.
 pub async fn upload(
     State(st): State<Arc<ConsoleState>>,

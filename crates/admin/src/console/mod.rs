@@ -199,6 +199,7 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/portal/endpoints/{mac}", get(portal::endpoint))
         .route("/devices/{mac}", get(devices::device))
         .route("/devices/{mac}/uploads/{id}", get(devices::upload))
+        .route("/devices/{mac}/pin", get(devices::pin))
         .route(
             "/static/console.css",
             get(|| async {

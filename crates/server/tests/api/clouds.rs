@@ -35,6 +35,7 @@ fn kind_vendor(kind: &str) -> &'static str {
         "grape" => "gigaset",
         "ztp" => "poly",
         "fdps" => "fanvil",
+        "ymcs" => "yealink",
         other => panic!("{other}"),
     }
 }
@@ -464,5 +465,209 @@ async fn a_wrong_fdps_password_is_said_plainly() {
         m["message"],
         "401 Unauthorized: FDPS rejected the account (wrong user or password)"
     );
+    app.stop().await;
+}
+
+/// Yealink YMCS: 150 phones added by MAC in batches of at most 100 to one
+/// server (their first URL's folder) with their own pairs, a token fetched
+/// once and again when the session expires, per-MAC refusals in words, the
+/// PIN from the cloud, and removal.
+#[tokio::test]
+async fn yealink_phones_are_registered_at_ymcs() {
+    use crate::fake_ymcs::{pin_of, FakeYmcs, ID, SECRET};
+    let fake = FakeYmcs::start().await;
+    let mut app = spawn_app_with(|c| {
+        fast(c);
+        c.daemon.max_attempts = 6;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let macs: Vec<String> = (0..150).map(|i| format!("805EC0{i:06X}")).collect();
+    let items: Vec<Value> = macs
+        .iter()
+        .map(|m| json!({"mac": m, "model": "T46S", "tenant": "acme"}))
+        .collect();
+    let (s, v) = app.post("/devices", Value::Array(items)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    add_account(&app, "ymcs", "ymcs", &fake.url(), ID, SECRET).await;
+    fake.state
+        .elsewhere
+        .lock()
+        .unwrap()
+        .insert("805ec0000007".into());
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settle(&app).await;
+    for d in &list {
+        if d["mac"] == "805EC0000007" {
+            assert_eq!(d["status"], "failed");
+            assert_eq!(
+                d["last_message"],
+                "MAC is owned by another account (YMCS 800004: managed by another organisation)"
+            );
+        } else {
+            assert_eq!(
+                (d["status"].as_str(), d["last_message"].as_str()),
+                (Some("registered"), Some("-")),
+                "{d}"
+            );
+        }
+    }
+    let batches = fake.state.batches.lock().unwrap().clone();
+    assert!(
+        batches.iter().all(|n| *n <= 100) && batches.iter().sum::<usize>() >= 150,
+        "{batches:?}"
+    );
+    assert!(
+        batches.len() < 150,
+        "batched, not one call a device: {batches:?}"
+    );
+    let servers: Vec<Value> = fake
+        .state
+        .servers
+        .lock()
+        .unwrap()
+        .values()
+        .cloned()
+        .collect();
+    assert_eq!(servers.len(), 1, "one server, reused: {servers:?}");
+    assert_eq!(servers[0]["url"], format!("{}/ztprov", app.prov));
+    let (_, c) = app.get("/devices/805EC0000001/credentials").await;
+    let added = fake.state.devices.lock().unwrap()["805ec0000001"].clone();
+    assert_eq!(added["authName"], c["ztprov_user"]);
+    assert_eq!(added["password"], c["ztprov_pass"]);
+    assert_eq!(
+        fake.state
+            .tokens_issued
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the token is cached"
+    );
+
+    // An expired session: a new token, one retry; a re-registration of a
+    // phone already there removes and adds it again with its new pair.
+    fake.state
+        .expire_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    app.post("/devices/register", json!({"macs": ["805EC0000001"]}))
+        .await;
+    let list = settle(&app).await;
+    assert_eq!(by(&list, "805EC0000001")["status"], "registered");
+    assert_eq!(
+        fake.state
+            .tokens_issued
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+    let (_, c2) = app.get("/devices/805EC0000001/credentials").await;
+    assert_eq!(
+        fake.state.devices.lock().unwrap()["805ec0000001"]["password"],
+        c2["ztprov_pass"]
+    );
+
+    // The PIN, from the cloud.
+    let (s, p) = app.get("/devices/805EC0000002/pin").await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["pin"], pin_of("805ec0000002"));
+    assert_eq!(p["provider"], "ymcs");
+
+    app.post("/devices/deregister", json!({"macs": ["805EC0000002"]}))
+        .await;
+    settle(&app).await;
+    assert!(fake
+        .state
+        .deleted
+        .lock()
+        .unwrap()
+        .contains(&"805ec0000002".to_owned()));
+    assert!(!fake
+        .state
+        .devices
+        .lock()
+        .unwrap()
+        .contains_key("805ec0000002"));
+    let (_, m) = app
+        .admin_call(reqwest::Method::POST, "/providers/ymcs/test", None)
+        .await;
+    assert_eq!(m["message"], "OK, YMCS issued a token and answers", "{m}");
+    app.stop().await;
+}
+
+/// An account that may not add by MAC (403): phones with a serial number
+/// are added by it; one without fails naming the field. And the throttles
+/// and faults: 429 with and without Retry-After, 900429, 5xx, a timeout.
+#[tokio::test]
+async fn ymcs_by_serial_number_and_its_faults() {
+    use crate::fake_ymcs::{FakeYmcs, ID, SECRET};
+    let fake = FakeYmcs::start().await;
+    let mut app = spawn_app_with(|c| {
+        fast(c);
+        c.daemon.max_attempts = 8;
+    })
+    .await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!([{"mac": "805EC0000001", "model": "T46S", "tenant": "acme", "serial": "SN1"},
+                   {"mac": "805EC0000002", "model": "T46S", "tenant": "acme"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    add_account(&app, "ymcs", "ymcs", &fake.url(), ID, SECRET).await;
+    fake.state
+        .by_mac_forbidden
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settle(&app).await;
+    assert_eq!(by(&list, "805EC0000001")["status"], "registered");
+    assert_eq!(
+        fake.state.devices.lock().unwrap()["805ec0000001"]["sn"],
+        "SN1"
+    );
+    let d = by(&list, "805EC0000002");
+    assert_eq!(d["status"], "failed");
+    assert_eq!(
+        d["last_message"],
+        "YMCS does not let this account add devices by MAC (403); the device needs its serial number: set `serial` (touchless device edit MAC --serial SN)"
+    );
+
+    // Faults on the MAC path, each retried to success.
+    fake.state
+        .by_mac_forbidden
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let (s, _) = app
+        .post(
+            "/devices",
+            json!([{"mac": "805EC0000003", "model": "T46S", "tenant": "acme"},
+                   {"mac": "805EC0000004", "model": "T46S", "tenant": "acme"},
+                   {"mac": "805EC0000005", "model": "T46S", "tenant": "acme"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    fake.script(
+        "805ec0000003",
+        vec![
+            Fault::RateLimited(1),
+            Fault::Status(429, json!({"message": "slow"})),
+        ],
+    );
+    fake.script(
+        "805ec0000004",
+        vec![
+            Fault::Status(200, json!({"code": 900503, "message": "busy"})),
+            Fault::Status(503, json!({"message": "down"})),
+        ],
+    );
+    fake.script("805ec0000005", vec![Fault::Hang(Duration::from_secs(2))]);
+    for mac in ["805EC0000003", "805EC0000004", "805EC0000005"] {
+        app.post("/devices/register", json!({"macs": [mac]})).await;
+        let list = settle(&app).await;
+        let d = by(&list, mac);
+        assert_eq!(
+            (d["status"].as_str(), d["last_message"].as_str()),
+            (Some("registered"), Some("-")),
+            "{d}"
+        );
+    }
     app.stop().await;
 }

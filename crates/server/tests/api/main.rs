@@ -12,6 +12,8 @@ mod daemon;
 mod fake_fdps;
 #[path = "../support/fake_sraps.rs"]
 mod fake_sraps;
+#[path = "../support/fake_ymcs.rs"]
+mod fake_ymcs;
 #[path = "../support/fake_ztp.rs"]
 mod fake_ztp;
 mod golden;

@@ -495,3 +495,26 @@ async fn phones_are_challenged_with_the_schemes_their_vendor_answers() {
     );
     app.stop().await;
 }
+
+/// A vendor no provider kind registers (the made-up one, without its kind):
+/// its device fails with words that say so and name the kinds there are.
+#[tokio::test]
+async fn a_vendor_no_kind_registers_fails_in_words() {
+    touchless_phones::testing::register();
+    let mut app = spawn_app_with(fast).await;
+    app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
+    let (s, v) = app
+        .post(
+            "/devices",
+            json!({"mac": "0A0B0C000009", "model": "kv100", "tenant": "acme"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.post("/devices/register", json!({"all": true})).await;
+    let list = settled(&app).await;
+    assert_eq!(
+        list[0]["last_message"],
+        "no master provider for keyval phones is configured, and no provider kind of this touchless registers keyval phones (it speaks fdps, grape, snom, ymcs, ztp)"
+    );
+    app.stop().await;
+}

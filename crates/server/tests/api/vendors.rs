@@ -117,10 +117,11 @@ async fn a_yealink_phone_gets_its_files_in_yealink_format() {
     app.stop().await;
 }
 
-/// A vendor no provider kind registers yet: its device fails with words that
-/// say so, and the Snom phone beside it is registered as before.
+/// A vendor whose cloud has no provider configured: its device fails with
+/// words naming the kind to add, and the Snom phone beside it is registered
+/// as before.
 #[tokio::test]
-async fn a_vendor_without_a_provider_kind_fails_in_words() {
+async fn a_vendor_without_a_provider_fails_naming_its_kind() {
     let mut app = spawn_app_with(crate::daemon::fast).await;
     app.tenant("acme", "prov-acme", "s3cr3t-prov").await;
     let (s, v) = app
@@ -141,7 +142,7 @@ async fn a_vendor_without_a_provider_kind_fails_in_words() {
     assert_eq!(by("805EC0123456")["status"], "failed");
     assert_eq!(
         by("805EC0123456")["last_message"],
-        "no master provider for yealink phones is configured, and no provider kind of this touchless registers yealink phones (it speaks fdps, grape, snom, ztp)"
+        "no master provider for yealink phones is configured; add one with `touchless provider add --kind ymcs`"
     );
     app.stop().await;
 }
