@@ -222,6 +222,7 @@ async fn poly_phones_are_registered_at_ztp() {
         "0004f2000002",
         vec![
             Fault::RateLimited(1),
+            Fault::Status(429, json!({"message": "Too many requests"})),
             Fault::Status(502, json!({"message": "Bad gateway"})),
         ],
     );
@@ -356,7 +357,11 @@ async fn fanvil_phones_are_registered_at_fdps() {
         add_account(&app, "fdps", "fdps", &fake.url(), USER, SECRET).await;
         fake.script(
             "0c383e000002",
-            vec![Fault::RateLimited(1), Fault::Status(500, json!("oops"))],
+            vec![
+                Fault::RateLimited(1),
+                Fault::Status(429, json!("slow down")),
+                Fault::Status(500, json!("oops")),
+            ],
         );
         fake.script("0c383e000003", vec![Fault::Hang(Duration::from_secs(2))]);
         fake.state
