@@ -93,15 +93,7 @@ impl Sraps {
             base,
             key_id: key_id.to_owned(),
             secret: secret.to_owned(),
-            http: crate::tls::client(ca_pem, timeout).unwrap_or_else(|e| {
-                // The admin API checks bundles before storing them.
-                tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
-                reqwest::Client::builder()
-                    .timeout(timeout)
-                    .connect_timeout(timeout)
-                    .build()
-                    .expect("building an HTTP client")
-            }),
+            http: crate::tls::provider_client(ca_pem, timeout),
             cache: Mutex::new(None),
         }
     }

@@ -26,6 +26,20 @@ pub fn parse_bundle(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
+/// A provider kind's client: [`client`], or (the admin API checks bundles
+/// before storing them, so this is a stored bundle gone bad) the public
+/// roots only, said in the log.
+pub fn provider_client(ca_pem: Option<&str>, timeout: Duration) -> reqwest::Client {
+    client(ca_pem, timeout).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .expect("building an HTTP client")
+    })
+}
+
 /// An HTTP client for one provider: `ca_pem` adds to the public roots.
 pub fn client(ca_pem: Option<&str>, timeout: Duration) -> Result<reqwest::Client, String> {
     let builder = reqwest::Client::builder()

@@ -134,13 +134,7 @@ impl Fdps {
             url: url.to_owned(),
             user: user.to_owned(),
             pass: md5hex(&md5hex(secret)),
-            http: crate::tls::client(ca_pem, timeout).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
-                reqwest::Client::builder()
-                    .timeout(timeout)
-                    .build()
-                    .expect("building an HTTP client")
-            }),
+            http: crate::tls::provider_client(ca_pem, timeout),
         }
     }
 

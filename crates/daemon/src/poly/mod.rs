@@ -57,13 +57,7 @@ impl Ztp {
         Ztp {
             base,
             key: key.to_owned(),
-            http: crate::tls::client(ca_pem, timeout).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
-                reqwest::Client::builder()
-                    .timeout(timeout)
-                    .build()
-                    .expect("building an HTTP client")
-            }),
+            http: crate::tls::provider_client(ca_pem, timeout),
             profiles: Mutex::new(HashMap::new()),
         }
     }
@@ -280,23 +274,17 @@ impl Ztp {
         let Some(id) = id else {
             return Ok(());
         };
-        let path = format!("profiles/{id}");
-        let (status, headers, text) = self.call(Method::DELETE, &path, None).await?;
-        if status.is_success() || status == StatusCode::NOT_FOUND {
-            return Ok(());
-        }
-        Err(classify(
-            status,
-            &headers,
-            &text,
-            &format!("{}{path}", self.base),
-        ))
+        self.delete(&format!("profiles/{id}")).await
     }
 
     /// `DELETE /devices/{mac}`; a device that is not there is done.
     async fn deregister_device(&self, mac: Mac) -> Result<(), ProviderError> {
-        let path = format!("devices/{}", mac_id(mac));
-        let (status, headers, text) = self.call(Method::DELETE, &path, None).await?;
+        self.delete(&format!("devices/{}", mac_id(mac))).await
+    }
+
+    /// `DELETE path`; what is not there is gone already.
+    async fn delete(&self, path: &str) -> Result<(), ProviderError> {
+        let (status, headers, text) = self.call(Method::DELETE, path, None).await?;
         if status.is_success() || status == StatusCode::NOT_FOUND {
             return Ok(());
         }

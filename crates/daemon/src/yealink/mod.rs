@@ -115,13 +115,7 @@ impl Ymcs {
             base: base_url.trim_end_matches('/').to_owned(),
             id: id.to_owned(),
             secret: secret.to_owned(),
-            http: crate::tls::client(ca_pem, timeout).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
-                reqwest::Client::builder()
-                    .timeout(timeout)
-                    .build()
-                    .expect("building an HTTP client")
-            }),
+            http: crate::tls::provider_client(ca_pem, timeout),
             token: Mutex::new(None),
             server: tokio::sync::Mutex::new(None),
         }

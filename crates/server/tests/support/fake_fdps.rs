@@ -50,8 +50,6 @@ fn md5hex(s: &str) -> String {
 
 impl FakeFdps {
     pub async fn start(as_struct: bool) -> FakeFdps {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(FdpsState {
             as_struct,
             ..FdpsState::default()
@@ -59,9 +57,7 @@ impl FakeFdps {
         let app = Router::new()
             .route("/xmlrpc", post(rpc))
             .with_state(Arc::clone(&state));
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let addr = crate::fake_sraps::listen(app).await;
         FakeFdps { addr, state }
     }
 

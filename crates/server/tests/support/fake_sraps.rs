@@ -60,6 +60,16 @@ pub const GRAPE_N: &str = "9a000000000000000000000000000870";
 pub const GRAPE_P: &str = "9b000000000000000000000000000810";
 pub const GRAPE_ANY: &str = "9c000000000000000000000000000000";
 
+/// Serves a fake's router on a free local port; its address.
+pub async fn listen(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    addr
+}
+
 pub struct FakeSraps {
     pub addr: SocketAddr,
     pub state: Arc<FakeState>,

@@ -49,8 +49,6 @@ pub struct FakeYmcs {
 
 impl FakeYmcs {
     pub async fn start() -> FakeYmcs {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(YmcsState::default());
         let app = Router::new()
             .route("/v2/token", post(token))
@@ -62,9 +60,7 @@ impl FakeYmcs {
             .route("/v2/rps/delDevices", post(del_devices))
             .route("/v2/rps/listDevicePins", post(pins))
             .with_state(Arc::clone(&state));
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let addr = crate::fake_sraps::listen(app).await;
         FakeYmcs { addr, state }
     }
 

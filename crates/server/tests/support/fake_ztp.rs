@@ -39,8 +39,6 @@ pub struct FakeZtp {
 
 impl FakeZtp {
     pub async fn start() -> FakeZtp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(ZtpState::default());
         let app = Router::new()
             .route("/v1/profiles", get(list_profiles).post(create_profile))
@@ -51,9 +49,7 @@ impl FakeZtp {
             .route("/v1/devices", axum::routing::post(add_device))
             .route("/v1/devices/{mac}", delete(remove_device))
             .with_state(Arc::clone(&state));
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let addr = crate::fake_sraps::listen(app).await;
         FakeZtp { addr, state }
     }
 
