@@ -32,7 +32,7 @@ pub struct ProvState {
     /// `/readyz` fails once the view is staler than this.
     ready_max_stale: std::time::Duration,
     /// Compared against when nothing is expected, so a miss costs what a hit costs.
-    decoy: Credentials,
+    pub(crate) decoy: Credentials,
     /// How long ztprov credentials still work after their first use.
     ztprov_grace: chrono::Duration,
 }
@@ -66,7 +66,7 @@ impl ProvState {
     }
 }
 
-type Body = Full<Bytes>;
+pub(crate) type Body = Full<Bytes>;
 
 /// The handler for [`touchless_runtime::serve::run`]: no router, no boxing,
 /// no await for what phones fetch; only an upload (`PUT`, rare) is a boxed
@@ -80,7 +80,11 @@ pub fn handler(
        + 'static {
     move |req, conn| {
         if req.method() == Method::PUT {
-            Reply::Later(Box::pin(upload(Arc::clone(&state), req, conn.peer)))
+            Reply::Later(Box::pin(crate::upload::upload(
+                Arc::clone(&state),
+                req,
+                conn.peer,
+            )))
         } else {
             Reply::Now(Some(handle(&state, &req, conn.peer)))
         }
@@ -106,7 +110,7 @@ impl std::future::Future for Reply {
     }
 }
 
-const MAX_PATH: usize = 1024;
+pub(crate) const MAX_PATH: usize = 1024;
 
 enum Kind {
     Ztprov,
@@ -114,17 +118,17 @@ enum Kind {
 }
 
 /// What a request resolved to, for the access and contact logs.
-struct Outcome {
+pub(crate) struct Outcome {
     /// Body length, known when the body is built (not re-parsed from headers).
-    bytes: usize,
-    user: Option<String>,
-    file: Option<ConfigFile>,
+    pub(crate) bytes: usize,
+    pub(crate) user: Option<String>,
+    pub(crate) file: Option<ConfigFile>,
     /// The file's MAC is a registered device (worth a full contact record).
-    known: bool,
+    pub(crate) known: bool,
     /// Credentials were presented and refused (not a first challenge, not a
     /// stale nonce).
-    refused: bool,
-    response: Response<Body>,
+    pub(crate) refused: bool,
+    pub(crate) response: Response<Body>,
 }
 
 fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
@@ -135,7 +139,7 @@ fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Bod
 }
 
 /// Logs a request (access log, contact log, metrics) and returns its answer.
-fn finish<B>(
+pub(crate) fn finish<B>(
     st: &ProvState,
     req: &Request<B>,
     peer: SocketAddr,
@@ -227,7 +231,7 @@ fn version_str(v: http::Version) -> &'static str {
     }
 }
 
-fn plain(status: StatusCode, msg: &'static str) -> Outcome {
+pub(crate) fn plain(status: StatusCode, msg: &'static str) -> Outcome {
     let mut r = Response::new(Body::from(msg));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -297,7 +301,7 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     out
 }
 
-fn not_allowed() -> Outcome {
+pub(crate) fn not_allowed() -> Outcome {
     let mut o = plain(
         StatusCode::METHOD_NOT_ALLOWED,
         "only GET and HEAD are allowed here; phones PUT only the files their vendor uploads, under /prov/\n",
@@ -515,168 +519,6 @@ fn vendor_check<B>(req: &Request<B>, e: &DeviceEntry) {
     }
 }
 
-/// An upload's body is read up to this many bytes; a Poly phone's logs
-/// rotate well below it.
-const UPLOAD_MAX: usize = 1 << 20;
-/// Of each device's kind of upload, the newest this many are kept.
-const UPLOADS_KEPT: u32 = 5;
-
-/// `PUT /prov/{name}`: a phone stores its logs or local settings (Poly). Off
-/// the hot path, so it may read a body and write to the store.
-async fn upload(
-    st: Arc<ProvState>,
-    req: Request<hyper::body::Incoming>,
-    peer: SocketAddr,
-) -> Response<Body> {
-    let started = st.metrics.prov.enabled().then(std::time::Instant::now);
-    let now = chrono::Utc::now();
-    let (parts, body) = req.into_parts();
-    let head = Request::from_parts(parts, ());
-    let out = match authorize_upload(&st, &head) {
-        Ok((e, kind, user)) => {
-            let mut o = store_upload(&st, &e, kind, body, now).await;
-            o.user = user;
-            o.file = Some(ConfigFile::device(e.facts.model, e.facts.mac));
-            o.known = true;
-            o
-        }
-        Err(o) => *o,
-    };
-    finish(&st, &head, peer, started, now, out)
-}
-
-/// An upload that may go ahead: the device, what it is, who sent it.
-type Allowed = (Arc<DeviceEntry>, &'static str, Option<String>);
-
-/// Who may upload what: the device's own `/prov` pair (or its tenant's,
-/// as for its files), for a name its vendor's phones upload.
-fn authorize_upload(st: &ProvState, req: &Request<()>) -> Result<Allowed, Box<Outcome>> {
-    let path = req.uri().path();
-    if path.len() > MAX_PATH {
-        return Err(Box::new(plain(
-            StatusCode::URI_TOO_LONG,
-            "request path too long\n",
-        )));
-    }
-    let Some(rest) = path.strip_prefix("/prov/") else {
-        return Err(Box::new(not_allowed()));
-    };
-    let (name, path_pair) = match touchless_phones::pair::split(rest) {
-        Some((user, pass, name)) => (name, Some(Presented::Basic { user, pass })),
-        None => (rest, None),
-    };
-    let Some((mac, kind)) = touchless_phones::parse_upload(name) else {
-        return Err(Box::new(not_allowed()));
-    };
-    let in_path = path_pair.is_some();
-    let presented = match path_pair {
-        Some(p) => p,
-        None => {
-            let Some(header) = req.headers().get(header::AUTHORIZATION) else {
-                return Err(Box::new(challenge(st, name, false, None)));
-            };
-            match st.auth.parse(header.as_bytes()) {
-                Ok(p) => p,
-                Err(AuthError::SchemeNotOffered) => {
-                    return Err(Box::new(challenge(st, name, false, None)))
-                }
-                Err(AuthError::Malformed(_)) => {
-                    return Err(Box::new(plain(
-                        StatusCode::BAD_REQUEST,
-                        "malformed Authorization header\n",
-                    )))
-                }
-            }
-        }
-    };
-    let user = Some(presented.user().chars().take(64).collect::<String>());
-    let entry = st.dir.device(mac).filter(|e| {
-        let m = e.facts.model;
-        !in_path || m.vendor().pair_in_path(m) == touchless_phones::PairInPath::Always
-    });
-    let expected = entry
-        .as_ref()
-        .and_then(|e| e.prov_expected())
-        .unwrap_or_else(|| st.decoy.expected());
-    let uri = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    match st.auth.verify(&presented, "PUT", uri, expected) {
-        Verdict::Ok => {}
-        Verdict::Stale => return Err(Box::new(challenge(st, name, true, user))),
-        Verdict::Denied => return Err(Box::new(refused(st, name, user))),
-    }
-    let Some(e) = entry else {
-        return Err(Box::new(refused(st, name, user)));
-    };
-    if e.facts.model.vendor().parse_upload(name).is_none() {
-        return Err(Box::new(plain(
-            StatusCode::NOT_FOUND,
-            "not found: this phone's vendor does not upload this file\n",
-        )));
-    }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > UPLOAD_MAX as u64) {
-        return Err(Box::new(too_large()));
-    }
-    Ok((e, kind, user))
-}
-
-fn too_large() -> Outcome {
-    plain(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "upload too large: at most 1 MiB\n",
-    )
-}
-
-async fn store_upload(
-    st: &ProvState,
-    e: &DeviceEntry,
-    kind: &'static str,
-    body: hyper::body::Incoming,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Outcome {
-    use http_body_util::BodyExt as _;
-    let bytes = match http_body_util::Limited::new(body, UPLOAD_MAX)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Err(err) => {
-            tracing::debug!(error = %err, "reading an upload failed");
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "the upload's body could not be read\n",
-            );
-        }
-    };
-    match st
-        .dir
-        .store()
-        .record_upload(e.facts.mac, kind, now, &bytes, UPLOADS_KEPT)
-        .await
-    {
-        Ok(()) => {
-            let mut o = plain(StatusCode::NO_CONTENT, "");
-            // A 204 has no body and must not say it has one.
-            o.response.headers_mut().remove(header::CONTENT_TYPE);
-            o.response.headers_mut().remove(header::CONTENT_LENGTH);
-            o
-        }
-        Err(err) => {
-            tracing::error!(error = %err, mac = %e.facts.mac, kind, "storing an upload failed");
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
-        }
-    }
-}
-
 /// A configuration file, in its vendor's content type.
 fn config(body: Bytes, content_type: &'static str) -> Outcome {
     let len = body.len();
@@ -698,7 +540,7 @@ fn config(body: Bytes, content_type: &'static str) -> Outcome {
 
 /// Presented credentials that open nothing: the same 401 as a first
 /// challenge, counted as a failure.
-fn refused(st: &ProvState, name: &str, user: Option<String>) -> Outcome {
+pub(crate) fn refused(st: &ProvState, name: &str, user: Option<String>) -> Outcome {
     let mut o = challenge(st, name, false, user);
     o.refused = true;
     o
@@ -707,7 +549,7 @@ fn refused(st: &ProvState, name: &str, user: Option<String>) -> Outcome {
 /// A 401 offering the schemes the phones that ask for this file name answer
 /// (every vendor whose phones use the name): decided by the name alone, so a
 /// known and an unknown MAC still get the very same answer.
-fn challenge(st: &ProvState, name: &str, stale: bool, user: Option<String>) -> Outcome {
+pub(crate) fn challenge(st: &ProvState, name: &str, stale: bool, user: Option<String>) -> Outcome {
     let mut o = plain(StatusCode::UNAUTHORIZED, "authentication required\n");
     for c in st
         .auth

@@ -2,8 +2,9 @@
 //! `/ztprov/…`, `/prov/…`, health and readiness), authentication (Digest and
 //! Basic against precomputed HA1 values), and the in-memory view of the
 //! registry it serves from (`directory`, kept current by `reloader`), with its
-//! render cache (`bodies`) and the batched device contact log (`contacts`).
-//! The request path never touches the database.
+//! render cache (`bodies`) and the batched device contact log (`contacts`);
+//! what phones upload (`upload`, Poly's logs: the one request that writes,
+//! off the hot path). The request path of a fetch never touches the database.
 
 pub mod auth;
 pub mod bodies;
@@ -14,3 +15,4 @@ pub mod handler;
 pub mod reloader;
 pub mod render;
 mod sharded;
+mod upload;
