@@ -429,7 +429,10 @@ fn authenticate_and_serve<B>(
     // (several vendors' phones ask for `{mac}.cfg`; a Poly phone must get a
     // 404 there, to fall back to its master file).
     if let Target::Ztprov(e, _) | Target::Device(e) = &target {
-        if file.mac.is_some() && e.facts.model.vendor().parse_file(name).is_none() {
+        // Asked only when the name is another vendor's first: a phone
+        // fetching its own vendor's name costs no second parse.
+        let vendor = e.facts.model.vendor();
+        if file.mac.is_some() && file.vendor != vendor && vendor.parse_file(name).is_none() {
             return plain(
                 StatusCode::NOT_FOUND,
                 "not found: this phone's vendor does not use this file name\n",

@@ -65,6 +65,15 @@ async fn page(st: &ConsoleState, v: &Viewer, notes: Notes, status: StatusCode) -
         .filter(|t| v.sees(&t.id))
         .map(|t| context! { id => t.id.as_str(), mode => t.mode.as_str() })
         .collect();
+    // Every cloud this touchless speaks, with whose phones it registers.
+    let kinds: Vec<_> = touchless_daemon::kinds::known()
+        .into_iter()
+        .filter_map(|k| {
+            let kind = touchless_daemon::kinds::kind(k).ok()?;
+            let vendor = touchless_daemon::kinds::vendor(&kind).ok()?;
+            Some(context! { name => k, vendor => vendor.display_name() })
+        })
+        .collect();
     let body = render(
         st,
         "providers.html",
@@ -73,6 +82,8 @@ async fn page(st: &ConsoleState, v: &Viewer, notes: Notes, status: StatusCode) -
             ..context! {
                 providers => providers,
                 tenants => tenants,
+                kinds => kinds,
+                default_kind => touchless_daemon::kinds::default_kind(),
                 note => context! { for_ => notes.for_, ok => notes.ok, message => notes.message },
             }
         },
@@ -88,6 +99,9 @@ pub async fn providers(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Respon
 pub struct AddForm {
     #[serde(default)]
     name: String,
+    /// Empty: the default kind.
+    #[serde(default)]
+    kind: String,
     #[serde(default)]
     base_url: String,
     #[serde(default)]
@@ -121,7 +135,7 @@ pub async fn add(State(st): State<Arc<ConsoleState>>, Posted(v, f): Posted<AddFo
     };
     let req = api::NewProvider {
         name: f.name.trim().to_owned(),
-        kind: None,
+        kind: Some(f.kind.trim().to_owned()).filter(|k| !k.is_empty()),
         base_url: Some(f.base_url.trim().to_owned()).filter(|u| !u.is_empty()),
         access_key_id: f.access_key_id.trim().to_owned(),
         secret: f.secret.trim().to_owned(),

@@ -439,3 +439,60 @@ async fn failed_events_are_listed_with_their_message_and_retried() {
     }
     app.stop().await;
 }
+
+/// The console's Add form offers every cloud by its kind, so an admin adds a
+/// Poly ZTP or YMCS account by clicking, not typing a command.
+#[tokio::test]
+async fn a_provider_of_any_kind_is_added_from_the_console() {
+    let mut app = spawn_app().await;
+    let (user, password) = crate::console::first_admin(&app);
+    let c = crate::console::Console::of(&app);
+    let cookie = c.session(&user, &password).await;
+    let (_, page) = c.get("/providers", &cookie).await;
+    for kind in ["snom", "grape", "ymcs", "ztp", "fdps"] {
+        assert!(
+            page.contains(&format!("<option value=\"{kind}\"")),
+            "{kind}"
+        );
+    }
+    assert!(
+        page.contains("ymcs (Yealink phones)"),
+        "the vendor beside the kind"
+    );
+    let csrf = crate::console::csrf_of(&page);
+    let r = c
+        .http
+        .post(format!("{}/providers/add", c.base))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "poly"),
+            ("kind", "ztp"),
+            ("base_url", "https://ztp.example/v1/"),
+            ("access_key_id", "unused"),
+            ("secret", "api-key"),
+            ("tenant", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{}",
+        r.status()
+    );
+    let (_, list) = app.get("/providers").await;
+    let p = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "poly")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (p["kind"].as_str(), p["vendor"].as_str()),
+        (Some("ztp"), Some("poly")),
+        "{p}"
+    );
+    app.stop().await;
+}
