@@ -4,12 +4,14 @@ use clap::Subcommand;
 use reqwest::Method;
 use std::io::IsTerminal as _;
 use touchless_api::daemon::{Queued, Removed, Selection};
-use touchless_api::devices::{Contact, Device, DeviceCredentials, DevicePatch, NewDevice};
+use touchless_api::devices::{Device, DevicePatch, NewDevice};
 use touchless_domain::{DeviceStatus, DisplayText, Mac, SerialNumber, TenantId};
 use touchless_phones::{PhoneModel, Vendor};
 
 use super::*;
 use crate::client::Client;
+
+mod show;
 
 #[derive(Subcommand)]
 pub enum DeviceCmd {
@@ -343,7 +345,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                     .collect(),
             );
         }
-        DeviceCmd::Show { mac, secrets } => show(c, mac, secrets, as_json).await?,
+        DeviceCmd::Show { mac, secrets } => show::show(c, mac, secrets, as_json).await?,
         DeviceCmd::Import { file, dry_run } => {
             let csv = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
@@ -456,178 +458,9 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
         DeviceCmd::Deregister { macs, all, tenant } => {
             queue(c, "deregister", selection(macs, all, tenant)?, as_json).await?
         }
-        DeviceCmd::Pin { mac } => {
-            let p: touchless_api::devices::DevicePin =
-                c.get(&format!("/devices/{mac}/pin")).await?;
-            if as_json {
-                return print_json(&p);
-            }
-            match p.pin {
-                Some(pin) => println!("{pin}"),
-                None => println!("provider {} holds no PIN for {mac}", p.provider),
-            }
-        }
-        DeviceCmd::Uploads { mac, id: Some(id) } => {
-            use std::io::Write as _;
-            let bytes = c.get_bytes(&format!("/devices/{mac}/uploads/{id}")).await?;
-            std::io::stdout().write_all(&bytes)?;
-        }
-        DeviceCmd::Uploads { mac, id: None } => {
-            let list: Vec<touchless_api::devices::Upload> =
-                c.get(&format!("/devices/{mac}/uploads")).await?;
-            if as_json {
-                return print_json(&list);
-            }
-            table(
-                &["ID", "TIME", "FILE", "BYTES"],
-                list.iter()
-                    .map(|u| {
-                        vec![
-                            u.id.to_string(),
-                            when(Some(u.at)),
-                            u.kind.clone(),
-                            u.size.to_string(),
-                        ]
-                    })
-                    .collect(),
-            );
-        }
-        DeviceCmd::Contacts { mac, limit } => {
-            let cs: Vec<Contact> = c
-                .get(&format!("/devices/{mac}/contacts?limit={limit}"))
-                .await?;
-            if as_json {
-                return print_json(&cs);
-            }
-            table(
-                &["TIME", "SOURCE", "STATUS", "HITS", "PATH", "USER AGENT"],
-                cs.iter()
-                    .map(|c| {
-                        vec![
-                            when(Some(c.at)),
-                            c.ip.clone(),
-                            c.status.to_string(),
-                            c.hits.to_string(),
-                            c.path.clone(),
-                            c.user_agent.clone(),
-                        ]
-                    })
-                    .collect(),
-            );
-        }
+        DeviceCmd::Pin { mac } => show::pin(c, mac, as_json).await?,
+        DeviceCmd::Uploads { mac, id } => show::uploads(c, mac, id, as_json).await?,
+        DeviceCmd::Contacts { mac, limit } => show::contacts(c, mac, limit, as_json).await?,
     }
     Ok(())
-}
-
-/// `device show`: the device, with its credentials when asked for.
-async fn show(c: &Client, mac: Mac, secrets: bool, as_json: bool) -> anyhow::Result<()> {
-    let mut d: Device = c.get(&format!("/devices/{mac}")).await?;
-    let cr: Option<DeviceCredentials> = match secrets {
-        true => Some(c.get(&format!("/devices/{mac}/credentials")).await?),
-        false => None,
-    };
-    // With --secrets, the credentials the phone is handed: /prov ones are the
-    // tenant's when its scope is `tenant`.
-    if let Some(cr) = &cr {
-        d.ztprov_pass = Some(cr.ztprov_pass.clone());
-        d.prov_user = cr.prov_user.clone();
-        d.prov_pass = Some(cr.prov_pass.clone());
-    }
-    if as_json {
-        #[derive(serde::Serialize)]
-        struct Urls<'a> {
-            ztprov_url: &'a str,
-            prov_url: &'a str,
-            prov_credentials: touchless_domain::ProvScope,
-        }
-        #[derive(serde::Serialize)]
-        struct Shown<'a> {
-            #[serde(flatten)]
-            device: &'a Device,
-            #[serde(flatten)]
-            urls: Option<Urls<'a>>,
-        }
-        return print_json(&Shown {
-            device: &d,
-            urls: cr.as_ref().map(|cr| Urls {
-                ztprov_url: &cr.ztprov_url,
-                prov_url: &cr.prov_url,
-                prov_credentials: cr.prov_credentials,
-            }),
-        });
-    }
-    let mut rows = vec![
-        ("mac", d.mac.to_string()),
-        ("model", d.model.to_string()),
-        ("tenant", d.tenant.to_string()),
-        ("name", d.name.to_string()),
-        ("serial", dash(d.serial.as_ref())),
-        ("status", d.status.to_string()),
-        ("registered_at", when(d.registered_at)),
-        ("last_message", d.last_message.clone()),
-        ("ztprov_user", d.ztprov_user.to_string()),
-        ("ztprov_expires_at", when(d.ztprov_expires_at)),
-        ("ztprov_used_at", when(d.ztprov_used_at)),
-    ];
-    if let Some(cr) = &cr {
-        rows.extend([
-            ("ztprov_pass", cr.ztprov_pass.to_string()),
-            ("ztprov_url", cr.ztprov_url.clone()),
-            ("prov_credentials", cr.prov_credentials.to_string()),
-        ]);
-    }
-    rows.push(("prov_user", d.prov_user.to_string()));
-    if let Some(cr) = &cr {
-        rows.extend([
-            ("prov_pass", cr.prov_pass.to_string()),
-            ("prov_url", cr.prov_url.clone()),
-        ]);
-    }
-    rows.extend([
-        ("revision", d.revision.to_string()),
-        ("created_at", when(Some(d.created_at))),
-        ("updated_at", when(Some(d.updated_at))),
-    ]);
-    for (key, value) in rows {
-        println!("{key:<18} {value}");
-    }
-    if !d.lines.is_empty() {
-        println!("lines:");
-        for l in &d.lines {
-            println!(
-                "  {}: {} (auth {}) {}",
-                l.idx, l.extension, l.auth_user, l.display_name
-            );
-        }
-    }
-    print_settings(&d.settings);
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_settings_and_lines() {
-        let s = parse_setting("language=Deutsch").unwrap();
-        assert_eq!(
-            (s.name.as_str(), s.idx, s.value.0.as_str()),
-            ("language", None, "Deutsch")
-        );
-        let s = parse_setting("fkey[3]=blf sip:1@x=y").unwrap();
-        assert_eq!(
-            (s.name.as_str(), s.idx, s.value.0.as_str()),
-            ("fkey", Some(3), "blf sip:1@x=y")
-        );
-        assert!(parse_setting("novalue").is_err());
-        assert!(parse_setting("x[a]=1").is_err());
-        assert!(parse_setting("1x=1").is_err());
-        let l = parse_line("401:pw:Alice: Front").unwrap();
-        assert_eq!(l.extension.as_str(), "401");
-        assert_eq!(l.sip_password.as_str(), "pw");
-        assert_eq!(l.display_name.unwrap().as_str(), "Alice: Front");
-        assert!(parse_line("401").is_err());
-        assert!(parse_line("bad ext:pw").is_err());
-    }
 }

@@ -11,4 +11,5 @@ pub(crate) mod meta;
 pub(crate) mod queue;
 pub(crate) mod redirect;
 pub(crate) mod registry;
+pub(crate) mod registry_bulk;
 pub(crate) mod rows_of;
