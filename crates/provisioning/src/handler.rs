@@ -270,10 +270,7 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     };
     // `{user}/{pass}/{name}`: the pair of a phone whose vendor carries it in
     // the path (see `touchless_phones::pair`).
-    let (name, path_pair) = match touchless_phones::pair::split(rest) {
-        Some((user, pass, name)) => (name, Some(Presented::Basic { user, pass })),
-        None => (rest, None),
-    };
+    let (name, path_pair) = split_pair(rest);
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return not_allowed();
     }
@@ -359,21 +356,9 @@ fn authenticate_and_serve<B>(
     path_pair: Option<Presented>,
 ) -> Outcome {
     let in_path = path_pair.is_some();
-    let presented = match path_pair {
-        Some(p) => p,
-        None => {
-            let Some(header) = req.headers().get(header::AUTHORIZATION) else {
-                return challenge(st, name, false, None);
-            };
-            match st.auth.parse(header.as_bytes()) {
-                Ok(p) => p,
-                Err(AuthError::SchemeNotOffered) => return challenge(st, name, false, None),
-                Err(e @ AuthError::Malformed(_)) => {
-                    tracing::debug!(error = %e, "bad Authorization header");
-                    return plain(StatusCode::BAD_REQUEST, "malformed Authorization header\n");
-                }
-            }
-        }
+    let presented = match presented(st, req, name, path_pair) {
+        Ok(p) => p,
+        Err(o) => return *o,
     };
     let user = Some(presented.user().chars().take(64).collect::<String>());
     let uri = req
@@ -471,6 +456,44 @@ fn authenticate_and_serve<B>(
         Err(e) => {
             tracing::error!(error = %e, file = %file, "rendering failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+        }
+    }
+}
+
+/// What follows `/ztprov/` or `/prov/`: the file name, and the pair before
+/// it when the path carries one (`{user}/{pass}/{name}`, see
+/// `touchless_phones::pair`), read as a Basic pair.
+pub(crate) fn split_pair(rest: &str) -> (&str, Option<Presented>) {
+    match touchless_phones::pair::split(rest) {
+        Some((user, pass, name)) => (name, Some(Presented::Basic { user, pass })),
+        None => (rest, None),
+    }
+}
+
+/// The pair a request presents: the one in its path, else its
+/// `Authorization` header; without either (or with a scheme not offered) the
+/// answer is the 401 challenge, with a broken header a 400.
+pub(crate) fn presented<B>(
+    st: &ProvState,
+    req: &Request<B>,
+    name: &str,
+    path_pair: Option<Presented>,
+) -> Result<Presented, Box<Outcome>> {
+    if let Some(p) = path_pair {
+        return Ok(p);
+    }
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(Box::new(challenge(st, name, false, None)));
+    };
+    match st.auth.parse(header.as_bytes()) {
+        Ok(p) => Ok(p),
+        Err(AuthError::SchemeNotOffered) => Err(Box::new(challenge(st, name, false, None))),
+        Err(e @ AuthError::Malformed(_)) => {
+            tracing::debug!(error = %e, "bad Authorization header");
+            Err(Box::new(plain(
+                StatusCode::BAD_REQUEST,
+                "malformed Authorization header\n",
+            )))
         }
     }
 }

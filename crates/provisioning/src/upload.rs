@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use http::{header, Request, Response, StatusCode};
 
-use crate::auth::{AuthError, Presented, Verdict};
+use crate::auth::Verdict;
 use crate::directory::DeviceEntry;
 use crate::handler::{
-    challenge, finish, not_allowed, plain, refused, Body, Outcome, ProvState, MAX_PATH,
+    challenge, finish, not_allowed, plain, presented, refused, split_pair, Body, Outcome,
+    ProvState, MAX_PATH,
 };
 use touchless_phones::ConfigFile;
 
@@ -60,34 +61,12 @@ fn authorize_upload(st: &ProvState, req: &Request<()>) -> Result<Allowed, Box<Ou
     let Some(rest) = path.strip_prefix("/prov/") else {
         return Err(Box::new(not_allowed()));
     };
-    let (name, path_pair) = match touchless_phones::pair::split(rest) {
-        Some((user, pass, name)) => (name, Some(Presented::Basic { user, pass })),
-        None => (rest, None),
-    };
+    let (name, path_pair) = split_pair(rest);
     let Some((mac, kind)) = touchless_phones::parse_upload(name) else {
         return Err(Box::new(not_allowed()));
     };
     let in_path = path_pair.is_some();
-    let presented = match path_pair {
-        Some(p) => p,
-        None => {
-            let Some(header) = req.headers().get(header::AUTHORIZATION) else {
-                return Err(Box::new(challenge(st, name, false, None)));
-            };
-            match st.auth.parse(header.as_bytes()) {
-                Ok(p) => p,
-                Err(AuthError::SchemeNotOffered) => {
-                    return Err(Box::new(challenge(st, name, false, None)))
-                }
-                Err(AuthError::Malformed(_)) => {
-                    return Err(Box::new(plain(
-                        StatusCode::BAD_REQUEST,
-                        "malformed Authorization header\n",
-                    )))
-                }
-            }
-        }
-    };
+    let presented = presented(st, req, name, path_pair)?;
     let user = Some(presented.user().chars().take(64).collect::<String>());
     let entry = st.dir.device(mac).filter(|e| {
         let m = e.facts.model;
