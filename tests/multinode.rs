@@ -22,12 +22,15 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
     // with room for a renewal delayed on a loaded machine (two cores, every
     // test at once). With 2 s one full run saw 14 MACs sent twice, most
     // likely a live node's event handed over after a late renewal.
+    // Leases of 10 s: the bound below counts what a killed node re-runs; a
+    // live node whose keeper stalls past its lease (a loaded CI machine
+    // stalled it past 4 s) re-claims its own events, which would count too.
     std::fs::write(
         config.path(),
         format!(
             "database_url = \"{db}\"\n[admin]\ntoken = \"multi\"\n[redirect]\nenabled = false\n\
              [provisioning]\naccess_log = \"off\"\nreload_interval_ms = 30000\n\
-             [daemon]\nbootstrap_local_provider = false\nlease_secs = 4\npoll_ms = 100\nqueuenum = {QUEUENUM}\nqueuecap = 50\n\
+             [daemon]\nbootstrap_local_provider = false\nlease_secs = 10\npoll_ms = 100\nqueuenum = {QUEUENUM}\nqueuecap = 50\n\
              backoff_base_ms = 100\nbackoff_max_ms = 1000\n[auth]\nschemes = [\"digest\", \"basic\"]\nallow_basic_over_http = true\n"
         ),
     )
