@@ -8,15 +8,18 @@
 //! maker decides live in `touchless-phones`.
 
 mod error;
+mod firmware;
 mod mac;
 mod schema;
 mod settings;
 mod text;
 
 pub use error::{truncate, Error};
+pub use firmware::{compare_versions, next_stage, FirmwareFilter, FirmwareImage, PolicyScope};
 pub use mac::Mac;
 pub use settings::{Perm, Setting, SettingName};
 pub use text::{
-    is_xml_text, ConsoleRole, DeviceStatus, DisplayText, Host, ProvPassword, ProvScope, ProvUser,
-    Role, SerialNumber, SipPassword, SipUser, TenantId, TouchlessMode, UserName,
+    is_xml_text, ConsoleRole, DeviceStatus, DisplayText, FirmwareFile, FirmwareVersion, Host,
+    ProvPassword, ProvScope, ProvUser, Role, SerialNumber, SipPassword, SipUser, TenantId,
+    TouchlessMode, UserName,
 };

@@ -225,6 +225,38 @@ text_type!(
 );
 
 text_type!(
+    /// A firmware version as phones report it in their User-Agent
+    /// (`10.1.175.10`, `66.86.0.15`, `83.V2.11.0+build.a546b91`).
+    FirmwareVersion,
+    "firmware version",
+    |s| {
+        len_between(s, 1, 64)?;
+        if s.bytes().all(|c| c.is_ascii_alphanumeric() || b"._+-".contains(&c)) {
+            Ok(())
+        } else {
+            Err("use letters, digits and . _ + -")
+        }
+    }
+);
+
+text_type!(
+    /// A firmware image's file name in the firmware directory: one path
+    /// segment, never hidden, so it cannot leave that directory.
+    FirmwareFile,
+    "firmware file",
+    |s| {
+        len_between(s, 1, 128)?;
+        if s.starts_with('.') {
+            Err("a file name does not start with .")
+        } else if s.bytes().all(|c| c.is_ascii_alphanumeric() || b"._+-".contains(&c)) {
+            Ok(())
+        } else {
+            Err("a plain file name: letters, digits and . _ + - (no folders)")
+        }
+    }
+);
+
+text_type!(
     /// A console account's name: what an admin types to sign in.
     UserName,
     "user name",

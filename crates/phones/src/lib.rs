@@ -30,7 +30,9 @@ use std::sync::Mutex;
 pub use file::ConfigFile;
 pub use model::{Model, PhoneModel};
 pub use pair::PairInPath;
-pub use render::{Line, Phone, RenderError, Renderer, SettingView, Templates, TenantFacts};
+pub use render::{
+    Firmware, FirmwareStep, Line, Phone, RenderError, Renderer, SettingView, Templates, TenantFacts,
+};
 use touchless_domain::Mac;
 
 /// The vendors this build knows, in the order file names and models are
@@ -175,6 +177,29 @@ pub trait PhoneVendor: Send + Sync + 'static {
     /// belongs to and what it is (`app.log`). `None` for anything else.
     fn parse_upload(&self, name: &str) -> Option<(Mac, &'static str)> {
         let _ = name;
+        None
+    }
+    /// The name of a device's firmware file, for a vendor whose firmware
+    /// instruction is a file of its own (Snom's `firmware_status` file,
+    /// Poly's per-phone master); `None` where it sits in the device's file.
+    fn firmware_file_name(&self, model: PhoneModel, mac: Mac) -> Option<String> {
+        let _ = (model, mac);
+        None
+    }
+    /// The MAC a firmware file name (see [`PhoneVendor::firmware_file_name`])
+    /// belongs to.
+    fn parse_firmware_file(&self, name: &str) -> Option<Mac> {
+        let _ = name;
+        None
+    }
+    /// A device's firmware file; `None` when it has none to serve now (a
+    /// 404, which sends a Poly phone to its master file).
+    fn render_firmware_file(
+        &self,
+        t: &Templates,
+        p: &Phone,
+    ) -> Option<Result<bytes::Bytes, RenderError>> {
+        let _ = (t, p);
         None
     }
     /// Whether phones of `model` ask for a model-wide file (some vendors name
@@ -379,6 +404,17 @@ pub fn parse_file(name: &str) -> Option<ConfigFile> {
     vendors().iter().find_map(|v| v.parse_file(name))
 }
 
+/// A firmware file name of some vendor (see
+/// [`PhoneVendor::firmware_file_name`]): whose, and the MAC.
+pub fn parse_firmware_file(name: &str) -> Option<(Vendor, Mac)> {
+    if name.len() > 128 {
+        return None;
+    }
+    vendors()
+        .iter()
+        .find_map(|v| v.parse_firmware_file(name).map(|m| (Vendor(*v), m)))
+}
+
 /// A name some vendor's phones `PUT`: the MAC and what it is.
 pub fn parse_upload(name: &str) -> Option<(Mac, &'static str)> {
     vendors().iter().find_map(|v| v.parse_upload(name))
@@ -388,8 +424,11 @@ pub fn parse_upload(name: &str) -> Option<(Mac, &'static str)> {
 /// every vendor whose phones use the name (`{mac}.cfg` is several vendors').
 pub fn auth_schemes_for(name: &str) -> Vec<AuthScheme> {
     let mut out = Vec::with_capacity(2);
-    let uses =
-        |v: &&&dyn PhoneVendor| v.parse_file(name).is_some() || v.parse_upload(name).is_some();
+    let uses = |v: &&&dyn PhoneVendor| {
+        v.parse_file(name).is_some()
+            || v.parse_upload(name).is_some()
+            || v.parse_firmware_file(name).is_some()
+    };
     for v in vendors().iter().filter(uses) {
         for s in v.auth_schemes() {
             if !out.contains(s) {
@@ -439,6 +478,9 @@ pub fn credential_limits() -> CredentialLimits {
         },
     )
 }
+
+#[cfg(test)]
+mod firmware_tests;
 
 #[cfg(test)]
 mod tests {

@@ -104,6 +104,22 @@ pub struct Phone<'a> {
     pub settings: &'a [Setting],
     pub prov_user: &'a str,
     pub prov_pass: &'a str,
+    /// The firmware policy that applies to the phone, if any.
+    pub firmware: Option<Firmware>,
+}
+
+/// A firmware policy as a file sees it: whether one applies, and what the
+/// phone is to install next (`None` once it runs the target).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Firmware {
+    pub step: Option<FirmwareStep>,
+}
+
+/// The version a phone is to install next and where its image is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirmwareStep {
+    pub version: String,
+    pub url: String,
 }
 
 impl Phone<'_> {
@@ -117,6 +133,22 @@ impl Phone<'_> {
 }
 
 impl Phone<'_> {
+    /// The step to install now, if the phone has one.
+    pub fn firmware_step(&self) -> Option<&FirmwareStep> {
+        self.firmware.as_ref().and_then(|f| f.step.as_ref())
+    }
+
+    /// The URL of a file in the phone's `/prov` folder, with its pair in
+    /// the path where its vendor needs it there.
+    pub fn prov_file_url(&self, name: &str) -> String {
+        let path = format!("/prov/{name}");
+        let path = match self.model.vendor().pair_in_path(self.model) {
+            crate::PairInPath::Always => crate::pair::insert(&path, self.prov_user, self.prov_pass),
+            _ => path,
+        };
+        format!("{}{path}", self.public_url)
+    }
+
     /// The device as the templates of a vendor whose file names carry the
     /// MAC in lower case see it: `device.mac`, `device.model`,
     /// `device.revision`.
@@ -187,6 +219,13 @@ impl Renderer {
     pub fn device(&self, p: &Phone) -> Result<Bytes, RenderError> {
         let v = p.model.vendor();
         v.render_device(self.of(v)?, p)
+    }
+
+    /// The phone's firmware file, for a vendor whose firmware instruction
+    /// is a file of its own (see [`PhoneVendor::render_firmware_file`]).
+    pub fn firmware_file(&self, p: &Phone) -> Result<Option<Bytes>, RenderError> {
+        let v = p.model.vendor();
+        v.render_firmware_file(self.of(v)?, p).transpose()
     }
 
     pub fn common(&self, tenant: &TenantFacts, model: PhoneModel) -> Result<Bytes, RenderError> {

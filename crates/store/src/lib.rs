@@ -46,9 +46,27 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Everything touchless keeps: the union of the stores of each concern, so a
 /// caller may ask for only the part it uses. Writes are atomic: a call either
 /// commits entirely or leaves the store as it was.
-pub trait Store: RegistryStore + QueueStore + RedirectStore + ConsoleStore + MetaStore {}
+pub trait Store:
+    RegistryStore + FirmwareStore + QueueStore + RedirectStore + ConsoleStore + MetaStore
+{
+}
 
-impl<T: RegistryStore + QueueStore + RedirectStore + ConsoleStore + MetaStore> Store for T {}
+impl<T: RegistryStore + FirmwareStore + QueueStore + RedirectStore + ConsoleStore + MetaStore> Store
+    for T
+{
+}
+
+/// Firmware policies: per model, for the installation, a tenant or one
+/// device (the most specific wins). A change bumps the generation, and
+/// [`RegistryStore::changes_since`] then hands every policy over.
+#[async_trait]
+pub trait FirmwareStore: Send + Sync + 'static {
+    async fn firmware_policies(&self) -> Result<Vec<FirmwarePolicy>>;
+    /// Creates the policy, or replaces the one of the same target and
+    /// model. An unknown tenant or device is [`StoreError::NotFound`].
+    async fn put_firmware_policy(&self, p: &NewFirmwarePolicy) -> Result<FirmwarePolicy>;
+    async fn delete_firmware_policy(&self, id: i64) -> Result<()>;
+}
 
 /// Tenants, devices, the provisioning view and the device contact log. Every
 /// write that changes what phones are served bumps the store's
@@ -119,9 +137,10 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// Every tenant and device with lines and settings, in one consistent read:
     /// what the provisioning server serves from.
     async fn snapshot(&self) -> Result<Snapshot> {
-        let (mut tenants, mut devices) = (Vec::new(), Vec::new());
+        let (mut tenants, mut devices, mut firmware) = (Vec::new(), Vec::new(), Vec::new());
         let generation = self
             .snapshot_pages(1_000, &mut |part| match part {
+                SnapshotPart::Firmware(f) => firmware = f,
                 SnapshotPart::Tenants(t) => tenants.extend(t),
                 SnapshotPart::Devices(d) => devices.extend(d),
             })
@@ -130,6 +149,7 @@ pub trait RegistryStore: Send + Sync + 'static {
             generation,
             tenants,
             devices,
+            firmware,
         })
     }
     /// The same read as [`RegistryStore::snapshot`], handed to `sink` in

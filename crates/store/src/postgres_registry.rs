@@ -8,3 +8,4 @@ type Conn = sqlx::PgConnection;
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 crate::queries::registry::registry_store!(PgStore);
+crate::queries::firmware::firmware_store!(PgStore);

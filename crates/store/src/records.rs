@@ -103,6 +103,10 @@ pub struct Device {
     pub prov_pass: ProvPassword,
     /// Deleted by the admin; removed once its deregistration has succeeded.
     pub removing: bool,
+    /// The firmware version the phone last reported (User-Agent of a
+    /// successful fetch), and when; not a registry change.
+    pub firmware: Option<String>,
+    pub firmware_at: Option<DateTime<Utc>>,
     pub lines: Vec<Line>,
     pub settings: Vec<Setting>,
     pub revision: i64,
@@ -162,6 +166,8 @@ pub struct DevicePatch {
     pub settings: Option<Vec<Setting>>,
 }
 
+pub use touchless_domain::FirmwareFilter;
+
 #[derive(Clone, Debug, Default)]
 pub struct DeviceFilter {
     pub tenant: Option<TenantId>,
@@ -169,6 +175,8 @@ pub struct DeviceFilter {
     pub model: Option<PhoneModel>,
     /// Matches name, MAC or any line's extension (substring, case-insensitive).
     pub search: Option<String>,
+    /// Against the firmware policy that applies to each device.
+    pub firmware: Option<FirmwareFilter>,
     /// A page: at most `limit` devices after skipping `offset`, in list order.
     pub limit: Option<u32>,
     pub offset: u32,
@@ -180,11 +188,14 @@ pub struct Snapshot {
     pub generation: i64,
     pub tenants: Vec<Tenant>,
     pub devices: Vec<Device>,
+    pub firmware: Vec<FirmwarePolicy>,
 }
 
 /// A part of a paged snapshot (see [`crate::RegistryStore::snapshot_pages`]).
 #[derive(Debug)]
 pub enum SnapshotPart {
+    /// Every firmware policy; handed over first.
+    Firmware(Vec<FirmwarePolicy>),
     Tenants(Vec<Tenant>),
     Devices(Vec<Device>),
 }
@@ -203,6 +214,9 @@ pub struct Changes {
     /// created again afterwards: apply deletions first).
     pub gone_tenants: Vec<TenantId>,
     pub gone_devices: Vec<Mac>,
+    /// Every firmware policy, when any changed since (the table is small:
+    /// a reader replaces its copy).
+    pub firmware: Option<Vec<FirmwarePolicy>>,
     /// Deletions after the reader's generation may have been pruned: these
     /// changes are incomplete, read a snapshot.
     pub stale: bool,
@@ -231,4 +245,94 @@ pub struct Contact {
     pub status: u16,
     /// How many identical requests this row stands for (within one flush window).
     pub hits: u32,
+}
+
+/// Whom a firmware policy applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PolicyTarget {
+    Installation,
+    Tenant(TenantId),
+    Device(Mac),
+}
+
+impl PolicyTarget {
+    pub fn scope(&self) -> touchless_domain::PolicyScope {
+        use touchless_domain::PolicyScope as S;
+        match self {
+            PolicyTarget::Installation => S::Installation,
+            PolicyTarget::Tenant(_) => S::Tenant,
+            PolicyTarget::Device(_) => S::Device,
+        }
+    }
+
+    /// The stored key: '' for the installation, the tenant id, the MAC.
+    pub fn key(&self) -> String {
+        match self {
+            PolicyTarget::Installation => String::new(),
+            PolicyTarget::Tenant(t) => t.as_str().to_owned(),
+            PolicyTarget::Device(m) => m.to_string(),
+        }
+    }
+
+    pub fn from_stored(scope: &str, key: &str) -> Result<Self, touchless_domain::Error> {
+        use touchless_domain::PolicyScope as S;
+        Ok(match touchless_domain::PolicyScope::parse(scope)? {
+            S::Installation => PolicyTarget::Installation,
+            S::Tenant => PolicyTarget::Tenant(TenantId::parse(key)?),
+            S::Device => PolicyTarget::Device(Mac::parse_stored(key)?),
+        })
+    }
+}
+
+/// One version of a policy and its image.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub struct FirmwareStage {
+    pub version: touchless_domain::FirmwareVersion,
+    #[serde(with = "image_text")]
+    pub image: touchless_domain::FirmwareImage,
+}
+
+mod image_text {
+    pub fn serialize<S: serde::Serializer>(
+        i: &touchless_domain::FirmwareImage,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(i.as_str())
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<touchless_domain::FirmwareImage, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        touchless_domain::FirmwareImage::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A firmware policy to create, or to replace the one of the same target
+/// and model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewFirmwarePolicy {
+    pub applies_to: PolicyTarget,
+    pub model: PhoneModel,
+    pub target: FirmwareStage,
+    /// Versions to pass through first, in order.
+    pub steps: Vec<FirmwareStage>,
+}
+
+/// A stored firmware policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirmwarePolicy {
+    pub id: i64,
+    pub applies_to: PolicyTarget,
+    pub model: PhoneModel,
+    pub target: FirmwareStage,
+    pub steps: Vec<FirmwareStage>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FirmwarePolicy {
+    /// The intermediate versions, then the target: what a phone walks.
+    pub fn stages(&self) -> impl Iterator<Item = &FirmwareStage> {
+        self.steps.iter().chain(std::iter::once(&self.target))
+    }
 }

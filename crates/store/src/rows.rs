@@ -71,6 +71,8 @@ macro_rules! row_mappers {
                 prov_user: ProvUser::parse(r.try_get("prov_user")?)?,
                 prov_pass: ProvPassword::parse(r.try_get("prov_pass")?)?,
                 removing: r.try_get("removing")?,
+                firmware: r.try_get("firmware")?,
+                firmware_at: r.try_get("firmware_at")?,
                 lines: Vec::new(),
                 settings: Vec::new(),
                 revision: r.try_get("revision")?,
@@ -222,6 +224,25 @@ macro_rules! row_mappers {
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 hits: u32::try_from(r.try_get::<i64, _>("hits")?)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            })
+        }
+
+        pub(crate) fn firmware_policy_from_row(r: &$row) -> Result<crate::FirmwarePolicy> {
+            let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+            Ok(crate::FirmwarePolicy {
+                id: r.try_get("id")?,
+                applies_to: crate::PolicyTarget::from_stored(
+                    r.try_get("scope")?,
+                    r.try_get("scope_key")?,
+                )?,
+                model: PhoneModel::parse(r.try_get("model")?)?,
+                target: crate::FirmwareStage {
+                    version: touchless_domain::FirmwareVersion::parse(r.try_get("version")?)?,
+                    image: touchless_domain::FirmwareImage::parse(r.try_get("image")?)?,
+                },
+                steps: serde_json::from_str(r.try_get("steps")?).map_err(corrupt)?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
             })
         }
 

@@ -8,3 +8,4 @@ type Conn = sqlx::SqliteConnection;
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 crate::queries::registry::registry_store!(SqliteStore);
+crate::queries::firmware::firmware_store!(SqliteStore);

@@ -139,6 +139,15 @@ fn device_settings(p: &Phone) -> Vec<SettingView> {
         base.push(gen("sip.line.RegisterPswd", i, l.sip_password));
         base.push(gen("sip.line.EnableReg", i, "1"));
     }
+    if let Some(step) = p.firmware_step() {
+        // wazo's `base-new.tpl`: fetch the image named here on provisioning.
+        base.push(gen("AUTOUPDATE_CONFIG_MODULE.Download_Mode", None, "1"));
+        base.push(gen(
+            "AUTOUPDATE_CONFIG_MODULE.Auto_Image_URL",
+            None,
+            &step.url,
+        ));
+    }
     layer(base, &[p.tenant.settings, p.settings])
 }
 

@@ -111,6 +111,25 @@ impl PhoneVendor for Gigaset {
         })
     }
 
+    fn firmware_file_name(&self, model: PhoneModel, mac: Mac) -> Option<String> {
+        desk(model).then(|| platform::firmware_file_name(model, mac))
+    }
+
+    fn parse_firmware_file(&self, name: &str) -> Option<Mac> {
+        platform::parse_firmware_file(name, PREFIX, self.name())
+    }
+
+    fn render_firmware_file(
+        &self,
+        t: &Templates,
+        p: &Phone,
+    ) -> Option<Result<bytes::Bytes, RenderError>> {
+        if desk(p.model) {
+            return platform::firmware_file(t, p);
+        }
+        None
+    }
+
     fn file_name(&self, f: &ConfigFile) -> String {
         if f.model.is_some_and(desk) {
             return platform::file_name(f);

@@ -60,6 +60,10 @@ fn device_settings(p: &Phone) -> Vec<SettingView> {
 pub(super) fn device(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
     t.render(
         "gigaset/device.xml",
-        context! { device => p.view_lower_mac(), settings => device_settings(p) },
+        context! {
+            device => p.view_lower_mac(),
+            settings => device_settings(p),
+            firmware => p.firmware_step().map(|s| context! { version => s.version.clone(), url => s.url.clone() }),
+        },
     )
 }

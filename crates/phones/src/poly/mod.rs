@@ -125,6 +125,23 @@ impl PhoneVendor for Poly {
         }
     }
 
+    fn firmware_file_name(&self, _model: PhoneModel, mac: Mac) -> Option<String> {
+        Some(format!("{}.cfg", mac.to_string().to_ascii_lowercase()))
+    }
+
+    fn parse_firmware_file(&self, name: &str) -> Option<Mac> {
+        let (mac, rest) = mac_prefix(name)?;
+        (rest == ".cfg").then_some(mac)
+    }
+
+    fn render_firmware_file(
+        &self,
+        t: &Templates,
+        p: &Phone,
+    ) -> Option<Result<bytes::Bytes, RenderError>> {
+        render::firmware(t, p)
+    }
+
     fn file_forms(&self) -> &'static str {
         "000000000000.cfg or <mac>-user.cfg"
     }

@@ -12,6 +12,7 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ("poly/master.xml", include_str!("templates/master.xml")),
     ("poly/ztprov.xml", include_str!("templates/ztprov.xml")),
     ("poly/device.xml", include_str!("templates/device.xml")),
+    ("poly/firmware.xml", include_str!("templates/firmware.xml")),
 ];
 
 fn gen(name: &str, value: &str) -> SettingView {
@@ -91,4 +92,16 @@ pub(super) fn device(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
         "poly/device.xml",
         context! { device => p.view_lower_mac(), settings => attributes(device_settings(p)) },
     )
+}
+
+/// `/prov/{mac}.cfg`, the phone's own master file, while it has a firmware
+/// step to take: the master's `APP_FILE_PATH` is where a Poly phone finds
+/// its image. Without one, none (a 404: the phone falls back to the public
+/// master, which names no image of ours).
+pub(super) fn firmware(t: &Templates, p: &Phone) -> Option<Result<Bytes, RenderError>> {
+    let step = p.firmware_step()?;
+    Some(t.render(
+        "poly/firmware.xml",
+        context! { device => p.view_lower_mac(), url => step.url.clone() },
+    ))
 }

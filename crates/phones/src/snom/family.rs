@@ -19,6 +19,18 @@ pub(crate) fn parse_file(name: &str, prefix: &str, vendor: &str) -> Option<Confi
     super::file::parse_for(name, prefix, vendor)
 }
 
+pub(crate) fn firmware_file_name(model: PhoneModel, mac: Mac) -> String {
+    super::file::firmware_name(model, mac)
+}
+
+pub(crate) fn parse_firmware_file(name: &str, prefix: &str, vendor: &str) -> Option<Mac> {
+    super::file::parse_firmware_for(name, prefix, vendor)
+}
+
+pub(crate) fn firmware_file(t: &Templates, p: &Phone) -> Option<Result<Bytes, RenderError>> {
+    super::render::firmware(t, p)
+}
+
 pub(crate) fn file_name(f: &ConfigFile) -> String {
     super::file::name(f)
 }

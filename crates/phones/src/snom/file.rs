@@ -40,6 +40,18 @@ pub(super) fn parse_for(name: &str, prefix: &str, vendor: &str) -> Option<Config
     })
 }
 
+/// `snom{model}-{MAC}-firmware.xml`: the file `firmware_status` names.
+pub(super) fn firmware_name(model: PhoneModel, mac: Mac) -> String {
+    format!("{model}-{mac}-firmware.xml")
+}
+
+/// The MAC of a firmware file name of a model starting with `prefix` that
+/// is `vendor`'s.
+pub(super) fn parse_firmware_for(name: &str, prefix: &str, vendor: &str) -> Option<Mac> {
+    let stem = name.strip_suffix("-firmware.xml")?;
+    parse_for(&format!("{stem}.htm"), prefix, vendor)?.mac
+}
+
 pub(super) fn name(f: &ConfigFile) -> String {
     let model = f.model.map(|m| m.as_str()).unwrap_or_default();
     match f.mac {

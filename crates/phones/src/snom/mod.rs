@@ -135,6 +135,22 @@ impl PhoneVendor for Snom {
         "snom<model>.htm or snom<model>-<MAC>.htm"
     }
 
+    fn firmware_file_name(&self, model: PhoneModel, mac: Mac) -> Option<String> {
+        Some(file::firmware_name(model, mac))
+    }
+
+    fn parse_firmware_file(&self, name: &str) -> Option<Mac> {
+        file::parse_firmware_for(name, PREFIX, "snom")
+    }
+
+    fn render_firmware_file(
+        &self,
+        t: &Templates,
+        p: &Phone,
+    ) -> Option<Result<bytes::Bytes, RenderError>> {
+        render::firmware(t, p)
+    }
+
     fn user_agent(&self, model: PhoneModel, firmware: &str, mac: Mac) -> String {
         if is_dect(model) {
             format!(

@@ -13,6 +13,7 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ("snom/model.xml", include_str!("templates/model.xml")),
     ("snom/device.xml", include_str!("templates/device.xml")),
     ("snom/redirect.xml", include_str!("templates/redirect.xml")),
+    ("snom/firmware.xml", include_str!("templates/firmware.xml")),
 ];
 
 fn gen(name: &str, idx: Option<u32>, value: &str) -> SettingView {
@@ -57,6 +58,15 @@ pub(super) fn first_contact(t: &Templates, p: &Phone) -> Result<Bytes, RenderErr
 /// separately because Snom wants them in their own section.
 fn device_settings(p: &Phone) -> (Vec<SettingView>, Vec<SettingView>) {
     let mut base = fetch_settings(p);
+    if p.firmware.is_some() {
+        // `settings_only` would refuse every image; the firmware file says
+        // whether there is one to install.
+        for s in base.iter_mut().filter(|s| s.name == "update_policy") {
+            s.value = "auto_update".to_owned();
+        }
+        let name = super::file::firmware_name(p.model, p.mac);
+        base.push(gen("firmware_status", None, &p.prov_file_url(&name)));
+    }
     let registrar = p.tenant.registrar();
     for l in &p.lines {
         let i = Some(l.idx);
@@ -84,6 +94,16 @@ pub(super) fn device(t: &Templates, p: &Phone) -> Result<Bytes, RenderError> {
             fkeys => fkeys,
         },
     )
+}
+
+/// `/prov/snom{model}-{MAC}-firmware.xml`, what `firmware_status` names:
+/// the image of the phone's next step, if it has one; none without a policy.
+pub(super) fn firmware(t: &Templates, p: &Phone) -> Option<Result<Bytes, RenderError>> {
+    let f = p.firmware.as_ref()?;
+    Some(t.render(
+        "snom/firmware.xml",
+        context! { device => device_view(p), step => f.step.as_ref().map(|s| context! { url => s.url.clone(), version => s.version.clone() }) },
+    ))
 }
 
 /// `/prov/snom{model}.htm`: the tenant's settings for every phone of a model.
@@ -173,6 +193,7 @@ mod tests {
             settings: &o.settings,
             prov_user: "acme",
             prov_pass: "p&<\"'>",
+            firmware: None,
         }
     }
 

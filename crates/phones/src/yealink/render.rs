@@ -54,6 +54,11 @@ fn device_settings(p: &Phone) -> Vec<SettingView> {
         base.push(gen(&a("sip_server.1.address"), p.tenant.sip_host));
         base.push(gen(&a("sip_server.1.port"), &p.tenant.sip_port.to_string()));
     }
+    if let Some(step) = p.firmware_step() {
+        // The phone installs the image when its name differs from what it
+        // runs; no line at all once it runs the target.
+        base.push(gen("static.firmware.url", &step.url));
+    }
     layer(base, &[p.tenant.settings, p.settings])
 }
 

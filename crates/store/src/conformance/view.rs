@@ -71,8 +71,12 @@ pub async fn snapshot_pages_cover_everything_once(s: &dyn Store) {
         let mut macs = Vec::new();
         for (i, p) in parts.into_iter().enumerate() {
             match p {
+                crate::SnapshotPart::Firmware(f) => {
+                    assert_eq!(i, 0, "firmware policies come first");
+                    assert!(f.is_empty());
+                }
                 crate::SnapshotPart::Tenants(t) => {
-                    assert_eq!(i, 0, "tenants come first");
+                    assert_eq!(i, 1, "tenants come next");
                     assert_eq!(t.len(), 1);
                 }
                 crate::SnapshotPart::Devices(ds) => {

@@ -7,6 +7,7 @@
 //! `SKIP LOCKED`, list parameters, and the mapping of error codes.
 
 pub(crate) mod console;
+pub(crate) mod firmware;
 pub(crate) mod meta;
 pub(crate) mod queue;
 pub(crate) mod redirect;

@@ -329,6 +329,7 @@ macro_rules! registry_store {
                     sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
                         .fetch_one(&mut *tx)
                         .await?;
+                sink(SnapshotPart::Firmware(all_policies(&mut tx).await?));
                 let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants"))
                     .fetch_all(&mut *tx)
                     .await?;
@@ -367,12 +368,14 @@ macro_rules! registry_store {
                         .bind(since)
                         .fetch_all(&mut *tx)
                         .await?;
+                let firmware = policies_after(&mut tx, since).await?;
                 tx.commit().await?;
                 let mut out = Changes {
                     generation,
                     tenants,
                     devices,
                     stale,
+                    firmware,
                     ..Changes::default()
                 };
                 for (kind, key) in gone {
@@ -439,6 +442,33 @@ macro_rules! registry_store {
                                     .push_bind(i64::from(ct.hits));
                             });
                             q.build().execute(&mut *c).await?;
+                        }
+                        // The firmware each phone reports, from the
+                        // User-Agent of a fetch that passed authentication
+                        // (a 2xx): the newest per device, written only when
+                        // it changed.
+                        let mut reported: HashMap<Mac, (String, DateTime<Utc>)> = HashMap::new();
+                        for ct in batch.iter().filter(|c| (200..300).contains(&c.status)) {
+                            let Some(ua) = touchless_phones::parse_user_agent(&ct.user_agent) else {
+                                continue;
+                            };
+                            if ua.mac.is_some_and(|m| m != ct.mac) {
+                                continue;
+                            }
+                            if let Ok(v) = touchless_domain::FirmwareVersion::parse(&ua.firmware) {
+                                reported.insert(ct.mac, (v.into_string(), ct.at));
+                            }
+                        }
+                        for (mac, (version, at)) in reported {
+                            sqlx::query(
+                                "UPDATE devices SET firmware = $1, firmware_at = $2 \
+                                 WHERE mac = $3 AND (firmware IS NULL OR firmware <> $1)",
+                            )
+                            .bind(version)
+                            .bind(at)
+                            .bind(mac.to_string())
+                            .execute(&mut *c)
+                            .await?;
                         }
                         Ok(())
                     })

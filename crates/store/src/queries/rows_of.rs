@@ -18,7 +18,7 @@ macro_rules! registry_helpers {
         const DEVICE_COLS: &str = "mac, model, tenant_id, name, serial, status, registered_at, \
              last_message, ztprov_user, ztprov_pass, ztprov_expires_at, ztprov_used_at, \
              ztprov_next_user, ztprov_next_pass, ztprov_next_expires_at, ztprov_next_used_at, \
-             prov_user, prov_pass, removing, revision, created_at, updated_at";
+             prov_user, prov_pass, removing, firmware, firmware_at, revision, created_at, updated_at";
 
         /// The settings of one owner become exactly `settings`.
         async fn replace_settings(
@@ -217,6 +217,14 @@ macro_rules! registry_helpers {
         /// A filtered, paged device list, with its children.
         async fn filtered_devices(c: &mut Conn, f: &DeviceFilter) -> Result<Vec<Device>> {
             let has = be::SUBSTR;
+            // The version of the most specific policy for the device's model.
+            let target = "COALESCE(\
+                 (SELECT p.version FROM firmware_policies p WHERE p.scope = 'device' \
+                  AND p.scope_key = d.mac AND p.model = d.model), \
+                 (SELECT p.version FROM firmware_policies p WHERE p.scope = 'tenant' \
+                  AND p.scope_key = d.tenant_id AND p.model = d.model), \
+                 (SELECT p.version FROM firmware_policies p WHERE p.scope = 'installation' \
+                  AND p.model = d.model))";
             let rows = sqlx::query(&format!(
                 "SELECT {DEVICE_COLS} FROM devices d \
                  WHERE (CAST($1 AS TEXT) IS NULL OR tenant_id = $1) \
@@ -225,6 +233,10 @@ macro_rules! registry_helpers {
                  AND (CAST($4 AS TEXT) IS NULL OR {has}(lower(name), $4) > 0 OR {has}(lower(mac), $4) > 0 \
                       OR EXISTS (SELECT 1 FROM lines l WHERE l.device_mac = d.mac \
                                  AND {has}(lower(l.extension), $4) > 0)) \
+                 AND (CAST($7 AS TEXT) IS NULL \
+                      OR ($7 = 'behind' AND {target} IS NOT NULL \
+                          AND (d.firmware IS NULL OR d.firmware <> {target})) \
+                      OR ($7 = 'current' AND d.firmware = {target})) \
                  ORDER BY tenant_id, mac LIMIT $5 OFFSET $6"
             ))
             .bind(f.tenant.as_ref().map(|t| t.as_str().to_owned()))
@@ -233,6 +245,7 @@ macro_rules! registry_helpers {
             .bind(f.search.as_ref().map(|s| s.to_lowercase()))
             .bind(f.limit.map_or(i64::MAX, i64::from))
             .bind(i64::from(f.offset))
+            .bind(f.firmware.map(|w| w.as_str()))
             .fetch_all(&mut *c)
             .await?;
             let mut ds = rows
@@ -244,7 +257,8 @@ macro_rules! registry_helpers {
                 && f.tenant.is_none()
                 && f.status.is_none()
                 && f.model.is_none()
-                && f.search.is_none();
+                && f.search.is_none()
+                && f.firmware.is_none();
             attach_children(c, &mut [], &mut ds, whole).await?;
             Ok(ds)
         }
