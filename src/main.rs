@@ -91,6 +91,9 @@ enum Command {
     /// Web console accounts.
     #[command(subcommand)]
     User(cli::UserCmd),
+    /// Firmware policies: pin a model's firmware, step through versions.
+    #[command(subcommand)]
+    Firmware(cli::FirmwareCmd),
     /// A simulated phone (one, or a boot storm).
     #[command(subcommand)]
     Phone(PhoneCmd),
@@ -348,6 +351,10 @@ fn run(args: Args) -> anyhow::Result<()> {
             let c = client::Client::new(&cfg)?;
             cli::user(&c, cmd, args.json).await
         }),
+        Command::Firmware(cmd) => rt.block_on(async {
+            let c = client::Client::new(&cfg)?;
+            cli::firmware(&c, cmd, args.json).await
+        }),
         Command::Phone(PhoneCmd::Boot {
             mac,
             model,
@@ -437,12 +444,8 @@ async fn phone_boot(
     factory_reset: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let p = phone::Phone {
-        mac: touchless_domain::Mac::parse(&mac)?,
-        model,
-        firmware,
-    };
-    let path = phone::state_path(&state_dir, p.mac);
+    let mac = touchless_domain::Mac::parse(&mac)?;
+    let path = phone::state_path(&state_dir, mac);
     let mut state = if once || factory_reset {
         phone::PhoneState::default()
     } else {
@@ -457,19 +460,32 @@ async fn phone_boot(
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()?;
-    let report = p.boot(&http, &redirect, &mut state).await;
-    if !once {
-        state.save(&path)?;
+    // A boot that installs firmware reboots, as the phone does, until one
+    // installs nothing (a policy's intermediate versions, then its target).
+    const MAX_REBOOTS: usize = 10;
+    for _ in 0..=MAX_REBOOTS {
+        let p = phone::Phone {
+            mac,
+            model,
+            firmware: state.firmware.clone().unwrap_or_else(|| firmware.clone()),
+        };
+        let report = p.boot(&http, &redirect, &mut state).await;
+        if !once {
+            state.save(&path)?;
+        }
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            phone::print_report(&report);
+        }
+        if !report.ok {
+            anyhow::bail!("the phone did not come up");
+        }
+        if report.installed.is_none() {
+            return Ok(());
+        }
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        phone::print_report(&report);
-    }
-    if !report.ok {
-        anyhow::bail!("the phone did not come up");
-    }
-    Ok(())
+    anyhow::bail!("the phone was still installing firmware after {MAX_REBOOTS} reboots")
 }
 
 fn load_config(args: &Args) -> anyhow::Result<Config> {

@@ -240,6 +240,7 @@ pub async fn run(c: Client, a: StormArgs) -> anyhow::Result<()> {
                             steps: Vec::new(),
                             ok: false,
                             verdict: format!("reading its credentials failed: {e:#}"),
+                            installed: None,
                         };
                         return (r, Duration::ZERO);
                     }

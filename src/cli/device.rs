@@ -82,6 +82,10 @@ pub enum DeviceCmd {
         /// Search name, MAC and extensions.
         #[arg(long)]
         search: Option<String>,
+        /// `behind`: a firmware policy applies and the phone has not
+        /// reported its target; `current`: it has.
+        #[arg(long, value_parser = ["behind", "current"])]
+        firmware: Option<String>,
         /// At most this many devices (a page).
         #[arg(long)]
         limit: Option<u32>,
@@ -291,6 +295,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
             status,
             model,
             search,
+            firmware,
             limit,
             offset,
         } => {
@@ -300,6 +305,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                 ("status", status.map(|s| s.to_string())),
                 ("model", model.map(|m| m.to_string())),
                 ("q", search),
+                ("firmware", firmware),
                 ("limit", limit.map(|l| l.to_string())),
                 ("offset", offset.map(|o| o.to_string())),
             ] {
@@ -325,6 +331,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                     "MODEL",
                     "TENANT",
                     "STATUS",
+                    "FIRMWARE",
                     "REGISTERED",
                     "LAST MESSAGE",
                 ],
@@ -338,6 +345,7 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
                             d.model.to_string(),
                             d.tenant.to_string(),
                             d.status.to_string(),
+                            firmware_cell(&d.firmware),
                             when(d.registered_at),
                             dash(Some(&d.last_message).filter(|m| !m.is_empty())),
                         ]
@@ -463,4 +471,15 @@ pub async fn device(c: &Client, cmd: DeviceCmd, as_json: bool) -> anyhow::Result
         DeviceCmd::Contacts { mac, limit } => show::contacts(c, mac, limit, as_json).await?,
     }
     Ok(())
+}
+
+/// A device's firmware in a list: what it reported, and where it is headed
+/// while it is behind its policy.
+fn firmware_cell(f: &touchless_api::firmware::DeviceFirmware) -> String {
+    let reported = f.reported.as_deref().unwrap_or("?");
+    match (f.standing, &f.target) {
+        (touchless_api::firmware::Standing::Behind, Some(t)) => format!("{reported} → {t}"),
+        (touchless_api::firmware::Standing::None, _) if f.reported.is_none() => "-".to_owned(),
+        _ => reported.to_owned(),
+    }
 }

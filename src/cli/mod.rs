@@ -2,12 +2,14 @@
 //! here the flag parsing and table printing they share.
 
 mod device;
+mod firmware;
 mod provider;
 mod redirect;
 mod tenant;
 mod user;
 
 pub use device::{device, DeviceCmd};
+pub use firmware::{firmware, FirmwareCmd};
 pub use provider::{events, provider, EventsCmd, ProviderCmd};
 pub use redirect::{redirect, RedirectCmd};
 pub use tenant::{tenant, TenantCmd};

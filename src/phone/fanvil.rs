@@ -13,6 +13,20 @@ impl super::Simulated for Fanvil {
         "fanvil"
     }
 
+    fn firmware_hint(
+        &self,
+        _body: &str,
+        settings: &[(String, String)],
+    ) -> Option<super::firmware::Hint> {
+        let (_, url) = settings
+            .iter()
+            .find(|(k, _)| k == "AUTOUPDATE_CONFIG_MODULE.Auto_Image_URL")?;
+        Some(super::firmware::Hint::Image {
+            url: url.clone(),
+            version: None,
+        })
+    }
+
     fn parse_settings(&self, body: &str) -> Vec<(String, String)> {
         let Ok(doc) = roxmltree::Document::parse(body) else {
             return Vec::new();

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::snom::firmware_hint as platform_firmware;
 use super::snom::parse_settings as platform_settings;
 
 pub(super) struct Gigaset;
@@ -14,6 +15,26 @@ pub(super) static SIM: Gigaset = Gigaset;
 impl super::Simulated for Gigaset {
     fn vendor(&self) -> &'static str {
         "gigaset"
+    }
+
+    /// A base's file carries `<firmware><file version url/>`; a desk
+    /// phone's are its platform's.
+    fn firmware_hint(
+        &self,
+        body: &str,
+        settings: &[(String, String)],
+    ) -> Option<super::firmware::Hint> {
+        let doc = roxmltree::Document::parse(body).ok();
+        match doc {
+            Some(d) if d.root_element().has_tag_name("provisioning") => {
+                let f = d.descendants().find(|n| n.has_tag_name("file"))?;
+                Some(super::firmware::Hint::Image {
+                    url: f.attribute("url")?.to_owned(),
+                    version: f.attribute("version").map(str::to_owned),
+                })
+            }
+            _ => platform_firmware(body, settings),
+        }
     }
 
     fn parse_settings(&self, body: &str) -> Vec<(String, String)> {

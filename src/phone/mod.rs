@@ -14,6 +14,7 @@
 //! User-Agent and file names come from the vendor seam.
 
 mod fanvil;
+mod firmware;
 mod gigaset;
 mod poly;
 mod snom;
@@ -54,6 +55,9 @@ trait Simulated: Sync {
         let _ = mac;
         Vec::new()
     }
+    /// What a fetched file (its body, and its settings as parsed) says
+    /// about firmware to install, in its vendor's way.
+    fn firmware_hint(&self, body: &str, settings: &[(String, String)]) -> Option<firmware::Hint>;
 }
 
 /// The vendors the simulator boots; one line a vendor.
@@ -75,7 +79,10 @@ fn simulated(model: PhoneModel) -> anyhow::Result<&'static dyn Simulated> {
 
 /// What a phone keeps across reboots.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PhoneState {
+    /// The firmware it installed (its User-Agent says it from then on).
+    pub firmware: Option<String>,
     pub setting_server: Option<String>,
     pub http_client_user: Option<String>,
     pub http_client_pass: Option<String>,
@@ -120,6 +127,9 @@ pub struct Report {
     pub steps: Vec<Step>,
     pub ok: bool,
     pub verdict: String,
+    /// The firmware this boot installed: the phone reboots with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed: Option<String>,
 }
 
 pub struct Phone {
@@ -144,7 +154,9 @@ impl Phone {
         state: &mut PhoneState,
     ) -> Report {
         let mut steps = Vec::new();
+        let before = state.firmware.clone();
         let result = self.run(http, redirect, state, &mut steps).await;
+        let installed = state.firmware.clone().filter(|_| state.firmware != before);
         let (ok, verdict) = match result {
             Ok(v) => (true, v),
             Err(e) => (false, format!("{e:#}")),
@@ -155,6 +167,7 @@ impl Phone {
             steps,
             ok,
             verdict,
+            installed,
         }
     }
 
@@ -212,6 +225,7 @@ impl Phone {
                 vec![(url.clone(), false)]
             };
             let mut settings = Vec::new();
+            let mut hint = None;
             for (u, optional) in &urls {
                 let (status, body, note_auth) = self.fetch(http, stage, u, state, steps).await?;
                 if *optional && status == 404 {
@@ -229,6 +243,7 @@ impl Phone {
                     );
                 }
                 let parsed = sim.parse_settings(&body);
+                hint = sim.firmware_hint(&body, &parsed).or(hint);
                 let learned = apply(state, &parsed);
                 finish_note(steps, &note_auth, &learned);
                 settings.extend(parsed);
@@ -260,13 +275,61 @@ impl Phone {
                     Some(id) => format!("SIP identity {id}"),
                     None => "no SIP identity".into(),
                 };
+                let installed = match hint {
+                    Some(h) => self.install(http, sim, h, state, steps).await?,
+                    None => None,
+                };
                 return Ok(format!(
-                    "provisioned from {}: {identity}",
-                    self.expand(&next)
+                    "provisioned from {}: {identity}{}",
+                    self.expand(&next),
+                    installed
+                        .map(|v| format!("; installed firmware {v}, reboots"))
+                        .unwrap_or_default()
                 ));
             }
         }
         bail!("setting servers kept changing after 6 hops")
+    }
+
+    /// Follows a firmware hint to its image, fetches it with the phone's
+    /// pair and installs it: the version it reports from the next boot on.
+    async fn install(
+        &self,
+        http: &reqwest::Client,
+        sim: &dyn Simulated,
+        hint: firmware::Hint,
+        state: &mut PhoneState,
+        steps: &mut Vec<Step>,
+    ) -> anyhow::Result<Option<String>> {
+        let (url, said) = match hint {
+            firmware::Hint::Image { url, version } => (url, version),
+            firmware::Hint::Pointer(u) => {
+                let (status, body, note_auth) = self
+                    .fetch(http, "firmware", &self.expand(&u), state, steps)
+                    .await?;
+                match sim.firmware_hint(&body, &[]) {
+                    Some(firmware::Hint::Image { url, version }) if status == 200 => {
+                        finish_note(steps, &note_auth, &[format!("the image {url}")]);
+                        (url, version)
+                    }
+                    _ => {
+                        finish_note(steps, &note_auth, &["no image to install".into()]);
+                        return Ok(None);
+                    }
+                }
+            }
+        };
+        let (status, image, note_auth) = self.fetch(http, "firmware", &url, state, steps).await?;
+        firmware::check_image(&url, status, image.len())?;
+        let Some(v) = firmware::version_of(said, image.as_bytes(), &url) else {
+            bail!("firmware: cannot tell the version of {url}");
+        };
+        finish_note(steps, &note_auth, &[format!("image of {v}")]);
+        if v == self.firmware {
+            return Ok(None);
+        }
+        state.firmware = Some(v.clone());
+        Ok(Some(v))
     }
 
     fn expand(&self, url: &str) -> String {

@@ -23,6 +23,27 @@ impl super::Simulated for Poly {
         "poly"
     }
 
+    /// A master file's `APP_FILE_PATH`, when it is a URL (the shared
+    /// master's `sip.ld` names no image of touchless's).
+    fn firmware_hint(
+        &self,
+        body: &str,
+        _settings: &[(String, String)],
+    ) -> Option<super::firmware::Hint> {
+        let doc = roxmltree::Document::parse(body).ok()?;
+        let root = doc.root_element();
+        if !root.has_tag_name("APPLICATION") {
+            return None;
+        }
+        let url = root
+            .attribute("APP_FILE_PATH")
+            .filter(|u| u.contains("://"))?;
+        Some(super::firmware::Hint::Image {
+            url: url.to_owned(),
+            version: None,
+        })
+    }
+
     fn parse_settings(&self, body: &str) -> Vec<(String, String)> {
         let Ok(doc) = roxmltree::Document::parse(body) else {
             return Vec::new();

@@ -31,6 +31,18 @@ impl super::Simulated for Yealink {
             .collect()
     }
 
+    fn firmware_hint(
+        &self,
+        _body: &str,
+        settings: &[(String, String)],
+    ) -> Option<super::firmware::Hint> {
+        let (_, url) = settings.iter().find(|(k, _)| k == "static.firmware.url")?;
+        Some(super::firmware::Hint::Image {
+            url: url.clone(),
+            version: None,
+        })
+    }
+
     fn identity(&self, s: &HashMap<String, String>) -> Option<String> {
         Some(format!(
             "{}@{}",

@@ -48,6 +48,8 @@ pub struct Device {
     pub lines: Vec<Line>,
     /// The device's own settings, over its tenant's.
     pub settings: Vec<Setting>,
+    /// The firmware it last reported, against its policy.
+    pub firmware: crate::firmware::DeviceFirmware,
     pub revision: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -181,6 +183,10 @@ pub struct DeviceQuery {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
+    /// `behind`: a firmware policy applies and the phone has not reported
+    /// its target; `current`: it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

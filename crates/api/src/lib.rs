@@ -22,6 +22,7 @@
 pub mod daemon;
 pub mod devices;
 mod error;
+pub mod firmware;
 pub mod redirect;
 pub mod sraps;
 pub mod status;

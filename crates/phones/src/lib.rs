@@ -180,7 +180,7 @@ pub trait PhoneVendor: Send + Sync + 'static {
         None
     }
     /// The name of a device's firmware file, for a vendor whose firmware
-    /// instruction is a file of its own (Snom's `firmware_status` file,
+    /// instruction is a file of its own (a file a firmware setting names,
     /// Poly's per-phone master); `None` where it sits in the device's file.
     fn firmware_file_name(&self, model: PhoneModel, mac: Mac) -> Option<String> {
         let _ = (model, mac);

@@ -22,7 +22,12 @@ use touchless_phones::PhoneModel;
 /// Which file a body is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BodyKey {
-    Prov(Mac),
+    /// A device's file, for the firmware stage it is given (0: none, else
+    /// the stage's index + 1): a phone reports one version at a time.
+    Prov(Mac, u16),
+    /// A vendor's firmware file of its own (the file a firmware setting names),
+    /// by stage as above.
+    Firmware(Mac, u16),
     Ztprov(Mac),
     /// A tenant's model-wide file; the tenant is named by its entry's stamp.
     Model(u64, PhoneModel),
@@ -156,7 +161,7 @@ mod tests {
     use super::*;
 
     fn key(i: u32) -> BodyKey {
-        BodyKey::Prov(Mac::parse(&format!("0004{i:08X}")).unwrap())
+        BodyKey::Prov(Mac::parse(&format!("0004{i:08X}")).unwrap(), 0)
     }
 
     #[test]

@@ -24,6 +24,7 @@ use touchless_store::{Device, Store, StoreError, Tenant};
 
 use crate::auth::{Credentials, Ha1};
 use crate::bodies::{Bodies, BodyKey};
+use crate::firmware::{Plan, Plans};
 use crate::render::{DeviceFacts, RenderError, Renderer};
 use crate::sharded::Sharded;
 use touchless_runtime::metrics::ViewMetrics;
@@ -50,6 +51,8 @@ struct View {
     devices_by_prov_user: Sharded<ByProvUser, ()>,
     /// Every tenant, for carrying entries over a reload.
     tenants: HashMap<String, Arc<TenantEntry>>,
+    /// Every firmware policy.
+    plans: Arc<Plans>,
 }
 
 pub struct Directory {
@@ -252,6 +255,10 @@ impl Directory {
     async fn build(&self, old: &View) -> Result<View, StoreError> {
         let mut v = View::default();
         let mut sink = |part: touchless_store::SnapshotPart| match part {
+            touchless_store::SnapshotPart::Firmware(ps) => {
+                self.read(ps.len());
+                v.plans = Arc::new(Plans::new(&ps, &old.plans));
+            }
             touchless_store::SnapshotPart::Tenants(ts) => {
                 self.read(ts.len());
                 for t in ts {
@@ -265,7 +272,7 @@ impl Directory {
                     let Some(tenant) = v.tenants.get(d.tenant.as_str()).cloned() else {
                         continue;
                     };
-                    let entry = self.carried_or_new(old, d, tenant);
+                    let entry = self.carried_or_new(old, d, tenant, &v.plans);
                     v.put_device(entry);
                 }
             }
@@ -288,6 +295,28 @@ impl Directory {
         for id in &c.gone_tenants {
             if let Some(t) = v.tenants.remove(id.as_str()) {
                 v.tenants_by_user.remove(t.tenant.prov_user.as_str());
+            }
+        }
+        if let Some(policies) = &c.firmware {
+            // The table is small; the devices are many: only those whose
+            // plan changed get new entries (and render again).
+            self.read(policies.len());
+            v.plans = Arc::new(Plans::new(policies, &old.plans));
+            let changed: Vec<(Arc<DeviceEntry>, Option<Arc<Plan>>)> = v
+                .devices
+                .values()
+                .filter_map(|d| {
+                    let f = &d.facts;
+                    let plan = v.plans.resolve(f.mac, &d.tenant.tenant.id, f.model);
+                    (!crate::firmware::same(&d.firmware, &plan)).then(|| (Arc::clone(d), plan))
+                })
+                .collect();
+            for (d, plan) in changed {
+                let tenant = Arc::clone(&d.tenant);
+                let mut e = self.repointed(&d, tenant);
+                e.firmware = plan;
+                v.remove_device(&d.facts.mac);
+                v.put_device(Arc::new(e));
             }
         }
         for t in c.tenants {
@@ -315,7 +344,7 @@ impl Directory {
             let Some(tenant) = v.tenants.get(d.tenant.as_str()).cloned() else {
                 continue;
             };
-            let entry = self.carried_or_new(old, d, tenant);
+            let entry = self.carried_or_new(old, d, tenant, &v.plans);
             v.put_device(entry);
         }
         v
@@ -332,12 +361,23 @@ impl Directory {
         }
     }
 
-    fn carried_or_new(&self, old: &View, d: Device, tenant: Arc<TenantEntry>) -> Arc<DeviceEntry> {
+    fn carried_or_new(
+        &self,
+        old: &View,
+        d: Device,
+        tenant: Arc<TenantEntry>,
+        plans: &Plans,
+    ) -> Arc<DeviceEntry> {
+        let plan = plans.resolve(d.mac, &d.tenant, d.model);
         match old.devices.get(&d.mac) {
-            Some(e) if e.facts.revision == d.revision && Arc::ptr_eq(&e.tenant, &tenant) => {
+            Some(e)
+                if e.facts.revision == d.revision
+                    && Arc::ptr_eq(&e.tenant, &tenant)
+                    && crate::firmware::same(&e.firmware, &plan) =>
+            {
                 Arc::clone(e)
             }
-            _ => Arc::new(self.device_entry(d, tenant)),
+            _ => Arc::new(self.device_entry(d, tenant, plan)),
         }
     }
 
@@ -347,7 +387,12 @@ impl Directory {
             .then(|| Ha1::new(f.prov_user(), f.prov_pass(), &self.realm))
     }
 
-    fn device_entry(&self, d: Device, tenant: Arc<TenantEntry>) -> DeviceEntry {
+    fn device_entry(
+        &self,
+        d: Device,
+        tenant: Arc<TenantEntry>,
+        firmware: Option<Arc<Plan>>,
+    ) -> DeviceEntry {
         let realm = &self.realm;
         let ztprov = Ztprov::of(
             &d.ztprov_user,
@@ -372,6 +417,7 @@ impl Directory {
             prov_ha1: self.prov_ha1(&facts, &tenant),
             facts,
             tenant,
+            firmware,
             ztprov,
             ztprov_next,
             used_here: AtomicI64::new(0),
@@ -392,6 +438,7 @@ impl Directory {
                 self.prov_ha1(&d.facts, &tenant)
             },
             tenant,
+            firmware: d.firmware.clone(),
             ztprov: d.ztprov.clone(),
             ztprov_next: d.ztprov_next.clone(),
             used_here: AtomicI64::new(d.used_here.load(Ordering::Relaxed)),
@@ -416,6 +463,11 @@ impl Directory {
         Ok(b)
     }
 
+    /// The firmware policies the view serves from.
+    pub fn plans(&self) -> Arc<Plans> {
+        Arc::clone(&self.current().plans)
+    }
+
     /// A vendor's public file by name, if it is one.
     pub fn public_file(&self, name: &str) -> Option<(Bytes, &'static str)> {
         self.renderer.public(name)
@@ -426,12 +478,58 @@ impl Directory {
         &self.store
     }
 
-    /// The device's `/prov` file.
-    pub fn prov_body(&self, e: &DeviceEntry) -> Result<Bytes, RenderError> {
-        self.body(BodyKey::Prov(e.facts.mac), e.stamp, || {
+    /// The device's `/prov` file, for a phone that reports firmware
+    /// `reported` (asked only when a policy applies).
+    pub fn prov_body(
+        &self,
+        e: &DeviceEntry,
+        reported: impl FnOnce() -> Option<String>,
+    ) -> Result<Bytes, RenderError> {
+        let stage = e
+            .firmware
+            .as_ref()
+            .and_then(|p| p.next(reported().as_deref()));
+        self.body(BodyKey::Prov(e.facts.mac, code(stage)), e.stamp, || {
+            let fw = self.firmware_of(e, stage);
             self.renderer
-                .device(&self.public_url, &e.tenant.tenant, &e.facts)
+                .device(&self.public_url, &e.tenant.tenant, &e.facts, fw)
         })
+    }
+
+    /// The device's firmware file, where its vendor has one (see
+    /// `PhoneVendor::render_firmware_file`); `None`: nothing to serve.
+    pub fn firmware_body(
+        &self,
+        e: &DeviceEntry,
+        reported: impl FnOnce() -> Option<String>,
+    ) -> Result<Option<Bytes>, RenderError> {
+        let Some(plan) = &e.firmware else {
+            return Ok(None);
+        };
+        let stage = plan.next(reported().as_deref());
+        let key = BodyKey::Firmware(e.facts.mac, code(stage));
+        if let Some(b) = self.bodies.get(&key, e.stamp) {
+            return Ok(Some(b));
+        }
+        self.renders.fetch_add(1, Ordering::Relaxed);
+        let fw = self.firmware_of(e, stage);
+        let b = self
+            .renderer
+            .firmware_file(&self.public_url, &e.tenant.tenant, &e.facts, fw)?;
+        if let Some(b) = &b {
+            self.bodies.put(key, e.stamp, b.clone());
+        }
+        Ok(b)
+    }
+
+    fn firmware_of(
+        &self,
+        e: &DeviceEntry,
+        stage: Option<usize>,
+    ) -> Option<touchless_phones::Firmware> {
+        let plan = e.firmware.as_ref()?;
+        let pair = crate::render::prov_credentials(&e.tenant.tenant, &e.facts);
+        Some(plan.firmware(stage, &self.public_url, e.facts.model, pair))
     }
 
     pub fn ztprov_body(&self, e: &DeviceEntry) -> Result<Bytes, RenderError> {
@@ -446,6 +544,11 @@ impl Directory {
             self.renderer.model(&t.tenant, model)
         })
     }
+}
+
+/// A stage as a cache key: 0 for none, else its index + 1.
+fn code(stage: Option<usize>) -> u16 {
+    stage.map_or(0, |i| u16::try_from(i + 1).unwrap_or(u16::MAX))
 }
 
 impl View {

@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::Full;
 use touchless_phones::ConfigFile;
 
 use crate::auth::{AuthError, Authenticator, Credentials, Presented, Verdict};
@@ -35,6 +34,8 @@ pub struct ProvState {
     pub(crate) decoy: Credentials,
     /// How long ztprov credentials still work after their first use.
     ztprov_grace: chrono::Duration,
+    /// Where `/firmware/{file}` reads images from.
+    pub(crate) firmware_dir: std::path::PathBuf,
 }
 
 impl ProvState {
@@ -62,11 +63,18 @@ impl ProvState {
             decoy,
             ztprov_grace: chrono::Duration::from_std(ztprov_grace)
                 .unwrap_or(chrono::Duration::minutes(10)),
+            firmware_dir: std::path::PathBuf::from("firmware"),
         }
+    }
+
+    /// Where `/firmware/{file}` reads images from.
+    pub fn with_firmware_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.firmware_dir = dir;
+        self
     }
 }
 
-pub(crate) type Body = Full<Bytes>;
+pub use crate::body::Body;
 
 /// The handler for [`touchless_runtime::serve::run`]: no router, no boxing,
 /// no await for what phones fetch; only an upload (`PUT`, rare) is a boxed
@@ -79,7 +87,13 @@ pub fn handler(
        + Sync
        + 'static {
     move |req, conn| {
-        if req.method() == Method::PUT {
+        if req.uri().path().starts_with("/firmware/") {
+            Reply::Later(Box::pin(crate::images::serve(
+                Arc::clone(&state),
+                req,
+                conn.peer,
+            )))
+        } else if req.method() == Method::PUT {
             Reply::Later(Box::pin(crate::upload::upload(
                 Arc::clone(&state),
                 req,
@@ -277,11 +291,26 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     if let Some((body, content_type)) = st.dir.public_file(name) {
         return config(body, content_type);
     }
-    let Some(file) = ConfigFile::parse(name) else {
-        return plain(
-            StatusCode::NOT_FOUND,
-            "not found: not a configuration file name any phone asks for\n",
-        );
+    // A vendor's firmware file of its own (the file a firmware setting names)
+    // is a device's file too, under `/prov/` only.
+    let (file, firmware_file) = match ConfigFile::parse(name) {
+        Some(f) => (f, false),
+        None => match touchless_phones::parse_firmware_file(name) {
+            Some((vendor, mac)) if matches!(kind, Kind::Prov) => (
+                ConfigFile {
+                    vendor,
+                    model: None,
+                    mac: Some(mac),
+                },
+                true,
+            ),
+            _ => {
+                return plain(
+                    StatusCode::NOT_FOUND,
+                    "not found: not a configuration file name any phone asks for\n",
+                )
+            }
+        },
     };
     if matches!(kind, Kind::Ztprov) && file.mac.is_none() {
         return plain(
@@ -292,7 +321,8 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     // One lookup serves authentication and the contact log.
     let entry = file.mac.and_then(|m| st.dir.device(m));
     let known = entry.is_some();
-    let mut out = authenticate_and_serve(st, req, kind, name, file, entry, path_pair);
+    let mut out =
+        authenticate_and_serve(st, req, kind, name, file, firmware_file, entry, path_pair);
     out.file = Some(file);
     out.known = known;
     out
@@ -346,12 +376,14 @@ enum Target {
     Nothing,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn authenticate_and_serve<B>(
     st: &ProvState,
     req: &Request<B>,
     kind: Kind,
     name: &str,
     file: ConfigFile,
+    mut firmware_file: bool,
     entry: Option<Arc<DeviceEntry>>,
     path_pair: Option<Presented>,
 ) -> Outcome {
@@ -418,11 +450,36 @@ fn authenticate_and_serve<B>(
         // fetching its own vendor's name costs no second parse.
         let vendor = e.facts.model.vendor();
         if file.mac.is_some() && file.vendor != vendor && vendor.parse_file(name).is_none() {
-            return plain(
-                StatusCode::NOT_FOUND,
-                "not found: this phone's vendor does not use this file name\n",
-            );
+            // Poly's own master file (`{mac}.cfg`) is its firmware file.
+            firmware_file =
+                matches!(kind, Kind::Prov) && vendor.parse_firmware_file(name) == file.mac;
+            if !firmware_file {
+                return plain(
+                    StatusCode::NOT_FOUND,
+                    "not found: this phone's vendor does not use this file name\n",
+                );
+            }
         }
+    }
+    if firmware_file {
+        let Target::Device(e) = &target else {
+            return refused(st, name, user);
+        };
+        return match st.dir.firmware_body(e, || reported_firmware(req)) {
+            Ok(Some(body)) => {
+                let mut o = config(body, e.facts.model.vendor().content_type());
+                o.user = user;
+                o
+            }
+            Ok(None) => plain(
+                StatusCode::NOT_FOUND,
+                "not found: no firmware instruction for this phone\n",
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, file = %file, "rendering failed");
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+            }
+        };
     }
     let (body, vendor) = match (&target, file.mac) {
         (Target::Ztprov(e, slot), _) => {
@@ -435,7 +492,10 @@ fn authenticate_and_serve<B>(
                 tracing::warn!(mac = %e.facts.mac, registered = %e.facts.model, requested = %file,
                     "phone asks for another model's file than registered; serving its configuration anyway");
             }
-            (st.dir.prov_body(e), e.facts.model.vendor())
+            (
+                st.dir.prov_body(e, || reported_firmware(req)),
+                e.facts.model.vendor(),
+            )
         }
         (Target::Device(e), None) => {
             let model = file.model.unwrap_or(e.facts.model);
@@ -458,6 +518,13 @@ fn authenticate_and_serve<B>(
             plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
         }
     }
+}
+
+/// The firmware version a request's User-Agent reports; asked only for a
+/// device a firmware policy applies to.
+fn reported_firmware<B>(req: &Request<B>) -> Option<String> {
+    let ua = req.headers().get(header::USER_AGENT)?.to_str().ok()?;
+    touchless_phones::parse_user_agent(ua).map(|u| u.firmware)
 }
 
 /// What follows `/ztprov/` or `/prov/`: the file name, and the pair before

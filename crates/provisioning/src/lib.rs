@@ -8,10 +8,13 @@
 
 pub mod auth;
 pub mod bodies;
+pub mod body;
 pub mod contacts;
 pub mod directory;
 pub mod facts;
+pub mod firmware;
 pub mod handler;
+mod images;
 pub mod reloader;
 pub mod render;
 mod sharded;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use touchless_domain::ProvScope;
-use touchless_phones::{Line, Phone, PhoneModel, TenantFacts, Vendor};
+use touchless_phones::{Firmware, Line, Phone, PhoneModel, TenantFacts, Vendor};
 use touchless_store::Tenant;
 
 pub use crate::facts::DeviceFacts;
@@ -52,8 +52,25 @@ impl Renderer {
         public_url: &str,
         tenant: &Tenant,
         device: &DeviceFacts,
+        firmware: Option<Firmware>,
     ) -> Result<Bytes, RenderError> {
-        self.0.device(&phone(public_url, tenant, device))
+        let mut p = phone(public_url, tenant, device);
+        p.firmware = firmware;
+        self.0.device(&p)
+    }
+
+    /// The device's firmware file, where its vendor has one; `None` when
+    /// there is nothing to serve.
+    pub fn firmware_file(
+        &self,
+        public_url: &str,
+        tenant: &Tenant,
+        device: &DeviceFacts,
+        firmware: Option<Firmware>,
+    ) -> Result<Option<Bytes>, RenderError> {
+        let mut p = phone(public_url, tenant, device);
+        p.firmware = firmware;
+        self.0.firmware_file(&p)
     }
 
     /// The tenant's file for every phone of a model.
@@ -100,6 +117,7 @@ fn phone<'a>(public_url: &'a str, tenant: &'a Tenant, d: &'a DeviceFacts) -> Pho
         settings: &d.settings,
         prov_user,
         prov_pass,
+        firmware: None,
     }
 }
 

@@ -120,6 +120,9 @@ pub struct ProvisioningConfig {
     pub ztprov_grace_secs: u64,
     /// Bound of the render cache, in MiB.
     pub render_cache_mb: u64,
+    /// Where the images `/firmware/<file>` serves live; empty:
+    /// `<data_dir>/firmware`.
+    pub firmware_dir: String,
     /// `/readyz` on this listener fails once the view has not been checked
     /// against the database for this long.
     pub ready_max_stale_secs: u64,
@@ -292,6 +295,7 @@ impl Default for ProvisioningConfig {
             ztprov_window_secs: 86_400,
             ztprov_grace_secs: 600,
             render_cache_mb: 32,
+            firmware_dir: String::new(),
             ready_max_stale_secs: 300,
             tls_cert: String::new(),
             tls_key: String::new(),
@@ -483,6 +487,15 @@ impl Config {
 
     pub fn admin_token_file(&self) -> PathBuf {
         self.data_dir.join("admin-token")
+    }
+
+    /// Where firmware images are served from.
+    pub fn firmware_dir(&self) -> PathBuf {
+        if self.provisioning.firmware_dir.is_empty() {
+            self.data_dir.join("firmware")
+        } else {
+            PathBuf::from(&self.provisioning.firmware_dir)
+        }
     }
 }
 

@@ -175,15 +175,18 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         cfg.provisioning.contact_max_rows,
     );
     tasks.spawn("contact-log-writer", contact_writer);
-    let prov = Arc::new(ProvState::new(
-        Arc::clone(&dir),
-        Authenticator::new(&cfg.auth, nonce_secret.as_bytes()),
-        access,
-        Arc::clone(&sink),
-        Arc::clone(&metrics),
-        Duration::from_secs(cfg.provisioning.ztprov_grace_secs),
-        Duration::from_secs(cfg.provisioning.ready_max_stale_secs),
-    ));
+    let prov = Arc::new(
+        ProvState::new(
+            Arc::clone(&dir),
+            Authenticator::new(&cfg.auth, nonce_secret.as_bytes()),
+            access,
+            Arc::clone(&sink),
+            Arc::clone(&metrics),
+            Duration::from_secs(cfg.provisioning.ztprov_grace_secs),
+            Duration::from_secs(cfg.provisioning.ready_max_stale_secs),
+        )
+        .with_firmware_dir(cfg.firmware_dir()),
+    );
     let redirect_state = cfg.redirect.enabled.then(|| {
         Arc::new(RedirectState::new(
             Arc::clone(&store),

@@ -148,6 +148,27 @@ pub(super) async fn show(c: &Client, mac: Mac, secrets: bool, as_json: bool) -> 
             ("prov_url", cr.prov_url.clone()),
         ]);
     }
+    let f = &d.firmware;
+    rows.push((
+        "firmware",
+        match (&f.reported, f.reported_at) {
+            (Some(v), at) => format!("{v} (reported {})", when(at)),
+            (None, _) => "- (not reported yet)".to_owned(),
+        },
+    ));
+    if let Some(target) = &f.target {
+        let scope = f.scope.map(|s| s.to_string()).unwrap_or_default();
+        let policy = f.policy.unwrap_or_default();
+        rows.push((
+            "firmware_policy",
+            match &f.next {
+                None => format!("{target}: current (policy {policy}, {scope})"),
+                Some(n) => {
+                    format!("{target}: behind, installs {n} next (policy {policy}, {scope})")
+                }
+            },
+        ));
+    }
     rows.extend([
         ("revision", d.revision.to_string()),
         ("created_at", when(Some(d.created_at))),

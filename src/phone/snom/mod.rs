@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use super::firmware::Hint;
+
 pub(super) struct Snom;
 
 pub(super) static SIM: Snom = Snom;
@@ -24,6 +26,31 @@ impl super::Simulated for Snom {
             s.get("user_host[1]")?
         ))
     }
+
+    fn firmware_hint(&self, body: &str, settings: &[(String, String)]) -> Option<Hint> {
+        firmware_hint(body, settings)
+    }
+}
+
+/// `firmware_status` names the file that names the image (reference §4.1):
+/// `<firmware-settings><firmware>URL</firmware>`; no `<firmware>` in it,
+/// nothing to install.
+pub(super) fn firmware_hint(body: &str, settings: &[(String, String)]) -> Option<Hint> {
+    if let Ok(doc) = roxmltree::Document::parse(body.trim_start()) {
+        if doc.root_element().has_tag_name("firmware-settings") {
+            let url = doc
+                .descendants()
+                .find(|n| n.has_tag_name("firmware"))?
+                .text()?
+                .trim()
+                .to_owned();
+            return Some(Hint::Image { url, version: None });
+        }
+    }
+    settings
+        .iter()
+        .find(|(k, v)| k == "firmware_status" && !v.is_empty())
+        .map(|(_, v)| Hint::Pointer(v.clone()))
 }
 
 /// Settings from a Snom XML document or the legacy text format, as

@@ -30,11 +30,17 @@ pub(super) async fn list_devices(
         status: query_param("status", q.status.as_deref(), str::parse::<DeviceStatus>)?,
         model: query_param("model", q.model.as_deref(), PhoneModel::parse)?,
         search: q.q.filter(|s| !s.is_empty()),
+        firmware: query_param(
+            "firmware",
+            q.firmware.as_deref(),
+            touchless_domain::FirmwareFilter::parse,
+        )?,
         limit: q.limit,
         offset: q.offset.unwrap_or(0),
     };
     let ds = st.store.list_devices(&filter).await?;
-    Ok(Json(ds.iter().map(view::device).collect()))
+    let plans = st.dir.plans();
+    Ok(Json(ds.iter().map(|d| view::device(d, &plans)).collect()))
 }
 
 /// Lines of a request as the store keeps them; `first_idx` numbers those
@@ -94,8 +100,8 @@ pub(crate) async fn create(st: &AdminState, items: Vec<api::NewDevice>) -> ApiRe
 }
 
 /// With the passwords: this answer is where a generated one is shown.
-fn created(d: Device) -> api::Device {
-    let mut out = view::device(&d);
+fn created(d: Device, plans: &touchless_provisioning::firmware::Plans) -> api::Device {
+    let mut out = view::device(&d, plans);
     out.ztprov_pass = Some(d.ztprov_pass);
     out.prov_pass = Some(d.prov_pass);
     out
@@ -113,7 +119,8 @@ pub(super) async fn create_devices(
         OneOrMany::One(item) => (false, vec![item]),
     };
     let made = create(&st, items).await?;
-    let mut out: Vec<api::Device> = made.into_iter().map(created).collect();
+    let plans = st.dir.plans();
+    let mut out: Vec<api::Device> = made.into_iter().map(|d| created(d, &plans)).collect();
     Ok(match (many, out.pop()) {
         (false, Some(one)) => (StatusCode::CREATED, Json(one)).into_response(),
         (_, last) => {
@@ -137,7 +144,7 @@ pub(super) async fn get_device(
     Path(mac): Path<String>,
 ) -> ApiResult<Json<api::Device>> {
     let d = fetch_device(&st, path_mac(&mac)?).await?;
-    Ok(Json(view::device(&d)))
+    Ok(Json(view::device(&d, &st.dir.plans())))
 }
 
 #[utoipa::path(get, path = "/devices/{mac}/credentials", tag = "devices", params(("mac" = String, Path, description = "the MAC, 12 hex digits (separators allowed)")), responses((status = 200, description = "its URLs and credentials", body = api::DeviceCredentials)))]
@@ -228,7 +235,7 @@ pub(crate) async fn patch(
     };
     let d = st.store.update_device(mac, &patch).await?;
     st.written(false).await;
-    Ok(view::device(&d))
+    Ok(view::device(&d, &st.dir.plans()))
 }
 
 /// See [`super::queue::remove`]: a registered device is deregistered first
@@ -259,9 +266,19 @@ pub(crate) async fn rendered(st: &AdminState, mac: Mac, file: &str) -> ApiResult
     let d = fetch_device(st, mac).await?;
     let t = fetch_tenant(st, &d.tenant).await?;
     let base = st.dir.public_url();
+    let reported = d.firmware.clone();
     let d = touchless_provisioning::render::DeviceFacts::from(d);
     let body = match file {
-        "prov" => st.renderer.device(base, &t, &d),
+        "prov" => {
+            // As the phone gets it from the version it last reported.
+            let plans = st.dir.plans();
+            let fw = plans.resolve(d.mac, &t.id, d.model).map(|p| {
+                let stage = p.next(reported.as_deref());
+                let pair = touchless_provisioning::render::prov_credentials(&t, &d);
+                p.firmware(stage, base, d.model, pair)
+            });
+            st.renderer.device(base, &t, &d, fw)
+        }
         "ztprov" => st.renderer.ztprov(base, &t, &d),
         "model" => st.renderer.model(&t, d.model),
         other => {

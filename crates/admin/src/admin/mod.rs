@@ -25,6 +25,7 @@ use touchless_runtime::secret::ct_eq;
 mod backup;
 pub(crate) mod devices;
 pub(crate) mod extract;
+pub(crate) mod firmware;
 pub(crate) mod import;
 mod openapi;
 pub(crate) mod providers;
@@ -70,6 +71,8 @@ fn api_routes() -> OpenApiRouter<Arc<AdminState>> {
         .routes(routes!(devices::uploads))
         .routes(routes!(devices::device_pin))
         .routes(routes!(devices::upload))
+        .routes(routes!(firmware::list_policies, firmware::put_policy))
+        .routes(routes!(firmware::delete_policy))
         .routes(routes!(import::import_devices))
         .routes(routes!(import::export_devices))
         .routes(routes!(queue::register))

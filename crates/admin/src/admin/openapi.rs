@@ -21,7 +21,7 @@ use utoipa::Modify;
     components(schemas(touchless_api::ErrorBody)),
     tags(
         (name = "tenants"), (name = "devices"), (name = "queue", description = "registration at redirection providers"),
-        (name = "providers"), (name = "users", description = "web console accounts"),
+        (name = "providers"), (name = "firmware", description = "firmware policies: per model, for the installation, a tenant or a device"), (name = "users", description = "web console accounts"),
         (name = "redirect", description = "the redirection service's companies, keys and endpoints"),
         (name = "meta"), (name = "probes")
     )
@@ -60,9 +60,10 @@ impl Modify for Shared {
                 .build()
         };
         for (path, item) in doc.paths.paths.iter_mut() {
-            let ops: [&mut Option<Operation>; 4] = [
+            let ops: [&mut Option<Operation>; 5] = [
                 &mut item.get,
                 &mut item.post,
+                &mut item.put,
                 &mut item.patch,
                 &mut item.delete,
             ];

@@ -23,7 +23,12 @@ pub(crate) fn tenant(t: &store::Tenant) -> api::tenants::Tenant {
     }
 }
 
-pub(crate) fn device(d: &store::Device) -> api::devices::Device {
+/// `plans`: the view's firmware policies (`Directory::plans`), for where
+/// the device stands.
+pub(crate) fn device(
+    d: &store::Device,
+    plans: &touchless_provisioning::firmware::Plans,
+) -> api::devices::Device {
     api::devices::Device {
         mac: d.mac,
         model: d.model,
@@ -52,6 +57,7 @@ pub(crate) fn device(d: &store::Device) -> api::devices::Device {
             })
             .collect(),
         settings: d.settings.clone(),
+        firmware: super::firmware::standing(d, plans),
         revision: d.revision,
         created_at: d.created_at,
         updated_at: d.updated_at,

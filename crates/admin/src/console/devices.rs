@@ -32,6 +32,8 @@ pub struct DeviceQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
+    firmware: String,
+    #[serde(default)]
     page: u32,
 }
 
@@ -64,10 +66,16 @@ fn filter_of(v: &Viewer, q: &DeviceQuery) -> Result<DeviceFilter, Refusal> {
         Some(Ok(m)) => Some(m),
         Some(Err(_)) => return Err(bad("model", &q.model)),
     };
+    let firmware = match pick(&q.firmware).map(|f| touchless_domain::FirmwareFilter::parse(&f)) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(_)) => return Err(bad("firmware", &q.firmware)),
+    };
     Ok(DeviceFilter {
         tenant,
         status,
         model,
+        firmware,
         search: pick(&q.q).map(|s| s.to_lowercase()),
         // One more than a page: whether there is a next one.
         limit: Some(PAGE + 1),
@@ -91,7 +99,11 @@ pub async fn devices(
     };
     let more = list.len() > PAGE as usize;
     list.truncate(PAGE as usize);
-    let rows: Vec<_> = list.iter().map(admin::view::device).collect();
+    let plans = st.admin.dir.plans();
+    let rows: Vec<_> = list
+        .iter()
+        .map(|d| admin::view::device(d, &plans))
+        .collect();
     let tenants: Vec<String> = if v.is_admin() {
         match st.admin.store.list_tenants().await {
             Ok(ts) => ts.into_iter().map(|t| t.id.into_string()).collect(),
@@ -200,7 +212,7 @@ pub async fn device(
         context! {
             ..v.frame("devices"),
             ..context! {
-                d => admin::view::device(&d),
+                d => admin::view::device(&d, &st.admin.dir.plans()),
                 ztprov_shown => ztprov_shown,
                 prov_shown => prov_shown,
                 c => creds,
@@ -286,6 +298,7 @@ async fn selected(
             status: field("status").to_owned(),
             model: field("model").to_owned(),
             q: field("q").to_owned(),
+            firmware: field("firmware").to_owned(),
             page: 0,
         };
         let mut filter = filter_of(v, &q)?;

@@ -60,6 +60,10 @@ impl Ztprov {
 pub struct DeviceEntry {
     pub facts: DeviceFacts,
     pub tenant: Arc<TenantEntry>,
+    /// The firmware policy that applies to the device, resolved when the
+    /// entry is made (a policy change makes new entries for the devices it
+    /// changes).
+    pub firmware: Option<Arc<crate::firmware::Plan>>,
     pub(super) ztprov: Option<Box<Ztprov>>,
     /// Staged by a pending registration; accepted beside the current ones.
     pub(super) ztprov_next: Option<Box<Ztprov>>,

@@ -16,6 +16,7 @@ mod fake_sraps;
 mod fake_ymcs;
 #[path = "../support/fake_ztp.rs"]
 mod fake_ztp;
+mod firmware;
 mod golden;
 mod helpers;
 mod invariants;
