@@ -16,6 +16,7 @@ const ALLOWED: &[&str] = &[
     // Gigaset's P-series are made on Snom's platform: each side's one import.
     "use crate::snom::family as platform;",
     "use super::snom::parse_settings as platform_settings;",
+    "use super::snom::firmware_hint as platform_firmware;",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -12,7 +12,7 @@ pub(super) enum Hint {
         url: String,
         version: Option<String>,
     },
-    /// Fetch this file for the image (Snom's `firmware_status`).
+    /// Fetch this file for the image (a setting names the file that names it).
     Pointer(String),
 }
 
@@ -38,13 +38,21 @@ pub(super) fn version_of(said: Option<String>, image: &[u8], url: &str) -> Optio
     let name = url.rsplit('/').next().unwrap_or(url);
     name.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
         .map(|part| part.trim_matches('.'))
-        .find(|part| {
-            part.contains('.')
-                && part.starts_with(|c: char| c.is_ascii_digit())
-                && part.split('.').filter(|s| !s.is_empty()).count() >= 2
-                && !part.ends_with("bin")
+        .filter_map(|part| {
+            // `66.86.0.15.rom` → `66.86.0.15`: a file's extension is no part.
+            let mut segs: Vec<&str> = part.split('.').filter(|s| !s.is_empty()).collect();
+            while segs
+                .last()
+                .is_some_and(|s| s.bytes().all(|c| c.is_ascii_alphabetic()))
+            {
+                segs.pop();
+            }
+            let first_digit = segs
+                .first()
+                .is_some_and(|s| s.starts_with(|c: char| c.is_ascii_digit()));
+            (segs.len() >= 2 && first_digit).then(|| segs.join("."))
         })
-        .map(str::to_owned)
+        .next()
 }
 
 /// Refuses an image that is no image: an empty body.

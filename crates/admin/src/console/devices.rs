@@ -119,6 +119,7 @@ pub async fn devices(
             ("status", &q.status),
             ("model", &q.model),
             ("q", &q.q),
+            ("firmware", &q.firmware),
         ] {
             if !val.is_empty() {
                 qs.append_pair(k, val);
@@ -139,6 +140,7 @@ pub async fn devices(
                 f => context! {
                     tenant => tenant.as_ref().map(|t| t.as_str()).unwrap_or(""),
                     status => q.status.trim(), model => q.model.trim(), q => q.q.trim(),
+                    firmware => q.firmware.trim(),
                 },
                 page => q.page + 1,
                 here => link(q.page),

@@ -26,6 +26,7 @@ mod accounts;
 mod device_form;
 mod devices;
 mod events;
+mod firmware;
 mod import;
 mod pages;
 mod portal;
@@ -53,7 +54,7 @@ pub struct ConsoleState {
 pub(crate) type ProviderCheck = (String, bool, String);
 
 /// The templates, by name; `base.html` is what the pages extend.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("dashboard.html", include_str!("templates/dashboard.html")),
@@ -67,6 +68,7 @@ const TEMPLATES: [(&str, &str); 16] = [
     ("tenant.html", include_str!("templates/tenant.html")),
     ("portal.html", include_str!("templates/portal.html")),
     ("events.html", include_str!("templates/events.html")),
+    ("firmware.html", include_str!("templates/firmware.html")),
     ("import.html", include_str!("templates/import.html")),
     (
         "device_form.html",
@@ -191,6 +193,9 @@ pub fn router(st: Arc<ConsoleState>) -> Router {
         .route("/users/{name}/remove", post(accounts::remove_user))
         .route("/audit", get(accounts::audit_log))
         .route("/events", get(events::events))
+        .route("/firmware", get(firmware::firmware))
+        .route("/firmware/set", post(firmware::set))
+        .route("/firmware/{id}/remove", post(firmware::remove))
         .route("/events/{id}/retry", post(events::retry))
         .route("/portal", get(portal::portal))
         .route("/portal/companies", post(portal::add_company))

@@ -10,7 +10,7 @@ use crate::helpers::*;
 use crate::webdriver::Browser;
 
 /// Where the browser tests leave their screenshots.
-fn screenshots() -> std::path::PathBuf {
+pub(crate) fn screenshots() -> std::path::PathBuf {
     let dir = std::env::var_os("TOUCHLESS_SCREENSHOTS")
         .map(Into::into)
         .unwrap_or_else(|| std::env::temp_dir().join("touchless-screenshots"));
@@ -167,7 +167,7 @@ async fn a_phones_uploaded_log_is_on_its_device_page() {
     app.stop().await;
 }
 
-async fn sign_in_browser(b: &Browser, base: &str, user: &str, password: &str) {
+pub(crate) async fn sign_in_browser(b: &Browser, base: &str, user: &str, password: &str) {
     b.goto(&format!("{base}/login")).await;
     b.find("#user").await.type_text(user).await;
     b.find("#password").await.type_text(password).await;

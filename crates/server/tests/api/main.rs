@@ -5,6 +5,7 @@ mod clouds;
 mod console;
 mod console_browser;
 mod console_devices;
+mod console_firmware;
 mod console_pages;
 mod credentials;
 mod daemon;
