@@ -18,8 +18,7 @@ pub use user::{user, UserCmd};
 use chrono::{DateTime, SecondsFormat, Utc};
 use touchless_api::devices::LineIn;
 use touchless_api::tenants::SettingIn;
-use touchless_api::wire::SettingText;
-use touchless_domain::{DisplayText, Setting, SettingName, SipPassword, SipUser};
+use touchless_domain::{DisplayText, Setting, SipPassword, SipUser};
 
 /// A repeatable flag, each parsed; absent when the flag was not given.
 pub(crate) fn list_flag<T>(
@@ -47,29 +46,10 @@ pub(crate) fn settings_flag(
     list_flag(items, parse_setting)
 }
 
-/// `language=Deutsch`, `user_idle_text[1]=Hi`, `fkey[0]=blf sip:402@pbx`.
+/// `language=Deutsch`, `user_idle_text[1]=Hi`, `fkey[0]=blf sip:402@pbx`:
+/// as the CSV's `settings` cell and the console's forms read it.
 pub(crate) fn parse_setting(s: &str) -> anyhow::Result<SettingIn> {
-    let (key, value) = s.split_once('=').ok_or_else(|| {
-        anyhow::anyhow!("setting {s:?} must look like NAME=VALUE or NAME[IDX]=VALUE")
-    })?;
-    let (name, idx) = match key.split_once('[') {
-        Some((n, rest)) => {
-            let idx: u32 = rest
-                .strip_suffix(']')
-                .and_then(|i| i.parse().ok())
-                .ok_or_else(|| {
-                    anyhow::anyhow!("setting {s:?}: the index must be a number in [ ]")
-                })?;
-            (n, Some(idx))
-        }
-        None => (key, None),
-    };
-    Ok(SettingIn {
-        name: SettingName::parse(name).map_err(|e| anyhow::anyhow!("setting {s:?}: {e}"))?,
-        idx,
-        value: SettingText(value.to_owned()),
-        perm: None,
-    })
+    touchless_api::csv::setting(s).map_err(|e| anyhow::anyhow!("setting {s:?}: {e}"))
 }
 
 /// `EXTENSION:PASSWORD[:DISPLAY NAME]`.

@@ -19,6 +19,7 @@
 //! Responses never hold a secret unless the endpoint exists to hand it out,
 //! and then only in an `Option` that is absent elsewhere.
 
+pub mod csv;
 pub mod daemon;
 pub mod devices;
 mod error;

@@ -3,6 +3,8 @@
 
 pub mod distributor;
 pub mod fanvil;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod gigaset;
 pub mod http;
 pub mod kinds;

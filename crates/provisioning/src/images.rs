@@ -144,15 +144,11 @@ async fn image(dir: &std::path::Path, file: &FirmwareFile, req: &Request<()>) ->
     let body = if req.method() == Method::HEAD || count == 0 {
         Body::from(bytes::Bytes::new())
     } else {
-        let mut f = opened;
-        if start > 0 {
-            use tokio::io::AsyncSeekExt as _;
-            if let Err(e) = f.seek(std::io::SeekFrom::Start(start)).await {
-                tracing::error!(error = %e, path = %path.display(), "cannot seek in firmware image");
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
-            }
-        }
-        Body::File(Box::new(FileBody::new(f, count)))
+        Body::File(Box::new(FileBody::new(
+            opened.into_std().await,
+            start,
+            count,
+        )))
     };
     let mut r = Response::new(body);
     *r.status_mut() = status;

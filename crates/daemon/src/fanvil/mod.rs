@@ -98,12 +98,12 @@ fn method_call(method: &str, params: &[Param<'_>]) -> String {
 
 /// What an answer says: its boolean and its string, or a fault's string.
 #[derive(Debug, PartialEq)]
-enum Answer {
+pub(crate) enum Answer {
     Done(bool, String),
     Fault(String),
 }
 
-fn parse_answer(xml: &str) -> Option<Answer> {
+pub(crate) fn parse_answer(xml: &str) -> Option<Answer> {
     let doc = roxmltree::Document::parse(xml).ok()?;
     let text = |name: &str| {
         doc.descendants()

@@ -187,7 +187,7 @@ impl Ztp {
     }
 }
 
-fn parse(text: &str) -> Result<Value, ProviderError> {
+pub(crate) fn parse(text: &str) -> Result<Value, ProviderError> {
     serde_json::from_str(text).map_err(|e| {
         ProviderError::Permanent(format!(
             "Poly ZTP's answer is not the JSON its API answers: {e}"
@@ -197,7 +197,7 @@ fn parse(text: &str) -> Result<Value, ProviderError> {
 
 /// ZTP's words: its key is one API key; a device claimed by another account
 /// is a 403 with its `message`.
-fn classify(
+pub(crate) fn classify(
     status: StatusCode,
     headers: &reqwest::header::HeaderMap,
     body: &str,

@@ -300,6 +300,56 @@ impl Ymcs {
     }
 }
 
+/// Per MAC, the errors an `addDevicesByMac` answer lists (the others are
+/// done): the MAC as written, the error in words, and whether it says the
+/// device already exists.
+pub(crate) fn batch_errors(body: &Value) -> Vec<(String, ProviderError, bool)> {
+    body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let info = &e["errorInfo"];
+            let code = code_of(info).or_else(|| {
+                info.as_str().and_then(|s| {
+                    s.split(|c: char| !c.is_ascii_digit())
+                        .find(|t| t.len() == 6)?
+                        .parse()
+                        .ok()
+                })
+            });
+            let msg = message_of(info);
+            let msg = if msg.is_empty() {
+                info.as_str().unwrap_or("").to_owned()
+            } else {
+                msg
+            };
+            let mac = e["mac"].as_str().unwrap_or("").to_ascii_lowercase();
+            (mac, refusal(code.unwrap_or(0), &msg), code == Some(800003))
+        })
+        .collect()
+}
+
+/// A whole YMCS answer in words: its code if it has one, else its status.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn answer_error(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    text: &str,
+) -> Option<ProviderError> {
+    let body = serde_json::from_str(text).unwrap_or(Value::Null);
+    check(
+        &Answer {
+            status,
+            headers: headers.clone(),
+            body,
+            text: text.to_owned(),
+        },
+        "fuzz",
+    )
+    .err()
+}
+
 /// A 2xx answer without an error code is done; anything else in words.
 fn check(a: &Answer, url: &str) -> Result<(), ProviderError> {
     if let Some(code) = code_of(&a.body).filter(|c| *c != 0 && *c != 200) {
@@ -356,31 +406,7 @@ impl ProviderApi for Ymcs {
         if let Err(e) = check(&a, &format!("{}/v2/rps/addDevicesByMac", self.base)) {
             return all(e);
         }
-        // Per MAC: the errors the answer lists; the others are done.
-        let errors: Vec<(String, ProviderError, bool)> = a.body["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| {
-                let info = &e["errorInfo"];
-                let code = code_of(info).or_else(|| {
-                    info.as_str().and_then(|s| {
-                        s.split(|c: char| !c.is_ascii_digit())
-                            .find(|t| t.len() == 6)?
-                            .parse()
-                            .ok()
-                    })
-                });
-                let msg = message_of(info);
-                let msg = if msg.is_empty() {
-                    info.as_str().unwrap_or("").to_owned()
-                } else {
-                    msg
-                };
-                let mac = e["mac"].as_str().unwrap_or("").to_ascii_lowercase();
-                (mac, refusal(code.unwrap_or(0), &msg), code == Some(800003))
-            })
-            .collect();
+        let errors = batch_errors(&a.body);
         let mut out = Vec::with_capacity(rs.len());
         for r in rs {
             let mac = mac_id(r.mac);
