@@ -4,6 +4,8 @@
 
 use anyhow::bail;
 
+use super::{Phone, PhoneState, Simulated, Step};
+
 /// What a file says about firmware.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Hint {
@@ -64,6 +66,49 @@ pub(super) fn check_image(url: &str, status: u16, len: usize) -> anyhow::Result<
         bail!("firmware: {url} is empty");
     }
     Ok(())
+}
+
+impl Phone {
+    /// Follows a firmware hint to its image, fetches it with the phone's
+    /// pair and installs it: the version it reports from the next boot on.
+    pub(super) async fn install(
+        &self,
+        http: &reqwest::Client,
+        sim: &dyn Simulated,
+        hint: Hint,
+        state: &mut PhoneState,
+        steps: &mut Vec<Step>,
+    ) -> anyhow::Result<Option<String>> {
+        let (url, said) = match hint {
+            Hint::Image { url, version } => (url, version),
+            Hint::Pointer(u) => {
+                let (status, body, note_auth) = self
+                    .fetch(http, "firmware", &self.expand(&u), state, steps)
+                    .await?;
+                match sim.firmware_hint(&body, &[]) {
+                    Some(Hint::Image { url, version }) if status == 200 => {
+                        super::finish_note(steps, &note_auth, &[format!("the image {url}")]);
+                        (url, version)
+                    }
+                    _ => {
+                        super::finish_note(steps, &note_auth, &["no image to install".into()]);
+                        return Ok(None);
+                    }
+                }
+            }
+        };
+        let (status, image, note_auth) = self.fetch(http, "firmware", &url, state, steps).await?;
+        check_image(&url, status, image.len())?;
+        let Some(v) = version_of(said, image.as_bytes(), &url) else {
+            bail!("firmware: cannot tell the version of {url}");
+        };
+        super::finish_note(steps, &note_auth, &[format!("image of {v}")]);
+        if v == self.firmware {
+            return Ok(None);
+        }
+        state.firmware = Some(v.clone());
+        Ok(Some(v))
+    }
 }
 
 #[cfg(test)]

@@ -17,17 +17,20 @@ mod fanvil;
 mod firmware;
 mod gigaset;
 mod poly;
+mod report;
 mod snom;
 mod yealink;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context as _};
 use serde::{Deserialize, Serialize};
 use touchless_domain::Mac;
 use touchless_phones::{ConfigFile, PhoneModel};
+
+pub use report::{print_report, stage_times, Report, Step};
 
 /// What differs between vendors' phones in the simulator.
 trait Simulated: Sync {
@@ -107,29 +110,6 @@ impl PhoneState {
         std::fs::write(path, serde_json::to_vec_pretty(self)?)
             .with_context(|| format!("writing {}", path.display()))
     }
-}
-
-/// One HTTP exchange of a boot.
-#[derive(Clone, Debug, Serialize)]
-pub struct Step {
-    pub stage: &'static str,
-    pub method: &'static str,
-    pub url: String,
-    pub status: u16,
-    pub note: String,
-    pub millis: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub mac: String,
-    pub model: String,
-    pub steps: Vec<Step>,
-    pub ok: bool,
-    pub verdict: String,
-    /// The firmware this boot installed: the phone reboots with it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub installed: Option<String>,
 }
 
 pub struct Phone {
@@ -289,47 +269,6 @@ impl Phone {
             }
         }
         bail!("setting servers kept changing after 6 hops")
-    }
-
-    /// Follows a firmware hint to its image, fetches it with the phone's
-    /// pair and installs it: the version it reports from the next boot on.
-    async fn install(
-        &self,
-        http: &reqwest::Client,
-        sim: &dyn Simulated,
-        hint: firmware::Hint,
-        state: &mut PhoneState,
-        steps: &mut Vec<Step>,
-    ) -> anyhow::Result<Option<String>> {
-        let (url, said) = match hint {
-            firmware::Hint::Image { url, version } => (url, version),
-            firmware::Hint::Pointer(u) => {
-                let (status, body, note_auth) = self
-                    .fetch(http, "firmware", &self.expand(&u), state, steps)
-                    .await?;
-                match sim.firmware_hint(&body, &[]) {
-                    Some(firmware::Hint::Image { url, version }) if status == 200 => {
-                        finish_note(steps, &note_auth, &[format!("the image {url}")]);
-                        (url, version)
-                    }
-                    _ => {
-                        finish_note(steps, &note_auth, &["no image to install".into()]);
-                        return Ok(None);
-                    }
-                }
-            }
-        };
-        let (status, image, note_auth) = self.fetch(http, "firmware", &url, state, steps).await?;
-        firmware::check_image(&url, status, image.len())?;
-        let Some(v) = firmware::version_of(said, image.as_bytes(), &url) else {
-            bail!("firmware: cannot tell the version of {url}");
-        };
-        finish_note(steps, &note_auth, &[format!("image of {v}")]);
-        if v == self.firmware {
-            return Ok(None);
-        }
-        state.firmware = Some(v.clone());
-        Ok(Some(v))
     }
 
     fn expand(&self, url: &str) -> String {
@@ -619,28 +558,4 @@ fn apply(state: &mut PhoneState, settings: &[(String, String)]) -> Vec<String> {
 
 pub fn state_path(dir: &Path, mac: Mac) -> PathBuf {
     dir.join(format!("{mac}.json"))
-}
-
-pub fn print_report(r: &Report) {
-    for s in &r.steps {
-        let note = if s.note.is_empty() {
-            String::new()
-        } else {
-            format!("  {}", s.note)
-        };
-        println!(
-            "[{:<8}] {} {} -> {} ({:.1} ms){note}",
-            s.stage, s.method, s.url, s.status, s.millis
-        );
-    }
-    println!("{}: {}", if r.ok { "OK" } else { "FAILED" }, r.verdict);
-}
-
-/// The per-stage latencies of one boot (first request to last response).
-pub fn stage_times(r: &Report) -> HashMap<&'static str, Duration> {
-    let mut out: HashMap<&'static str, Duration> = HashMap::new();
-    for s in &r.steps {
-        *out.entry(s.stage).or_default() += Duration::from_secs_f64(s.millis / 1000.0);
-    }
-    out
 }

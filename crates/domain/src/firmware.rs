@@ -35,8 +35,12 @@ impl FirmwareImage {
             None => Some("use an http:// or https:// URL"),
             Some("") => Some("the URL names no host"),
             Some(_) if s.len() > 512 => Some("at most 512 characters"),
-            Some(_) if s.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-                Some("a URL holds no spaces or control characters")
+            // It goes into XML and `key = value` files as it is: printable
+            // ASCII only (RFC 3986; anything else is percent-encoded). A
+            // character XML 1.0 cannot carry (U+FFFF, found by fuzzing)
+            // would otherwise break the phone's file.
+            Some(_) if !s.bytes().all(|c| c.is_ascii_graphic()) => {
+                Some("a URL is printable ASCII without spaces: percent-encode anything else")
             }
             Some(_) => None,
         };
@@ -255,6 +259,8 @@ mod tests {
             FirmwareImage::parse("snomD785-10.1.175-SIP-r.bin"),
             Ok(FirmwareImage::File(_))
         ));
+        // The last two: the input `fuzz/` found (render_snom: U+FFFF in a
+        // URL made the Snom firmware file no XML at all), and its kind.
         for bad in [
             "ftp://x/a.bin",
             "../etc/passwd",
@@ -262,6 +268,8 @@ mod tests {
             ".hidden",
             "https://",
             "https://a b",
+            "https://DDDD999990='2\u{ffff}",
+            "https://h/\u{e4}.bin",
         ] {
             assert!(FirmwareImage::parse(bad).is_err(), "{bad}");
         }

@@ -16,113 +16,13 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use touchless_phones::ConfigFile;
 
-use crate::auth::{AuthError, Authenticator, Credentials, Presented, Verdict};
-use crate::contacts::ContactSink;
-use crate::directory::{DeviceEntry, Directory, ModelAuth, ZtprovSlot};
-use touchless_runtime::accesslog::{AccessLog, Entry};
-use touchless_runtime::metrics::{FileKind, Metrics};
-
-pub struct ProvState {
-    pub dir: Arc<Directory>,
-    pub auth: Authenticator,
-    pub access: AccessLog,
-    pub contacts: Arc<ContactSink>,
-    pub metrics: Arc<Metrics>,
-    /// `/readyz` fails once the view is staler than this.
-    ready_max_stale: std::time::Duration,
-    /// Compared against when nothing is expected, so a miss costs what a hit costs.
-    pub(crate) decoy: Credentials,
-    /// How long ztprov credentials still work after their first use.
-    ztprov_grace: chrono::Duration,
-    /// Where `/firmware/{file}` reads images from.
-    pub(crate) firmware_dir: std::path::PathBuf,
-}
-
-impl ProvState {
-    pub fn new(
-        dir: Arc<Directory>,
-        auth: Authenticator,
-        access: AccessLog,
-        contacts: Arc<ContactSink>,
-        metrics: Arc<Metrics>,
-        ztprov_grace: std::time::Duration,
-        ready_max_stale: std::time::Duration,
-    ) -> Self {
-        let decoy = Credentials::new(
-            "\u{0}decoy",
-            &touchless_runtime::secret::random_token(20),
-            auth.realm(),
-        );
-        ProvState {
-            dir,
-            auth,
-            access,
-            contacts,
-            metrics,
-            ready_max_stale,
-            decoy,
-            ztprov_grace: chrono::Duration::from_std(ztprov_grace)
-                .unwrap_or(chrono::Duration::minutes(10)),
-            firmware_dir: std::path::PathBuf::from("firmware"),
-        }
-    }
-
-    /// Where `/firmware/{file}` reads images from.
-    pub fn with_firmware_dir(mut self, dir: std::path::PathBuf) -> Self {
-        self.firmware_dir = dir;
-        self
-    }
-}
+use crate::auth::{AuthError, Presented, Verdict};
+use crate::directory::{DeviceEntry, ModelAuth, ZtprovSlot};
+use crate::logged::finish;
 
 pub use crate::body::Body;
-
-/// The handler for [`touchless_runtime::serve::run`]: no router, no boxing,
-/// no await for what phones fetch; only an upload (`PUT`, rare) is a boxed
-/// future, since it reads a body.
-pub fn handler(
-    state: Arc<ProvState>,
-) -> impl Fn(Request<hyper::body::Incoming>, &touchless_runtime::serve::Conn) -> Reply
-       + Clone
-       + Send
-       + Sync
-       + 'static {
-    move |req, conn| {
-        if req.uri().path().starts_with("/firmware/") {
-            Reply::Later(Box::pin(crate::images::serve(
-                Arc::clone(&state),
-                req,
-                conn.peer,
-            )))
-        } else if req.method() == Method::PUT {
-            Reply::Later(Box::pin(crate::upload::upload(
-                Arc::clone(&state),
-                req,
-                conn.peer,
-            )))
-        } else {
-            Reply::Now(Some(handle(&state, &req, conn.peer)))
-        }
-    }
-}
-
-/// The handler's answer: ready at once, or (an upload) after reading a body.
-pub enum Reply {
-    Now(Option<Response<Body>>),
-    Later(std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>>),
-}
-
-impl std::future::Future for Reply {
-    type Output = Response<Body>;
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Response<Body>> {
-        match self.get_mut() {
-            Reply::Now(r) => std::task::Poll::Ready(r.take().expect("a Reply is polled once")),
-            Reply::Later(f) => f.as_mut().poll(cx),
-        }
-    }
-}
+pub(crate) use crate::state::Outcome;
+pub use crate::state::ProvState;
 
 pub(crate) const MAX_PATH: usize = 1024;
 
@@ -131,118 +31,11 @@ enum Kind {
     Prov,
 }
 
-/// What a request resolved to, for the access and contact logs.
-pub(crate) struct Outcome {
-    /// Body length, known when the body is built (not re-parsed from headers).
-    pub(crate) bytes: usize,
-    pub(crate) user: Option<String>,
-    pub(crate) file: Option<ConfigFile>,
-    /// The file's MAC is a registered device (worth a full contact record).
-    pub(crate) known: bool,
-    /// Credentials were presented and refused (not a first challenge, not a
-    /// stale nonce).
-    pub(crate) refused: bool,
-    pub(crate) response: Response<Body>,
-}
-
-fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
+pub(crate) fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
     let started = st.metrics.prov.enabled().then(std::time::Instant::now);
     let now = chrono::Utc::now();
     let out = dispatch(st, req);
     finish(st, req, peer, started, now, out)
-}
-
-/// Logs a request (access log, contact log, metrics) and returns its answer.
-pub(crate) fn finish<B>(
-    st: &ProvState,
-    req: &Request<B>,
-    peer: SocketAddr,
-    started: Option<std::time::Instant>,
-    now: chrono::DateTime<chrono::Utc>,
-    out: Outcome,
-) -> Response<Body> {
-    let status = out.response.status().as_u16();
-    let peer = Some(peer);
-    let ua = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes());
-    let redacted = without_pair(req.uri().path());
-    if st.access.enabled() {
-        st.access.log(&Entry {
-            time: now.timestamp().max(0) as u64,
-            ip: peer.map(|p| p.ip()),
-            user: out.user.as_deref(),
-            method: req.method().as_str(),
-            uri: match &redacted {
-                Some(r) => r,
-                None => req
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/"),
-            },
-            version: version_str(req.version()),
-            status,
-            bytes: out.bytes,
-            referer: req.headers().get(header::REFERER).map(|v| v.as_bytes()),
-            user_agent: ua,
-        });
-    }
-    // The contact log wants every phone contact; the MAC comes from the file name
-    // or, for model-wide files, from the User-Agent.
-    let ua_str = ua.and_then(|u| std::str::from_utf8(u).ok()).unwrap_or("");
-    let (mac, known) = match out.file.and_then(|f| f.mac) {
-        Some(mac) => (Some(mac), out.known),
-        None => {
-            let mac = touchless_phones::parse_user_agent(ua_str).and_then(|u| u.mac);
-            (mac, mac.is_some_and(|m| st.dir.device(m).is_some()))
-        }
-    };
-    if let Some(mac) = mac {
-        st.contacts.record(
-            now,
-            mac,
-            known,
-            peer.map(|p| p.ip()),
-            ua_str,
-            redacted.as_deref().unwrap_or(req.uri().path()),
-            status,
-        );
-    }
-    if let Some(t) = started {
-        let kind = match out.file {
-            None => FileKind::Other,
-            Some(_) if req.uri().path().starts_with("/ztprov/") => FileKind::Ztprov,
-            Some(f) if f.mac.is_some() => FileKind::Device,
-            Some(_) => FileKind::Model,
-        };
-        st.metrics.prov.record(kind, status, t.elapsed());
-        if out.refused {
-            st.metrics.prov.auth_failed();
-        }
-    }
-    out.response
-}
-
-/// A path with a pair in it, as the logs show it: the pair is a secret, so
-/// `/ztprov/{user}/{pass}/{name}` becomes `/ztprov/<pair>/{name}`. `None`
-/// for every other path (no allocation on the usual path).
-fn without_pair(path: &str) -> Option<String> {
-    let (kind, rest) = path
-        .strip_prefix("/ztprov/")
-        .map(|r| ("/ztprov/", r))
-        .or_else(|| path.strip_prefix("/prov/").map(|r| ("/prov/", r)))?;
-    if !rest.contains('/') {
-        return None;
-    }
-    let name = rest.rsplit('/').next().unwrap_or("");
-    Some(format!("{kind}<pair>/{name}"))
-}
-
-fn version_str(v: http::Version) -> &'static str {
-    match v {
-        http::Version::HTTP_10 => "HTTP/1.0",
-        http::Version::HTTP_2 => "HTTP/2.0",
-        _ => "HTTP/1.1",
-    }
 }
 
 pub(crate) fn plain(status: StatusCode, msg: &'static str) -> Outcome {

@@ -17,9 +17,10 @@ use crate::auth::Verdict;
 use crate::body::FileBody;
 use crate::directory::ModelAuth;
 use crate::handler::{
-    challenge, finish, not_allowed, plain, presented, refused, split_pair, Body, Outcome,
-    ProvState, MAX_PATH,
+    challenge, not_allowed, plain, presented, refused, split_pair, Body, Outcome, ProvState,
+    MAX_PATH,
 };
+use crate::logged::finish;
 
 /// `GET|HEAD /firmware/…`. Off the hot path of configuration files: a
 /// boxed future, since it opens a file.

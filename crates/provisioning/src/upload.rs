@@ -10,9 +10,10 @@ use http::{header, Request, Response, StatusCode};
 use crate::auth::Verdict;
 use crate::directory::DeviceEntry;
 use crate::handler::{
-    challenge, finish, not_allowed, plain, presented, refused, split_pair, Body, Outcome,
-    ProvState, MAX_PATH,
+    challenge, not_allowed, plain, presented, refused, split_pair, Body, Outcome, ProvState,
+    MAX_PATH,
 };
+use crate::logged::finish;
 use touchless_phones::ConfigFile;
 
 /// An upload's body is read up to this many bytes; a Poly phone's logs

@@ -15,7 +15,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::limits::Limits;
-use crate::provisioning::{self, ProvState};
+use crate::provisioning::ProvState;
 use crate::redirect::RedirectState;
 use crate::render::Renderer;
 use crate::tasks::{TaskStatus, Tasks};
@@ -238,7 +238,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
             prov_listener,
             prov_tls,
             Arc::new(Limits::new(&cfg.limits)),
-            provisioning::handler(Arc::clone(&prov)),
+            touchless_provisioning::handler(Arc::clone(&prov)),
             rx.clone(),
         )),
         tokio::spawn(serve::run(

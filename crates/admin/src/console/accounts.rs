@@ -12,23 +12,10 @@ use touchless_api::users as api;
 use touchless_domain::{ConsoleRole, TenantId, UserName};
 use touchless_store::AuditFilter;
 
-use super::respond::{audit, internal, plain, refusal, render, Refusal};
+use super::respond::{audit, internal, plain, refusal, render};
 use super::session::{verify_password, NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
-
-/// Pages only the installation's admins may open; to anyone else they do
-/// not exist.
-fn admins_only(v: &Viewer) -> Result<(), Refusal> {
-    if v.is_admin() {
-        Ok(())
-    } else {
-        Err(Refusal::Said(
-            StatusCode::NOT_FOUND,
-            "There is no such page.".into(),
-        ))
-    }
-}
 
 #[derive(Deserialize, Default)]
 pub struct AuditQuery {
@@ -43,7 +30,7 @@ pub async fn audit_log(
     v: Viewer,
     Query(q): Query<AuditQuery>,
 ) -> Response {
-    if let Err(r) = admins_only(&v) {
+    if let Err(r) = v.admins_only() {
         return r.into_response();
     }
     let pick = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -94,7 +81,7 @@ async fn users_page(
 }
 
 pub async fn users(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response {
-    if let Err(r) = admins_only(&v) {
+    if let Err(r) = v.admins_only() {
         return r.into_response();
     }
     users_page(&st, &v, "", None, StatusCode::OK).await
@@ -123,7 +110,7 @@ pub async fn add_user(
     State(st): State<Arc<ConsoleState>>,
     Posted(v, f): Posted<AddUser>,
 ) -> Response {
-    if let Err(r) = admins_only(&v) {
+    if let Err(r) = v.admins_only() {
         return r.into_response();
     }
     let req = match new_user(f) {
@@ -172,7 +159,7 @@ pub async fn reset_password(
     Path(name): Path<String>,
     Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if let Err(r) = admins_only(&v) {
+    if let Err(r) = v.admins_only() {
         return r.into_response();
     }
     let Ok(name) = UserName::parse(&name) else {
@@ -210,7 +197,7 @@ pub async fn remove_user(
     Path(name): Path<String>,
     Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if let Err(r) = admins_only(&v) {
+    if let Err(r) = v.admins_only() {
         return r.into_response();
     }
     let Ok(name) = UserName::parse(&name) else {

@@ -13,21 +13,10 @@ use touchless_api::firmware as api;
 use touchless_domain::{FirmwareVersion, Mac, PolicyScope, TenantId};
 use touchless_phones::PhoneModel;
 
-use super::respond::{audit, internal, plain, refusal, render, Refusal};
+use super::respond::{audit, internal, plain, refusal, render};
 use super::session::{NoFields, Posted, Viewer};
 use super::ConsoleState;
 use crate::admin;
-
-fn admins_only(v: &Viewer) -> Result<(), Refusal> {
-    if v.is_admin() {
-        Ok(())
-    } else {
-        Err(Refusal::Said(
-            StatusCode::NOT_FOUND,
-            "There is no such page.".into(),
-        ))
-    }
-}
 
 /// The page, with what the last action says and, after a refused form,
 /// what was typed.
@@ -65,7 +54,7 @@ async fn page(
 }
 
 pub async fn firmware(State(st): State<Arc<ConsoleState>>, v: Viewer) -> Response {
-    if let Err(r) = admins_only(&v) {
+    if let Err(r) = v.admins_only() {
         return r.into_response();
     }
     page(&st, &v, "", None, StatusCode::OK).await
@@ -149,7 +138,7 @@ pub async fn set(
     State(st): State<Arc<ConsoleState>>,
     Posted(v, f): Posted<PolicyForm>,
 ) -> Response {
-    if let Err(r) = admins_only(&v) {
+    if let Err(r) = v.admins_only() {
         return r.into_response();
     }
     let new = match request(&f)
@@ -186,7 +175,7 @@ pub async fn remove(
     Path(id): Path<i64>,
     Posted(v, _): Posted<NoFields>,
 ) -> Response {
-    if let Err(r) = admins_only(&v) {
+    if let Err(r) = v.admins_only() {
         return r.into_response();
     }
     match st.admin.store.delete_firmware_policy(id).await {

@@ -82,6 +82,19 @@ impl Viewer {
         self.user.role == ConsoleRole::Admin
     }
 
+    /// For pages only the installation's admins may open: to anyone else
+    /// they do not exist.
+    pub(super) fn admins_only(&self) -> Result<(), super::respond::Refusal> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(super::respond::Refusal::Said(
+                http::StatusCode::NOT_FOUND,
+                "There is no such page.".into(),
+            ))
+        }
+    }
+
     /// Whether this account may see `tenant`'s things.
     pub fn sees(&self, tenant: &touchless_domain::TenantId) -> bool {
         self.is_admin() || self.user.tenant.as_ref() == Some(tenant)

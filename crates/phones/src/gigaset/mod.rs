@@ -174,7 +174,10 @@ impl PhoneVendor for Gigaset {
         let ua = ua.trim_matches('"');
         let rest = strip_prefix_ci(ua, "gigaset ")?;
         let (model, rest) = rest.split_once('/')?;
-        let model = self.parse_model(model)?;
+        // The bases' form names a base: a desk phone never sends it (it
+        // sends its platform's, above), so a desk model here is no phone
+        // of ours (found by fuzzing: it was read as that desk phone).
+        let model = self.parse_model(model).filter(|m| !desk(*m))?;
         let mut parts = rest.split(';');
         let version = parts.next()?;
         let firmware = version.split('+').next()?;

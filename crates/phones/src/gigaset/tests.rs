@@ -151,3 +151,17 @@ proptest::proptest! {
         let _ = GIGASET.parse_user_agent(&s);
     }
 }
+
+/// The input `fuzz/` found (user_agents): a desk phone's model in the
+/// bases' form was read as that desk phone, whose own form then did not
+/// read back. The bases' form names bases only.
+#[test]
+fn the_bases_user_agent_form_names_bases_only() {
+    assert!(GIGASET
+        .parse_user_agent("Gigaset gigasetP855/.snomM9000;F827C2C0E005")
+        .is_none());
+    let u = GIGASET
+        .parse_user_agent("Gigaset N870 IP PRO/83.V2.11.0+build.a546b91;7C2F80E0D605")
+        .unwrap();
+    assert_eq!(u.model.as_str(), "gigasetN870");
+}

@@ -1,0 +1,10 @@
+//! The fanvil format's property: fuzzed values rendered into a device file
+//! (and its firmware file) read back exactly, with no setting added or lost.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use touchless_fuzz::{check, exact, xml, Input};
+
+fuzz_target!(|i: Input| {
+    check("fanvilX4U", "0C383E123456", &i, xml, exact);
+});
