@@ -52,11 +52,14 @@ fn files(r: &Renderer, p: &Phone) -> (String, Option<String>) {
     (device, fw)
 }
 
+/// Whether a vendor's device file and firmware file carry the step.
+type Check = dyn Fn(&str, Option<&str>) -> bool;
+
 #[test]
 fn each_vendor_names_the_next_image_and_nothing_at_the_target() {
     let r = Renderer::new(None).unwrap();
     let escaped = "https://fw.example.com/img/next&amp;1.bin";
-    let cases: &[(&str, &str, &dyn Fn(&str, Option<&str>) -> bool)] = &[
+    let cases: &[(&str, &str, &Check)] = &[
         ("snomD785", "000413AABBCC", &|_d, fw| {
             fw.is_some_and(|f| f.contains(&format!("<firmware perm=\"R\">{escaped}</firmware>")))
         }),
