@@ -6,6 +6,8 @@ use touchless_domain::Mac;
 use crate::{Firmware, FirmwareStep, Phone, PhoneModel, Renderer, TenantFacts};
 
 const URL: &str = "https://fw.example.com/img/next&1.bin";
+/// [`URL`] as XML carries it.
+const ESCAPED: &str = "https://fw.example.com/img/next&amp;1.bin";
 
 fn phone(model: &str, mac: &str, firmware: Option<Firmware>) -> Phone<'static> {
     Phone {
@@ -58,27 +60,26 @@ type Check = dyn Fn(&str, Option<&str>) -> bool;
 #[test]
 fn each_vendor_names_the_next_image_and_nothing_at_the_target() {
     let r = Renderer::new(None).unwrap();
-    let escaped = "https://fw.example.com/img/next&amp;1.bin";
     let cases: &[(&str, &str, &Check)] = &[
         ("snomD785", "000413AABBCC", &|_d, fw| {
-            fw.is_some_and(|f| f.contains(&format!("<firmware perm=\"R\">{escaped}</firmware>")))
+            fw.is_some_and(|f| f.contains(&format!("<firmware perm=\"R\">{ESCAPED}</firmware>")))
         }),
         ("gigasetP810", "000413AABBCD", &|_d, fw| {
-            fw.is_some_and(|f| f.contains(escaped))
+            fw.is_some_and(|f| f.contains(ESCAPED))
         }),
         ("yealinkT46S", "805EC0123456", &|d, fw| {
             fw.is_none() && d.contains(&format!("static.firmware.url = {URL}\n"))
         }),
         ("fanvilX6U", "0C383E123456", &|d, fw| {
             fw.is_none()
-                && d.contains(&format!("<Auto_Image_URL>{escaped}</Auto_Image_URL>"))
+                && d.contains(&format!("<Auto_Image_URL>{ESCAPED}</Auto_Image_URL>"))
                 && d.contains("<Download_Mode>1</Download_Mode>")
         }),
         ("gigasetN870", "7C2F80123456", &|d, fw| {
-            fw.is_none() && d.contains(&format!("<file version=\"2.0.1\" url=\"{escaped}\"/>"))
+            fw.is_none() && d.contains(&format!("<file version=\"2.0.1\" url=\"{ESCAPED}\"/>"))
         }),
         ("polyVVX450", "0004F2123456", &|_d, fw| {
-            fw.is_some_and(|f| f.contains(&format!("APP_FILE_PATH=\"{escaped}\"")))
+            fw.is_some_and(|f| f.contains(&format!("APP_FILE_PATH=\"{ESCAPED}\"")))
         }),
     ];
     for (model, mac, check) in cases {
