@@ -51,16 +51,7 @@ fn step(s: &str) -> anyhow::Result<Stage> {
     let (v, image) = s
         .split_once('=')
         .ok_or_else(|| anyhow::anyhow!("step {s:?} must look like VERSION=URL or VERSION=FILE"))?;
-    Ok(stage(FirmwareVersion::parse(v)?, image))
-}
-
-fn stage(version: FirmwareVersion, image: &str) -> Stage {
-    let url = image.contains("://");
-    Stage {
-        version,
-        url: url.then(|| image.to_owned()),
-        file: (!url).then(|| image.to_owned()),
-    }
+    Ok(Stage::of(FirmwareVersion::parse(v)?, image))
 }
 
 fn image(s: &Stage) -> &str {

@@ -25,6 +25,20 @@ pub struct Stage {
     pub file: Option<String>,
 }
 
+impl Stage {
+    /// A version and an image written as people write it: a URL
+    /// (`http://…`, `https://…`) or else a file name. What the CLI's flags and
+    /// the console's form both read; the API checks the image.
+    pub fn of(version: FirmwareVersion, image: &str) -> Stage {
+        let url = image.contains("://");
+        Stage {
+            version,
+            url: url.then(|| image.to_owned()),
+            file: (!url).then(|| image.to_owned()),
+        }
+    }
+}
+
 /// `PUT /firmware/policies`: creates the policy of (scope, model), or
 /// replaces it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]

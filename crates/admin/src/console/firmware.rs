@@ -84,15 +84,6 @@ pub struct PolicyForm {
 /// The labels the form shows for the API's fields.
 const LABELS: &[(&str, &str)] = &[("scope", "For"), ("target", "Image"), ("steps", "Steps")];
 
-fn stage(version: FirmwareVersion, image: &str) -> api::Stage {
-    let url = image.contains("://");
-    api::Stage {
-        version,
-        url: url.then(|| image.to_owned()),
-        file: (!url).then(|| image.to_owned()),
-    }
-}
-
 /// The form as the API's request, or what is wrong with it in words.
 fn request(f: &PolicyForm) -> Result<api::PutPolicy, String> {
     let model = PhoneModel::parse(f.model.trim()).map_err(|e| format!("Model: {e}"))?;
@@ -122,14 +113,14 @@ fn request(f: &PolicyForm) -> Result<api::PutPolicy, String> {
             .split_once('=')
             .ok_or_else(|| format!("Steps: \"{line}\" is not VERSION=URL or VERSION=FILE."))?;
         let v = FirmwareVersion::parse(v.trim()).map_err(|e| format!("Steps: {e}"))?;
-        steps.push(stage(v, image.trim()));
+        steps.push(api::Stage::of(v, image.trim()));
     }
     Ok(api::PutPolicy {
         scope,
         tenant,
         mac,
         model,
-        target: stage(version, f.image.trim()),
+        target: api::Stage::of(version, f.image.trim()),
         steps,
     })
 }
