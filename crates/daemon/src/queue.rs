@@ -40,6 +40,9 @@ pub struct Daemon {
     /// Identifies this process's leases.
     pub(super) node: String,
     pub(super) wake: Notify,
+    /// A worker finished a call: its queue has room again (see
+    /// `Distributor::wake`).
+    pub(super) room: Notify,
     clients: Mutex<HashMap<String, Client>>,
     /// A provider that answered 429 is left alone by every worker until then.
     paused: Mutex<HashMap<String, Instant>>,
@@ -147,6 +150,7 @@ impl Daemon {
             public_url: public_url.to_owned(),
             node,
             wake: Notify::new(),
+            room: Notify::new(),
             clients: Mutex::new(HashMap::new()),
             paused: Mutex::new(HashMap::new()),
             held: Mutex::new(HashSet::new()),

@@ -184,6 +184,36 @@ async fn registers_200_devices_at_our_own_redirection_service_and_deregisters_th
     app.stop().await;
 }
 
+/// With every queue full, the distributor claims again as soon as the
+/// workers have made room, not at its next poll: here the poll is an hour
+/// away and the queue holds 4 of 40 events.
+#[tokio::test]
+async fn a_full_queue_is_refilled_when_its_worker_makes_room_not_at_the_next_poll() {
+    let mut app = spawn_app_with(|c| {
+        fast(c);
+        c.daemon.poll_ms = 3_600_000;
+        c.daemon.queuenum = 1;
+        c.daemon.queuecap = 4;
+    })
+    .await;
+    devices(&app, 40).await;
+    let (key, secret) = own_redirect_account(&app, "write").await;
+    provider(
+        &app,
+        "local",
+        &format!("{}/api/v1/", app.redirect),
+        &key,
+        &secret,
+        None,
+    )
+    .await;
+    let (s, v) = app.post("/devices/register", json!({"all": true})).await;
+    assert_eq!((s, v["queued"].as_u64()), (StatusCode::ACCEPTED, Some(40)));
+    let list = settle(&app).await;
+    assert!(list.iter().all(|d| d["status"] == "registered"), "{list:?}");
+    app.stop().await;
+}
+
 // Several worker threads and a fake with latency: writes for one MAC could
 // overlap here if the queue let them, so "no overlap" below can fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
