@@ -86,6 +86,10 @@ impl SqliteStore {
         self.transaction(false, f).await
     }
 
+    /// Nothing to do after an enqueue: SQLite plans the claim as a walk of
+    /// the oldest events whatever the table holds (see the PostgreSQL side).
+    pub(crate) async fn after_enqueue(&self, _queued: usize) {}
+
     /// A write transaction for the logs: no generation bump, no change hint.
     pub(crate) async fn append<T, F>(&self, f: F) -> Result<T>
     where

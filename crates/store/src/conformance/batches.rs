@@ -126,3 +126,47 @@ pub async fn outcomes_are_recorded_in_batches(s: &dyn Store) {
         "nothing to record"
     );
 }
+
+/// A backlog far larger than a claim (enough that PostgreSQL refreshes the
+/// queue's statistics) is claimed oldest first, a batch at a time, and a
+/// device's second event waits while its first runs.
+pub async fn a_backlog_is_claimed_oldest_first_a_batch_at_a_time(s: &dyn Store) {
+    s.create_tenant(&super::new_tenant("acme")).await.unwrap();
+    let news: Vec<_> = (0..1500u32)
+        .map(|i| super::new_device(&format!("000413{i:06X}"), "acme"))
+        .collect();
+    let devices = s.create_devices(&news).await.unwrap();
+    let issue = |from: u32| -> Vec<_> {
+        devices
+            .iter()
+            .zip(from..)
+            .map(|(d, n)| issued(d.mac, creds(n)))
+            .collect()
+    };
+    let first = s.enqueue(Action::Register, &issue(0)).await.unwrap();
+    // Each device's second event: a newer register with other credentials.
+    let second = s.enqueue(Action::Register, &issue(10_000)).await.unwrap();
+    assert_eq!((first.len(), second.len()), (1500, 1500));
+    let lease = std::time::Duration::from_secs(60);
+    let a = s.claim_events("a", 1000, lease).await.unwrap();
+    assert_eq!(
+        a.iter().map(|e| e.id).collect::<Vec<_>>(),
+        first[..1000],
+        "the oldest 1,000, in order"
+    );
+    let b = s.claim_events("a", 1000, lease).await.unwrap();
+    assert_eq!(
+        b.iter().map(|e| e.id).collect::<Vec<_>>(),
+        first[1000..],
+        "then the rest of the first events; no second event while its first runs"
+    );
+    let done: Vec<(i64, Outcome)> = first[..10].iter().map(|id| (*id, Outcome::Done)).collect();
+    assert_eq!(s.finish_events("a", &done).await.unwrap(), 10);
+    let c = s.claim_events("a", 1000, lease).await.unwrap();
+    assert_eq!(
+        c.iter().map(|e| e.id).collect::<Vec<_>>(),
+        second[..10],
+        "a second event once its first is done"
+    );
+    assert!(c.iter().all(|e| e.state == EventState::Running));
+}

@@ -50,7 +50,7 @@ macro_rules! conformance_tests {
             phones_see_enabled_endpoints_only tenants_keep_their_prov_scope
             event_outcomes_do_not_change_what_is_served a_late_older_event_does_not_overwrite_the_newest
             changes_since_reads_only_what_changed bulk_removal_is_all_or_nothing
-            outcomes_are_recorded_in_batches accounts_sessions_and_audit
+            outcomes_are_recorded_in_batches a_backlog_is_claimed_oldest_first_a_batch_at_a_time accounts_sessions_and_audit
             firmware_policies_apply_and_phones_report);
     };
     (@cases $make:path; $($case:ident)*) => {

@@ -98,10 +98,13 @@ macro_rules! queue_store {
 
             async fn enqueue(&self, action: Action, items: &[Issued]) -> Result<Vec<i64>> {
                 let items = items.to_vec();
-                self.write(move |c| {
-                    Box::pin(async move { enqueue_in(c, action, &items, be::now()).await })
-                })
-                .await
+                let ids = self
+                    .write(move |c| {
+                        Box::pin(async move { enqueue_in(c, action, &items, be::now()).await })
+                    })
+                    .await?;
+                self.after_enqueue(ids.len()).await;
+                Ok(ids)
             }
 
             async fn claim_events(
