@@ -58,6 +58,21 @@ pub(crate) async fn provider(
     assert!(v.get("secret").is_none(), "the secret is never returned");
 }
 
+/// The provider `local`: a write key of a new company at this node's own
+/// redirection service.
+pub(crate) async fn local_provider(app: &TestApp) {
+    let (key, secret) = own_redirect_account(app, "write").await;
+    provider(
+        app,
+        "local",
+        &format!("{}/api/v1/", app.redirect),
+        &key,
+        &secret,
+        None,
+    )
+    .await;
+}
+
 pub(crate) async fn own_redirect_account(app: &TestApp, role: &str) -> (String, String) {
     let (_, c) = app
         .post("/redirect/companies", json!({"name": "Acme Telecom"}))
@@ -75,16 +90,7 @@ pub(crate) async fn own_redirect_account(app: &TestApp, role: &str) -> (String, 
 async fn registers_200_devices_at_our_own_redirection_service_and_deregisters_them() {
     let mut app = spawn_app_with(fast).await;
     let macs = devices(&app, 200).await;
-    let (key, secret) = own_redirect_account(&app, "write").await;
-    provider(
-        &app,
-        "local",
-        &format!("{}/api/v1/", app.redirect),
-        &key,
-        &secret,
-        None,
-    )
-    .await;
+    local_provider(&app).await;
 
     let (s, v) = app.post("/devices/register", json!({"all": true})).await;
     assert_eq!(
@@ -197,16 +203,7 @@ async fn a_full_queue_is_refilled_when_its_worker_makes_room_not_at_the_next_pol
     })
     .await;
     devices(&app, 40).await;
-    let (key, secret) = own_redirect_account(&app, "write").await;
-    provider(
-        &app,
-        "local",
-        &format!("{}/api/v1/", app.redirect),
-        &key,
-        &secret,
-        None,
-    )
-    .await;
+    local_provider(&app).await;
     let (s, v) = app.post("/devices/register", json!({"all": true})).await;
     assert_eq!((s, v["queued"].as_u64()), (StatusCode::ACCEPTED, Some(40)));
     let list = settle(&app).await;

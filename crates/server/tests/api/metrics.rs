@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::daemon::{devices, fast, own_redirect_account, provider, settle};
+use crate::daemon::{devices, fast, local_provider, settle};
 use crate::helpers::*;
 
 /// A scrape, read by a parser that is not ours.
@@ -96,16 +96,7 @@ async fn counters_move_by_what_phones_and_the_queue_did() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // The queue: three registrations at our own redirection service.
-    let (key, secret) = own_redirect_account(&app, "write").await;
-    provider(
-        &app,
-        "local",
-        &format!("{}/api/v1/", app.redirect),
-        &key,
-        &secret,
-        None,
-    )
-    .await;
+    local_provider(&app).await;
     let (s, _) = app.post("/devices/register", json!({"all": true})).await;
     assert_eq!(s, StatusCode::ACCEPTED);
     settle(&app).await;
