@@ -89,8 +89,8 @@ fn lock(p: &Mutex<Placement>) -> std::sync::MutexGuard<'_, Placement> {
 }
 
 /// The distributor (a [`Task`]): claims due events (leasing them to this
-/// node) and hands each to the worker queue its MAC hashes to, so one
-/// device's events never overlap. It wakes on the poll interval, on
+/// node) and hands each to a worker queue ([`Placement`]), so one device's
+/// events never overlap. It wakes on the poll interval, on
 /// [`Daemon::notify`], or at once while claims keep returning events.
 ///
 /// At a stop the workers finish the event in hand but start no new one:
@@ -108,8 +108,8 @@ pub struct Distributor {
     stop_workers: watch::Sender<bool>,
     /// The last claim returned events: more may be due right away.
     more: bool,
-    /// The last round found every queue full: claim again as soon as the
-    /// workers have made room, not at the next poll.
+    /// The last round found the queues (nearly) full: claim again as soon
+    /// as the workers have made room, not at the next poll.
     full: bool,
 }
 
@@ -117,6 +117,13 @@ impl Distributor {
     /// Room left in the queues, in events.
     fn free(&self) -> usize {
         self.senders.iter().map(|s| s.capacity()).sum()
+    }
+
+    /// Whether less than a quarter of the queues' room is left: the next
+    /// claim waits for room for a batch (see `wake`).
+    fn nearly_full(&self) -> bool {
+        let total = self.senders.len() * self.daemon.cfg.queuecap.max(1);
+        self.free() * 4 < total
     }
 
     /// Takes back this node's old leases, then starts the workers.
@@ -209,13 +216,12 @@ impl Task for Distributor {
         }
         let poll = tokio::time::sleep(Duration::from_millis(self.daemon.cfg.poll_ms));
         tokio::pin!(poll);
-        let total = self.senders.len() * self.daemon.cfg.queuecap.max(1);
         loop {
             tokio::select! {
                 _ = &mut poll => return,
                 _ = self.daemon.wake.notified() => return,
                 _ = self.daemon.room.notified(), if self.full => {
-                    if self.free() * 4 >= total {
+                    if !self.nearly_full() {
                         return;
                     }
                 }
@@ -225,14 +231,11 @@ impl Task for Distributor {
 
     async fn work(&mut self) -> anyhow::Result<()> {
         self.more = false;
-        let free = self.free();
-        // Nearly full counts as full: the next claim waits for room for a
-        // batch (see `wake`).
-        let total = self.senders.len() * self.daemon.cfg.queuecap.max(1);
-        self.full = free * 4 < total;
+        self.full = self.nearly_full();
         if self.full {
             return Ok(());
         }
+        let free = self.free();
         let lease = Duration::from_secs(self.daemon.cfg.lease_secs);
         let lease_until = Instant::now() + lease;
         let claiming = Instant::now();
