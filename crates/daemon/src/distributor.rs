@@ -108,9 +108,6 @@ pub struct Distributor {
     stop_workers: watch::Sender<bool>,
     /// The last claim returned events: more may be due right away.
     more: bool,
-    /// The last round found the queues (nearly) full: claim again as soon
-    /// as the workers have made room, not at the next poll.
-    full: bool,
 }
 
 impl Distributor {
@@ -198,7 +195,6 @@ impl Distributor {
             keeper: Some(keeper),
             stop_workers,
             more: true,
-            full: false,
         }
     }
 }
@@ -216,11 +212,12 @@ impl Task for Distributor {
         }
         let poll = tokio::time::sleep(Duration::from_millis(self.daemon.cfg.poll_ms));
         tokio::pin!(poll);
+        let full = self.nearly_full();
         loop {
             tokio::select! {
                 _ = &mut poll => return,
                 _ = self.daemon.wake.notified() => return,
-                _ = self.daemon.room.notified(), if self.full => {
+                _ = self.daemon.room.notified(), if full => {
                     if !self.nearly_full() {
                         return;
                     }
@@ -231,8 +228,7 @@ impl Task for Distributor {
 
     async fn work(&mut self) -> anyhow::Result<()> {
         self.more = false;
-        self.full = self.nearly_full();
-        if self.full {
+        if self.nearly_full() {
             return Ok(());
         }
         let free = self.free();

@@ -21,13 +21,13 @@ pub(crate) fn finish<B>(
     out: Outcome,
 ) -> Response<Body> {
     let status = out.response.status().as_u16();
-    let peer = Some(peer);
+    let ip = Some(peer.ip());
     let ua = req.headers().get(header::USER_AGENT).map(|v| v.as_bytes());
     let redacted = without_pair(req.uri().path());
     if st.access.enabled() {
         st.access.log(&Entry {
             time: now.timestamp().max(0) as u64,
-            ip: peer.map(|p| p.ip()),
+            ip,
             user: out.user.as_deref(),
             method: req.method().as_str(),
             uri: match &redacted {
@@ -60,7 +60,7 @@ pub(crate) fn finish<B>(
             now,
             mac,
             known,
-            peer.map(|p| p.ip()),
+            ip,
             ua_str,
             redacted.as_deref().unwrap_or(req.uri().path()),
             status,

@@ -10,8 +10,8 @@ use http::{Method, Request, Response};
 use crate::handler::{handle, Body, ProvState};
 
 /// The handler for [`touchless_runtime::serve::run`]: no router, no boxing,
-/// no await for what phones fetch; only an upload (`PUT`, rare) is a boxed
-/// future, since it reads a body.
+/// no await for what phones fetch; only an upload (`PUT`, rare: it reads a
+/// body) and a firmware image (it opens a file) are boxed futures.
 pub fn handler(
     state: Arc<ProvState>,
 ) -> impl Fn(Request<hyper::body::Incoming>, &touchless_runtime::serve::Conn) -> Reply
@@ -38,7 +38,7 @@ pub fn handler(
     }
 }
 
-/// The handler's answer: ready at once, or (an upload) after reading a body.
+/// The handler's answer: ready at once, or later (an upload, an image).
 pub enum Reply {
     Now(Option<Response<Body>>),
     Later(std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>>),
