@@ -243,7 +243,8 @@ pub struct Contact {
     pub user_agent: String,
     pub path: String,
     pub status: u16,
-    /// How many identical requests this row stands for (within one flush window).
+    /// How many identical requests this row stands for (within one flush
+    /// interval; for repeats, since the row before).
     pub hits: u32,
 }
 
