@@ -221,8 +221,8 @@ pub struct ContactsQuery {
 
 /// A request of a phone to the provisioning server. Identical requests within
 /// one flush interval are one contact with a hit count; repeats of a contact
-/// written in the last twelve intervals (a minute by default) wait and are
-/// one contact a minute, `at` being the last of them.
+/// written lately (six to twelve intervals, 30 to 60 s by default) wait and
+/// are one contact then, `at` being the last of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Contact {
     pub at: DateTime<Utc>,
