@@ -15,7 +15,8 @@ mod fake_sraps;
 
 use std::time::{Duration, Instant};
 
-/// The allocator `touchless` runs with (`src/main.rs`): the server runs in
+/// The allocator `touchless` runs with (`src/main.rs`, which also turns
+/// transparent huge pages off, as `main` does here): the server runs in
 /// this process, and glibc's malloc alone cost a sixth of its CPU here.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -184,6 +185,8 @@ async fn stages(admin: &Admin, url: &str) {
 
 #[tokio::main]
 async fn main() {
+    // SAFETY: integer arguments only; it changes a flag of this process.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     let n: usize = env("N", 10_000);
     let latency = Duration::from_millis(env("LATENCY_MS", 20));
     let list: String = env("CONCURRENCY", "16,64,256".to_owned());
