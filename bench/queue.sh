@@ -7,7 +7,7 @@
 #   bench/queue.sh                                   # SQLite, fresh data folder
 #   DB=postgres bench/queue.sh                       # PostgreSQL, fresh database qbench
 #   TOUCHLESS_BIN=/tmp/old/touchless bench/queue.sh  # another build, for before/after
-#   QUEUENUM=16 bench/queue.sh                       # more workers than the default 4
+#   QUEUENUM=32 bench/queue.sh                       # more workers than the default 16
 #   QUEUE_LOG=/tmp/q.log TOUCHLESS_LOG=sqlx=debug N=200 bench/queue.sh   # every statement, to count them per event
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -216,7 +216,7 @@ impl Default for DaemonConfig {
         DaemonConfig {
             enabled: true,
             bootstrap_local_provider: true,
-            queuenum: 8,
+            queuenum: 16,
             queuecap: 100,
             max_attempts: 8,
             backoff_base_ms: 2000,
