@@ -4,11 +4,11 @@
 //! Identical requests (same MAC, source, agent, path and status) within one
 //! interval become one row with a hit count, and repeats of a contact written
 //! lately (in the last half to whole of [`REPEAT_INTERVALS`] intervals, a
-//! minute by default) wait and are summed into one row then. That keeps a boot storm, a phone in a
-//! retry loop or one that polls from turning the contact log into a second
-//! access log, while every distinct event is still recorded within one
-//! interval. Handlers add to a map under a mutex (a lookup, no allocation for
-//! a repeat); a task swaps the map out and writes it.
+//! minute by default) wait and are summed into one row then. That keeps a
+//! boot storm, a phone in a retry loop or one that polls from turning the
+//! contact log into a second access log, while every distinct event is still
+//! recorded within one interval. Handlers add to a map under a mutex (a
+//! lookup, no allocation for a repeat); a task swaps the map out and writes it.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -34,9 +34,10 @@ const TOMBSTONES_KEPT: u64 = 1_000_000;
 const MAX_PENDING: usize = 200_000;
 /// A contact written in the last half to whole of this many flush intervals
 /// is not written again at once when it repeats: its repeats are summed and
-/// written once that time is up. With 10,000 phones fetching all the time, writing every
-/// one each interval kept the writer busy for 50 ms every 5 s, on the cores
-/// that serve phones, and doubled the 99th percentile of their waits.
+/// written once that time is up. With 10,000 phones fetching all the time,
+/// writing every one each interval kept the writer busy for 50 ms every 5 s,
+/// on the cores that serve phones, and raised the 99th percentile of their
+/// waits by a quarter.
 pub const REPEAT_INTERVALS: u32 = 12;
 /// Requests naming a MAC that is not registered, recorded per flush interval;
 /// the rest are only counted. Enough to see that an unregistered phone did
