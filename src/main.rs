@@ -218,19 +218,8 @@ enum ConfigCmd {
     Show,
 }
 
-/// mimalloc asks the kernel for transparent huge pages for its arenas: each
-/// first touch of one zeroes 2 MiB and keeps all of it resident, so the RSS
-/// of a node grew in 2 MiB steps (9 MB more after a start with 100,000
-/// devices, 6 MB more after every phone fetched once, `bench/memory.sh`). A
-/// server of many small allocations gains nothing from them. The process's
-/// flag overrides mimalloc's `madvise`.
-fn without_huge_pages() {
-    // SAFETY: integer arguments only; it changes a flag of this process.
-    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-}
-
 fn main() -> std::process::ExitCode {
-    without_huge_pages();
+    touchless_server::without_huge_pages();
     let args = Args::parse();
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,

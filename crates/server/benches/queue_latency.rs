@@ -185,8 +185,7 @@ async fn stages(admin: &Admin, url: &str) {
 
 #[tokio::main]
 async fn main() {
-    // SAFETY: integer arguments only; it changes a flag of this process.
-    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    touchless_server::without_huge_pages();
     let n: usize = env("N", 10_000);
     let latency = Duration::from_millis(env("LATENCY_MS", 20));
     let list: String = env("CONCURRENCY", "16,64,256".to_owned());

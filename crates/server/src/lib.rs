@@ -13,5 +13,6 @@ pub use touchless_provisioning::handler as provisioning;
 pub use touchless_provisioning::{auth, bodies, contacts, directory, facts, reloader, render};
 pub use touchless_redirect as redirect;
 pub use touchless_runtime::{
-    accesslog, certs, config, datadir, json, limits, metrics, secret, serve, tasks, Config,
+    accesslog, certs, config, datadir, json, limits, metrics, secret, serve, tasks,
+    without_huge_pages, Config,
 };
