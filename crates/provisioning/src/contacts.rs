@@ -165,11 +165,11 @@ impl Repeats {
             held,
             ..
         } = self;
+        let recent = |current: &HashSet<u64>, k: &u64| current.contains(k) || before.contains(k);
         let mut out = Vec::new();
         for (k, c) in fresh {
-            let recent = current.contains(&k) || before.contains(&k);
-            let room = held.len() < MAX_PENDING || held.contains_key(&k);
-            if !all && room && recent {
+            let room = || held.len() < MAX_PENDING || held.contains_key(&k);
+            if !all && recent(current, &k) && room() {
                 held.entry(k)
                     .and_modify(|h| {
                         h.hits = h.hits.saturating_add(c.hits);
@@ -185,7 +185,7 @@ impl Repeats {
         }
         let up: Vec<u64> = held
             .keys()
-            .filter(|k| all || !(current.contains(*k) || before.contains(*k)))
+            .filter(|k| all || !recent(current, k))
             .copied()
             .collect();
         for k in up {
