@@ -150,7 +150,7 @@ impl Distributor {
             let record = record.clone();
             let placement = Arc::clone(&placement);
             workers.push(tokio::spawn(async move {
-                let mut unwritten = None;
+                let mut unwritten = VecDeque::new();
                 let mut waiting = VecDeque::new();
                 loop {
                     let first = match waiting.pop_front() {
@@ -175,7 +175,7 @@ impl Distributor {
                     }
                     d.room.notify_one();
                 }
-                if let Some(last) = unwritten {
+                for last in unwritten {
                     let _ = last.await;
                 }
                 tracing::debug!(queue = i, "queue stopped");

@@ -35,6 +35,10 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each use: a round trip per statement, and the
+            // queue's recorder makes hundreds a second. A connection that
+            // broke fails its statement once and is dropped.
+            .test_before_acquire(false)
             .connect(url)
             .await?;
         // sqlx takes an advisory lock: nodes starting together migrate once.
@@ -228,12 +232,13 @@ pub(crate) fn tenant_conflict(e: sqlx::Error, id: &TenantId, user: &ProvUser) ->
 /// NOTIFY delivered at commit to every node listening, so they reload at
 /// once instead of at their next poll.
 pub(crate) async fn bump_generation(c: &mut PgConnection) -> Result<()> {
-    sqlx::query("UPDATE generation SET value = value + 1 WHERE id = 1")
-        .execute(&mut *c)
-        .await?;
-    sqlx::query("SELECT pg_notify('touchless_generation', '')")
-        .execute(&mut *c)
-        .await?;
+    // One statement, one round trip.
+    sqlx::query(
+        "WITH g AS (UPDATE generation SET value = value + 1 WHERE id = 1 RETURNING value) \
+         SELECT pg_notify('touchless_generation', '') FROM g",
+    )
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }
 

@@ -351,9 +351,16 @@ macro_rules! queue_store {
             let ids: Vec<i64> = outcomes.iter().map(|(id, _)| *id).collect();
             q.push(") AS v WHERE events.id = v.column1 AND events.id");
             be::push_in_ids(&mut q, &ids);
+            // Whether the device has staged credentials or is being removed
+            // rides along, so what a done outcome changes for phones is known
+            // without another statement.
             q.push(" AND events.leased_by = ")
                 .push_bind(node)
-                .push(" AND events.state = 'running' RETURNING *");
+                .push(
+                    " AND events.state = 'running' RETURNING *, \
+                     (SELECT ztprov_next_user IS NOT NULL FROM devices d WHERE d.mac = events.mac) AS staged, \
+                     (SELECT removing FROM devices d WHERE d.mac = events.mac) AS removing",
+                );
             let rows = q.build().fetch_all(&mut *c).await?;
             if rows.is_empty() {
                 return Ok(0);
@@ -362,39 +369,31 @@ macro_rules! queue_store {
                 outcomes.iter().map(|(id, o)| (*id, o)).collect();
             // (event id, mac, action, outcome) of what was recorded.
             let mut finished = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let ev = event_row(r)?;
-                if let Some(o) = by_id.get(&ev.id) {
-                    finished.push((ev.id, ev.mac.to_string(), ev.action, *o));
-                }
-            }
             // Done outcomes change what phones are served in two cases: a
             // register's staged credentials replace the current ones, and a
             // deregistered device the admin deleted goes. Only then do the
             // nodes need to reload, and the generation is bumped first, so
             // the rows (or their tombstones) carry the new value.
-            let done = |want: Action| -> Vec<String> {
-                finished
-                    .iter()
-                    .filter(|(_, _, action, o)| *action == want && matches!(o, Outcome::Done))
-                    .map(|(_, mac, _, _)| mac.clone())
-                    .collect()
-            };
-            let (promote, remove) = (done(Action::Register), done(Action::Deregister));
-            if !promote.is_empty() || !remove.is_empty() {
-                let changes: Option<i32> = sqlx::query_scalar(&format!(
-                    "SELECT 1 FROM devices WHERE (ztprov_next_user IS NOT NULL AND mac {}) \
-                     OR (removing AND mac {}) LIMIT 1",
-                    be::in_list(1),
-                    be::in_list(2)
-                ))
-                .bind(be::list_param(&promote))
-                .bind(be::list_param(&remove))
-                .fetch_optional(&mut *c)
-                .await?;
-                if changes.is_some() {
-                    be::bump_generation(c).await?;
+            let mut changes = false;
+            let mut remove = Vec::new();
+            for r in &rows {
+                let ev = event_row(r)?;
+                if let Some(o) = by_id.get(&ev.id) {
+                    if matches!(o, Outcome::Done) {
+                        let column = match ev.action {
+                            Action::Register => "staged",
+                            Action::Deregister => {
+                                remove.push(ev.mac.to_string());
+                                "removing"
+                            }
+                        };
+                        changes |= sqlx::Row::try_get::<Option<bool>, _>(r, column)?.unwrap_or(false);
+                    }
+                    finished.push((ev.id, ev.mac.to_string(), ev.action, *o));
                 }
+            }
+            if changes {
+                be::bump_generation(c).await?;
             }
             // The device reflects its newest event only: an older event that
             // finishes late must not overwrite what a newer one set up. A
