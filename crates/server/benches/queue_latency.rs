@@ -163,7 +163,8 @@ async fn run(concurrency: usize, n: usize, latency: Duration) -> (f64, u64, f64,
 fn fake_cloud(latency: Duration) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .enable_all()
             .build()
             .expect("the fake's runtime");
