@@ -8,7 +8,7 @@
 //! `ProvisioningServer`, once per product group, and has no pair settings
 //! (falconieri's `libs/grape` reuses its SRAPS client the same way).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -60,7 +60,9 @@ pub struct Sraps {
     key_id: String,
     secret: String,
     http: reqwest::Client,
-    cache: Mutex<Option<(Instant, Discovery)>>,
+    /// Shared, not cloned: every call reads it (a clone was a dozen
+    /// allocations per call).
+    cache: Mutex<Option<(Instant, Arc<Discovery>)>>,
 }
 
 /// A kind's client for `dialect` (see `crate::kinds`).
@@ -154,9 +156,10 @@ impl Sraps {
             self.dialect.cloud,
             method.as_str()
         );
+        // The URL parsed above, not parsed again by reqwest.
         let mut req = self
             .http
-            .request(method, url)
+            .request(method, parsed)
             .header("authorization", auth)
             .header("accept", "application/json");
         if let Some(b) = bytes {
@@ -199,7 +202,7 @@ impl Sraps {
         self.ok(Method::GET, url, None::<&()>).await
     }
 
-    async fn discover(&self, fresh: bool) -> Result<Discovery, ProviderError> {
+    async fn discover(&self, fresh: bool) -> Result<Arc<Discovery>, ProviderError> {
         if !fresh {
             if let Some((at, d)) = self
                 .cache
@@ -208,7 +211,7 @@ impl Sraps {
                 .as_ref()
             {
                 if at.elapsed() < DISCOVERY_TTL {
-                    return Ok(d.clone());
+                    return Ok(Arc::clone(d));
                 }
             }
         }
@@ -296,7 +299,9 @@ impl Sraps {
         {
             tracing::warn!("({}): the provider's catalogue lacks the pair's settings; credentials are sent in the URL instead", dialect.cloud);
         }
-        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), d.clone()));
+        let d = Arc::new(d);
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), Arc::clone(&d)));
         Ok(d)
     }
 }
