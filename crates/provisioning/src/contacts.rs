@@ -38,7 +38,7 @@ const MAX_PENDING: usize = 200_000;
 /// writing every one each interval kept the writer busy for 50 ms every 5 s,
 /// on the cores that serve phones, and raised the 99th percentile of their
 /// waits by a quarter.
-pub const REPEAT_INTERVALS: u32 = 12;
+const REPEAT_INTERVALS: u32 = 12;
 /// Requests naming a MAC that is not registered, recorded per flush interval;
 /// the rest are only counted. Enough to see that an unregistered phone did
 /// call, without letting a flood of made-up MACs fill the disk.

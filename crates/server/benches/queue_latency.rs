@@ -184,16 +184,19 @@ async fn stages(admin: &Admin, url: &str) {
         return;
     };
     let text = r.text().await.unwrap_or_default();
-    let value = |suffix: &str, stage: &str| -> f64 {
-        let key = format!("touchless_queue_stage_duration_seconds_{suffix}{{stage=\"{stage}\"}}");
+    // Every sample line starting with `prefix`, summed (over labels too).
+    let total = |prefix: &str| -> f64 {
         text.lines()
-            .find_map(|l| l.strip_prefix(&key))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
+            .filter_map(|l| l.strip_prefix(prefix))
+            .filter_map(|rest| rest.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     };
     let mut line = String::from("  stages:");
     for stage in ["claim", "prepare", "write", "wait_for_write"] {
-        let (n, sum) = (value("count", stage), value("sum", stage));
+        let key = |suffix: &str| {
+            format!("touchless_queue_stage_duration_seconds_{suffix}{{stage=\"{stage}\"}}")
+        };
+        let (n, sum) = (total(&key("count")), total(&key("sum")));
         if n > 0.0 {
             line += &format!(
                 " {stage} {n:.0}× {:.1} ms (total {sum:.2} s);",
@@ -203,16 +206,11 @@ async fn stages(admin: &Admin, url: &str) {
     }
     // The provider calls themselves: above the fake's latency is the
     // client's and the fake's own time.
-    let sum_count = |name: &str| -> (f64, f64) {
-        let pick = |suffix: &str| -> f64 {
-            text.lines()
-                .filter(|l| l.starts_with(&format!("{name}_{suffix}")))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum()
-        };
-        (pick("sum"), pick("count"))
-    };
-    let (sum, n) = sum_count("touchless_provider_call_duration_seconds");
+    let calls = "touchless_provider_call_duration_seconds";
+    let (n, sum) = (
+        total(&format!("{calls}_count")),
+        total(&format!("{calls}_sum")),
+    );
     if n > 0.0 {
         line += &format!(" provider call {n:.0}× {:.1} ms;", 1000.0 * sum / n);
     }
