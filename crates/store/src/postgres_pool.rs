@@ -35,10 +35,6 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            // No ping before each use: a round trip per statement, and the
-            // queue's recorder makes hundreds a second. A connection that
-            // broke fails its statement once and is dropped.
-            .test_before_acquire(false)
             .connect(url)
             .await?;
         // sqlx takes an advisory lock: nodes starting together migrate once.
