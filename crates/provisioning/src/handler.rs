@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use touchless_phones::ConfigFile;
 
@@ -34,7 +35,7 @@ enum Kind {
 pub(crate) fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
     let started = st.metrics.prov.enabled().then(std::time::Instant::now);
     let now = chrono::Utc::now();
-    let out = dispatch(st, req);
+    let out = dispatch(st, req, now);
     finish(st, req, peer, started, now, out)
 }
 
@@ -57,7 +58,7 @@ pub(crate) fn plain(status: StatusCode, msg: &'static str) -> Outcome {
     }
 }
 
-fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
+fn dispatch<B>(st: &ProvState, req: &Request<B>, now: DateTime<Utc>) -> Outcome {
     let path = req.uri().path();
     if path.len() > MAX_PATH {
         return plain(StatusCode::URI_TOO_LONG, "request path too long\n");
@@ -114,8 +115,17 @@ fn dispatch<B>(st: &ProvState, req: &Request<B>) -> Outcome {
     // One lookup serves authentication and the contact log.
     let entry = file.mac.and_then(|m| st.dir.device(m));
     let known = entry.is_some();
-    let mut out =
-        authenticate_and_serve(st, req, kind, name, file, firmware_file, entry, path_pair);
+    let mut out = authenticate_and_serve(
+        st,
+        req,
+        kind,
+        name,
+        file,
+        firmware_file,
+        entry,
+        path_pair,
+        now,
+    );
     out.file = Some(file);
     out.known = known;
     out
@@ -179,6 +189,7 @@ fn authenticate_and_serve<B>(
     mut firmware_file: bool,
     entry: Option<Arc<DeviceEntry>>,
     path_pair: Option<Presented>,
+    now: DateTime<Utc>,
 ) -> Outcome {
     let in_path = path_pair.is_some();
     let presented = match presented(st, req, name, path_pair) {
@@ -197,7 +208,6 @@ fn authenticate_and_serve<B>(
     // MAC, expired or used-up ztprov credentials and another device's user all
     // verify against the decoy, so they cost and look the same as a wrong
     // password.
-    let now = chrono::Utc::now();
     let target = match (&kind, file.mac) {
         (Kind::Ztprov, Some(_)) => entry
             .and_then(|e| {

@@ -80,7 +80,7 @@ impl PerSource {
         let key = source_key(ip);
         let shard = &self.shards[shard_of(&key)];
         let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if !map.contains_key(&key) && map.len() >= MAX_PER_SHARD {
+        if map.len() >= MAX_PER_SHARD && !map.contains_key(&key) {
             // Full buckets carry no state worth keeping.
             let (rate, burst) = (self.rate, self.burst);
             map.retain(|_, b| {
@@ -104,11 +104,15 @@ impl PerSource {
 
     /// Takes one token, or says how long until one is there.
     pub fn take(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.take_at(ip, Instant::now())
+    }
+
+    fn take_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
         if !self.enabled() {
             return Ok(());
         }
         let rate = self.rate;
-        self.with(ip, Instant::now(), |b| {
+        self.with(ip, now, |b| {
             if b.tokens >= 1.0 {
                 b.tokens -= 1.0;
                 Ok(())
@@ -334,10 +338,11 @@ impl Limits {
 
     /// Admits one request from `ip`, or says why not and for how long.
     pub fn request(&self, ip: IpAddr) -> Result<(), Shed> {
-        self.per_source.take(ip).map_err(Shed::Source)?;
+        let now = Instant::now();
+        self.per_source.take_at(ip, now).map_err(Shed::Source)?;
         let mut total = self.total.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((b, rate, burst)) = total.as_mut() {
-            b.refill(*rate, *burst, Instant::now());
+            b.refill(*rate, *burst, now);
             if b.tokens < 1.0 {
                 return Err(Shed::Total(Duration::from_secs_f64(
                     (1.0 - b.tokens) / *rate,
