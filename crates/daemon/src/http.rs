@@ -91,6 +91,16 @@ pub fn classify(
             }
         }
         400 => ProviderError::Permanent(format!("400 Bad Request: {d}")),
+        s @ 300..=399 => {
+            let to = headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("an address it did not give");
+            ProviderError::Permanent(format!(
+                "{s} redirect to {to}: a provider's redirect is not followed \
+                 (it would take the API key elsewhere); set the provider's URL to where it is now"
+            ))
+        }
         s if s >= 500 => ProviderError::Transient {
             message: format!("provider error {s}: {d}"),
             retry_after,

@@ -32,19 +32,27 @@ pub fn parse_bundle(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
 pub fn provider_client(ca_pem: Option<&str>, timeout: Duration) -> reqwest::Client {
     client(ca_pem, timeout).unwrap_or_else(|e| {
         tracing::error!(error = %e, "the provider's CA bundle is unusable; using the public roots only");
-        reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
+        builder(timeout)
             .build()
             .expect("building an HTTP client")
     })
 }
 
+/// What every provider client is: bounded in time; it follows no redirect
+/// (a cloud API answers where it is asked, and its 3xx is an error to show,
+/// not a place to send credentials) and retries nothing itself (the queue
+/// retries, with backoff and the cloud's Retry-After).
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never())
+}
+
 /// An HTTP client for one provider: `ca_pem` adds to the public roots.
 pub fn client(ca_pem: Option<&str>, timeout: Duration) -> Result<reqwest::Client, String> {
-    let builder = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout);
+    let builder = builder(timeout);
     let Some(pem) = ca_pem.filter(|p| !p.trim().is_empty()) else {
         return builder.build().map_err(|e| e.to_string());
     };

@@ -217,7 +217,7 @@ async fn a_full_queue_is_refilled_when_its_worker_makes_room_not_at_the_next_pol
 async fn transient_faults_are_retried_and_permanent_ones_fail_with_a_clear_message() {
     let fake = FakeSraps::start(Duration::from_millis(20)).await;
     let mut app = spawn_app_with(fast).await;
-    let macs = devices(&app, 6).await;
+    let macs = devices(&app, 7).await;
     let m = |i: usize| macs[i].to_ascii_lowercase();
     fake.script(
         &m(0),
@@ -246,6 +246,15 @@ async fn transient_faults_are_retried_and_permanent_ones_fail_with_a_clear_messa
             json!({"message": "invalid settings_manager"}),
         )],
     );
+    // The same endpoint again: a client that followed would register there.
+    fake.script(
+        &m(6),
+        vec![Fault::Redirect(format!(
+            "{}companies/c0ffee/endpoints/{}",
+            fake.url(),
+            m(6)
+        ))],
+    );
     provider(&app, "snom", &fake.url(), "key", "secret", None).await;
     let started = std::time::Instant::now();
     app.post("/devices/register", json!({"all": true})).await;
@@ -271,6 +280,16 @@ async fn transient_faults_are_retried_and_permanent_ones_fail_with_a_clear_messa
     assert_eq!(
         by_mac(5)["last_message"],
         "400 Bad Request: invalid settings_manager"
+    );
+    assert_eq!(by_mac(6)["status"], "failed", "{}", by_mac(6));
+    assert_eq!(
+        by_mac(6)["last_message"],
+        format!(
+            "307 redirect to {}companies/c0ffee/endpoints/{}: a provider's redirect is not followed \
+             (it would take the API key elsewhere); set the provider's URL to where it is now",
+            fake.url(),
+            m(6)
+        )
     );
     {
         let rec = fake.state.recorded.lock().unwrap();

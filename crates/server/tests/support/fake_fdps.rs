@@ -138,6 +138,7 @@ async fn rpc(State(st): State<Arc<FdpsState>>, h: HeaderMap, body: String) -> Re
             tokio::time::sleep(d).await;
             return StatusCode::GATEWAY_TIMEOUT.into_response();
         }
+        Some(Fault::Redirect(to)) => return crate::fake_sraps::redirect(&to),
         None => {}
     }
     match method.as_str() {

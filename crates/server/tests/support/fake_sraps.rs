@@ -30,6 +30,17 @@ pub enum Fault {
     /// gives up on (time out) and a gateway drops. It does not count as in
     /// flight, since the client has abandoned it.
     Hang(Duration),
+    /// 307 to this address: a client that followed it would write there.
+    Redirect(String),
+}
+
+/// What [`Fault::Redirect`] answers, in every fake.
+pub fn redirect(to: &str) -> Response {
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(axum::http::header::LOCATION, to.to_owned())],
+    )
+        .into_response()
 }
 
 #[derive(Default)]
@@ -275,6 +286,7 @@ async fn guarded(st: &FakeState, mac: &str, f: impl FnOnce(&mut Recorded) -> Res
             )
                 .into_response()
         }
+        Some(Fault::Redirect(to)) => redirect(&to),
         Some(Fault::Hang(d)) => {
             guard.release();
             tokio::time::sleep(d).await;

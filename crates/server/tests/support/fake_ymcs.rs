@@ -165,6 +165,7 @@ async fn fault(st: &YmcsState, mac: &str) -> Option<Response> {
             tokio::time::sleep(d).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
+        Fault::Redirect(to) => crate::fake_sraps::redirect(&to),
     })
 }
 

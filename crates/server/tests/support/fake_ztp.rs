@@ -99,6 +99,7 @@ fn fault(st: &ZtpState, mac: &str) -> Option<Response> {
                 .into_response()
         }
         Fault::Hang(_) => return None,
+        Fault::Redirect(to) => crate::fake_sraps::redirect(&to),
     })
 }
 
