@@ -13,7 +13,9 @@
 //! hand are renewed by one statement (the keeper), and outcomes are written
 //! by one recorder, as many per transaction as have come in meanwhile (a
 //! worker hands in its next outcomes only once all but its last call's are
-//! written, so a crash re-runs at most three calls' events per queue). So a
+//! written, so a crash re-runs at most three calls' events per queue; the
+//! PostgreSQL store runs these writes on a connection and thread of their
+//! own, so their round trips do not wait behind the workers). So a
 //! queue waiting on a slow cloud with hundreds of workers is not held back
 //! by one statement per event on the database's single writer.
 

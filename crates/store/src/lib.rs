@@ -13,6 +13,7 @@ mod error;
 mod postgres;
 mod postgres_daemon;
 mod postgres_pool;
+mod postgres_recorder;
 mod postgres_redirect;
 mod postgres_registry;
 pub mod private;

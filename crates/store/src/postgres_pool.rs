@@ -17,6 +17,8 @@ use crate::{Result, StoreError};
 
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    /// The queue recorder's connection, on a thread of its own.
+    recorder: crate::postgres_recorder::Recorder,
 }
 
 pub(crate) fn now() -> DateTime<Utc> {
@@ -39,7 +41,10 @@ impl PgStore {
             .await?;
         // sqlx takes an advisory lock: nodes starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            recorder: crate::postgres_recorder::Recorder::new(url),
+        })
     }
 
     /// Runs `f` in a transaction that also bumps the generation and tells
@@ -58,6 +63,30 @@ impl PgStore {
         Ok(v)
     }
 
+    /// [`PgStore::quiet`] for the queue's recorder: on its own connection
+    /// and thread (see `postgres_recorder`), else on the shared pool.
+    pub(crate) async fn recorded<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(Tx<'c>) -> PgFuture<'c, T> + Send + 'static,
+    {
+        let Some((rt, pool)) = self.recorder.get() else {
+            return self.quiet(f).await;
+        };
+        let task = rt.spawn(async move {
+            let mut tx = pool.begin().await?;
+            let v = f(&mut tx).await?;
+            tx.commit().await?;
+            Ok(v)
+        });
+        task.await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the queue recorder's write failed");
+            Err(StoreError::Unsupported(
+                "the queue recorder's write failed".into(),
+            ))
+        })
+    }
+
     /// A transaction for the logs (the same as [`PgStore::quiet`] here).
     pub(crate) async fn append<T, F>(&self, f: F) -> Result<T>
     where
@@ -73,6 +102,7 @@ impl PgStore {
     }
 
     pub(crate) async fn close_pools(&self) {
+        self.recorder.close().await;
         self.pool.close().await;
     }
 

@@ -76,6 +76,16 @@ impl SqliteStore {
         self.transaction(true, f).await
     }
 
+    /// [`SqliteStore::quiet`]: SQLite's writes already run on a thread of
+    /// their own (PostgreSQL gives the queue's recorder one).
+    pub(crate) async fn recorded<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send,
+    {
+        self.quiet(f).await
+    }
+
     /// A write transaction that does not bump the generation: for changes the
     /// provisioning view does not show (an event's outcome, a device's status).
     pub(crate) async fn quiet<T, F>(&self, f: F) -> Result<T>

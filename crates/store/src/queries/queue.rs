@@ -165,7 +165,7 @@ macro_rules! queue_store {
                     return Ok(0);
                 }
                 let (node, outcomes) = (node.to_owned(), outcomes.to_vec());
-                self.quiet(move |c| {
+                self.recorded(move |c| {
                     Box::pin(async move {
                         let mut n = 0;
                         for chunk in outcomes.chunks(FINISH_CHUNK) {
