@@ -73,17 +73,10 @@ impl PgStore {
         let Some((rt, pool)) = self.recorder.get() else {
             return self.quiet(f).await;
         };
-        let task = rt.spawn(async move {
-            let mut tx = pool.begin().await?;
-            let v = f(&mut tx).await?;
-            tx.commit().await?;
-            Ok(v)
-        });
+        let task = rt.spawn(async move { in_transaction(&pool, f).await });
         task.await.unwrap_or_else(|e| {
             tracing::error!(error = %e, "the queue recorder's write failed");
-            Err(StoreError::Unsupported(
-                "the queue recorder's write failed".into(),
-            ))
+            Err(StoreError::Database(sqlx::Error::WorkerCrashed))
         })
     }
 
@@ -191,11 +184,20 @@ impl PgStore {
         T: Send,
         F: for<'c> FnOnce(Tx<'c>) -> PgFuture<'c, T> + Send,
     {
-        let mut tx = self.pool.begin().await?;
-        let v = f(&mut tx).await?;
-        tx.commit().await?;
-        Ok(v)
+        in_transaction(&self.pool, f).await
     }
+}
+
+/// `f` in a transaction on a connection of `pool`, committed if it succeeds.
+async fn in_transaction<T, F>(pool: &PgPool, f: F) -> Result<T>
+where
+    T: Send,
+    F: for<'c> FnOnce(Tx<'c>) -> PgFuture<'c, T> + Send,
+{
+    let mut tx = pool.begin().await?;
+    let v = f(&mut tx).await?;
+    tx.commit().await?;
+    Ok(v)
 }
 
 type PgFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>;

@@ -76,8 +76,10 @@ impl SqliteStore {
         self.transaction(true, f).await
     }
 
-    /// [`SqliteStore::quiet`]: SQLite's writes already run on a thread of
-    /// their own (PostgreSQL gives the queue's recorder one).
+    /// [`SqliteStore::quiet`]: the queue recorder's writes stay on the one
+    /// writer connection (PostgreSQL gives them a connection and thread of
+    /// their own; here a second connection would only wait on the first for
+    /// the file's write lock).
     pub(crate) async fn recorded<T, F>(&self, f: F) -> Result<T>
     where
         T: Send,
