@@ -1,8 +1,8 @@
 //! The daemon's tables on PostgreSQL: the shared queries of
 //! `queries/queue.rs`, and what differs here.
 //!
-//! Claiming is one `UPDATE … FROM (… FOR UPDATE SKIP LOCKED)`: another node's
-//! claim in progress is passed over, not waited for.
+//! Claiming is one `UPDATE` of the rows two `FOR UPDATE SKIP LOCKED` CTEs
+//! pick: another node's claim in progress is passed over, not waited for.
 
 use sqlx::postgres::PgRow;
 
@@ -13,8 +13,17 @@ type Conn = sqlx::PgConnection;
 
 crate::queries::queue::queue_store!(PgStore);
 
-/// Leases due events. An event whose MAC has an older unfinished event is
-/// never due, so the order per MAC holds across nodes.
+/// Leases due events, oldest first. An event whose MAC has an older
+/// unfinished event is never due, so the order per MAC holds across nodes.
+///
+/// Pending and expired events are picked apart, each walking
+/// `events_state_id` in id order and probing `events_open`, so a claim reads
+/// about as many rows as it leases, however long the history of finished
+/// events. (One `WHERE` over both states walked the primary key through every
+/// finished event and then joined the batch to a scan of the whole table:
+/// 147 ms a claim at 100,000 finished events, against 35 ms this way.) Each
+/// part locks its rows with `SKIP LOCKED` (PostgreSQL allows that in a CTE,
+/// not in a `UNION`), so another node's claim in progress is passed over.
 async fn claim(
     s: &PgStore,
     node: &str,
@@ -22,15 +31,21 @@ async fn claim(
     lease_until: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Result<Vec<PgRow>> {
-    Ok(sqlx::query(
-        "WITH due AS ( \
+    const OLDER: &str = "SELECT 1 FROM events p \
+        WHERE p.mac = e.mac AND p.id < e.id AND p.state IN ('pending', 'running')";
+    Ok(sqlx::query(&format!(
+        "WITH pending AS ( \
            SELECT e.id FROM events e \
-           WHERE ((e.state = 'pending' AND e.next_attempt_at <= $3) OR (e.state = 'running' AND e.lease_until < $3)) \
-             AND NOT EXISTS (SELECT 1 FROM events p WHERE p.mac = e.mac AND p.id < e.id AND p.state IN ('pending', 'running')) \
+           WHERE e.state = 'pending' AND e.next_attempt_at <= $3 AND NOT EXISTS ({OLDER}) \
+           ORDER BY e.id LIMIT $4 FOR UPDATE SKIP LOCKED), \
+         expired AS ( \
+           SELECT e.id FROM events e \
+           WHERE e.state = 'running' AND e.lease_until < $3 AND NOT EXISTS ({OLDER}) \
            ORDER BY e.id LIMIT $4 FOR UPDATE SKIP LOCKED) \
          UPDATE events SET state = 'running', attempts = attempts + 1, lease_until = $1, leased_by = $2, updated_at = $3 \
-         FROM due WHERE events.id = due.id RETURNING events.*",
-    )
+         WHERE id = ANY (ARRAY(SELECT id FROM pending UNION ALL SELECT id FROM expired ORDER BY 1 LIMIT $4)) \
+         RETURNING *",
+    ))
     .bind(lease_until)
     .bind(node)
     .bind(at)
