@@ -2,8 +2,10 @@
 //! round after round through the store's own queue calls (enqueue, claims of
 //! 1,000, outcomes recorded as done), so each round finds N more finished
 //! events in the table. Prints, per round, the finished events already there
-//! and the median and slowest claim. A claim that walks the history grows
-//! with it; one that reads about what it leases stays flat.
+//! and the median and slowest claim, and what the queue's summary
+//! (`event_counts`, behind the console, `/metrics` and `phone storm`) took
+//! at the round's start, with its backlog queued. A claim that walks the
+//! history grows with it; one that reads about what it leases stays flat.
 //!
 //! ```text
 //! cargo bench -p touchless-store --bench claim                # PostgreSQL
@@ -74,8 +76,8 @@ async fn main() {
         }
     );
     println!(
-        "{:>5} {:>9} {:>7} {:>11} {:>9}",
-        "round", "finished", "claims", "median ms", "max ms"
+        "{:>5} {:>9} {:>7} {:>11} {:>9} {:>11}",
+        "round", "finished", "claims", "median ms", "max ms", "summary ms"
     );
     let pass = ProvPassword::parse("bench-pass").expect("a password");
     for round in 0..rounds {
@@ -104,6 +106,9 @@ async fn main() {
                 .await
                 .expect("vacuum");
         }
+        let t = Instant::now();
+        store.event_counts().await.expect("summary");
+        let summary = t.elapsed().as_secs_f64() * 1000.0;
         let mut took = Vec::new();
         loop {
             let t = Instant::now();
@@ -125,7 +130,7 @@ async fn main() {
         let max = took.iter().copied().fold(0.0, f64::max);
         let claims = took.len();
         println!(
-            "{round:>5} {finished:>9} {claims:>7} {:>11.1} {max:>9.1}",
+            "{round:>5} {finished:>9} {claims:>7} {:>11.1} {max:>9.1} {summary:>11.1}",
             median(&mut took)
         );
     }

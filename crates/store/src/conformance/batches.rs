@@ -125,6 +125,31 @@ pub async fn outcomes_are_recorded_in_batches(s: &dyn Store) {
         s.finish_events("a", &[]).await.unwrap() == 0,
         "nothing to record"
     );
+    // The summary: open events counted, finished ones from their totals,
+    // which follow outcomes and a retry of a failed event.
+    assert_eq!(
+        summary(s).await,
+        [2, 0, 3, 1],
+        "pending (a retry, a newer register), running, done, failed"
+    );
+    s.retry_event(first[1]).await.unwrap();
+    assert_eq!(
+        summary(s).await,
+        [3, 0, 3, 0],
+        "the failed event is pending again"
+    );
+}
+
+/// Events per state, in the order pending, running, done, failed.
+async fn summary(s: &dyn Store) -> [u64; 4] {
+    let counts = s.event_counts().await.unwrap();
+    [
+        EventState::Pending,
+        EventState::Running,
+        EventState::Done,
+        EventState::Failed,
+    ]
+    .map(|st| counts.iter().find(|(c, _)| *c == st).map_or(0, |(_, n)| *n))
 }
 
 /// A backlog far larger than a claim (enough that PostgreSQL refreshes the

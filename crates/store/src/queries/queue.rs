@@ -203,10 +203,15 @@ macro_rules! queue_store {
             }
 
             async fn event_counts(&self) -> Result<Vec<(EventState, u64)>> {
-                let rows: Vec<(String, i64)> =
-                    sqlx::query_as("SELECT state, COUNT(*) FROM events GROUP BY state")
-                        .fetch_all(self.reads())
-                        .await?;
+                // The open events are counted (they are the work in hand,
+                // found by index); the finished ones are totals `finish_in`
+                // and `retry_event` keep, so a long history costs nothing.
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT state, COUNT(*) FROM events WHERE state IN ('pending', 'running') \
+                     GROUP BY state UNION ALL SELECT state, n FROM event_totals",
+                )
+                .fetch_all(self.reads())
+                .await?;
                 crate::daemon::counts(rows)
             }
 
@@ -227,7 +232,11 @@ macro_rules! queue_store {
                         .bind(id)
                         .execute(&mut *c)
                         .await?;
-                        if done.rows_affected() == 0 {
+                        if done.rows_affected() == 1 {
+                            sqlx::query("UPDATE event_totals SET n = n - 1 WHERE state = 'failed'")
+                                .execute(&mut *c)
+                                .await?;
+                        } else {
                             return match event_in(c, id).await? {
                                 None => Err(StoreError::not_found("event", id)),
                                 Some(e) => Err(StoreError::Conflict(format!(
@@ -391,6 +400,25 @@ macro_rules! queue_store {
                     }
                     finished.push((ev.id, ev.mac.to_string(), ev.action, *o));
                 }
+            }
+            // The finished events' totals (see `event_counts`), in the same
+            // transaction as their rows.
+            let count = |want: fn(&Outcome) -> bool| {
+                finished.iter().filter(|(_, _, _, o)| want(o)).count() as i64
+            };
+            let (done, failed) = (
+                count(|o| matches!(o, Outcome::Done)),
+                count(|o| matches!(o, Outcome::Failed { .. })),
+            );
+            if done + failed > 0 {
+                sqlx::query(
+                    "UPDATE event_totals SET n = n + CASE state WHEN 'done' THEN CAST($1 AS BIGINT) \
+                     ELSE CAST($2 AS BIGINT) END WHERE state IN ('done', 'failed')",
+                )
+                .bind(done)
+                .bind(failed)
+                .execute(&mut *c)
+                .await?;
             }
             if changes {
                 be::bump_generation(c).await?;
