@@ -401,25 +401,6 @@ macro_rules! queue_store {
                     finished.push((ev.id, ev.mac.to_string(), ev.action, *o));
                 }
             }
-            // The finished events' totals (see `event_counts`), in the same
-            // transaction as their rows.
-            let count = |want: fn(&Outcome) -> bool| {
-                finished.iter().filter(|(_, _, _, o)| want(o)).count() as i64
-            };
-            let (done, failed) = (
-                count(|o| matches!(o, Outcome::Done)),
-                count(|o| matches!(o, Outcome::Failed { .. })),
-            );
-            if done + failed > 0 {
-                sqlx::query(
-                    "UPDATE event_totals SET n = n + CASE state WHEN 'done' THEN CAST($1 AS BIGINT) \
-                     ELSE CAST($2 AS BIGINT) END WHERE state IN ('done', 'failed')",
-                )
-                .bind(done)
-                .bind(failed)
-                .execute(&mut *c)
-                .await?;
-            }
             if changes {
                 be::bump_generation(c).await?;
             }
@@ -464,6 +445,26 @@ macro_rules! queue_store {
                     .bind(be::list_param(&remove))
                     .execute(&mut *c)
                     .await?;
+            }
+            // The finished events' totals (see `event_counts`), in the same
+            // transaction as their rows, and last: another node's recorder
+            // waits on these two rows only while this one commits.
+            let count = |want: fn(&Outcome) -> bool| {
+                finished.iter().filter(|(_, _, _, o)| want(o)).count() as i64
+            };
+            let (done, failed) = (
+                count(|o| matches!(o, Outcome::Done)),
+                count(|o| matches!(o, Outcome::Failed { .. })),
+            );
+            if done + failed > 0 {
+                sqlx::query(
+                    "UPDATE event_totals SET n = n + CASE state WHEN 'done' THEN CAST($1 AS BIGINT) \
+                     ELSE CAST($2 AS BIGINT) END WHERE state IN ('done', 'failed')",
+                )
+                .bind(done)
+                .bind(failed)
+                .execute(&mut *c)
+                .await?;
             }
             Ok(finished.len() as u64)
         }
