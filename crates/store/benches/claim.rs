@@ -45,7 +45,7 @@ async fn main() {
     let batch: u32 = 1000;
     let vacuum = env("VACUUM", 0u8) == 1;
     let dir = tempfile::tempdir().expect("temp dir");
-    let (url, _pg) = if std::env::var("DB").as_deref() == Ok("sqlite") {
+    let (url, pg) = if std::env::var("DB").as_deref() == Ok("sqlite") {
         let path = dir.path().join("claim.db");
         (format!("sqlite://{}", path.display()), None)
     } else {
@@ -69,11 +69,7 @@ async fn main() {
     }
     println!(
         "{} claim cost as history grows: {n} devices registered per round, claims of {batch}",
-        if _pg.is_some() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        }
+        if pg.is_some() { "PostgreSQL" } else { "SQLite" }
     );
     println!(
         "{:>5} {:>9} {:>7} {:>11} {:>9} {:>11}",
@@ -98,7 +94,7 @@ async fn main() {
                 .await
                 .expect("enqueue");
         }
-        if vacuum && _pg.is_some() {
+        if vacuum && pg.is_some() {
             use sqlx::Connection as _;
             let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
             sqlx::query("VACUUM ANALYZE events")

@@ -1,8 +1,8 @@
 //! The queue recorder's own PostgreSQL connection, on a thread of its own.
 //!
 //! The recorder writes every event outcome of a node, one transaction at a
-//! time, and each transaction is six round trips (the pool's ping, BEGIN,
-//! three statements, COMMIT). On the shared runtime each of them waited
+//! time, and each transaction is six round trips or more (the pool's ping,
+//! BEGIN, its statements, COMMIT). On the shared runtime each of them waited
 //! behind the tasks of hundreds of queue workers before the recorder was
 //! polled again: at 256 queues a write of about 250 outcomes took 29–32 ms,
 //! the pool's ping alone 2 ms. On a current-thread runtime that runs nothing

@@ -194,4 +194,8 @@ pub async fn a_backlog_is_claimed_oldest_first_a_batch_at_a_time(s: &dyn Store) 
         "a second event once its first is done"
     );
     assert!(c.iter().all(|e| e.state == EventState::Running));
+    // One write of more outcomes than a statement takes: every chunk counts.
+    let rest: Vec<(i64, Outcome)> = first[10..].iter().map(|id| (*id, Outcome::Done)).collect();
+    assert_eq!(s.finish_events("a", &rest).await.unwrap(), 1490);
+    assert_eq!(summary(s).await, [1490, 10, 1500, 0]);
 }

@@ -167,11 +167,14 @@ macro_rules! queue_store {
                 let (node, outcomes) = (node.to_owned(), outcomes.to_vec());
                 self.recorded(move |c| {
                     Box::pin(async move {
-                        let mut n = 0;
+                        let mut tally = Tally::default();
                         for chunk in outcomes.chunks(FINISH_CHUNK) {
-                            n += finish_in(c, &node, chunk).await?;
+                            finish_in(c, &node, chunk, &mut tally).await?;
                         }
-                        Ok(n)
+                        // Last: another node's recorder waits on these two
+                        // rows only while this one commits.
+                        move_totals(c, tally.done, tally.failed).await?;
+                        Ok(tally.recorded)
                     })
                 })
                 .await
@@ -233,9 +236,7 @@ macro_rules! queue_store {
                         .execute(&mut *c)
                         .await?;
                         if done.rows_affected() == 1 {
-                            sqlx::query("UPDATE event_totals SET n = n - 1 WHERE state = 'failed'")
-                                .execute(&mut *c)
-                                .await?;
+                            move_totals(c, 0, -1).await?;
                         } else {
                             return match event_in(c, id).await? {
                                 None => Err(StoreError::not_found("event", id)),
@@ -338,7 +339,12 @@ macro_rules! queue_store {
         /// what phones are served: a few multi-row statements per chunk, all
         /// in the caller's transaction, so a busy queue writes its outcomes in
         /// batches rather than a transaction per event.
-        async fn finish_in(c: &mut Conn, node: &str, outcomes: &[(i64, Outcome)]) -> Result<u64> {
+        async fn finish_in(
+            c: &mut Conn,
+            node: &str,
+            outcomes: &[(i64, Outcome)],
+            tally: &mut Tally,
+        ) -> Result<()> {
             let at = be::now();
             let mut q = sqlx::QueryBuilder::new(
                 "UPDATE events SET state = v.column2, next_attempt_at = v.column3, \
@@ -372,7 +378,7 @@ macro_rules! queue_store {
                 );
             let rows = q.build().fetch_all(&mut *c).await?;
             if rows.is_empty() {
-                return Ok(0);
+                return Ok(());
             }
             let by_id: std::collections::HashMap<i64, &Outcome> =
                 outcomes.iter().map(|(id, o)| (*id, o)).collect();
@@ -397,6 +403,11 @@ macro_rules! queue_store {
                             }
                         };
                         changes |= sqlx::Row::try_get::<Option<bool>, _>(r, column)?.unwrap_or(false);
+                    }
+                    match o {
+                        Outcome::Done => tally.done += 1,
+                        Outcome::Failed { .. } => tally.failed += 1,
+                        Outcome::Retry { .. } => {}
                     }
                     finished.push((ev.id, ev.mac.to_string(), ev.action, *o));
                 }
@@ -446,27 +457,36 @@ macro_rules! queue_store {
                     .execute(&mut *c)
                     .await?;
             }
-            // The finished events' totals (see `event_counts`), in the same
-            // transaction as their rows, and last: another node's recorder
-            // waits on these two rows only while this one commits.
-            let count = |want: fn(&Outcome) -> bool| {
-                finished.iter().filter(|(_, _, _, o)| want(o)).count() as i64
-            };
-            let (done, failed) = (
-                count(|o| matches!(o, Outcome::Done)),
-                count(|o| matches!(o, Outcome::Failed { .. })),
-            );
-            if done + failed > 0 {
-                sqlx::query(
-                    "UPDATE event_totals SET n = n + CASE state WHEN 'done' THEN CAST($1 AS BIGINT) \
-                     ELSE CAST($2 AS BIGINT) END WHERE state IN ('done', 'failed')",
-                )
-                .bind(done)
-                .bind(failed)
-                .execute(&mut *c)
-                .await?;
+            tally.recorded += finished.len() as u64;
+            Ok(())
+        }
+
+        /// What a write recorded: its outcomes, and how many of them
+        /// finished their events, by state.
+        #[derive(Default)]
+        struct Tally {
+            recorded: u64,
+            done: i64,
+            failed: i64,
+        }
+
+        /// Moves the finished events' totals (see `event_counts`) by `done`
+        /// and `failed`, locking only a row that changes.
+        async fn move_totals(c: &mut Conn, done: i64, failed: i64) -> Result<()> {
+            if done == 0 && failed == 0 {
+                return Ok(());
             }
-            Ok(finished.len() as u64)
+            sqlx::query(
+                "UPDATE event_totals SET n = n + CASE state WHEN 'done' THEN CAST($1 AS BIGINT) \
+                 ELSE CAST($2 AS BIGINT) END \
+                 WHERE (state = 'done' AND CAST($1 AS BIGINT) <> 0) \
+                    OR (state = 'failed' AND CAST($2 AS BIGINT) <> 0)",
+            )
+            .bind(done)
+            .bind(failed)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
         }
     };
 }
