@@ -10,6 +10,7 @@ use crate::postgres_pool::{self as be, constraint, constraint_name, PgStore};
 use crate::rows::postgres::*;
 
 type Conn = sqlx::PgConnection;
+type Row = PgRow;
 
 crate::queries::queue::queue_store!(PgStore);
 

@@ -10,6 +10,7 @@ use crate::rows::sqlite::*;
 use crate::sqlite_pool::{self as be, SqliteStore};
 
 type Conn = sqlx::SqliteConnection;
+type Row = SqliteRow;
 
 crate::queries::queue::queue_store!(SqliteStore);
 

@@ -346,37 +346,7 @@ macro_rules! queue_store {
             tally: &mut Tally,
         ) -> Result<()> {
             let at = be::now();
-            let mut q = sqlx::QueryBuilder::new(
-                "UPDATE events SET state = v.column2, next_attempt_at = v.column3, \
-                 last_error = v.column4, lease_until = NULL, leased_by = NULL, updated_at = ",
-            );
-            q.push_bind(at).push(" FROM (");
-            q.push_values(outcomes, |mut b, (id, outcome)| {
-                let (state, next, error) = match outcome {
-                    Outcome::Done => ("done", at, None),
-                    Outcome::Retry { at: when, message } => ("pending", *when, Some(message.clone())),
-                    Outcome::Failed { message } => ("failed", at, Some(message.clone())),
-                };
-                b.push_bind(*id).push_bind(state).push_bind(next).push_bind(error);
-            });
-            // The id list beside the join: it keeps the planner on the primary
-            // key. Without it PostgreSQL's generic plan for this statement
-            // walked every running event for each row of the list (60 ms for
-            // 64 outcomes, and the whole queue waited on it).
-            let ids: Vec<i64> = outcomes.iter().map(|(id, _)| *id).collect();
-            q.push(") AS v WHERE events.id = v.column1 AND events.id");
-            be::push_in_ids(&mut q, &ids);
-            // Whether the device has staged credentials or is being removed
-            // rides along, so what a done outcome changes for phones is known
-            // without another statement.
-            q.push(" AND events.leased_by = ")
-                .push_bind(node)
-                .push(
-                    " AND events.state = 'running' RETURNING *, \
-                     (SELECT ztprov_next_user IS NOT NULL FROM devices d WHERE d.mac = events.mac) AS staged, \
-                     (SELECT removing FROM devices d WHERE d.mac = events.mac) AS removing",
-                );
-            let rows = q.build().fetch_all(&mut *c).await?;
+            let rows = record_outcomes(c, node, at, outcomes).await?;
             if rows.is_empty() {
                 return Ok(());
             }
@@ -439,9 +409,13 @@ macro_rules! queue_store {
                     .push_bind(message)
                     .push_bind(status == "registered");
             });
+            // "Its newest event" as the MAC's largest id, a probe of
+            // `events_mac` per row. (As `NOT EXISTS` of a newer event,
+            // PostgreSQL hashed the whole events table into an anti join for
+            // every write, and that grows with the history.)
             q.push(
-                ") AS v WHERE devices.mac = v.column1 AND NOT EXISTS \
-                 (SELECT 1 FROM events e WHERE e.mac = v.column1 AND e.id > v.column2) \
+                ") AS v WHERE devices.mac = v.column1 \
+                 AND v.column2 = (SELECT MAX(e.id) FROM events e WHERE e.mac = v.column1) \
                  RETURNING mac",
             );
             let newest: std::collections::HashSet<String> = q
@@ -459,6 +433,80 @@ macro_rules! queue_store {
             }
             tally.recorded += finished.len() as u64;
             Ok(())
+        }
+
+
+        /// Whether the device has staged credentials or is being removed
+        /// rides along with each recorded event, so what a done outcome
+        /// changes for phones is known without another statement.
+        const RECORDED: &str = " RETURNING *, \
+            (SELECT ztprov_next_user IS NOT NULL FROM devices d WHERE d.mac = events.mac) AS staged, \
+            (SELECT removing FROM devices d WHERE d.mac = events.mac) AS removing";
+
+        /// Writes `outcomes` on the events `node` still holds and returns
+        /// those rows ([`RECORDED`]'s columns).
+        ///
+        /// Done outcomes, nearly all of a busy queue's, share every value but
+        /// the id, so they are one `UPDATE … WHERE id IN (…)` with no join
+        /// for the planner to get wrong; a lease is set by a claim (to
+        /// 'running') and cleared by every outcome, so `leased_by = node`
+        /// alone says the event is still this node's to finish. (As a join
+        /// of the outcomes' VALUES, PostgreSQL planned with statistics taken
+        /// when the queue was all pending: it filtered every running event
+        /// of every node through the id list, a fifth of the recorder's time
+        /// at 256 queues, or, without `state = 'running'`, compared each
+        /// event with every row of the list.) Retries and failures carry
+        /// their own times and messages: a VALUES join, as before.
+        async fn record_outcomes(
+            c: &mut Conn,
+            node: &str,
+            at: DateTime<Utc>,
+            outcomes: &[(i64, Outcome)],
+        ) -> Result<Vec<Row>> {
+            let (done, other): (Vec<&(i64, Outcome)>, Vec<&(i64, Outcome)>) =
+                outcomes.iter().partition(|(_, o)| matches!(o, Outcome::Done));
+            let mut rows = Vec::with_capacity(outcomes.len());
+            if !done.is_empty() {
+                let ids: Vec<i64> = done.iter().map(|(id, _)| *id).collect();
+                let mut q = sqlx::QueryBuilder::new(
+                    "UPDATE events SET state = 'done', last_error = NULL, \
+                     lease_until = NULL, leased_by = NULL, next_attempt_at = ",
+                );
+                q.push_bind(at).push(", updated_at = ").push_bind(at);
+                q.push(" WHERE id");
+                be::push_in_ids(&mut q, &ids);
+                q.push(" AND leased_by = ").push_bind(node).push(RECORDED);
+                rows.extend(q.build().fetch_all(&mut *c).await?);
+            }
+            if other.is_empty() {
+                return Ok(rows);
+            }
+            let mut q = sqlx::QueryBuilder::new(
+                "UPDATE events SET state = v.column2, next_attempt_at = v.column3, \
+                 last_error = v.column4, lease_until = NULL, leased_by = NULL, updated_at = ",
+            );
+            q.push_bind(at).push(" FROM (");
+            q.push_values(&other, |mut b, (id, outcome)| {
+                let (state, next, error) = match outcome {
+                    Outcome::Done => ("done", at, None),
+                    Outcome::Retry { at: when, message } => ("pending", *when, Some(message.clone())),
+                    Outcome::Failed { message } => ("failed", at, Some(message.clone())),
+                };
+                b.push_bind(*id).push_bind(state).push_bind(next).push_bind(error);
+            });
+            // The id list beside the join: it keeps the planner on the primary
+            // key. Without it PostgreSQL's generic plan for this statement
+            // walked every running event for each row of the list (60 ms for
+            // 64 outcomes, and the whole queue waited on it).
+            let ids: Vec<i64> = other.iter().map(|(id, _)| *id).collect();
+            q.push(") AS v WHERE events.id = v.column1 AND events.id");
+            be::push_in_ids(&mut q, &ids);
+            q.push(" AND events.leased_by = ")
+                .push_bind(node)
+                .push(" AND events.state = 'running'")
+                .push(RECORDED);
+            rows.extend(q.build().fetch_all(&mut *c).await?);
+            Ok(rows)
         }
 
         /// What a write recorded: its outcomes, and how many of them
