@@ -281,7 +281,10 @@ macro_rules! queue_store {
             let items: Vec<&Issued> = items.iter().filter(|it| seen.insert(it.mac)).collect();
             let mut ids = Vec::with_capacity(items.len());
             for chunk in items.chunks(500) {
-                let mut q = sqlx::QueryBuilder::new(format!("UPDATE devices SET {set} FROM ("));
+                let mut q = sqlx::QueryBuilder::new(format!(
+                    "UPDATE devices SET {set}{} FROM (",
+                    crate::sql::STAMP
+                ));
                 q.push_values(chunk, |mut b, it| {
                     b.push_bind(it.mac.to_string())
                         .push_bind(it.user.to_string())
@@ -391,6 +394,7 @@ macro_rules! queue_store {
             // same statement (`v.column5`).
             let mut q = sqlx::QueryBuilder::new("UPDATE devices SET ");
             q.push(crate::sql::OUTCOME_SET)
+                .push(crate::sql::STAMP)
                 .push(", registered_at = CASE v.column3 WHEN 'registered' THEN ")
                 .push_bind(at)
                 .push(" WHEN 'unregistered' THEN NULL ELSE registered_at END, updated_at = ")
