@@ -17,8 +17,9 @@ crate::queries::queue::queue_store!(PgStore);
 /// Leases due events, oldest first. An event whose MAC has an older
 /// unfinished event is never due, so the order per MAC holds across nodes.
 ///
-/// Pending and expired events are picked apart, each walking
-/// `events_state_id` in id order and probing `events_open`, so a claim reads
+/// Pending and expired events are picked apart, each walking its state's
+/// partial index (`events_pending`, `events_running`) in id order and
+/// probing `events_open`, so a claim reads
 /// about as many rows as it leases, however long the history of finished
 /// events. (One `WHERE` over both states walked the primary key through every
 /// finished event and then joined the batch to a scan of the whole table: a
