@@ -24,6 +24,7 @@ mod rows;
 mod sql;
 mod sqlite;
 mod sqlite_daemon;
+mod sqlite_nonces;
 mod sqlite_pool;
 mod sqlite_redirect;
 mod sqlite_registry;

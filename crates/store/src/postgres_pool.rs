@@ -21,6 +21,28 @@ pub struct PgStore {
     recorder: crate::postgres_recorder::Recorder,
 }
 
+/// Remembers a Hawk nonce (see `RedirectStore::remember_nonce`): one
+/// statement, as PostgreSQL takes concurrent writers.
+pub(crate) async fn remember_nonce(
+    s: &PgStore,
+    key_id: &str,
+    nonce: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO hawk_nonces (key_id, nonce, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at \
+         WHERE hawk_nonces.expires_at < $4",
+    )
+    .bind(key_id)
+    .bind(nonce)
+    .bind(expires_at)
+    .bind(now())
+    .execute(&s.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub(crate) fn now() -> DateTime<Utc> {
     let n = Utc::now();
     DateTime::from_timestamp_micros(n.timestamp_micros()).unwrap_or(n)

@@ -22,6 +22,8 @@ pub struct SqliteStore {
     /// Readers of [`Store::change_hints`] in this process: SQLite has one
     /// process per database, so its own writes are all there is to hear of.
     pub(crate) hints: std::sync::Mutex<Vec<tokio::sync::mpsc::Sender<()>>>,
+    /// Hawk nonces waiting to be written, a batch at a time.
+    nonces: std::sync::Arc<crate::sqlite_nonces::NonceBatches>,
 }
 
 impl SqliteStore {
@@ -64,6 +66,7 @@ impl SqliteStore {
             writer,
             reader,
             hints: std::sync::Mutex::new(Vec::new()),
+            nonces: Default::default(),
         })
     }
 
@@ -215,6 +218,19 @@ impl SqliteStore {
 
 pub(crate) type WriteFuture<'c, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>;
+
+/// Remembers a Hawk nonce (see `RedirectStore::remember_nonce`): on the one
+/// writer, in batches with the other calls' ([`crate::sqlite_nonces`]).
+pub(crate) async fn remember_nonce(
+    s: &SqliteStore,
+    key_id: &str,
+    nonce: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool> {
+    s.nonces
+        .remember(&s.writer, key_id, nonce, expires_at)
+        .await
+}
 
 pub(crate) fn now() -> DateTime<Utc> {
     // Millisecond precision: what both SQLite text and PostgreSQL round-trip exactly.

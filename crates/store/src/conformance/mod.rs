@@ -45,7 +45,8 @@ macro_rules! conformance_tests {
             unicode_and_markup_survive companies_and_keys endpoints_have_one_owner
             profiles_round_trip redirect_contacts_round_trip providers_one_per_scope
             queue_claims_in_order_per_mac expired_leases_are_reclaimed outcomes_reach_the_device
-            nonces_are_remembered_until_they_expire staged_credentials_replace_the_current_ones
+            nonces_are_remembered_until_they_expire nonces_remembered_at_once_are_new_once
+            staged_credentials_replace_the_current_ones
             first_use_is_recorded_once own_leases_are_released removing_devices_go_when_deregistered
             phones_see_enabled_endpoints_only tenants_keep_their_prov_scope
             event_outcomes_do_not_change_what_is_served a_late_older_event_does_not_overwrite_the_newest

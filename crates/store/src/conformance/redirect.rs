@@ -255,6 +255,29 @@ pub async fn nonces_are_remembered_until_they_expire(s: &dyn Store) {
     );
 }
 
+/// Calls that arrive together may be written together (SQLite batches
+/// them): each nonce is still new exactly once, however many calls name it
+/// at the same time.
+pub async fn nonces_remembered_at_once_are_new_once(s: &dyn Store) {
+    let later = Utc::now() + chrono::Duration::seconds(60);
+    let names: Vec<String> = (0..300).map(|i| format!("n{}", i % 200)).collect();
+    let answers =
+        futures_util::future::join_all(names.iter().map(|n| s.remember_nonce("k", n, later))).await;
+    let mut new: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    for (n, a) in names.iter().zip(answers) {
+        if a.unwrap() {
+            *new.entry(n.as_str()).or_default() += 1;
+        }
+    }
+    assert_eq!(new.len(), 200, "every nonce is new once");
+    assert!(new.values().all(|&c| c == 1), "and only once: {new:?}");
+    assert!(
+        !s.remember_nonce("k", "n7", later).await.unwrap(),
+        "a replay after the batch"
+    );
+    assert!(s.remember_nonce("k", "n200", later).await.unwrap());
+}
+
 pub async fn phones_see_enabled_endpoints_only(s: &dyn Store) {
     s.create_company(C1, "Acme").await.unwrap();
     for (mac, enabled) in [("000413000001", true), ("000413000002", false)] {

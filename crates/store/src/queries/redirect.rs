@@ -325,17 +325,7 @@ macro_rules! redirect_store {
                 nonce: &str,
                 expires_at: DateTime<Utc>,
             ) -> Result<bool> {
-                let done = sqlx::query(
-                    "INSERT INTO hawk_nonces (key_id, nonce, expires_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE hawk_nonces.expires_at < $4",
-                )
-                .bind(key_id)
-                .bind(nonce)
-                .bind(expires_at)
-                .bind(be::now())
-                .execute(self.writes())
-                .await?;
-                Ok(done.rows_affected() == 1)
+                be::remember_nonce(self, key_id, nonce, expires_at).await
             }
 
             async fn prune_nonces(&self, before: DateTime<Utc>) -> Result<u64> {
