@@ -19,29 +19,23 @@ pub struct PgStore {
     pub(crate) pool: PgPool,
     /// The queue recorder's connection, on a thread of its own.
     recorder: crate::postgres_recorder::Recorder,
+    /// Hawk nonces waiting to be written, a batch at a time.
+    nonces: std::sync::Arc<crate::nonces::NonceBatches>,
 }
 
-/// Remembers a Hawk nonce (see `RedirectStore::remember_nonce`): one
-/// statement, as PostgreSQL takes concurrent writers.
+/// Remembers a Hawk nonce (see `RedirectStore::remember_nonce`), in
+/// batches with the other calls' ([`crate::nonces`]): a commit each cost a
+/// WAL flush each.
 pub(crate) async fn remember_nonce(
     s: &PgStore,
     key_id: &str,
     nonce: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO hawk_nonces (key_id, nonce, expires_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at \
-         WHERE hawk_nonces.expires_at < $4",
-    )
-    .bind(key_id)
-    .bind(nonce)
-    .bind(expires_at)
-    .bind(now())
-    .execute(&s.pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    s.nonces.remember(&s.pool, key_id, nonce, expires_at).await
 }
+
+crate::nonces::writer_for!(PgPool, now);
 
 pub(crate) fn now() -> DateTime<Utc> {
     let n = Utc::now();
@@ -66,6 +60,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             recorder: crate::postgres_recorder::Recorder::new(url),
+            nonces: Default::default(),
         })
     }
 

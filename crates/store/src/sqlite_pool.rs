@@ -23,7 +23,7 @@ pub struct SqliteStore {
     /// process per database, so its own writes are all there is to hear of.
     pub(crate) hints: std::sync::Mutex<Vec<tokio::sync::mpsc::Sender<()>>>,
     /// Hawk nonces waiting to be written, a batch at a time.
-    nonces: std::sync::Arc<crate::sqlite_nonces::NonceBatches>,
+    nonces: std::sync::Arc<crate::nonces::NonceBatches>,
 }
 
 impl SqliteStore {
@@ -220,7 +220,7 @@ pub(crate) type WriteFuture<'c, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>;
 
 /// Remembers a Hawk nonce (see `RedirectStore::remember_nonce`): on the one
-/// writer, in batches with the other calls' ([`crate::sqlite_nonces`]).
+/// writer, in batches with the other calls' ([`crate::nonces`]).
 pub(crate) async fn remember_nonce(
     s: &SqliteStore,
     key_id: &str,
@@ -231,6 +231,8 @@ pub(crate) async fn remember_nonce(
         .remember(&s.writer, key_id, nonce, expires_at)
         .await
 }
+
+crate::nonces::writer_for!(SqlitePool, now);
 
 pub(crate) fn now() -> DateTime<Utc> {
     // Millisecond precision: what both SQLite text and PostgreSQL round-trip exactly.
