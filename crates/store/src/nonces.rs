@@ -12,7 +12,7 @@
 //! written wait for it, then go as the next batch, in one statement.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
@@ -55,7 +55,7 @@ impl NonceBatches {
     /// Remembers `nonce` of `key_id` until `expires_at`: `false` if it is
     /// already remembered and not yet expired (a replay).
     pub(crate) async fn remember(
-        self: &Arc<Self>,
+        &self,
         writer: &impl Writer,
         key_id: &str,
         nonce: &str,

@@ -20,12 +20,12 @@ pub struct PgStore {
     /// The queue recorder's connection, on a thread of its own.
     recorder: crate::postgres_recorder::Recorder,
     /// Hawk nonces waiting to be written, a batch at a time.
-    nonces: std::sync::Arc<crate::nonces::NonceBatches>,
+    nonces: crate::nonces::NonceBatches,
 }
 
 /// Remembers a Hawk nonce (see `RedirectStore::remember_nonce`), in
-/// batches with the other calls' ([`crate::nonces`]): a commit each cost a
-/// WAL flush each.
+/// batches with the other calls' ([`crate::nonces`]): a commit per call
+/// cost a WAL flush per call.
 pub(crate) async fn remember_nonce(
     s: &PgStore,
     key_id: &str,

@@ -23,7 +23,7 @@ pub struct SqliteStore {
     /// process per database, so its own writes are all there is to hear of.
     pub(crate) hints: std::sync::Mutex<Vec<tokio::sync::mpsc::Sender<()>>>,
     /// Hawk nonces waiting to be written, a batch at a time.
-    nonces: std::sync::Arc<crate::nonces::NonceBatches>,
+    nonces: crate::nonces::NonceBatches,
 }
 
 impl SqliteStore {
