@@ -439,7 +439,6 @@ macro_rules! queue_store {
             Ok(())
         }
 
-
         /// Whether the device has staged credentials or is being removed
         /// rides along with each recorded event, so what a done outcome
         /// changes for phones is known without another statement.
