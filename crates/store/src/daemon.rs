@@ -111,13 +111,27 @@ pub enum Outcome {
     },
 }
 
-/// Parses `(state, count)` rows; shared by the backends.
+/// The events per state from `(state, count)` rows: the running count, the
+/// finished totals, and `queued`, every event ever queued, of which the
+/// rest are pending. Shared by the backends.
 pub(crate) fn counts(rows: Vec<(String, i64)>) -> crate::Result<Vec<(EventState, u64)>> {
-    rows.into_iter()
-        .map(|(s, n)| {
-            let st = EventState::parse(&s)
-                .ok_or_else(|| crate::StoreError::Corrupt(format!("event state {s}")))?;
-            Ok((st, n.max(0) as u64))
-        })
-        .collect()
+    let mut queued = 0i64;
+    let mut out = Vec::with_capacity(4);
+    for (s, n) in rows {
+        if s == "queued" {
+            queued = n;
+            continue;
+        }
+        let st = EventState::parse(&s)
+            .ok_or_else(|| crate::StoreError::Corrupt(format!("event state {s}")))?;
+        out.push((st, n));
+    }
+    let pending = queued - out.iter().map(|(_, n)| n).sum::<i64>();
+    if pending < 0 {
+        return Err(crate::StoreError::Corrupt(format!(
+            "{queued} events queued, fewer than are running or finished"
+        )));
+    }
+    out.insert(0, (EventState::Pending, pending));
+    Ok(out.into_iter().map(|(st, n)| (st, n.max(0) as u64)).collect())
 }

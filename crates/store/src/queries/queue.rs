@@ -206,17 +206,19 @@ macro_rules! queue_store {
             }
 
             async fn event_counts(&self) -> Result<Vec<(EventState, u64)>> {
-                // The open events are counted (they are the work in hand,
-                // found by index); the finished ones are totals `finish_in`
-                // and `retry_event` keep, so a long history costs nothing.
-                // One count per state, not a GROUP BY: PostgreSQL hashed
-                // every open event into an aggregate for that, 9–12 ms a
-                // call at 20,000 (a summary polled every 100 ms was a tenth
-                // of a core while the queue ran); this way half that.
+                // Nothing here grows with the queue or its history: the
+                // running events are at most a lease per worker, counted by
+                // index; the finished ones are totals `finish_in` and
+                // `retry_event` keep; the pending ones are what is left of
+                // every event ever queued, a count `enqueue_in` keeps. (As a
+                // GROUP BY of the open events, a summary hashed the whole
+                // backlog: 9–12 ms a call at 20,000, and a console or bench
+                // polling it was a tenth of a core while the queue ran.) One
+                // statement, so one snapshot: the parts add up.
                 let rows: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT CAST('pending' AS TEXT), COUNT(*) FROM events WHERE state = 'pending' \
-                     UNION ALL SELECT CAST('running' AS TEXT), COUNT(*) FROM events WHERE state = 'running' \
-                     UNION ALL SELECT state, n FROM event_totals",
+                    "SELECT CAST('running' AS TEXT), COUNT(*) FROM events WHERE state = 'running' \
+                     UNION ALL SELECT state, n FROM event_totals \
+                     UNION ALL SELECT CAST('queued' AS TEXT), n FROM event_count",
                 )
                 .fetch_all(self.reads())
                 .await?;
@@ -240,9 +242,7 @@ macro_rules! queue_store {
                         .bind(id)
                         .execute(&mut *c)
                         .await?;
-                        if done.rows_affected() == 1 {
-                            move_totals(c, 0, -1).await?;
-                        } else {
+                        if done.rows_affected() != 1 {
                             return match event_in(c, id).await? {
                                 None => Err(StoreError::not_found("event", id)),
                                 Some(e) => Err(StoreError::Conflict(format!(
@@ -259,6 +259,10 @@ macro_rules! queue_store {
                         .bind(id)
                         .execute(&mut *c)
                         .await?;
+                        // Last: the recorder takes this row after its
+                        // devices, so taking it before this device could
+                        // deadlock with it.
+                        move_totals(c, 0, -1).await?;
                         event_in(c, id)
                             .await?
                             .ok_or_else(|| StoreError::not_found("event", id))
@@ -339,6 +343,12 @@ macro_rules! queue_store {
                 made.sort_unstable();
                 ids.extend(made);
             }
+            // Last: another queueing waits on this row only while this one
+            // commits (see `event_counts`).
+            sqlx::query("UPDATE event_count SET n = n + $1 WHERE id = 1")
+                .bind(ids.len() as i64)
+                .execute(&mut *c)
+                .await?;
             Ok(ids)
         }
 
