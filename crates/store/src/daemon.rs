@@ -133,5 +133,8 @@ pub(crate) fn counts(rows: Vec<(String, i64)>) -> crate::Result<Vec<(EventState,
         )));
     }
     out.insert(0, (EventState::Pending, pending));
-    Ok(out.into_iter().map(|(st, n)| (st, n.max(0) as u64)).collect())
+    Ok(out
+        .into_iter()
+        .map(|(st, n)| (st, n.max(0) as u64))
+        .collect())
 }
