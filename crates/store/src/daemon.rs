@@ -143,3 +143,39 @@ pub(crate) fn counts(rows: Vec<(String, i64)>) -> crate::Result<Vec<(EventState,
         .map(|(st, n)| (st, n.max(0) as u64))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(r: &[(&str, i64)]) -> Vec<(String, i64)> {
+        r.iter().map(|(s, n)| (s.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn pending_is_what_the_queued_leave() {
+        let got = counts(rows(&[
+            ("running", 3),
+            ("done", 10),
+            ("failed", 2),
+            ("queued", 20),
+        ]))
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                (EventState::Pending, 5),
+                (EventState::Running, 3),
+                (EventState::Done, 10),
+                (EventState::Failed, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn counts_that_do_not_add_up_say_none_pending() {
+        let got = counts(rows(&[("running", 3), ("done", 10), ("queued", 4)])).unwrap();
+        assert_eq!(got[0], (EventState::Pending, 0));
+        assert!(counts(rows(&[("stuck", 1)])).is_err(), "an unknown state");
+    }
+}

@@ -255,9 +255,9 @@ pub async fn nonces_are_remembered_until_they_expire(s: &dyn Store) {
     );
 }
 
-/// Calls that arrive together may be written together (SQLite batches
-/// them): each nonce is still new exactly once, however many calls name it
-/// at the same time.
+/// Calls that arrive together are written together (both backends batch
+/// them, `nonces.rs`): each nonce is still new exactly once, however many
+/// calls name it at the same time.
 pub async fn nonces_remembered_at_once_are_new_once(s: &dyn Store) {
     let later = Utc::now() + chrono::Duration::seconds(60);
     let names: Vec<String> = (0..300).map(|i| format!("n{}", i % 200)).collect();
