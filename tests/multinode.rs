@@ -253,9 +253,11 @@ async fn two_nodes_share_the_queue_and_survive_a_kill() {
         "no MAC was written by two nodes at once"
     );
     // Only what A had in hand when it died can have been sent twice: per
-    // queue, the event in flight and one done whose outcome was being written.
+    // queue, the event in flight and the done ones whose outcomes were not
+    // yet written (a worker goes on while two calls' outcomes wait for the
+    // recorder, `UNWRITTEN_CALLS` in the daemon's queue).
     assert!(
-        twice <= 2 * QUEUENUM as usize,
+        twice <= 3 * QUEUENUM as usize,
         "{twice} MACs were registered more than once"
     );
     eprintln!("change propagated between nodes in {propagation:?}; {at_kill} registrations done when node A was killed");
