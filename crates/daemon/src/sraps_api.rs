@@ -8,6 +8,7 @@
 //! `ProvisioningServer`, once per product group, and has no pair settings
 //! (falconieri's `libs/grape` reuses its SRAPS client the same way).
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -114,7 +115,7 @@ impl Sraps {
         method: Method,
         url: &str,
         body: Option<&impl Serialize>,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, String), ProviderError> {
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), ProviderError> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| ProviderError::Permanent(format!("bad provider URL {url}: {e}")))?;
         let host = parsed.host_str().unwrap_or("").to_owned();
@@ -143,14 +144,17 @@ impl Sraps {
                 port,
             },
         );
-        let mut auth = format!(
+        // One buffer: this runs once per queued event.
+        let mut auth = String::with_capacity(160);
+        let _ = write!(
+            auth,
             "Hawk id=\"{}\", ts=\"{}\", nonce=\"{}\"",
             h.id, h.ts, h.nonce
         );
         if let Some(hash) = &h.hash {
-            auth.push_str(&format!(", hash=\"{hash}\""));
+            let _ = write!(auth, ", hash=\"{hash}\"");
         }
-        auth.push_str(&format!(", mac=\"{}\"", h.mac));
+        let _ = write!(auth, ", mac=\"{}\"", h.mac);
         tracing::info!(
             "({}): Sending Request. Method={} Url={url}",
             self.dialect.cloud,
@@ -165,14 +169,16 @@ impl Sraps {
         if let Some(b) = bytes {
             req = req.header("content-type", "application/json").body(b);
         }
-        let resp = req
+        let mut resp = req
             .send()
             .await
             .map_err(|e| crate::http::transport_error(&e, url))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        Ok((status, headers, text))
+        // Taken, not cloned, and the body as bytes: `text()` would parse the
+        // Content-Type for a charset, and the API answers JSON in UTF-8.
+        let headers = std::mem::take(resp.headers_mut());
+        let body = resp.bytes().await.map(Vec::from).unwrap_or_default();
+        Ok((status, headers, body))
     }
 
     /// A request whose non-2xx answer is an error, and whose answer is an `R`.
@@ -182,11 +188,16 @@ impl Sraps {
         url: &str,
         body: Option<&impl Serialize>,
     ) -> Result<(reqwest::header::HeaderMap, R), ProviderError> {
-        let (status, headers, text) = self.call(method, url, body).await?;
+        let (status, headers, body) = self.call(method, url, body).await?;
         if !status.is_success() {
-            return Err(classify(status, &headers, &text, url));
+            return Err(classify(
+                status,
+                &headers,
+                &String::from_utf8_lossy(&body),
+                url,
+            ));
         }
-        let value = serde_json::from_str(&text).map_err(|e| {
+        let value = serde_json::from_slice(&body).map_err(|e| {
             ProviderError::Permanent(format!(
                 "the provider's answer to {url} is not what the SRAPS API answers: {e}"
             ))
@@ -443,7 +454,12 @@ impl ProviderApi for Sraps {
         if status.is_success() || status == StatusCode::NOT_FOUND {
             return Ok(());
         }
-        Err(classify(status, &headers, &body, &url))
+        Err(classify(
+            status,
+            &headers,
+            &String::from_utf8_lossy(&body),
+            &url,
+        ))
     }
 
     async fn test(&self) -> Result<String, ProviderError> {

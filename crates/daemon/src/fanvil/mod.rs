@@ -145,7 +145,7 @@ impl Fdps {
         method: &str,
         params: &[Param<'_>],
     ) -> Result<(bool, String), ProviderError> {
-        let resp = self
+        let mut resp = self
             .http
             .post(&self.url)
             .basic_auth(&self.user, Some(&self.pass))
@@ -155,7 +155,7 @@ impl Fdps {
             .await
             .map_err(|e| crate::http::transport_error(&e, &self.url))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        let headers = std::mem::take(resp.headers_mut());
         let text = resp.text().await.unwrap_or_default();
         if status == StatusCode::UNAUTHORIZED {
             return Err(ProviderError::Permanent(

@@ -78,12 +78,12 @@ impl Ztp {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req
+        let mut resp = req
             .send()
             .await
             .map_err(|e| crate::http::transport_error(&e, &url))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        let headers = std::mem::take(resp.headers_mut());
         Ok((status, headers, resp.text().await.unwrap_or_default()))
     }
 

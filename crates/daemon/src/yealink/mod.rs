@@ -122,12 +122,12 @@ impl Ymcs {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Answer, ProviderError> {
-        let resp = req
+        let mut resp = req
             .send()
             .await
             .map_err(|e| crate::http::transport_error(&e, url))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        let headers = std::mem::take(resp.headers_mut());
         let text = resp.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Ok(Answer {
