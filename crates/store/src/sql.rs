@@ -55,6 +55,18 @@ pub(crate) const OUTCOME_SET: &str = "status = v.column3, last_message = v.colum
      ztprov_next_used_at = CASE WHEN v.column5 THEN NULL ELSE ztprov_next_used_at END, \
      revision = revision + CASE WHEN v.column5 AND ztprov_next_user IS NOT NULL THEN 1 ELSE 0 END";
 
+/// One row of a device outcome write (`v` in [`OUTCOME_SET`]): the device,
+/// the event whose outcome it is (written only if it is the device's
+/// newest), the status and message it leaves, and whether staged
+/// credentials are promoted.
+pub(crate) struct OutcomeRow<'a> {
+    pub mac: &'a str,
+    pub id: i64,
+    pub status: &'static str,
+    pub message: &'a str,
+    pub promote: bool,
+}
+
 /// The MACs in place of `{list}`.
 pub(crate) const DELETE_DEVICE: &str = "DELETE FROM devices WHERE mac {list}";
 

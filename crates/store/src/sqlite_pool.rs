@@ -265,6 +265,24 @@ pub(crate) fn push_in_ids(q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &[i
         .push("))");
 }
 
+/// The rows of a device outcome write (see `finish_in`) pushed as its
+/// `FROM` source `v`: a VALUES list (SQLite has no arrays; its statements
+/// are cheap to prepare).
+pub(crate) fn push_outcome_rows(
+    q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>,
+    rows: &[crate::sql::OutcomeRow<'_>],
+) {
+    q.push("(");
+    q.push_values(rows, |mut b, r| {
+        b.push_bind(r.mac.to_owned())
+            .push_bind(r.id)
+            .push_bind(r.status)
+            .push_bind(r.message.to_owned())
+            .push_bind(r.promote);
+    });
+    q.push(") AS v");
+}
+
 /// Maps a UNIQUE or FOREIGN KEY violation to an error the user can act on.
 pub(crate) fn constraint(e: sqlx::Error, unique: &str, fk: &str) -> StoreError {
     if let sqlx::Error::Database(db) = &e {

@@ -414,26 +414,32 @@ macro_rules! queue_store {
                 .push_bind(at)
                 .push(" WHEN 'unregistered' THEN NULL ELSE registered_at END, updated_at = ")
                 .push_bind(at)
-                .push(" FROM (");
-            q.push_values(&finished, |mut b, (id, mac, action, outcome)| {
-                let (status, message) = match (outcome, action) {
-                    (Outcome::Done, Action::Register) => ("registered", "-".to_owned()),
-                    (Outcome::Done, Action::Deregister) => ("unregistered", "-".to_owned()),
-                    (Outcome::Retry { message, .. }, _) => ("pending", message.clone()),
-                    (Outcome::Failed { message }, _) => ("failed", message.clone()),
-                };
-                b.push_bind(mac.as_str())
-                    .push_bind(*id)
-                    .push_bind(status)
-                    .push_bind(message)
-                    .push_bind(status == "registered");
-            });
+                .push(" FROM ");
+            let rows: Vec<crate::sql::OutcomeRow<'_>> = finished
+                .iter()
+                .map(|(id, mac, action, outcome)| {
+                    let (status, message) = match (outcome, action) {
+                        (Outcome::Done, Action::Register) => ("registered", "-"),
+                        (Outcome::Done, Action::Deregister) => ("unregistered", "-"),
+                        (Outcome::Retry { message, .. }, _) => ("pending", message.as_str()),
+                        (Outcome::Failed { message }, _) => ("failed", message.as_str()),
+                    };
+                    crate::sql::OutcomeRow {
+                        mac,
+                        id: *id,
+                        status,
+                        message,
+                        promote: status == "registered",
+                    }
+                })
+                .collect();
+            be::push_outcome_rows(&mut q, &rows);
             // "Its newest event" as the MAC's largest id, a probe of
             // `events_mac` per row. (As `NOT EXISTS` of a newer event,
             // PostgreSQL hashed the whole events table into an anti join for
             // every write, and that grows with the history.)
             q.push(
-                ") AS v WHERE devices.mac = v.column1 \
+                " WHERE devices.mac = v.column1 \
                  AND v.column2 = (SELECT MAX(e.id) FROM events e WHERE e.mac = v.column1) \
                  RETURNING mac",
             );
