@@ -105,6 +105,10 @@ impl SqliteStore {
     /// the oldest events whatever the table holds (see the PostgreSQL side).
     pub(crate) async fn after_enqueue(&self, _queued: usize) {}
 
+    /// Nothing to do after devices are created: SQLite plans each statement
+    /// anew and reads `gen > ?` through its index whatever the table holds.
+    pub(crate) async fn after_create_devices(&self, _created: usize) {}
+
     /// A write transaction for the logs: no generation bump, no change hint.
     pub(crate) async fn append<T, F>(&self, f: F) -> Result<T>
     where

@@ -28,3 +28,35 @@ async fn open_selects_postgres_by_url() {
     assert_eq!(s.list_tenants().await.unwrap().len(), 1);
     s.close().await;
 }
+
+/// A bulk load leaves the devices analyzed: a plan cached while the table
+/// was empty would otherwise scan every device on each view reload until
+/// autovacuum came by (see `PgStore::after_create_devices`).
+#[tokio::test]
+async fn a_bulk_load_leaves_statistics_behind() {
+    use touchless_store::conformance::{new_device, new_tenant};
+    use touchless_store::{MetaStore as _, RegistryStore as _};
+    let (url, _guard) = temp_database().await;
+    let s = PgStore::open(&url).await.unwrap();
+    s.create_tenant(&new_tenant("acme")).await.unwrap();
+    let reltuples = || async {
+        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let n: f32 = sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE relname = 'devices'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        n
+    };
+    let batch = |from: u32| {
+        (from..from + 500)
+            .map(|i| new_device(&format!("000413{i:06X}"), "acme"))
+            .collect::<Vec<_>>()
+    };
+    s.create_devices(&batch(0)).await.unwrap();
+    assert!(reltuples().await < 0.0, "not analyzed after 500 devices");
+    s.create_devices(&batch(500)).await.unwrap();
+    assert_eq!(reltuples().await, 1000.0, "analyzed once 1,000 are in");
+    s.close().await;
+}

@@ -132,10 +132,13 @@ macro_rules! registry_store {
 
             async fn create_devices(&self, ds: &[NewDevice]) -> Result<Vec<Device>> {
                 let ds = ds.to_vec();
-                self.write(move |c| {
-                    Box::pin(async move { insert_devices(c, &ds, be::now()).await })
-                })
-                .await
+                let created = self
+                    .write(move |c| {
+                        Box::pin(async move { insert_devices(c, &ds, be::now()).await })
+                    })
+                    .await?;
+                self.after_create_devices(created.len()).await;
+                Ok(created)
             }
 
             async fn get_device(&self, mac: Mac) -> Result<Option<Device>> {
