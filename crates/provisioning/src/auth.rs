@@ -32,12 +32,12 @@ const MAX_HEADER: usize = 4096;
 
 /// What the client sent in `Authorization`, parsed but not yet verified.
 #[derive(Debug)]
-pub enum Presented {
+pub enum Presented<'a> {
     Basic { user: String, pass: String },
-    Digest(DigestResponse),
+    Digest(DigestResponse<'a>),
 }
 
-impl Presented {
+impl Presented<'_> {
     pub fn user(&self) -> &str {
         match self {
             Presented::Basic { user, .. } => user,
@@ -206,7 +206,7 @@ impl Authenticator {
     }
 
     /// Parses an `Authorization` header value.
-    pub fn parse(&self, header: &[u8]) -> Result<Presented, AuthError> {
+    pub fn parse<'h>(&self, header: &'h [u8]) -> Result<Presented<'h>, AuthError> {
         if header.len() > MAX_HEADER {
             return Err(AuthError::Malformed("too long"));
         }
@@ -245,7 +245,7 @@ impl Authenticator {
     /// not tell a wrong user from a wrong password.
     pub fn verify(
         &self,
-        p: &Presented,
+        p: &Presented<'_>,
         method: &str,
         uri: &str,
         expected: Expected<'_>,
@@ -308,7 +308,7 @@ impl Authenticator {
     /// (RFC 7616 §3.4.1), as hex; `None` for a qop combination we refuse.
     fn digest_response<D: sha2::Digest>(
         &self,
-        d: &DigestResponse,
+        d: &DigestResponse<'_>,
         method: &str,
         ha1: &[u8],
     ) -> Option<Hex> {
@@ -317,20 +317,20 @@ impl Authenticator {
             &D::new()
                 .chain_update(method)
                 .chain_update(b":")
-                .chain_update(&d.uri)
+                .chain_update(d.uri.as_bytes())
                 .finalize(),
         );
         let ha1 = Hex::of(ha1);
         let h = D::new()
             .chain_update(ha1.as_bytes())
             .chain_update(b":")
-            .chain_update(&d.nonce)
+            .chain_update(d.nonce.as_bytes())
             .chain_update(b":");
         let h = match (&d.qop, &d.nc, &d.cnonce) {
             (Some(q), Some(nc), Some(cn)) if q == "auth" => h
-                .chain_update(nc)
+                .chain_update(nc.as_bytes())
                 .chain_update(b":")
-                .chain_update(cn)
+                .chain_update(cn.as_bytes())
                 .chain_update(b":auth:"),
             (None, None, None) => h,
             _ => return None,
@@ -479,14 +479,12 @@ mod tests {
             );
         }
         let old = a.nonce_at(now_secs() - 301);
-        let p = a
-            .parse(answer(&a, "MD5", &old, "u", "p", "/x").as_bytes())
-            .unwrap();
+        let h = answer(&a, "MD5", &old, "u", "p", "/x");
+        let p = a.parse(h.as_bytes()).unwrap();
         assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Stale);
         let forged = Authenticator::new(&AuthConfig::default(), b"other").nonce_at(now_secs());
-        let p = a
-            .parse(answer(&a, "MD5", &forged, "u", "p", "/x").as_bytes())
-            .unwrap();
+        let h = answer(&a, "MD5", &forged, "u", "p", "/x");
+        let p = a.parse(h.as_bytes()).unwrap();
         assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Denied);
     }
 
@@ -499,16 +497,14 @@ mod tests {
         let b = Authenticator::new(&AuthConfig::default(), b"another-secret");
         let creds = Credentials::new("u", "p", "touchless");
         let nonce = a.nonce_at(now_secs());
-        let p = a
-            .parse(answer(&a, "MD5", &nonce, "u", "p", "/x").as_bytes())
-            .unwrap();
+        let h = answer(&a, "MD5", &nonce, "u", "p", "/x");
+        let p = a.parse(h.as_bytes()).unwrap();
         assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Ok);
         assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Ok);
         assert_eq!(b.verify(&p, "GET", "/x", creds.expected()), Verdict::Denied);
         let old = a.nonce_at(now_secs() - 301);
-        let p = a
-            .parse(answer(&a, "MD5", &old, "u", "p", "/x").as_bytes())
-            .unwrap();
+        let h = answer(&a, "MD5", &old, "u", "p", "/x");
+        let p = a.parse(h.as_bytes()).unwrap();
         for _ in 0..2 {
             assert_eq!(a.verify(&p, "GET", "/x", creds.expected()), Verdict::Stale);
         }

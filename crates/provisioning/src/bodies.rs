@@ -83,7 +83,11 @@ impl Bodies {
         let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
         match shard.map.get(key) {
             Some(s) if s.stamp == stamp => {
-                s.referenced.store(true, Ordering::Relaxed);
+                // A load first: a store on every hit would dirty the
+                // slot's cache line for a flag that is already set.
+                if !s.referenced.load(Ordering::Relaxed) {
+                    s.referenced.store(true, Ordering::Relaxed);
+                }
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(s.body.clone())
             }

@@ -193,8 +193,11 @@ impl Directory {
         self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Under the read lock, without a clone of the view: every phone's
+    /// request asks this once, and the clone's two atomic writes showed.
     pub fn device(&self, mac: Mac) -> Option<Arc<DeviceEntry>> {
-        self.current().devices.get(&mac).cloned()
+        let view = self.view.read().unwrap_or_else(|e| e.into_inner());
+        view.devices.get(&mac).cloned()
     }
 
     /// Who a model-wide `/prov` file request with this user may be: a device

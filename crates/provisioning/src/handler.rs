@@ -188,7 +188,7 @@ fn authenticate_and_serve<B>(
     file: ConfigFile,
     mut firmware_file: bool,
     entry: Option<Arc<DeviceEntry>>,
-    path_pair: Option<Presented>,
+    path_pair: Option<Presented<'static>>,
     now: DateTime<Utc>,
 ) -> Outcome {
     let in_path = path_pair.is_some();
@@ -333,7 +333,7 @@ fn reported_firmware<B>(req: &Request<B>) -> Option<String> {
 /// What follows `/ztprov/` or `/prov/`: the file name, and the pair before
 /// it when the path carries one (`{user}/{pass}/{name}`, see
 /// `touchless_phones::pair`), read as a Basic pair.
-pub(crate) fn split_pair(rest: &str) -> (&str, Option<Presented>) {
+pub(crate) fn split_pair(rest: &str) -> (&str, Option<Presented<'static>>) {
     match touchless_phones::pair::split(rest) {
         Some((user, pass, name)) => (name, Some(Presented::Basic { user, pass })),
         None => (rest, None),
@@ -343,12 +343,12 @@ pub(crate) fn split_pair(rest: &str) -> (&str, Option<Presented>) {
 /// The pair a request presents: the one in its path, else its
 /// `Authorization` header; without either (or with a scheme not offered) the
 /// answer is the 401 challenge, with a broken header a 400.
-pub(crate) fn presented<B>(
+pub(crate) fn presented<'r, B>(
     st: &ProvState,
-    req: &Request<B>,
+    req: &'r Request<B>,
     name: &str,
-    path_pair: Option<Presented>,
-) -> Result<Presented, Box<Outcome>> {
+    path_pair: Option<Presented<'static>>,
+) -> Result<Presented<'r>, Box<Outcome>> {
     if let Some(p) = path_pair {
         return Ok(p);
     }

@@ -159,7 +159,18 @@ thread_local! {
 }
 
 fn format_line(line: &mut String, e: &Entry<'_>) {
+    // Numbers without `core::fmt`: a line per request, and its formatting
+    // machinery was a third of what the line cost.
+    let mut num = itoa::Buffer::new();
     match e.ip {
+        Some(IpAddr::V4(ip)) => {
+            for (i, octet) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    line.push('.');
+                }
+                line.push_str(num.format(octet));
+            }
+        }
         Some(ip) => {
             let _ = write!(line, "{ip}");
         }
@@ -170,9 +181,17 @@ fn format_line(line: &mut String, e: &Entry<'_>) {
     escape_into(line, e.user.map(str::as_bytes), 64, b" ");
     line.push_str(" [");
     with_time(e.time, |t| line.push_str(&t.combined));
-    let _ = write!(line, "] \"{} ", e.method);
+    line.push_str("] \"");
+    line.push_str(e.method);
+    line.push(' ');
     escape_into(line, Some(e.uri.as_bytes()), 1024, b"");
-    let _ = write!(line, " {}\" {} {} \"", e.version, e.status, e.bytes);
+    line.push(' ');
+    line.push_str(e.version);
+    line.push_str("\" ");
+    line.push_str(num.format(e.status));
+    line.push(' ');
+    line.push_str(num.format(e.bytes));
+    line.push_str(" \"");
     escape_into(line, e.referer, 1024, b"");
     line.push_str("\" \"");
     escape_into(line, e.user_agent, 1024, b"");
