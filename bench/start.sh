@@ -26,6 +26,15 @@ schemes = ["digest", "basic"]
 allow_basic_over_http = true
 ${EXTRA_TOML:-}
 TOML
+# A server left over from another run on these ports would answer in this
+# one's place (and its CPU would count as foreign): refuse to start instead.
+for p in "$port" "$admin_port"; do
+  if ss -Htln "sport = :$p" | grep -q .; then
+    echo "port $p is taken (a server left over from another run?); stop it first" >&2
+    rm -rf "$work"
+    exit 1
+  fi
+done
 taskset -c 1 "$bin" --config "$work/touchless.toml" serve > "$work/serve.out" 2> "$work/serve.err" &
 pid=$!
 cleanup() { kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"; }
