@@ -194,8 +194,17 @@ impl PgStore {
         if queued < 1000 {
             return;
         }
-        if let Err(e) = sqlx::query("ANALYZE events").execute(&self.pool).await {
-            tracing::warn!(error = %e, "refreshing the queue's statistics failed");
+        self.analyze("events").await;
+    }
+
+    /// Fresh statistics for `tables`, now rather than when autovacuum next
+    /// comes by; a failure only costs the plans, so it is logged.
+    async fn analyze(&self, tables: &str) {
+        if let Err(e) = sqlx::query(&format!("ANALYZE {tables}"))
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, tables, "refreshing statistics failed");
         }
     }
 
@@ -216,12 +225,7 @@ impl PgStore {
             }
             c.1 = c.0;
         }
-        if let Err(e) = sqlx::query("ANALYZE devices, lines, device_settings")
-            .execute(&self.pool)
-            .await
-        {
-            tracing::warn!(error = %e, "refreshing the devices' statistics failed");
-        }
+        self.analyze("devices, lines, device_settings").await;
     }
 
     /// A transaction for changes the provisioning view does not show.
