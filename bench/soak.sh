@@ -98,5 +98,7 @@ wait "${kids[@]}" 2>/dev/null || true
 at3=${samples[2]:-${samples[0]}}
 last=${samples[-1]}
 mean3=${means[2]:-${means[0]}}
-python3 -c "import sys; a,b=int(sys.argv[1]),int(sys.argv[2]); print(f'RSS minute 3: {a} MB, minute $MINUTES: {b} MB ({(b-a)/a*100:+.1f}%)')" "$at3" "$last"
-python3 -c "import sys; a,b=int(sys.argv[1]),int(sys.argv[2]); print(f'RSS mean of minute 3: {a} MB, of minute $MINUTES: {b} MB ({(b-a)/a*100:+.1f}%)')" "$mean3" "${means[-1]}"
+# growth FROM TO FORMAT: prints FORMAT with the two readings and the change.
+growth() { python3 -c "import sys; a,b=int(sys.argv[1]),int(sys.argv[2]); print(sys.argv[3].format(a, b, (b-a)/a*100))" "$@"; }
+growth "$at3" "$last" "RSS minute 3: {} MB, minute $MINUTES: {} MB ({:+.1f}%)"
+growth "$mean3" "${means[-1]}" "RSS mean of minute 3: {} MB, of minute $MINUTES: {} MB ({:+.1f}%)"

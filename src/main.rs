@@ -16,10 +16,10 @@ use touchless_server::Config;
 /// The provisioning hot path allocates a few small buffers per request; glibc
 /// malloc spends measurably more time on them (and on arena trimming) than mimalloc.
 /// mimalloc also takes C's `malloc` (the crate's `override` feature), so SQLite's
-/// page caches and statements live in the same heap, purged by the same thread:
-/// in glibc's arenas, one per connection thread, they held 40-50 MB during
-/// `bench/soak.sh`, against about 25 MB in mimalloc (the node's steady RSS
-/// 227 -> 213 MB).
+/// page caches and statements live in the same heap, purged by the same thread.
+/// glibc gave each connection thread an arena it seldom shrank: 40-50 MB of RSS
+/// during `bench/soak.sh` for the 17-18 MB SQLite said it used (the node's
+/// steady RSS went 227 -> 213 MB).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
