@@ -39,8 +39,9 @@ pub fn insert(path: &str, user: &str, pass: &str) -> String {
 /// the file name; `None` when the path does not have that shape or a
 /// segment does not decode.
 pub fn split(rest: &str) -> Option<(String, String, &str)> {
-    let mut it = rest.splitn(3, '/');
-    let (user, pass, name) = (it.next()?, it.next()?, it.next()?);
+    // Most names carry no pair: the first search for a '/' says so.
+    let (user, tail) = rest.split_once('/')?;
+    let (pass, name) = tail.split_once('/')?;
     if user.is_empty() || pass.is_empty() || name.contains('/') {
         return None;
     }

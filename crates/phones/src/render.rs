@@ -179,7 +179,9 @@ impl Templates {
 pub struct Renderer {
     by_vendor: HashMap<&'static str, Templates>,
     /// Each vendor's public files, rendered once: name → (body, content type).
-    public: HashMap<&'static str, (Bytes, &'static str)>,
+    /// Every phone request looks its file name up here first; the keys are
+    /// the vendors' fixed names, so a fast hash is safe.
+    public: foldhash::HashMap<&'static str, (Bytes, &'static str)>,
 }
 
 impl Renderer {
@@ -188,7 +190,7 @@ impl Renderer {
     /// request.
     pub fn new(template_dir: Option<PathBuf>) -> Result<Self, RenderError> {
         let mut by_vendor = HashMap::new();
-        let mut public = HashMap::new();
+        let mut public = foldhash::HashMap::default();
         for v in crate::vendors() {
             let t = environment(*v, template_dir.clone())?;
             for (name, template) in v.public_files() {

@@ -19,9 +19,11 @@ use touchless_phones::AuthScheme;
 use touchless_runtime::config::{AuthConfig, DigestAlgorithm, Scheme};
 use touchless_runtime::secret::ct_eq;
 
+mod basic;
 mod ha1;
 mod parse;
 
+pub use basic::BasicPair;
 use ha1::{ha1, Hex};
 pub use ha1::{Credentials, Expected, Ha1};
 use parse::parse_digest;
@@ -33,14 +35,14 @@ const MAX_HEADER: usize = 4096;
 /// What the client sent in `Authorization`, parsed but not yet verified.
 #[derive(Debug)]
 pub enum Presented<'a> {
-    Basic { user: String, pass: String },
+    Basic(BasicPair),
     Digest(DigestResponse<'a>),
 }
 
 impl Presented<'_> {
     pub fn user(&self) -> &str {
         match self {
-            Presented::Basic { user, .. } => user,
+            Presented::Basic(p) => p.user(),
             Presented::Digest(d) => &d.username,
         }
     }
@@ -218,18 +220,7 @@ impl Authenticator {
             if !self.schemes.contains(&Scheme::Basic) {
                 return Err(AuthError::SchemeNotOffered);
             }
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(rest.trim())
-                .map_err(|_| AuthError::Malformed("Basic credentials are not base64"))?;
-            let decoded =
-                String::from_utf8(decoded).map_err(|_| AuthError::Malformed("not UTF-8"))?;
-            let (user, pass) = decoded
-                .split_once(':')
-                .ok_or(AuthError::Malformed("Basic credentials have no ':'"))?;
-            return Ok(Presented::Basic {
-                user: user.to_owned(),
-                pass: pass.to_owned(),
-            });
+            return BasicPair::decode(rest.trim()).map(Presented::Basic);
         }
         if scheme.eq_ignore_ascii_case("digest") {
             if !self.schemes.contains(&Scheme::Digest) {
@@ -251,10 +242,10 @@ impl Authenticator {
         expected: Expected<'_>,
     ) -> Verdict {
         match p {
-            Presented::Basic { user, pass } => {
+            Presented::Basic(pair) => {
                 self.count_hash();
-                let got = ha1::<Md5>(user, &self.realm, pass);
-                let ok = ct_eq(user.as_bytes(), expected.user.as_bytes())
+                let got = ha1::<Md5>(pair.user(), &self.realm, pair.pass());
+                let ok = ct_eq(pair.user().as_bytes(), expected.user.as_bytes())
                     & ct_eq(&got, &expected.ha1.md5);
                 if ok {
                     Verdict::Ok

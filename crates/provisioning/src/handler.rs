@@ -42,12 +42,12 @@ pub(crate) fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> R
 pub(crate) fn plain(status: StatusCode, msg: &'static str) -> Outcome {
     let mut r = Response::new(Body::from(msg));
     *r.status_mut() = status;
+    // No Content-Length: hyper writes it from the body's exact size, for
+    // HEAD too, without a header value to allocate.
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    r.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(msg.len()));
     Outcome {
         bytes: msg.len(),
         user: None,
@@ -196,7 +196,7 @@ fn authenticate_and_serve<B>(
         Ok(p) => p,
         Err(o) => return *o,
     };
-    let user = Some(presented.user().chars().take(64).collect::<String>());
+    let user = Some(log_name(presented.user()));
     let uri = req
         .uri()
         .path_and_query()
@@ -330,12 +330,25 @@ fn reported_firmware<B>(req: &Request<B>) -> Option<String> {
     touchless_phones::parse_user_agent(ua).map(|u| u.firmware)
 }
 
+/// A presented user name as the logs keep it: its first 64 characters.
+fn log_name(user: &str) -> String {
+    let end = if user.len() <= 64 {
+        user.len()
+    } else {
+        user.char_indices().nth(64).map_or(user.len(), |(i, _)| i)
+    };
+    user[..end].to_owned()
+}
+
 /// What follows `/ztprov/` or `/prov/`: the file name, and the pair before
 /// it when the path carries one (`{user}/{pass}/{name}`, see
 /// `touchless_phones::pair`), read as a Basic pair.
 pub(crate) fn split_pair(rest: &str) -> (&str, Option<Presented<'static>>) {
     match touchless_phones::pair::split(rest) {
-        Some((user, pass, name)) => (name, Some(Presented::Basic { user, pass })),
+        Some((user, pass, name)) => (
+            name,
+            Some(Presented::Basic(crate::auth::BasicPair::new(&user, &pass))),
+        ),
         None => (rest, None),
     }
 }
@@ -420,10 +433,11 @@ fn config(body: Bytes, content_type: &'static str) -> Outcome {
     let len = body.len();
     let mut r = Response::new(Body::from(body));
     let h = r.headers_mut();
+    // Content-Length comes from the body's exact size (see `plain`).
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     // The body carries passwords: no shared cache may keep it.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+    h.insert(header::CACHE_CONTROL, NO_STORE);
     Outcome {
         bytes: len,
         user: None,
