@@ -10,7 +10,7 @@
 //! recorded within one interval. Handlers add to a map under a mutex (a
 //! lookup, no allocation for a repeat); a task swaps the map out and writes it.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use foldhash::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -44,12 +44,27 @@ const REPEAT_INTERVALS: u32 = 12;
 /// call, without letting a flood of made-up MACs fill the disk.
 const UNKNOWN_SAMPLE: u64 = 20;
 
-/// `(mac, source, status, hash of path and user agent)`: hashing the strings
-/// instead of owning them makes a repeat contact allocation-free.
-type Key = (Mac, Option<IpAddr>, u16, u64);
+/// What came in since the last flush. A repeat touches only its tally (32
+/// bytes of table, no strings), which matters when every phone request
+/// looks one up; the text of a contact is kept once, at its first request.
+#[derive(Default)]
+struct Pending {
+    /// By the contact's identity: one keyed hash of its MAC, source, status,
+    /// path and user agent. The key is random, so two contacts share a tally
+    /// neither by chance (64 bits) nor by a client's choice.
+    tally: HashMap<u64, Tally>,
+    rows: Vec<(u64, Contact)>,
+}
+
+struct Tally {
+    at: DateTime<Utc>,
+    hits: u32,
+    /// Where its text is in `rows`.
+    row: u32,
+}
 
 pub struct ContactSink {
-    pending: Mutex<HashMap<Key, Contact>>,
+    pending: Mutex<Pending>,
     hasher: foldhash::fast::RandomState,
     dropped: AtomicU64,
     /// Requests for unregistered MACs since the last flush.
@@ -71,25 +86,23 @@ impl ContactSink {
     ) {
         // Known or not, the same hashing, lock and lookup: the time a request
         // takes must not tell whether its MAC is registered.
-        let mut h = self.hasher.build_hasher();
-        path.hash(&mut h);
-        user_agent.hash(&mut h);
-        let key = (mac, ip, status, h.finish());
+        let id = self.hasher.hash_one((mac, ip, status, path, user_agent));
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = pending.get_mut(&key) {
-            c.hits += 1;
-            c.at = at;
+        if let Some(t) = pending.tally.get_mut(&id) {
+            t.hits += 1;
+            t.at = at;
             return;
         }
         if !known && self.unknown.fetch_add(1, Ordering::Relaxed) >= UNKNOWN_SAMPLE {
             return;
         }
-        if pending.len() >= MAX_PENDING {
+        if pending.tally.len() >= MAX_PENDING {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        pending.insert(
-            key,
+        let row = pending.rows.len() as u32;
+        pending.rows.push((
+            id,
             Contact {
                 at,
                 mac,
@@ -99,20 +112,29 @@ impl ContactSink {
                 status,
                 hits: 1,
             },
-        );
+        ));
+        pending.tally.insert(id, Tally { at, hits: 1, row });
     }
 
     /// Contacts waiting for the next write.
     pub fn backlog(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tally
+            .len()
     }
 
-    /// What came in since the last call, each with its key's hash.
+    /// What came in since the last call, each with its identity.
     fn take(&self) -> Vec<(u64, Contact)> {
-        let map = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        map.into_iter()
-            .map(|(k, c)| (self.hasher.hash_one(k), c))
-            .collect()
+        let Pending { tally, mut rows } =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in tally.into_values() {
+            let c = &mut rows[t.row as usize].1;
+            c.hits = t.hits;
+            c.at = t.at;
+        }
+        rows
     }
 }
 
@@ -220,7 +242,7 @@ pub fn start(
     max_rows: u64,
 ) -> (Arc<ContactSink>, ContactWriter) {
     let sink = Arc::new(ContactSink {
-        pending: Mutex::new(HashMap::default()),
+        pending: Mutex::new(Pending::default()),
         hasher: foldhash::fast::RandomState::default(),
         dropped: AtomicU64::new(0),
         unknown: AtomicU64::new(0),

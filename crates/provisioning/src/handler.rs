@@ -432,12 +432,7 @@ fn vendor_check<B>(req: &Request<B>, e: &DeviceEntry) {
 fn config(body: Bytes, content_type: &'static str) -> Outcome {
     let len = body.len();
     let mut r = Response::new(Body::from(body));
-    let h = r.headers_mut();
-    // Content-Length comes from the body's exact size (see `plain`).
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // The body carries passwords: no shared cache may keep it.
-    const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
-    h.insert(header::CACHE_CONTROL, NO_STORE);
+    *r.headers_mut() = config_headers(content_type);
     Outcome {
         bytes: len,
         user: None,
@@ -446,6 +441,31 @@ fn config(body: Bytes, content_type: &'static str) -> Outcome {
         refused: false,
         response: r,
     }
+}
+
+/// The headers of a configuration file of `content_type`, built once per
+/// thread and type and cloned for each response: cheaper than checking and
+/// hashing them into a new map every time. Content-Length comes from the
+/// body's exact size (see `plain`).
+fn config_headers(content_type: &'static str) -> http::HeaderMap {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(&'static str, http::HeaderMap)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((ct, h)) if std::ptr::eq(*ct, content_type) => h.clone(),
+            _ => {
+                let mut h = http::HeaderMap::with_capacity(2);
+                h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                // The body carries passwords: no shared cache may keep it.
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                *last = Some((content_type, h.clone()));
+                h
+            }
+        }
+    })
 }
 
 /// Presented credentials that open nothing: the same 401 as a first
