@@ -25,7 +25,7 @@ mod yealink;
 
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 pub use file::ConfigFile;
 pub use model::{Model, PhoneModel};
@@ -45,19 +45,44 @@ static BUILTIN: &[&dyn PhoneVendor] = &[
     &poly::POLY,
 ];
 
-/// The list after [`register`]: a leaked, never-freed copy, so a reader on
-/// the request path pays one atomic load and no lock.
-static REGISTERED: AtomicPtr<Vec<&'static dyn PhoneVendor>> = AtomicPtr::new(std::ptr::null_mut());
+/// The vendors and every model of theirs by its exact spelling, built
+/// together, so the index always belongs to the list: phones spell their
+/// model exactly in every file name, and scanning each vendor's table cost
+/// 17 string compares a request.
+pub(crate) struct Registry {
+    pub(crate) vendors: Vec<&'static dyn PhoneVendor>,
+    pub(crate) models: foldhash::HashMap<&'static str, &'static Model>,
+}
 
-/// Every vendor: the built-in ones and any registered since.
-pub fn vendors() -> &'static [&'static dyn PhoneVendor] {
+impl Registry {
+    fn new(vendors: Vec<&'static dyn PhoneVendor>) -> Self {
+        let mut models = foldhash::HashMap::default();
+        for m in vendors.iter().flat_map(|v| v.models()) {
+            // The first vendor in list order wins, as a scan in order would.
+            models.entry(m.id).or_insert(m);
+        }
+        Registry { vendors, models }
+    }
+}
+
+/// The registry after [`register`]: a leaked, never-freed copy, so a reader
+/// on the request path pays one atomic load and no lock.
+static REGISTERED: AtomicPtr<Registry> = AtomicPtr::new(std::ptr::null_mut());
+
+pub(crate) fn registry() -> &'static Registry {
     let p = REGISTERED.load(Ordering::Acquire);
     if p.is_null() {
-        BUILTIN
+        static BUILT_IN: OnceLock<Registry> = OnceLock::new();
+        BUILT_IN.get_or_init(|| Registry::new(BUILTIN.to_vec()))
     } else {
         // SAFETY: `p` came from `Box::leak` in `register` and is never freed.
         unsafe { &*p }
     }
+}
+
+/// Every vendor: the built-in ones and any registered since.
+pub fn vendors() -> &'static [&'static dyn PhoneVendor] {
+    &registry().vendors
 }
 
 /// Adds a vendor at run time (a test's made-up vendor, or an embedder's),
@@ -74,7 +99,7 @@ pub fn register(v: &'static dyn PhoneVendor) -> Result<(), Error> {
     }
     let mut next = vendors().to_vec();
     next.push(v);
-    REGISTERED.store(Box::leak(Box::new(next)), Ordering::Release);
+    REGISTERED.store(Box::leak(Box::new(Registry::new(next))), Ordering::Release);
     Ok(())
 }
 

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicPtr, Ordering};
 
 use touchless_domain::truncate;
 
@@ -36,7 +35,7 @@ impl PhoneModel {
     /// case, a missing prefix) and returns it in the phone's own.
     pub fn parse(s: &str) -> Result<Self, Error> {
         // Phones spell it exactly; that is the common case on the request path.
-        if let Some(m) = exact(s) {
+        if let Some(m) = crate::registry().models.get(s) {
             return Ok(PhoneModel(m));
         }
         vendors()
@@ -58,37 +57,6 @@ impl PhoneModel {
     pub fn vendor(&self) -> Vendor {
         self.0.vendor()
     }
-}
-
-/// Every known model by its exact spelling, for one list of vendors.
-struct Index {
-    /// The address of the list it was built from: a registration makes a
-    /// new list (see [`crate::register`]), and with it a new index.
-    vendors: usize,
-    by_id: foldhash::HashMap<&'static str, &'static Model>,
-}
-
-/// Leaked like the vendor lists, so a reader holds a plain reference.
-static INDEX: AtomicPtr<Index> = AtomicPtr::new(std::ptr::null_mut());
-
-/// The model spelled exactly `s`. A file name is parsed on every phone
-/// request, and scanning every vendor's table cost 17 string compares.
-fn exact(s: &str) -> Option<&'static Model> {
-    let list = vendors();
-    let id = list.as_ptr() as usize;
-    let mut p = INDEX.load(Ordering::Acquire);
-    // SAFETY: a non-null `p` came from `Box::leak` below and is never freed.
-    if p.is_null() || unsafe { (*p).vendors } != id {
-        let mut by_id = foldhash::HashMap::default();
-        for m in list.iter().flat_map(|v| v.models()) {
-            // The first vendor in list order wins, as the scan it replaces did.
-            by_id.entry(m.id).or_insert(m);
-        }
-        p = Box::leak(Box::new(Index { vendors: id, by_id }));
-        INDEX.store(p, Ordering::Release);
-    }
-    // SAFETY: as above.
-    unsafe { &*p }.by_id.get(s).copied()
 }
 
 fn expected() -> String {

@@ -244,8 +244,9 @@ impl Authenticator {
         match p {
             Presented::Basic(pair) => {
                 self.count_hash();
-                let got = ha1::<Md5>(pair.user(), &self.realm, pair.pass());
-                let ok = ct_eq(pair.user().as_bytes(), expected.user.as_bytes())
+                let user = pair.user();
+                let got = ha1::<Md5>(user, &self.realm, pair.pass());
+                let ok = ct_eq(user.as_bytes(), expected.user.as_bytes())
                     & ct_eq(&got, &expected.ha1.md5);
                 if ok {
                     Verdict::Ok

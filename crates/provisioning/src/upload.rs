@@ -144,9 +144,9 @@ async fn store_upload(
     {
         Ok(()) => {
             let mut o = plain(StatusCode::NO_CONTENT, "");
-            // A 204 has no body and must not say it has one.
+            // A 204 has no body and must not say it has one (hyper writes
+            // no length for a 204).
             o.response.headers_mut().remove(header::CONTENT_TYPE);
-            o.response.headers_mut().remove(header::CONTENT_LENGTH);
             o
         }
         Err(err) => {
