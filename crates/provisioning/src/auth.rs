@@ -212,20 +212,22 @@ impl Authenticator {
         if header.len() > MAX_HEADER {
             return Err(AuthError::Malformed("too long"));
         }
-        let header = std::str::from_utf8(header).map_err(|_| AuthError::Malformed("not UTF-8"))?;
-        let (scheme, rest) = header
-            .split_once(' ')
+        // Split as bytes: Basic's base64 is checked by its decoder and the
+        // pair as UTF-8 once decoded, so only Digest needs the text checked.
+        let space = memchr::memchr(b' ', header)
             .ok_or(AuthError::Malformed("no credentials after the scheme"))?;
-        if scheme.eq_ignore_ascii_case("basic") {
+        let (scheme, rest) = (&header[..space], &header[space + 1..]);
+        if scheme.eq_ignore_ascii_case(b"basic") {
             if !self.schemes.contains(&Scheme::Basic) {
                 return Err(AuthError::SchemeNotOffered);
             }
-            return BasicPair::decode(rest.trim()).map(Presented::Basic);
+            return BasicPair::decode(rest.trim_ascii()).map(Presented::Basic);
         }
-        if scheme.eq_ignore_ascii_case("digest") {
+        if scheme.eq_ignore_ascii_case(b"digest") {
             if !self.schemes.contains(&Scheme::Digest) {
                 return Err(AuthError::SchemeNotOffered);
             }
+            let rest = std::str::from_utf8(rest).map_err(|_| AuthError::Malformed("not UTF-8"))?;
             return parse_digest(rest).map(Presented::Digest);
         }
         Err(AuthError::SchemeNotOffered)
@@ -244,10 +246,9 @@ impl Authenticator {
         match p {
             Presented::Basic(pair) => {
                 self.count_hash();
-                let user = pair.user();
-                let got = ha1::<Md5>(user, &self.realm, pair.pass());
-                let ok = ct_eq(user.as_bytes(), expected.user.as_bytes())
-                    & ct_eq(&got, &expected.ha1.md5);
+                let user = pair.user_bytes();
+                let got = ha1::<Md5>(user, &self.realm, pair.pass_bytes());
+                let ok = ct_eq(user, expected.user.as_bytes()) & ct_eq(&got, &expected.ha1.md5);
                 if ok {
                     Verdict::Ok
                 } else {

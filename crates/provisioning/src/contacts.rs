@@ -53,7 +53,18 @@ struct Pending {
     /// path and user agent. The key is random, so two contacts share a tally
     /// neither by chance (64 bits) nor by a client's choice.
     tally: HashMap<u64, Tally>,
-    rows: Vec<(u64, Contact)>,
+    rows: Vec<(u64, Seen)>,
+}
+
+/// A contact's text as the request path keeps it: the source address stays
+/// an address until the writer formats it (formatting one took longer
+/// than the rest of a first sighting).
+struct Seen {
+    mac: Mac,
+    ip: Option<IpAddr>,
+    user_agent: String,
+    path: String,
+    status: u16,
 }
 
 struct Tally {
@@ -103,14 +114,12 @@ impl ContactSink {
         let row = pending.rows.len() as u32;
         pending.rows.push((
             id,
-            Contact {
-                at,
+            Seen {
                 mac,
-                ip: ip.map(|i| i.to_string()).unwrap_or_default(),
-                user_agent: user_agent.chars().take(512).collect(),
-                path: path.chars().take(256).collect(),
+                ip,
+                user_agent: clip(user_agent, 512),
+                path: clip(path, 256),
                 status,
-                hits: 1,
             },
         ));
         pending.tally.insert(id, Tally { at, hits: 1, row });
@@ -127,15 +136,51 @@ impl ContactSink {
 
     /// What came in since the last call, each with its identity.
     fn take(&self) -> Vec<(u64, Contact)> {
-        let Pending { tally, mut rows } =
+        let Pending { tally, rows } =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut counts = vec![(Utc::now(), 0); rows.len()];
         for t in tally.into_values() {
-            let c = &mut rows[t.row as usize].1;
-            c.hits = t.hits;
-            c.at = t.at;
+            counts[t.row as usize] = (t.at, t.hits);
         }
-        rows
+        rows.into_iter()
+            .zip(counts)
+            .map(|((id, s), (at, hits))| {
+                let ip = s.ip.map(ip_text).unwrap_or_default();
+                let Seen {
+                    mac,
+                    user_agent,
+                    path,
+                    status,
+                    ..
+                } = s;
+                let c = Contact {
+                    at,
+                    mac,
+                    ip,
+                    user_agent,
+                    path,
+                    status,
+                    hits,
+                };
+                (id, c)
+            })
+            .collect()
     }
+}
+
+fn ip_text(ip: IpAddr) -> String {
+    let mut text = Vec::with_capacity(15);
+    touchless_runtime::accesslog::push_ip(&mut text, ip);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// The first `max` characters of `s`. Most texts are far shorter, and
+/// then it is one copy instead of a character at a time.
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    s.chars().take(max).collect()
 }
 
 /// Which contacts are written now and which repeats wait: the writer's
@@ -359,6 +404,48 @@ mod tests {
 
     fn repeats() -> Repeats {
         Repeats::new(Duration::from_secs(60))
+    }
+
+    #[test]
+    fn texts_are_kept_as_sent_up_to_their_length_in_characters() {
+        assert_eq!(clip("snom/10.1", 512), "snom/10.1");
+        let long = "ä".repeat(300);
+        assert_eq!(clip(&long, 256).chars().count(), 256);
+        assert_eq!(clip(&"a".repeat(300), 256).len(), 256);
+        assert_eq!(ip_text([192, 0, 2, 7].into()), "192.0.2.7");
+        assert_eq!(ip_text([0, 0, 0, 0].into()), "0.0.0.0");
+        assert_eq!(ip_text("2001:db8::1".parse().unwrap()), "2001:db8::1");
+    }
+
+    #[test]
+    fn a_sighting_becomes_one_row_with_its_hits_and_last_time() {
+        let sink = start_sink();
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let mac = Mac::parse("000413AABBCC").unwrap();
+        let ip = Some([192, 0, 2, 7].into());
+        for s in 0..3 {
+            sink.record(at(s), mac, true, ip, "snom", "/prov/a.htm", 200);
+        }
+        sink.record(at(5), mac, true, ip, "snom", "/prov/a.htm", 401);
+        let rows = sink.take();
+        assert_eq!(rows.len(), 2);
+        let (_, c) = &rows[0];
+        assert_eq!((c.hits, c.at, c.status), (3, at(2), 200));
+        assert_eq!(
+            (c.ip.as_str(), c.path.as_str()),
+            ("192.0.2.7", "/prov/a.htm")
+        );
+        assert_eq!((rows[1].1.hits, rows[1].1.status), (1, 401));
+        assert!(sink.take().is_empty());
+    }
+
+    fn start_sink() -> ContactSink {
+        ContactSink {
+            pending: Mutex::new(Pending::default()),
+            hasher: foldhash::fast::RandomState::default(),
+            dropped: AtomicU64::new(0),
+            unknown: AtomicU64::new(0),
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ impl BasicPair {
     }
 
     /// The credentials of a `Basic` header: base64 of `user:pass`.
-    pub(super) fn decode(b64: &str) -> Result<Self, AuthError> {
+    pub(super) fn decode(b64: &[u8]) -> Result<Self, AuthError> {
         let engine = &base64::engine::general_purpose::STANDARD;
         let mut buf = Buf::new();
         buf.resize(base64::decoded_len_estimate(b64.len()), 0);
@@ -53,7 +53,16 @@ impl BasicPair {
     }
 
     pub fn pass(&self) -> &str {
-        std::str::from_utf8(&self.buf[self.colon + 1..]).unwrap_or_default()
+        std::str::from_utf8(self.pass_bytes()).unwrap_or_default()
+    }
+
+    /// The user as bytes, not checked again: what hashing and comparing take.
+    pub(super) fn user_bytes(&self) -> &[u8] {
+        &self.buf[..self.colon]
+    }
+
+    pub(super) fn pass_bytes(&self) -> &[u8] {
+        &self.buf[self.colon + 1..]
     }
 }
 
@@ -73,12 +82,16 @@ mod tests {
     #[test]
     fn decodes_and_splits_at_the_first_colon() {
         let b64 = base64::engine::general_purpose::STANDARD.encode("prov:pa:ss wörd");
-        let p = BasicPair::decode(&b64).unwrap();
+        let p = BasicPair::decode(b64.as_bytes()).unwrap();
         assert_eq!((p.user(), p.pass()), ("prov", "pa:ss wörd"));
         assert!(!format!("{p:?}").contains("wörd"));
         let long = format!("{}:{}", "u".repeat(300), "p".repeat(300));
-        let p =
-            BasicPair::decode(&base64::engine::general_purpose::STANDARD.encode(&long)).unwrap();
+        let p = BasicPair::decode(
+            base64::engine::general_purpose::STANDARD
+                .encode(&long)
+                .as_bytes(),
+        )
+        .unwrap();
         assert_eq!((p.user().len(), p.pass().len()), (300, 300));
         let p = BasicPair::new("a:b", "c");
         assert_eq!((p.user(), p.pass()), ("a:b", "c"));
@@ -93,7 +106,7 @@ mod tests {
             (enc(b"u:\xff"), "not UTF-8"),
         ] {
             assert_eq!(
-                BasicPair::decode(&b64).unwrap_err(),
+                BasicPair::decode(b64.as_bytes()).unwrap_err(),
                 AuthError::Malformed(why)
             );
         }

@@ -68,7 +68,11 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-pub(super) fn ha1<D: sha2::Digest>(user: &str, realm: &str, pass: &str) -> sha2::digest::Output<D> {
+pub(super) fn ha1<D: sha2::Digest>(
+    user: impl AsRef<[u8]>,
+    realm: &str,
+    pass: impl AsRef<[u8]>,
+) -> sha2::digest::Output<D> {
     D::new()
         .chain_update(user)
         .chain_update(b":")
