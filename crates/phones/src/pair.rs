@@ -39,9 +39,13 @@ pub fn insert(path: &str, user: &str, pass: &str) -> String {
 /// the file name; `None` when the path does not have that shape or a
 /// segment does not decode.
 pub fn split(rest: &str) -> Option<(String, String, &str)> {
-    // Most names carry no pair: the first search for a '/' says so.
-    let (user, tail) = rest.split_once('/')?;
-    let (pass, name) = tail.split_once('/')?;
+    // Most names carry no pair: the first search for a '/' says so (memchr:
+    // `split_once` took half as long again as the rest of this call).
+    let slash = |s: &str| memchr::memchr(b'/', s.as_bytes());
+    let i = slash(rest)?;
+    let (user, tail) = (&rest[..i], &rest[i + 1..]);
+    let j = slash(tail)?;
+    let (pass, name) = (&tail[..j], &tail[j + 1..]);
     if user.is_empty() || pass.is_empty() || name.contains('/') {
         return None;
     }

@@ -156,13 +156,27 @@ impl AccessLog {
 pub fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(ip) => {
-            let mut num = itoa::Buffer::new();
+            // Digit by digit into one buffer, copied once: a copy per octet
+            // cost more than the digits.
+            let mut text = [0u8; 15];
+            let mut n = 0;
             for (i, octet) in ip.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push(b'.');
+                    text[n] = b'.';
+                    n += 1;
                 }
-                out.extend_from_slice(num.format(octet).as_bytes());
+                if octet >= 100 {
+                    text[n] = b'0' + octet / 100;
+                    n += 1;
+                }
+                if octet >= 10 {
+                    text[n] = b'0' + octet / 10 % 10;
+                    n += 1;
+                }
+                text[n] = b'0' + octet % 10;
+                n += 1;
             }
+            out.extend_from_slice(&text[..n]);
         }
         IpAddr::V6(_) => {
             let _ = write!(out, "{ip}");
@@ -391,6 +405,22 @@ fn with_time(secs: u64, f: impl FnOnce(&Times)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_read_as_the_standard_library_writes_them() {
+        for o in 0..=255u8 {
+            for ip in [[o, 0, 255, 9], [10, o, 1, 100], [1, 2, o, o]] {
+                let ip = IpAddr::from(ip);
+                let mut out = Vec::new();
+                push_ip(&mut out, ip);
+                assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
+            }
+        }
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        let mut out = Vec::new();
+        push_ip(&mut out, ip);
+        assert_eq!(out, b"2001:db8::1");
+    }
 
     #[tokio::test]
     async fn writes_combined_lines_and_flushes_on_close() {

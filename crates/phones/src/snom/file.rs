@@ -22,8 +22,8 @@ pub(super) fn parse_for(name: &str, prefix: &str, vendor: &str) -> Option<Config
     if !stem.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
         return None;
     }
-    let (model, mac) = match stem.split_once('-') {
-        Some((model, mac)) => (model, Some(Mac::parse_compact(mac).ok()?)),
+    let (model, mac) = match memchr::memchr(b'-', stem.as_bytes()) {
+        Some(i) => (&stem[..i], Some(Mac::parse_compact(&stem[i + 1..]).ok()?)),
         None => (stem, None),
     };
     if !model.starts_with(prefix) {
