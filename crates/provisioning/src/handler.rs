@@ -331,7 +331,7 @@ fn reported_firmware<B>(req: &Request<B>) -> Option<String> {
 }
 
 /// A presented user name as the logs keep it: its first 64 characters.
-fn log_name(user: &str) -> String {
+pub(crate) fn log_name(user: &str) -> String {
     let end = if user.len() <= 64 {
         user.len()
     } else {

@@ -17,8 +17,8 @@ use crate::auth::Verdict;
 use crate::body::FileBody;
 use crate::directory::ModelAuth;
 use crate::handler::{
-    challenge, not_allowed, plain, presented, refused, split_pair, Body, Outcome, ProvState,
-    MAX_PATH,
+    challenge, log_name, not_allowed, plain, presented, refused, split_pair, Body, Outcome,
+    ProvState, MAX_PATH,
 };
 use crate::logged::finish;
 
@@ -68,7 +68,7 @@ fn authorize(
         )));
     };
     let presented = presented(st, req, name, path_pair)?;
-    let user = Some(presented.user().chars().take(64).collect::<String>());
+    let user = Some(log_name(presented.user()));
     let uri = req
         .uri()
         .path_and_query()

@@ -10,8 +10,8 @@ use http::{header, Request, Response, StatusCode};
 use crate::auth::Verdict;
 use crate::directory::DeviceEntry;
 use crate::handler::{
-    challenge, not_allowed, plain, presented, refused, split_pair, Body, Outcome, ProvState,
-    MAX_PATH,
+    challenge, log_name, not_allowed, plain, presented, refused, split_pair, Body, Outcome,
+    ProvState, MAX_PATH,
 };
 use crate::logged::finish;
 use touchless_phones::ConfigFile;
@@ -68,7 +68,7 @@ fn authorize_upload(st: &ProvState, req: &Request<()>) -> Result<Allowed, Box<Ou
     };
     let in_path = path_pair.is_some();
     let presented = presented(st, req, name, path_pair)?;
-    let user = Some(presented.user().chars().take(64).collect::<String>());
+    let user = Some(log_name(presented.user()));
     let entry = st.dir.device(mac).filter(|e| {
         let m = e.facts.model;
         !in_path || m.vendor().pair_in_path(m) == touchless_phones::PairInPath::Always

@@ -123,7 +123,7 @@ pub async fn run<H, Fut, B>(
                 let conn = graceful.watch(conn);
                 // Boxed, the task holds a pointer: a connection's state is a
                 // few kilobytes, and the task copied all of it on spawn and
-                // again on every change of its stage (a tenth of a short
+                // again on every change of its stage (6% of a short
                 // connection's instructions went to those copies).
                 tokio::spawn(Box::pin(async move {
                     let _guard = guard;
