@@ -90,9 +90,10 @@ for m in $(seq "$MINUTES"); do
   # The render cache fills as random devices are fetched, for some minutes
   # at this load: a minute that compares while it is still filling counts
   # its warm-up as growth.
-  cache=$(curl -s -H "Authorization: Bearer bench-token" http://127.0.0.1:18781/metrics \
-    | awk '/^touchless_render_cache_bytes / {printf "%.1f", $2/1048576}')
-  echo "minute $m: RSS ${r} MB at its end, mean ${means[-1]} MB, max ${max} MB; render cache ${cache:-?} MB"
+  scrape=$(curl -s -H "Authorization: Bearer bench-token" http://127.0.0.1:18781/metrics)
+  mb() { awk -v m="$1" '$1 == m {printf "%.1f", $2/1048576}' <<< "$scrape"; }
+  echo "minute $m: RSS ${r} MB at its end, mean ${means[-1]} MB, max ${max} MB;" \
+    "render cache $(mb touchless_render_cache_bytes) MB, SQLite $(mb touchless_sqlite_memory_bytes) MB"
 done
 wait "${kids[@]}" 2>/dev/null || true
 at3=${samples[2]:-${samples[0]}}

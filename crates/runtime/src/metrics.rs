@@ -94,6 +94,8 @@ pub struct Snapshot {
     pub cache: touchless_api::status::RenderCache,
     pub events: Vec<(&'static str, u64)>,
     pub contact_backlog: u64,
+    /// [`touchless_store::sqlite_memory_bytes`].
+    pub sqlite_memory: u64,
 }
 
 /// One node's metrics.
@@ -218,6 +220,8 @@ impl Metrics {
         }
         self.gauge("touchless_contact_log_backlog", &[])
             .set(now.contact_backlog as f64);
+        self.gauge("touchless_sqlite_memory_bytes", &[])
+            .set(now.sqlite_memory as f64);
         Some(r.handle().render())
     }
 
@@ -282,6 +286,11 @@ const DESCRIPTIONS: &[(&str, Option<Unit>, &str)] = &[
         "touchless_render_cache_entries",
         None,
         "Bodies the render cache holds.",
+    ),
+    (
+        "touchless_sqlite_memory_bytes",
+        Some(Unit::Bytes),
+        "Heap SQLite holds in this process (page caches and statements of every connection).",
     ),
     (
         "touchless_view_devices",

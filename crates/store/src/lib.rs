@@ -41,6 +41,7 @@ pub use error::StoreError;
 pub use postgres_pool::PgStore;
 pub use records::*;
 pub use redirect::*;
+pub use sqlite_pool::sqlite_memory_bytes;
 pub use sqlite_pool::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

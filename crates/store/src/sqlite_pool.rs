@@ -16,6 +16,14 @@ use touchless_domain::{ProvUser, TenantId};
 
 use crate::{Result, StoreError};
 
+/// Bytes of heap SQLite holds in this process: page caches and prepared
+/// statements of every connection to every SQLite database open here.
+pub fn sqlite_memory_bytes() -> u64 {
+    // SAFETY: reads SQLite's own counter, which any thread may do at any time.
+    let n = unsafe { libsqlite3_sys::sqlite3_memory_used() };
+    u64::try_from(n).unwrap_or(0)
+}
+
 pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,

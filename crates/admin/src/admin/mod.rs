@@ -204,6 +204,7 @@ async fn metrics(State(st): State<Arc<AdminState>>, headers: http::HeaderMap) ->
         cache: st.dir.cache_stats(),
         contact_backlog: st.contacts.backlog() as u64,
         events: Vec::new(),
+        sqlite_memory: touchless_store::sqlite_memory_bytes(),
     };
     match st.store.event_counts().await {
         Ok(counts) => {

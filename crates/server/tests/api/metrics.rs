@@ -140,6 +140,10 @@ async fn counters_move_by_what_phones_and_the_queue_did() {
     assert_eq!(moved("touchless_render_cache_hits_total", &[]), 2.0);
     assert!(after.get("touchless_render_cache_bytes", &[]) > 0.0);
     assert_eq!(after.get("touchless_view_devices", &[]), 3.0);
+    // SQLite's own heap (page caches, statements): read from the library.
+    if std::env::var("TOUCHLESS_TEST_BACKEND").as_deref() != Ok("postgres") {
+        assert!(after.get("touchless_sqlite_memory_bytes", &[]) > 0.0);
+    }
     assert!(after.get("touchless_view_reloads_total", &[]) >= 1.0);
     // The queue and the provider it called.
     assert_eq!(
