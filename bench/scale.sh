@@ -3,7 +3,8 @@
 #   bulk load, single-device edits (admin p99 and until served) on SQLite and
 #   on PostgreSQL (served by a second node), registration through the queue on
 #   both, memory after a start and after every /prov fetched once
-#   (bench/memory.sh), the hot path against nginx (bench/compare.sh), and
+#   (bench/memory.sh), the hot path against nginx (bench/compare.sh, kept-alive
+#   and with a new connection per request), and
 #   Digest against Basic with a phone-like client (bench/digest.sh), a reboot
 #   storm of N phones under the default limits (bench/storm.sh), ten
 #   minutes of mixed load (bench/soak.sh), and the queue against the
@@ -32,6 +33,8 @@ echo "== memory" >&2
 N=$N bash "$here/bench/memory.sh" | tee "$out/memory" >&2
 echo "== hot path vs nginx" >&2
 ROUNDS=$ROUNDS DURATION=10 bash "$here/bench/compare.sh" 2>&1 | tee "$out/compare" >&2
+echo "== hot path vs nginx, a new connection per request" >&2
+CLOSE=1 ROUNDS=$ROUNDS DURATION=8 bash "$here/bench/compare.sh" 2>&1 | tee "$out/close" >&2
 echo "== storm" >&2
 N=$N bash "$here/bench/storm.sh" | tee "$out/storm" >&2
 echo "== ten minutes of mixed load" >&2
@@ -70,6 +73,8 @@ ratio = grab("compare", r"ratio B/A req/s \(median\): ([\d.]+)")
 p99 = grab("compare", r"ratio B/A p50: [\d.]+\s+p99: ([\d.]+)")
 rows += [("hot path vs nginx (Basic, access log), req/s", f"{ratio[0]}x", ">= 1.5x"),
          ("hot path vs nginx, p99 ratio", f"{p99[0]}", "<= 1.0")]
+close = grab("close", r"ratio B/A req/s \(median\): ([\d.]+)")
+rows += [("hot path vs nginx, new connection per request (CLOSE=1)", f"{close[0]}x", ">= 1.0x")]
 start = grab("memory", r"after a start with \d+ devices: (\d+) MB")
 fetched = grab("memory", r"after every /prov fetched once: (\d+) MB")
 rows += [(f"RSS after a start with {n} devices", f"{start[0]} MB", "< 100 MB"),
