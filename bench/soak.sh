@@ -77,6 +77,8 @@ kids+=($!)
 # its last reading (as before) and its mean; the means are compared too.
 samples=()
 means=()
+# mb METRIC: a gauge of the minute's scrape, in MB.
+mb() { awk -v m="$1" '$1 == m {printf "%.1f", $2/1048576}' <<< "$scrape"; }
 for m in $(seq "$MINUTES"); do
   sum=0 max=0
   for _ in $(seq 60); do
@@ -91,7 +93,6 @@ for m in $(seq "$MINUTES"); do
   # at this load: a minute that compares while it is still filling counts
   # its warm-up as growth.
   scrape=$(curl -s -H "Authorization: Bearer bench-token" http://127.0.0.1:18781/metrics)
-  mb() { awk -v m="$1" '$1 == m {printf "%.1f", $2/1048576}' <<< "$scrape"; }
   echo "minute $m: RSS ${r} MB at its end, mean ${means[-1]} MB, max ${max} MB;" \
     "render cache $(mb touchless_render_cache_bytes) MB, SQLite $(mb touchless_sqlite_memory_bytes) MB"
 done

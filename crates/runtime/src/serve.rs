@@ -213,38 +213,37 @@ fn last_request<B>(req: &Request<B>) -> bool {
 
 /// Sets TCP_CORK so the response is queued, not sent, until the connection
 /// is shut down: the shutdown's FIN then rides on the response's last segment.
+/// A failure only costs the merged segment, so it is not reported.
 fn cork(fd: std::os::fd::RawFd) {
-    let on: libc::c_int = 1;
-    // SAFETY: the descriptor belongs to the connection being served, which
-    // outlives this call; the pointer is to an int of the size given.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_CORK,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    let _ = tcp_option_on(fd, libc::TCP_CORK);
 }
 
 /// Sets TCP_NODELAY on a listener, for the sockets it accepts.
 fn nodelay(listener: &TcpListener) {
     use std::os::fd::AsRawFd as _;
+    if let Err(e) = tcp_option_on(listener.as_raw_fd(), libc::TCP_NODELAY) {
+        tracing::warn!(error = %e, "TCP_NODELAY on the listener failed");
+    }
+}
+
+/// Turns a boolean TCP option on for the socket `fd`.
+fn tcp_option_on(fd: std::os::fd::RawFd, option: libc::c_int) -> std::io::Result<()> {
     let on: libc::c_int = 1;
-    // SAFETY: a valid socket descriptor, and a pointer to an int of the
-    // size given, which the call only reads.
+    // SAFETY: `fd` is a socket its caller holds open for the call; the
+    // pointer is to an int of the size given, which the call only reads.
     let rc = unsafe {
         libc::setsockopt(
-            listener.as_raw_fd(),
+            fd,
             libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
+            option,
             (&on as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    if rc != 0 {
-        tracing::warn!(error = %std::io::Error::last_os_error(), "TCP_NODELAY on the listener failed");
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
