@@ -194,7 +194,6 @@ enum ConfigCmd {
 
 fn main() -> std::process::ExitCode {
     touchless_server::without_huge_pages();
-    memory::purge_sooner();
     let args = Args::parse();
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -256,10 +255,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     match args.command {
-        Command::Serve(_) => {
-            memory::purge_freed_memory();
-            rt.block_on(serve(cfg))
-        }
+        Command::Serve(_) => rt.block_on(serve(cfg)),
         Command::Config(ConfigCmd::Show) => {
             let mut shown = cfg.clone();
             for secret in [&mut shown.admin.token, &mut shown.metrics.token] {

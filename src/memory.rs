@@ -1,73 +1,83 @@
-//! How the binary allocates: mimalloc, and when it gives freed memory back
+//! How the binary allocates: jemalloc, and when it gives freed memory back
 //! to the OS.
 
-/// The provisioning hot path allocates a few small buffers per request; glibc
-/// malloc spends measurably more time on them (and on arena trimming) than mimalloc.
-/// mimalloc also takes C's `malloc` (the crate's `override` feature), so SQLite's
-/// page caches and statements live in the same heap, purged by the same thread.
-/// glibc gave each connection thread an arena it seldom shrank: 40-50 MB of RSS
-/// during `bench/soak.sh` for the 17-18 MB SQLite said it used (the node's
-/// steady RSS went 227 -> 213 MB).
+/// jemalloc, also as C's `malloc` (the crate's unprefixed symbols), so
+/// SQLite's page caches and statements live in the same heap.
+///
+/// Why jemalloc: `bench/soak.sh` (ten minutes of storms, edits and render
+/// cache churn at 100,000 devices) held the live heap flat from minute 3 on,
+/// yet under mimalloc (2 and 3) RSS kept rising beside it, 201 -> 219 MB from
+/// minute 3 to 7: pages held by one long-lived object each, spread over the
+/// threads that had allocated them. jemalloc's size-class runs and decay
+/// kept the same load flat at 200-202 MB from minute 4, at the same hot-path
+/// rate (`bench/compare.sh`, 78.9k vs 80.1k req/s in one session). glibc,
+/// before either, gave each SQLite connection thread an arena it seldom
+/// shrank.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-extern "C" {
-    /// mimalloc's own: runs the purges of freed memory that are due (`force`:
-    /// all of them, and frees the caller's cached pages).
-    fn mi_collect(force: bool);
-    #[cfg(test)]
-    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
-    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-}
-
-/// `mi_option_purge_delay` in `mimalloc.h` (its options keep their numbers
-/// across versions; retired ones stay as `deprecated` entries).
-const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-
-/// How long mimalloc keeps freed memory before it gives it back, unless
-/// `MIMALLOC_PURGE_DELAY` says otherwise. Its own default (a second) kept
-/// every reboot storm's buffers resident for a second after they were
-/// freed: `bench/soak.sh`'s RSS, read every second, ran 15 MB higher and
-/// swung 15 MB within a minute; at 50 ms it was 210 MB steady, swinging
-/// 8 MB. The hot path reuses its few small blocks and never waits this long.
-pub fn purge_sooner() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: integer arguments only; options may be set at any time.
-        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 50) };
-    }
-}
-
-/// mimalloc gives freed memory back to the OS only from inside later
-/// allocator calls, after a delay. A server that goes quiet after a burst (a
-/// start reading 100,000 devices, a bulk load, a reboot storm) would keep
-/// that memory for as long as it stays quiet, so a thread asks for the due
-/// purges once a second: a few microseconds, off the request path.
-pub fn purge_freed_memory() {
-    let _ = std::thread::Builder::new()
-        .name("mi-purge".into())
-        .spawn(|| loop {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-            // SAFETY: takes no pointers; mimalloc is the global allocator,
-            // linked into this binary, and collect is thread-safe.
-            unsafe { mi_collect(false) };
-        });
-}
+/// jemalloc's options, read once when it starts (before `main`); the
+/// `MALLOC_CONF` environment variable, read after this, overrides any of
+/// them.
+///
+/// - `background_thread`: a jemalloc thread gives freed memory back on its
+///   decay schedule, so a node that goes quiet after a burst (a start, a bulk
+///   load, a reboot storm) does not keep the burst's memory until its next
+///   allocation.
+/// - `dirty_decay_ms:1000`: freed pages go back within about a second (its
+///   default is ten), so a storm's buffers do not sit in RSS for ten seconds
+///   after it; the hot path reuses its few small blocks long before that.
+/// - `muzzy_decay_ms:0`: given back means unmapped (`MADV_DONTNEED`), not
+///   only marked lazily free, which RSS would still count until the kernel
+///   is short of memory.
+#[allow(non_upper_case_globals)]
+#[export_name = "malloc_conf"]
+pub static malloc_conf: &[u8; 60] =
+    b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::ffi::{c_char, c_int, c_void};
 
-    /// The option number is mimalloc's purge delay: it reads as that
-    /// option's default (1000 ms in mimalloc 3) and then as what we set.
+    extern "C" {
+        /// jemalloc's control interface (unprefixed, as `malloc` is).
+        fn mallctl(
+            name: *const c_char,
+            oldp: *mut c_void,
+            oldlenp: *mut usize,
+            newp: *mut c_void,
+            newlen: usize,
+        ) -> c_int;
+    }
+
+    fn read<T: Default>(name: &std::ffi::CStr) -> T {
+        let mut value = T::default();
+        let mut len = std::mem::size_of::<T>();
+        // SAFETY: `value` is a live `T` of `len` bytes, the type jemalloc
+        // documents for each option read below; nothing is written.
+        let rc = unsafe {
+            mallctl(
+                name.as_ptr(),
+                (&mut value as *mut T).cast(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        assert_eq!(rc, 0, "mallctl {name:?}");
+        value
+    }
+
+    /// The options above are the ones jemalloc runs with: a typo in the
+    /// string, or a symbol it does not read, would leave its defaults
+    /// silently (ten seconds of decay, no background thread).
     #[test]
-    fn the_purge_delay_is_the_option_set() {
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+    fn jemalloc_runs_with_our_options() {
+        if std::env::var_os("MALLOC_CONF").is_some() {
             return;
         }
-        // SAFETY: integer arguments only.
-        assert_eq!(unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) }, 1000);
-        purge_sooner();
-        // SAFETY: as above.
-        assert_eq!(unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) }, 50);
+        assert!(read::<bool>(c"opt.background_thread"));
+        assert_eq!(read::<isize>(c"opt.dirty_decay_ms"), 1000);
+        assert_eq!(read::<isize>(c"opt.muzzy_decay_ms"), 0);
     }
 }

@@ -19,13 +19,13 @@ pub mod tasks;
 pub use config::Config;
 
 /// Turns transparent huge pages off for this process, before it allocates
-/// much (the binary's and the queue bench's first step). mimalloc asks the
-/// kernel for them for its arenas: each first touch of one zeroes 2 MiB and
-/// keeps all of it resident, so the RSS of a node grew in 2 MiB steps (7 MB
-/// more after a start with 100,000 devices, 9 MB more after every phone
-/// fetched once, `bench/memory.sh`). A server of many small allocations
-/// gains nothing from them. The process's flag overrides mimalloc's
-/// `madvise`.
+/// much (the binary's and the queue bench's first step). Under mimalloc,
+/// which asked the kernel for them for its arenas, each first touch of one
+/// zeroed 2 MiB and kept all of it resident: the RSS of a node grew in 2 MiB
+/// steps (7 MB more after a start with 100,000 devices, 9 MB more after every
+/// phone fetched once, `bench/memory.sh`). jemalloc does not ask, but a
+/// system whose THP mode is `always` would hand them out all the same, and a
+/// server of many small allocations gains nothing from them.
 pub fn without_huge_pages() {
     // SAFETY: integer arguments only; it changes a flag of this process.
     unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };

@@ -15,11 +15,12 @@ mod fake_sraps;
 
 use std::time::{Duration, Instant};
 
-/// The allocator `touchless` runs with (`src/main.rs`, which also turns
-/// transparent huge pages off, as `main` does here): the server runs in
-/// this process, and glibc's malloc alone cost a sixth of its CPU here.
+/// The allocator `touchless` runs with (`src/memory.rs`, whose options this
+/// bench leaves at jemalloc's defaults; `main` here turns transparent huge
+/// pages off, as the binary's does): the server runs in this process, and
+/// glibc's malloc alone cost a sixth of its CPU here.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use fake_sraps::FakeSraps;
 use serde_json::{json, Value};
