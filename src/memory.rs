@@ -5,11 +5,11 @@
 /// SQLite's page caches and statements live in the same heap.
 ///
 /// Why jemalloc: `bench/soak.sh` (ten minutes of storms, edits and render
-/// cache churn at 100,000 devices) held the live heap flat from minute 3 on,
-/// yet under mimalloc (2 and 3) RSS kept rising beside it, 201 -> 219 MB from
-/// minute 3 to 7: pages held by one long-lived object each, spread over the
-/// threads that had allocated them. jemalloc's size-class runs and decay
-/// kept the same load flat at 200-202 MB from minute 4, at the same hot-path
+/// cache churn at 100,000 devices) held the live heap flat once the render
+/// cache was full, yet under mimalloc (2 and 3) RSS kept rising beside it,
+/// 207 -> 221 MB (minute means, minutes 4 to 10): pages held by a few
+/// long-lived objects each, spread over the threads that had allocated them.
+/// Under jemalloc the same load stayed at 201-212 MB, at the same hot-path
 /// rate (`bench/compare.sh`, 78.9k vs 80.1k req/s in one session). glibc,
 /// before either, gave each SQLite connection thread an arena it seldom
 /// shrank.
