@@ -294,7 +294,7 @@ impl Default for ProvisioningConfig {
             contact_max_rows: 1_000_000,
             ztprov_window_secs: 86_400,
             ztprov_grace_secs: 600,
-            render_cache_mb: 32,
+            render_cache_mb: 16,
             firmware_dir: String::new(),
             ready_max_stale_secs: 300,
             tls_cert: String::new(),
