@@ -32,7 +32,9 @@ enum Kind {
     Prov,
 }
 
-pub(crate) fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
+/// Public for `benches/handle.rs`; the listener calls it from the closure
+/// `crate::handler` makes.
+pub fn handle<B>(st: &ProvState, req: &Request<B>, peer: SocketAddr) -> Response<Body> {
     let started = st.metrics.prov.enabled().then(std::time::Instant::now);
     let now = chrono::Utc::now();
     let out = dispatch(st, req, now);

@@ -176,6 +176,19 @@ impl PartialEq for ByProvUser {
 
 impl Eq for ByProvUser {}
 
+impl Ord for ByProvUser {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // As `str` orders: lookups by `&str` must find it.
+        self.0.facts.prov_user().cmp(other.0.facts.prov_user())
+    }
+}
+
+impl PartialOrd for ByProvUser {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl std::borrow::Borrow<str> for ByProvUser {
     fn borrow(&self) -> &str {
         self.0.facts.prov_user()
