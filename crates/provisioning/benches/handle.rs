@@ -193,7 +193,7 @@ fn main() {
     // cache-hot request: a request of its own per device would measure
     // misses on its headers that a server does not have.
     let mut uris: Vec<http::Uri> = (0..n)
-        .map(|i| format!("/prov/snomD785-000413{i:06X}.htm").parse().unwrap())
+        .map(|i| format!("/prov/snomD785-{}.htm", mac(i)).parse().unwrap())
         .collect();
     shuffle(&mut uris);
     let mut req = Request::get("/")

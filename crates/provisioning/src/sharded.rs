@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// and were one to grow large, a lookup in it would still take log n steps.
 pub struct Sharded<K, V> {
     shards: Vec<Arc<[(K, V)]>>,
-    seed: foldhash::fast::FixedState,
+    seed: foldhash::fast::RandomState,
 }
 
 /// Many, because a reload that changes k keys copies up to k shards: a
@@ -41,10 +41,9 @@ impl<K, V> Clone for Sharded<K, V> {
 impl<K, V> Default for Sharded<K, V> {
     fn default() -> Self {
         let empty: Arc<[(K, V)]> = Arc::new([]);
-        let seed = foldhash::fast::RandomState::default().hash_one(0u8);
         Sharded {
             shards: vec![empty; SHARDS],
-            seed: foldhash::fast::FixedState::with_seed(seed),
+            seed: foldhash::fast::RandomState::default(),
         }
     }
 }
@@ -88,20 +87,16 @@ impl<K: Hash + Ord + Clone, V: Clone> Sharded<K, V> {
 
     pub fn insert(&mut self, key: K, value: V) {
         let (i, at) = self.find(&key);
+        // Replacing a key keeps what follows it; a new key goes in before.
+        let (j, rest) = match at {
+            Ok(j) => (j, j + 1),
+            Err(j) => (j, j),
+        };
         let old = &self.shards[i];
         let mut new = Vec::with_capacity(old.len() + 1);
-        match at {
-            Ok(j) => {
-                new.extend_from_slice(&old[..j]);
-                new.push((key, value));
-                new.extend_from_slice(&old[j + 1..]);
-            }
-            Err(j) => {
-                new.extend_from_slice(&old[..j]);
-                new.push((key, value));
-                new.extend_from_slice(&old[j..]);
-            }
-        }
+        new.extend_from_slice(&old[..j]);
+        new.push((key, value));
+        new.extend_from_slice(&old[rest..]);
         self.shards[i] = new.into();
     }
 
