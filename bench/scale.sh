@@ -2,14 +2,15 @@
 # All of the scale benchmarks in one call, one table at the end:
 #   bulk load, single-device edits (admin p99 and until served) on SQLite and
 #   on PostgreSQL (served by a second node), registration through the queue on
-#   both, memory after a start and after every /prov fetched once
-#   (bench/memory.sh), the hot path against nginx (bench/compare.sh, kept-alive
-#   and with a new connection per request), and
+#   both, `register --all`, a tenant change and removing a tenant's devices
+#   at N devices on both (bench/bulk.sh), memory after a start and after
+#   every /prov fetched once (bench/memory.sh), the hot path against nginx
+#   (bench/compare.sh, kept-alive and with a new connection per request),
 #   Digest against Basic with a phone-like client (bench/digest.sh), a reboot
 #   storm of N phones under the default limits (bench/storm.sh), ten
 #   minutes of mixed load (bench/soak.sh), and the queue against the
 #   fault-injecting fake cloud at 20 ms latency with 16, 64 and 256 workers
-#   (the queue_latency bench). About 35 minutes at full scale.
+#   (the queue_latency bench). About 45 minutes at full scale.
 #
 #   bench/scale.sh                         # 100,000 devices, 1,000 edits, 10,000 queued, 5 rounds vs nginx
 #   N=10000 E=100 Q=2000 ROUNDS=1 bench/scale.sh   # a quick look
@@ -28,6 +29,8 @@ for db in sqlite postgres; do
   DB=$db bash "$here/bench/edits.sh" | tee "$out/edits-$db" >&2
   echo "== queue on $db" >&2
   DB=$db N=$Q bash "$here/bench/queue.sh" | tee "$out/queue-$db" >&2
+  echo "== bulk operations on $db" >&2
+  DB=$db N=$N bash "$here/bench/bulk.sh" | tee "$out/bulk-$db" >&2
 done
 echo "== memory" >&2
 N=$N bash "$here/bench/memory.sh" | tee "$out/memory" >&2
@@ -68,6 +71,18 @@ for db in ["sqlite", "postgres"]:
         (f"{db}: {e} edits, served p99 ({served})", f"{ed[3]} ms", "< 50 ms"),
         (f"{db}: RSS of the serving node after load and edits", f"{rss[0]} MB", "< 150 MB"),
         (f"{db}: {q} devices registered through the queue", f"{qu[0]} s ({qu[1]}/s)", "< 10 s for 10,000"),
+    ]
+    ra = grab(f"bulk-{db}", r"register --all: (\d+) queued, accepted in ([\d.]+) s; queue done in ([\d.]+) s")
+    tc = grab(f"bulk-{db}", r"admin call ([\d.]+) ms, 20 sampled phones served the new host after (\d+) ms; "
+              r"slowest fetch before ([\d.]+) ms, during ([\d.]+) ms")
+    rm = grab(f"bulk-{db}", r"accepted in ([\d.]+) s \(.*\), all gone in ([\d.]+) s; "
+              r"RSS before (\d+) MB, highest meanwhile (\d+) MB")
+    rows += [
+        (f"{db}: register --all of {ra[0]}: accepted, queue done", f"{ra[1]} s, {ra[2]} s", "< 5 s accepted"),
+        (f"{db}: tenant change: admin call, all sampled phones served", f"{tc[0]} ms, {tc[1]} ms", "report"),
+        (f"{db}: tenant change: slowest fetch before, during", f"{tc[2]} ms, {tc[3]} ms", "not blocked"),
+        (f"{db}: remove --tenant of {n} registered: accepted, all gone", f"{rm[0]} s, {rm[1]} s", "bounded, report"),
+        (f"{db}: remove --tenant: RSS before, highest meanwhile", f"{rm[2]} MB, {rm[3]} MB", "bounded, report"),
     ]
 ratio = grab("compare", r"ratio B/A req/s \(median\): ([\d.]+)")
 p99 = grab("compare", r"ratio B/A p50: [\d.]+\s+p99: ([\d.]+)")
