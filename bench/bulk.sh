@@ -148,6 +148,7 @@ w.start()
 t = time.monotonic()
 r = call("POST", "/devices/remove", {"tenant": "bulk"})
 accepted = time.monotonic() - t
+in_call = peak[0]
 while call("GET", "/status")["devices"] > 0 or not drained()[0]:
     time.sleep(0.2)
 took = time.monotonic() - t
@@ -156,5 +157,6 @@ w.join()
 print(f"remove --tenant of {n} registered devices: accepted in {accepted:.2f} s "
       f"({len(r['removed'])} removed at once, {len(r['deregistering'])} deregistering), "
       f"all gone in {took:.1f} s; "
-      f"RSS before {before} MB, highest meanwhile {peak[0]} MB, after {rss()} MB")
+      f"RSS before {before} MB, highest meanwhile {peak[0]} MB "
+      f"(during the call {in_call} MB), after {rss()} MB")
 PY

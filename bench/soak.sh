@@ -4,7 +4,8 @@
 # STORM phones (the same MACs each time: registered again through the queue
 # at the local redirection service, then booted), single-device edits, and
 # /prov fetches of random devices (render cache churn). Prints RSS every
-# minute (with the render cache's bytes) and RSS at minute 10 against minute 3
+# minute (with the render cache's, SQLite's and the allocator's bytes: live,
+# and in pages holding live data) and RSS at minute 10 against minute 3
 # (target: at most +5%), both as read at the minute's end and as the minute's
 # mean of readings a second apart.
 #
@@ -94,7 +95,8 @@ for m in $(seq "$MINUTES"); do
   # its warm-up as growth.
   scrape=$(curl -s -H "Authorization: Bearer bench-token" http://127.0.0.1:18781/metrics)
   echo "minute $m: RSS ${r} MB at its end, mean ${means[-1]} MB, max ${max} MB;" \
-    "render cache $(mb touchless_render_cache_bytes) MB, SQLite $(mb touchless_sqlite_memory_bytes) MB"
+    "render cache $(mb touchless_render_cache_bytes) MB, SQLite $(mb touchless_sqlite_memory_bytes) MB," \
+    "heap allocated $(mb 'touchless_heap_bytes{kind="allocated"}') MB, active $(mb 'touchless_heap_bytes{kind="active"}') MB"
 done
 wait "${kids[@]}" 2>/dev/null || true
 at3=${samples[2]:-${samples[0]}}

@@ -494,6 +494,7 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
+    touchless_server::metrics::set_heap_stats(memory::heap_stats);
     let data_dir = cfg.data_dir.clone();
     let token_file = cfg.admin_token_file();
     let prov_listen = cfg.provisioning.listen;

@@ -40,38 +40,69 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[export_name = "malloc_conf"]
 pub static malloc_conf: &[u8; 54] = b"dirty_decay_ms:0,muzzy_decay_ms:0,percpu_arena:percpu\0";
 
+extern "C" {
+    /// jemalloc's control interface (unprefixed, as `malloc` is).
+    fn mallctl(
+        name: *const c_char,
+        oldp: *mut c_void,
+        oldlenp: *mut usize,
+        newp: *mut c_void,
+        newlen: usize,
+    ) -> c_int;
+}
+
+use std::ffi::{c_char, c_int, c_void};
+
+/// Reads the jemalloc value `name`, of the type jemalloc documents for it;
+/// `None` if jemalloc does not know it.
+fn read<T: Default>(name: &std::ffi::CStr) -> Option<T> {
+    let mut value = T::default();
+    let mut len = std::mem::size_of::<T>();
+    // SAFETY: `value` is a live `T` of `len` bytes, the type jemalloc
+    // documents for each value read here; nothing is written.
+    let rc = unsafe {
+        mallctl(
+            name.as_ptr(),
+            (&mut value as *mut T).cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    (rc == 0).then_some(value)
+}
+
+/// jemalloc's counts, for the `touchless_heap_bytes` gauges (registered with
+/// `touchless_server::metrics::set_heap_stats` at start).
+pub fn heap_stats() -> Option<touchless_server::metrics::HeapStats> {
+    // The statistics are a snapshot taken when the epoch advances.
+    let mut epoch: u64 = 1;
+    let mut len = std::mem::size_of::<u64>();
+    // SAFETY: "epoch" reads and writes a u64; both pointers are to live
+    // u64s of the length given.
+    let rc = unsafe {
+        mallctl(
+            c"epoch".as_ptr(),
+            (&mut epoch as *mut u64).cast(),
+            &mut len,
+            (&mut epoch as *mut u64).cast(),
+            std::mem::size_of::<u64>(),
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let bytes = |name| read::<usize>(name).map(|v| v as u64);
+    Some(touchless_server::metrics::HeapStats {
+        allocated: bytes(c"stats.allocated")?,
+        active: bytes(c"stats.active")?,
+        resident: bytes(c"stats.resident")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use std::ffi::{c_char, c_int, c_void};
-
-    extern "C" {
-        /// jemalloc's control interface (unprefixed, as `malloc` is).
-        fn mallctl(
-            name: *const c_char,
-            oldp: *mut c_void,
-            oldlenp: *mut usize,
-            newp: *mut c_void,
-            newlen: usize,
-        ) -> c_int;
-    }
-
-    fn read<T: Default>(name: &std::ffi::CStr) -> T {
-        let mut value = T::default();
-        let mut len = std::mem::size_of::<T>();
-        // SAFETY: `value` is a live `T` of `len` bytes, the type jemalloc
-        // documents for each option read below; nothing is written.
-        let rc = unsafe {
-            mallctl(
-                name.as_ptr(),
-                (&mut value as *mut T).cast(),
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            )
-        };
-        assert_eq!(rc, 0, "mallctl {name:?}");
-        value
-    }
+    use super::*;
 
     /// The options above are the ones jemalloc runs with: a typo in the
     /// string, or a symbol it does not read, would leave its defaults
@@ -81,11 +112,26 @@ mod tests {
         if std::env::var_os("MALLOC_CONF").is_some() {
             return;
         }
-        assert_eq!(read::<isize>(c"opt.dirty_decay_ms"), 0);
-        assert_eq!(read::<isize>(c"opt.muzzy_decay_ms"), 0);
-        let arena = read::<usize>(c"opt.percpu_arena") as *const c_char;
+        assert_eq!(read::<isize>(c"opt.dirty_decay_ms"), Some(0));
+        assert_eq!(read::<isize>(c"opt.muzzy_decay_ms"), Some(0));
+        let arena = read::<usize>(c"opt.percpu_arena").expect("opt.percpu_arena") as *const c_char;
         // SAFETY: jemalloc documents this option as a `const char *` to a
         // static NUL-terminated string.
         assert_eq!(unsafe { std::ffi::CStr::from_ptr(arena) }, c"percpu");
+    }
+
+    /// The counts are jemalloc's and move with what the program holds.
+    #[test]
+    fn heap_stats_count_what_is_held() {
+        let before = heap_stats().expect("jemalloc statistics");
+        assert!(before.allocated > 0 && before.allocated <= before.active);
+        assert!(before.active <= before.resident);
+        let held = vec![1u8; 64 << 20];
+        let after = heap_stats().expect("jemalloc statistics");
+        assert!(
+            after.allocated >= before.allocated + (64 << 20),
+            "{before:?} {after:?}"
+        );
+        drop(held);
     }
 }

@@ -507,3 +507,36 @@ fn api_openapi_prints_both_documents() {
         assert!(!doc["paths"].as_object().unwrap().is_empty());
     }
 }
+
+/// `/metrics` of the real binary shows its allocator's counts, in the order
+/// they nest: live allocations within the pages holding them, within what the
+/// allocator keeps resident. (Not against RSS: jemalloc's `resident` is an
+/// upper bound that counts mapped pages not yet touched.)
+#[test]
+fn metrics_show_the_allocators_counts() {
+    let server = start();
+    let token =
+        std::fs::read_to_string(server.dir.path().join("touchless-data/admin-token")).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let text = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(format!("{}/metrics", server.admin_url))
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    });
+    let gauge = |kind: &str| -> f64 {
+        let prefix = format!("touchless_heap_bytes{{kind=\"{kind}\"}} ");
+        let line = text.lines().find(|l| l.starts_with(&prefix));
+        let line = line.unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
+        line[prefix.len()..].trim().parse().unwrap()
+    };
+    let (allocated, active, resident) = (gauge("allocated"), gauge("active"), gauge("resident"));
+    assert!(
+        0.0 < allocated && allocated <= active && active <= resident,
+        "allocated {allocated}, active {active}, resident {resident}"
+    );
+}

@@ -84,6 +84,11 @@ pub struct Directory {
 /// into entries before the next page is read, so a start never holds all
 /// registry rows at once.
 pub const SNAPSHOT_PAGE: usize = 2_000;
+/// Past this many changed devices a reload reads the view whole, a page at a
+/// time, carrying over the entries that did not change: the changes are read
+/// in one piece, and 100,000 of them (`register --all`, removing a tenant's
+/// devices) held ~450 MB at once.
+pub const CHANGES_AT_ONCE: usize = 5 * SNAPSHOT_PAGE;
 
 impl Directory {
     /// `cache_bytes` bounds the render cache.
@@ -234,14 +239,20 @@ impl Directory {
         let view = if old.generation < 0 {
             self.build(&old).await?
         } else {
-            let c = self.store.changes_since(old.generation).await?;
+            let c = self
+                .store
+                .changes_since_at_most(old.generation, CHANGES_AT_ONCE)
+                .await?;
             self.read(c.tenants.len() + c.devices.len());
-            if c.stale {
-                // This node fell behind further than tombstones are kept.
-                tracing::warn!(
-                    generation = old.generation,
-                    "the view is too old to update; reading it whole"
-                );
+            if c.stale || c.too_many {
+                // Stale: this node fell behind further than tombstones are
+                // kept. Too many: a snapshot's pages hold less at once.
+                if c.stale {
+                    tracing::warn!(
+                        generation = old.generation,
+                        "the view is too old to update; reading it whole"
+                    );
+                }
                 self.build(&old).await?
             } else {
                 self.apply(&old, c)

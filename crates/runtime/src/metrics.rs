@@ -96,6 +96,37 @@ pub struct Snapshot {
     pub contact_backlog: u64,
     /// [`touchless_store::sqlite_memory_bytes`].
     pub sqlite_memory: u64,
+    /// The allocator's own counts, where the binary registered them
+    /// ([`set_heap_stats`]).
+    pub heap: Option<HeapStats>,
+}
+
+/// What the process's allocator holds, in bytes. Beside RSS they tell live
+/// data from allocator overhead: growth in `allocated` is the program keeping
+/// more, growth in `active` alone is fragmentation (pages held by a few live
+/// objects each).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeapStats {
+    /// In live allocations.
+    pub allocated: u64,
+    /// In pages that hold live allocations.
+    pub active: u64,
+    /// In memory the allocator has resident (active pages, freed pages not
+    /// yet returned, its metadata).
+    pub resident: u64,
+}
+
+static HEAP_STATS: std::sync::OnceLock<fn() -> Option<HeapStats>> = std::sync::OnceLock::new();
+
+/// Registers how to read the allocator's counts: the binary knows its
+/// allocator, the libraries (and their tests) do not.
+pub fn set_heap_stats(read: fn() -> Option<HeapStats>) {
+    let _ = HEAP_STATS.set(read);
+}
+
+/// The allocator's counts now; `None` when none was registered.
+pub fn heap_stats() -> Option<HeapStats> {
+    HEAP_STATS.get().and_then(|read| read())
 }
 
 /// One node's metrics.
@@ -222,6 +253,16 @@ impl Metrics {
             .set(now.contact_backlog as f64);
         self.gauge("touchless_sqlite_memory_bytes", &[])
             .set(now.sqlite_memory as f64);
+        if let Some(h) = now.heap {
+            for (kind, bytes) in [
+                ("allocated", h.allocated),
+                ("active", h.active),
+                ("resident", h.resident),
+            ] {
+                self.gauge("touchless_heap_bytes", &[("kind", kind)])
+                    .set(bytes as f64);
+            }
+        }
         Some(r.handle().render())
     }
 
@@ -291,6 +332,11 @@ const DESCRIPTIONS: &[(&str, Option<Unit>, &str)] = &[
         "touchless_sqlite_memory_bytes",
         Some(Unit::Bytes),
         "Heap SQLite holds in this process (page caches and statements of every connection).",
+    ),
+    (
+        "touchless_heap_bytes",
+        Some(Unit::Bytes),
+        "The allocator's bytes: kind=allocated in live allocations, active in pages holding them, resident in memory it holds.",
     ),
     (
         "touchless_view_devices",

@@ -220,6 +220,9 @@ pub struct Changes {
     /// Deletions after the reader's generation may have been pruned: these
     /// changes are incomplete, read a snapshot.
     pub stale: bool,
+    /// More devices changed than the reader asked to hold at once
+    /// (`Store::changes_since_at_most`): nothing was read, read a snapshot.
+    pub too_many: bool,
 }
 
 /// A file a phone uploaded with `PUT` (its logs, its local settings), without

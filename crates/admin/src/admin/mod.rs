@@ -205,6 +205,7 @@ async fn metrics(State(st): State<Arc<AdminState>>, headers: http::HeaderMap) ->
         contact_backlog: st.contacts.backlog() as u64,
         events: Vec::new(),
         sqlite_memory: touchless_store::sqlite_memory_bytes(),
+        heap: touchless_runtime::metrics::heap_stats(),
     };
     match st.store.event_counts().await {
         Ok(counts) => {

@@ -202,6 +202,27 @@ pub async fn changes_since_reads_only_what_changed(s: &dyn Store) {
     let now = s.changes_since(c.generation).await.unwrap();
     assert!(!now.stale);
     assert_eq!(s.prune_tombstones(1).await.unwrap(), 0);
+
+    // Past a bound, nothing is read: the reader takes a snapshot in pages.
+    let g5 = now.generation;
+    for m in ["000413000003", "000413000004", "000413000006"] {
+        s.update_device(
+            Mac::parse(m).unwrap(),
+            &DevicePatch {
+                lines: Some(vec![line(1, "777")]),
+                ..DevicePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let over = s.changes_since_at_most(g5, 2).await.unwrap();
+    assert!(over.too_many && !over.stale);
+    assert!(over.devices.is_empty() && over.tenants.is_empty());
+    assert_eq!(over.generation, s.snapshot().await.unwrap().generation);
+    let within = s.changes_since_at_most(g5, 3).await.unwrap();
+    assert!(!within.too_many);
+    assert_eq!(within.devices.len(), 3);
 }
 
 /// Removing many devices is one statement per 10,000, and still all or

@@ -355,8 +355,29 @@ macro_rules! registry_store {
                 Ok(generation)
             }
 
-            async fn changes_since(&self, since: i64) -> Result<Changes> {
+            async fn changes_since_at_most(&self, since: i64, max_devices: usize) -> Result<Changes> {
                 let mut tx = self.read_tx().await?;
+                if max_devices < usize::MAX {
+                    // Counted through the index on `gen`, in the same read.
+                    let changed: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM devices WHERE gen > $1",
+                    )
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if usize::try_from(changed).unwrap_or(usize::MAX) > max_devices {
+                        let generation: i64 =
+                            sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        tx.commit().await?;
+                        return Ok(Changes {
+                            generation,
+                            too_many: true,
+                            ..Changes::default()
+                        });
+                    }
+                }
                 let (generation, tenants, devices) = rows_after(&mut tx, since).await?;
                 let pruned_below: Option<String> =
                     sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
