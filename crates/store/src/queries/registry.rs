@@ -328,10 +328,7 @@ macro_rules! registry_store {
             ) -> Result<i64> {
                 // One read transaction: the generation and the rows belong together.
                 let mut tx = self.read_tx().await?;
-                let generation: i64 =
-                    sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let generation = generation_in(&mut tx).await?;
                 sink(SnapshotPart::Firmware(all_policies(&mut tx).await?));
                 let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants"))
                     .fetch_all(&mut *tx)
@@ -357,57 +354,8 @@ macro_rules! registry_store {
 
             async fn changes_since_at_most(&self, since: i64, max_devices: usize) -> Result<Changes> {
                 let mut tx = self.read_tx().await?;
-                if max_devices < usize::MAX {
-                    // Counted through the index on `gen`, in the same read.
-                    let changed: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM devices WHERE gen > $1",
-                    )
-                    .bind(since)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if usize::try_from(changed).unwrap_or(usize::MAX) > max_devices {
-                        let generation: i64 =
-                            sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
-                                .fetch_one(&mut *tx)
-                                .await?;
-                        tx.commit().await?;
-                        return Ok(Changes {
-                            generation,
-                            too_many: true,
-                            ..Changes::default()
-                        });
-                    }
-                }
-                let (generation, tenants, devices) = rows_after(&mut tx, since).await?;
-                let pruned_below: Option<String> =
-                    sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
-                        .bind(PRUNED_BELOW)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let stale = pruned_below
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .is_some_and(|g| since < g);
-                let gone: Vec<(String, String)> =
-                    sqlx::query_as("SELECT kind, key FROM tombstones WHERE gen > $1")
-                        .bind(since)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                let firmware = policies_after(&mut tx, since).await?;
+                let out = changes_after(&mut tx, since, max_devices).await?;
                 tx.commit().await?;
-                let mut out = Changes {
-                    generation,
-                    tenants,
-                    devices,
-                    stale,
-                    firmware,
-                    ..Changes::default()
-                };
-                for (kind, key) in gone {
-                    match kind.as_str() {
-                        "tenant" => out.gone_tenants.push(TenantId::parse(&key)?),
-                        _ => out.gone_devices.push(Mac::parse_stored(&key)?),
-                    }
-                }
                 Ok(out)
             }
 

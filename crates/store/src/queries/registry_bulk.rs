@@ -1,7 +1,8 @@
 //! The registry's statements over many rows at once, for `registry_store!`:
 //! a bulk of new devices inserted in a few multi-row statements, and the
-//! tenants and devices written after a generation (what a view's reload
-//! reads). Expanded in the same module, with the same names in scope.
+//! changes after a generation (what a view's reload reads: the rows written
+//! since, the tombstones, or only that too many devices changed). Expanded
+//! in the same module, with the same names in scope.
 
 macro_rules! registry_bulk {
     () => {
@@ -102,13 +103,31 @@ macro_rules! registry_bulk {
         /// `meta` key: tombstones of generations below this value are gone.
         const PRUNED_BELOW: &str = "tombstones_pruned_below";
 
-        /// The generation, and the tenants and devices (with children)
-        /// written after `since`: in the caller's read transaction, so they
-        /// belong together.
-        async fn rows_after(c: &mut Conn, since: i64) -> Result<(i64, Vec<Tenant>, Vec<Device>)> {
-            let generation: i64 = sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+        /// The generation, as of the caller's transaction.
+        async fn generation_in(c: &mut Conn) -> Result<i64> {
+            Ok(sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
                 .fetch_one(&mut *c)
-                .await?;
+                .await?)
+        }
+
+        /// What changed after `since` (`RegistryStore::changes_since_at_most`),
+        /// in the caller's read transaction, so that it all belongs together.
+        async fn changes_after(c: &mut Conn, since: i64, max_devices: usize) -> Result<Changes> {
+            let generation = generation_in(c).await?;
+            if max_devices < usize::MAX {
+                // Counted through the index on `gen`.
+                let changed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE gen > $1")
+                    .bind(since)
+                    .fetch_one(&mut *c)
+                    .await?;
+                if usize::try_from(changed).unwrap_or(usize::MAX) > max_devices {
+                    return Ok(Changes {
+                        generation,
+                        too_many: true,
+                        ..Changes::default()
+                    });
+                }
+            }
             let rows = sqlx::query(&format!("SELECT {TENANT_COLS} FROM tenants WHERE gen > $1"))
                 .bind(since)
                 .fetch_all(&mut *c)
@@ -119,8 +138,36 @@ macro_rules! registry_bulk {
                 .fetch_all(&mut *c)
                 .await?;
             let mut devices = rows.iter().map(device_from_row).collect::<Result<Vec<_>>>()?;
+            drop(rows);
             attach_children(c, &mut tenants, &mut devices, false).await?;
-            Ok((generation, tenants, devices))
+            let pruned_below: Option<String> =
+                sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+                    .bind(PRUNED_BELOW)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            let stale = pruned_below
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|g| since < g);
+            let gone: Vec<(String, String)> =
+                sqlx::query_as("SELECT kind, key FROM tombstones WHERE gen > $1")
+                    .bind(since)
+                    .fetch_all(&mut *c)
+                    .await?;
+            let mut out = Changes {
+                generation,
+                tenants,
+                devices,
+                stale,
+                firmware: policies_after(c, since).await?,
+                ..Changes::default()
+            };
+            for (kind, key) in gone {
+                match kind.as_str() {
+                    "tenant" => out.gone_tenants.push(TenantId::parse(&key)?),
+                    _ => out.gone_devices.push(Mac::parse_stored(&key)?),
+                }
+            }
+            Ok(out)
         }
     };
 }
