@@ -40,6 +40,8 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[export_name = "malloc_conf"]
 pub static malloc_conf: &[u8; 54] = b"dirty_decay_ms:0,muzzy_decay_ms:0,percpu_arena:percpu\0";
 
+use std::ffi::{c_char, c_int, c_void};
+
 extern "C" {
     /// jemalloc's control interface (unprefixed, as `malloc` is).
     fn mallctl(
@@ -50,8 +52,6 @@ extern "C" {
         newlen: usize,
     ) -> c_int;
 }
-
-use std::ffi::{c_char, c_int, c_void};
 
 /// Reads the jemalloc value `name`, of the type jemalloc documents for it;
 /// `None` if jemalloc does not know it.
