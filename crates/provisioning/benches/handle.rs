@@ -19,30 +19,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{header, HeaderValue, Request};
-use touchless_domain::{DisplayText, Host, Mac, ProvPassword, ProvScope, ProvUser, TenantId};
-use touchless_domain::{SipPassword, SipUser, TouchlessMode};
-use touchless_phones::PhoneModel;
 use touchless_provisioning::auth::Authenticator;
-use touchless_provisioning::directory::Directory;
 use touchless_provisioning::handler::{handle, ProvState};
-use touchless_provisioning::render::Renderer;
 use touchless_runtime::accesslog::{AccessLog, AccessLogFormat};
 use touchless_runtime::config::{AuthConfig, Scheme};
 use touchless_runtime::metrics::Metrics;
 use touchless_runtime::tasks::Tasks;
-use touchless_store::{Line, NewDevice, NewTenant};
+
+mod common;
+use common::{env, mac};
 
 /// The allocator the binary runs with: the handler's allocations are part
 /// of what this measures.
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A fixed-seed xorshift: the same order in every run and build.
 fn shuffle<T>(v: &mut [T]) {
@@ -55,69 +45,10 @@ fn shuffle<T>(v: &mut [T]) {
     }
 }
 
-fn mac(i: usize) -> Mac {
-    Mac::parse(&format!("000413{i:06X}")).expect("a valid MAC")
-}
-
 async fn state(n: usize, dir: &std::path::Path, tasks: &mut Tasks) -> Arc<ProvState> {
-    let store = touchless_store::open(&dir.join("bench.db").to_string_lossy())
-        .await
-        .expect("opening SQLite");
-    let text = |s: &str| DisplayText::parse(s).unwrap();
-    let tenant = TenantId::parse("bench").unwrap();
-    store
-        .create_tenant(&NewTenant {
-            id: tenant.clone(),
-            name: text("Benchmark"),
-            prov_user: ProvUser::parse("prov").unwrap(),
-            prov_pass: ProvPassword::parse("s3cr3t-prov").unwrap(),
-            sip_host: Host::parse("pbx.example.com").unwrap(),
-            sip_port: 5060,
-            mode: TouchlessMode::default(),
-            prov_scope: ProvScope::Tenant,
-            settings: Vec::new(),
-        })
-        .await
-        .expect("creating the tenant");
-    let model = PhoneModel::parse("snomD785").unwrap();
-    for start in (0..n).step_by(1000) {
-        let batch: Vec<NewDevice> = (start..n.min(start + 1000))
-            .map(|i| NewDevice {
-                mac: mac(i),
-                model,
-                tenant: tenant.clone(),
-                name: text(&format!("Phone {i}")),
-                serial: None,
-                ztprov_user: ProvUser::parse(&format!("zt{i}")).unwrap(),
-                ztprov_pass: ProvPassword::parse("zt-secret-0123456789").unwrap(),
-                ztprov_expires_at: chrono::Utc::now() + chrono::Duration::days(1),
-                prov_user: ProvUser::parse(&format!("pv{i}")).unwrap(),
-                prov_pass: ProvPassword::parse("pv-secret-0123456789").unwrap(),
-                lines: vec![Line {
-                    idx: 1,
-                    extension: SipUser::parse(&format!("{}", 1000 + i)).unwrap(),
-                    auth_user: SipUser::parse(&format!("{}", 1000 + i)).unwrap(),
-                    sip_password: SipPassword::parse("sip-secret-0123").unwrap(),
-                    display_name: text(&format!("Phone {i}")),
-                }],
-                settings: Vec::new(),
-            })
-            .collect();
-        store
-            .create_devices(&batch)
-            .await
-            .expect("creating devices");
-    }
+    let store = common::populated(&dir.join("bench.db").to_string_lossy(), n).await;
     let metrics = Metrics::new(true);
-    let renderer = Arc::new(Renderer::new(None).expect("the built-in templates"));
-    let directory = Arc::new(Directory::new(
-        Arc::clone(&store),
-        renderer,
-        "touchless",
-        "http://prov.example.com",
-        16 << 20,
-        metrics.view.clone(),
-    ));
+    let directory = common::directory(&store, &metrics);
     directory.refresh().await.expect("loading the view");
     let (access, writer) = AccessLog::open(
         &dir.join("access.log").to_string_lossy(),

@@ -5,14 +5,13 @@
 //! request of a revision, a cached body. The view is built once from a store
 //! snapshot; after that, when the store's generation moves (a change hint, the
 //! poll every `reload_interval_ms`, or at once after a write through this
-//! node's admin API), only what changed since the view's generation is read
-//! and applied to a copy of the view, which then replaces it: requests never
-//! wait for a reload. Entries whose device and tenant revisions are unchanged
-//! are carried over with their rendered bodies.
-
-use std::collections::HashMap;
+//! node's admin API), only what changed since the view's generation is read and
+//! applied to a copy of the view, which then replaces it: requests never wait for
+//! a reload. Entries whose device and tenant revisions are unchanged are carried
+//! over with their rendered bodies. Queueing through this node is applied unread.
 
 use foldhash::HashMap as FastMap;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -30,6 +29,7 @@ use crate::sharded::Sharded;
 use touchless_runtime::metrics::ViewMetrics;
 
 mod entry;
+pub mod staged;
 use entry::{ByProvUser, Ztprov};
 pub use entry::{DeviceEntry, TenantEntry, ZtprovSlot};
 

@@ -100,6 +100,36 @@ impl<K: Hash + Ord + Clone, V: Clone> Sharded<K, V> {
         self.shards[i] = new.into();
     }
 
+    /// [`insert`](Self::insert) of many keys (the last of equal keys wins),
+    /// copying each shard they change once: `register --all` replaces every
+    /// device's entry, and one at a time that copied a shard per device.
+    pub fn insert_many(&mut self, entries: Vec<(K, V)>) {
+        let mut keyed: Vec<(usize, K, V)> = entries
+            .into_iter()
+            .map(|(k, v)| (self.shard(&k), k, v))
+            .collect();
+        // Stable: of equal keys, the last given stays last.
+        keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        for group in keyed.chunk_by(|a, b| a.0 == b.0) {
+            let i = group[0].0;
+            let old = &self.shards[i];
+            let mut new = Vec::with_capacity(old.len() + group.len());
+            let mut rest = old.iter().peekable();
+            for (g, (_, key, value)) in group.iter().enumerate() {
+                if group.get(g + 1).is_some_and(|next| next.1 == *key) {
+                    continue;
+                }
+                while let Some(kept) = rest.next_if(|(k, _)| k < key) {
+                    new.push(kept.clone());
+                }
+                rest.next_if(|(k, _)| k == key);
+                new.push((key.clone(), value.clone()));
+            }
+            new.extend(rest.cloned());
+            self.shards[i] = new.into();
+        }
+    }
+
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -157,6 +187,32 @@ mod tests {
         let mut all: Vec<u32> = b.values().copied().collect();
         all.sort();
         assert_eq!(all.len(), 10_000);
+    }
+
+    #[test]
+    fn inserting_many_is_inserting_each() {
+        let mut one: Sharded<u32, u32> = Sharded::default();
+        for k in (0..20_000).step_by(2) {
+            one.insert(k, k);
+        }
+        let mut many = one.clone();
+        // New keys, replaced keys and a key given twice, in no order.
+        let entries: Vec<(u32, u32)> = (0..6_000u32)
+            .map(|i| (i.wrapping_mul(7_919) % 30_000, i))
+            .chain([(5, 1), (5, 2)])
+            .collect();
+        for (k, v) in &entries {
+            one.insert(*k, *v);
+        }
+        many.insert_many(entries);
+        assert_eq!(many.get(&5), Some(&2));
+        for i in 0..30_000 {
+            assert_eq!(one.get(&i), many.get(&i), "key {i}");
+        }
+        assert_eq!(one.len(), many.len());
+        for shard in &many.shards {
+            assert!(shard.windows(2).all(|w| w[0].0 < w[1].0));
+        }
     }
 
     #[test]

@@ -14,6 +14,20 @@ type Row = PgRow;
 
 crate::queries::queue::queue_store!(PgStore);
 
+/// The ids of the `n` rows the multi-row INSERT `q` makes in `events`, in
+/// the rows' order (ids grow with the rows).
+async fn inserted_ids(
+    c: &mut Conn,
+    mut q: sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    n: usize,
+) -> Result<Vec<i64>> {
+    q.push(" RETURNING id");
+    let mut made: Vec<i64> = q.build_query_scalar().fetch_all(&mut *c).await?;
+    debug_assert_eq!(made.len(), n);
+    made.sort_unstable();
+    Ok(made)
+}
+
 /// Leases due events, oldest first. An event whose MAC has an older
 /// unfinished event is never due, so the order per MAC holds across nodes.
 ///

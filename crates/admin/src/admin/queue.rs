@@ -102,8 +102,9 @@ pub(crate) async fn enqueue_macs(
     macs: &[Mac],
 ) -> ApiResult<api::Queued> {
     let items: Vec<_> = macs.iter().map(|m| st.issue_ztprov(*m)).collect();
+    let hold = st.dir.hold_reloads().await;
     let events = st.store.enqueue(action, &items).await?;
-    st.written(true).await;
+    st.queued(hold, action, &items).await;
     tracing::info!(
         count = events.len(),
         action = action.as_str(),
@@ -165,14 +166,21 @@ pub(crate) async fn remove(
             (true, false) => later.push(mac),
         }
     }
-    st.store.delete_devices(&now).await?;
+    if !now.is_empty() {
+        st.store.delete_devices(&now).await?;
+    }
     let mut events = Vec::new();
-    if !later.is_empty() {
+    if later.is_empty() {
+        st.written(false).await;
+    } else {
+        // Marking is a quiet write (the view does not show it), so the
+        // queueing is the one change the view applies unread.
         st.store.mark_removing(&later).await?;
         let items: Vec<_> = later.iter().map(|m| st.issue_ztprov(*m)).collect();
+        let hold = st.dir.hold_reloads().await;
         events = st.store.enqueue(Action::Deregister, &items).await?;
+        st.queued(hold, Action::Deregister, &items).await;
     }
-    st.written(!later.is_empty()).await;
     if !left.is_empty() {
         tracing::warn!(
             count = left.len(),

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 use touchless_domain::{Mac, ProvPassword, ProvUser};
-use touchless_store::Store;
+use touchless_store::{Action, Issued, Store};
 
-use touchless_provisioning::directory::Directory;
+use touchless_provisioning::directory::{staged::ReloadHold, Directory};
 use touchless_provisioning::render::Renderer;
 use touchless_runtime::secret::random_token;
 
@@ -32,8 +32,8 @@ pub struct AdminState {
 
 impl AdminState {
     /// Fresh one-time ztprov credentials for `mac`, valid for the window.
-    pub(crate) fn issue_ztprov(&self, mac: Mac) -> touchless_store::Issued {
-        touchless_store::Issued {
+    pub(crate) fn issue_ztprov(&self, mac: Mac) -> Issued {
+        Issued {
             mac,
             user: ProvUser::parse(&format!("zt{}", random_token(12)))
                 .expect("generated user is valid"),
@@ -52,16 +52,31 @@ impl AdminState {
     ///
     /// The one way a write reaches the rest of this node: the provisioning
     /// view reloads (the next request is served the change, whatever the
-    /// reloader's interval), and the queue looks for new events. Other nodes
-    /// learn of it through the store's change hints.
+    /// reloader's interval), then the queue looks for new events: a
+    /// provider is never handed credentials this node's view does not
+    /// accept yet. Other nodes learn of it through the store's change hints.
     pub(crate) async fn written(&self, queued: bool) {
-        if queued {
-            if let Some(d) = &self.daemon {
-                d.notify();
-            }
-        }
         if let Err(e) = self.dir.refresh().await {
             tracing::error!(error = %e, "reloading the provisioning view after a write failed");
+        }
+        if queued {
+            self.notify_queue();
+        }
+    }
+
+    /// [`written`](Self::written) after `Store::enqueue(action, items)`, with
+    /// the view's reloads held from before it: the view applies the
+    /// credentials just written without reading them back.
+    pub(crate) async fn queued(&self, hold: ReloadHold<'_>, action: Action, items: &[Issued]) {
+        if let Err(e) = self.dir.queued(hold, action, items).await {
+            tracing::error!(error = %e, "updating the provisioning view after queueing failed");
+        }
+        self.notify_queue();
+    }
+
+    fn notify_queue(&self) {
+        if let Some(d) = &self.daemon {
+            d.notify();
         }
     }
 }

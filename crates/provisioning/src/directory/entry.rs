@@ -47,6 +47,12 @@ impl Ztprov {
         })
     }
 
+    /// What a test compares of two views' credentials.
+    #[cfg(test)]
+    pub(super) fn held(&self) -> (ProvUser, DateTime<Utc>, Option<DateTime<Utc>>) {
+        (self.user.clone(), self.expires_at, self.used_at)
+    }
+
     fn expected(&self) -> Expected<'_> {
         Expected {
             user: self.user.as_str(),

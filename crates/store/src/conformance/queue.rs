@@ -117,19 +117,20 @@ pub(super) async fn devices_for_queue(s: &dyn Store, n: u32) -> Vec<Mac> {
 pub async fn queue_claims_in_order_per_mac(s: &dyn Store) {
     let macs = devices_for_queue(s, 2).await;
     let (u, p) = creds(1);
-    let ids = s
-        .enqueue(
-            Action::Register,
-            &[
-                issued(macs[0], (u.clone(), p.clone())),
-                issued(macs[1], (u.clone(), p.clone())),
-            ],
-        )
-        .await
-        .unwrap_err();
-    // the same ztprov user twice violates uniqueness: nothing is queued
-    let _ = ids;
+    let unknown = Mac::parse("000413FFFFFE").unwrap();
+    s.enqueue(
+        Action::Register,
+        &[
+            issued(macs[0], (u.clone(), p.clone())),
+            issued(unknown, creds(8)),
+        ],
+    )
+    .await
+    .unwrap_err();
+    // one unknown MAC fails the batch whole: nothing is queued or staged
     assert!(s.list_events(None, 10).await.unwrap().is_empty());
+    let d = s.get_device(macs[0]).await.unwrap().unwrap();
+    assert!(d.ztprov_next.is_none());
     let (u2, p2) = creds(2);
     let ids = s
         .enqueue(

@@ -334,14 +334,7 @@ macro_rules! queue_store {
                         .push_bind(at)
                         .push_bind(at);
                 });
-                q.push(" RETURNING id");
-                let mut made: Vec<i64> = q
-                    .build_query_scalar()
-                    .fetch_all(&mut *c)
-                    .await?;
-                // Ids grow with the rows; sorted, they are in the items' order.
-                made.sort_unstable();
-                ids.extend(made);
+                ids.extend(inserted_ids(c, q, chunk.len()).await?);
             }
             // Last: another queueing waits on this row only while this one
             // commits (see `event_counts`).
