@@ -116,6 +116,7 @@ pub trait RegistryStore: Send + Sync + 'static {
         self.delete_devices(&[mac]).await
     }
     /// Deletes all of them or none: an unknown MAC fails the whole call.
+    /// None given is no write (the generation stays).
     async fn delete_devices(&self, macs: &[Mac]) -> Result<()>;
     /// Marks devices for removal once their deregistration succeeds (the
     /// caller queues it); unknown MACs fail the whole call.

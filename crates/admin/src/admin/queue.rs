@@ -166,9 +166,7 @@ pub(crate) async fn remove(
             (true, false) => later.push(mac),
         }
     }
-    if !now.is_empty() {
-        st.store.delete_devices(&now).await?;
-    }
+    st.store.delete_devices(&now).await?;
     let mut events = Vec::new();
     if later.is_empty() {
         st.written(false).await;
@@ -176,10 +174,7 @@ pub(crate) async fn remove(
         // Marking is a quiet write (the view does not show it), so the
         // queueing is the one change the view applies unread.
         st.store.mark_removing(&later).await?;
-        let items: Vec<_> = later.iter().map(|m| st.issue_ztprov(*m)).collect();
-        let hold = st.dir.hold_reloads().await;
-        events = st.store.enqueue(Action::Deregister, &items).await?;
-        st.queued(hold, Action::Deregister, &items).await;
+        events = enqueue_macs(st, Action::Deregister, &later).await?.events;
     }
     if !left.is_empty() {
         tracing::warn!(

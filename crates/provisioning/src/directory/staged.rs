@@ -205,9 +205,6 @@ mod tests {
         here.refresh().await.unwrap();
         other.refresh().await.unwrap();
 
-        let same = |what: &str| {
-            other_matches(&here, &other, &macs, what);
-        };
         // Registrations of 30, one MAC named twice (the store queues it once).
         let mut items = issued(&macs[..30], "a");
         items.push(issued(&macs[3..4], "b").remove(0));
@@ -217,7 +214,7 @@ mod tests {
         assert!(here.queued(hold, Action::Register, &items).await.unwrap());
         assert_eq!(here.rows_read(), read, "queueing is applied unread");
         other.refresh().await.unwrap();
-        same("after registrations");
+        other_matches(&here, &other, &macs, "after registrations");
 
         // Deregistrations, among them devices with staged credentials.
         let items = issued(&macs[25..35], "c");
@@ -226,7 +223,7 @@ mod tests {
         assert!(here.queued(hold, Action::Deregister, &items).await.unwrap());
         assert_eq!(here.rows_read(), read);
         other.refresh().await.unwrap();
-        same("after deregistrations");
+        other_matches(&here, &other, &macs, "after deregistrations");
 
         // Another write between the view's generation and the queueing.
         let hold = here.hold_reloads().await;
@@ -240,7 +237,12 @@ mod tests {
         assert!(here.queued(hold, Action::Register, &items).await.unwrap());
         assert!(here.rows_read() > read, "read back like any write");
         other.refresh().await.unwrap();
-        same("after a queueing behind another write");
+        other_matches(
+            &here,
+            &other,
+            &macs,
+            "after a queueing behind another write",
+        );
         assert_eq!(here.current().generation, other.current().generation);
     }
 
