@@ -26,7 +26,7 @@ use crate::bodies::{Bodies, BodyKey};
 use crate::firmware::{Plan, Plans};
 use crate::render::{DeviceFacts, RenderError, Renderer};
 use crate::sharded::Sharded;
-use touchless_runtime::metrics::ViewMetrics;
+use touchless_runtime::{metrics::ViewMetrics, tasks::cpu_bound};
 
 mod entry;
 pub mod staged;
@@ -42,8 +42,7 @@ pub enum ModelAuth {
 #[derive(Clone, Default)]
 struct View {
     generation: i64,
-    // foldhash: randomly seeded (no HashDoS from chosen MACs), much cheaper
-    // than SipHash for a 6-byte key on every request.
+    // Shards chosen by foldhash: seeded at random, far cheaper than SipHash.
     devices: Sharded<Mac, Arc<DeviceEntry>>,
     /// Tenants that share one pair of `/prov` credentials, by that user.
     tenants_by_user: FastMap<String, Arc<TenantEntry>>,
@@ -181,8 +180,7 @@ impl Directory {
         }
         if let Err(e) = self.store.mark_ztprov_used(&batch).await {
             tracing::error!(error = %e, count = batch.len(), "recording first uses of ztprov credentials failed; retrying");
-            // Keep them: losing one would let those credentials outlive their
-            // grace on the other nodes.
+            // Keep them: a lost one would outlive its grace on other nodes.
             self.uses
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -255,12 +253,13 @@ impl Directory {
                 }
                 self.build(&old).await?
             } else {
-                self.apply(&old, c)
+                cpu_bound(|| self.apply(&old, c))
             }
         };
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
         self.metrics.reloaded(started.elapsed());
         self.checked_at.store(checked, Ordering::Relaxed);
+        cpu_bound(move || drop(old));
         Ok(true)
     }
 
@@ -316,22 +315,21 @@ impl Directory {
             // plan changed get new entries (and render again).
             self.read(policies.len());
             v.plans = Arc::new(Plans::new(policies, &old.plans));
-            let changed: Vec<(Arc<DeviceEntry>, Option<Arc<Plan>>)> = v
+            let changed: Vec<Arc<DeviceEntry>> = v
                 .devices
                 .values()
                 .filter_map(|d| {
                     let f = &d.facts;
                     let plan = v.plans.resolve(f.mac, &d.tenant.tenant.id, f.model);
-                    (!crate::firmware::same(&d.firmware, &plan)).then(|| (Arc::clone(d), plan))
+                    if crate::firmware::same(&d.firmware, &plan) {
+                        return None;
+                    }
+                    let mut e = self.repointed(d, Arc::clone(&d.tenant));
+                    e.firmware = plan;
+                    Some(Arc::new(e))
                 })
                 .collect();
-            for (d, plan) in changed {
-                let tenant = Arc::clone(&d.tenant);
-                let mut e = self.repointed(&d, tenant);
-                e.firmware = plan;
-                v.remove_device(&d.facts.mac);
-                v.put_device(Arc::new(e));
-            }
+            v.replace_devices(changed);
         }
         for t in c.tenants {
             let entry = self.tenant_entry(old, t);
@@ -344,12 +342,14 @@ impl Directory {
                     .devices
                     .values()
                     .filter(|d| Arc::ptr_eq(&d.tenant, &prev))
-                    .cloned()
+                    .map(|d| Arc::new(self.repointed(d, Arc::clone(&entry))))
                     .collect();
-                for d in moved {
-                    v.remove_device(&d.facts.mac);
-                    v.put_device(Arc::new(self.repointed(&d, Arc::clone(&entry))));
+                // One at a time, 100,000 devices copied a shard each. A
+                // change of scope (rare) also moves their `/prov` users.
+                if prev.tenant.prov_scope != entry.tenant.prov_scope {
+                    moved.iter().for_each(|d| v.remove_device(&d.facts.mac));
                 }
+                v.replace_devices(moved);
             }
             v.put_tenant(entry);
         }

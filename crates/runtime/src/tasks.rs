@@ -31,6 +31,19 @@ pub trait Task: Send + 'static {
     }
 }
 
+/// Runs `f`, a stretch of work without an await (changing or dropping
+/// 100,000 entries of the provisioning view takes tens of milliseconds),
+/// so that the tasks queued behind it on this worker, phones' requests
+/// among them, move to another thread meanwhile instead of waiting for it.
+/// On a single-threaded runtime (some tests) it just runs `f`.
+pub fn cpu_bound<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// Where a task is, what it has done, and its last failure.
 #[derive(Debug)]
 pub struct TaskStatus {

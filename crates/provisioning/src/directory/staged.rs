@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use touchless_domain::ProvScope;
+use touchless_runtime::tasks::cpu_bound;
 use touchless_store::{Action, Issued, StoreError};
 
 use super::entry::{ByProvUser, DeviceEntry, Ztprov};
@@ -53,12 +54,13 @@ impl Directory {
             return self.refresh().await;
         }
         let started = std::time::Instant::now();
-        let view = self.restaged(&old, generation, action, items);
+        let view = cpu_bound(|| self.restaged(&old, generation, action, items));
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
         self.metrics.reloaded(started.elapsed());
         self.checked_at
             .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
         drop(hold);
+        cpu_bound(move || drop(old));
         Ok(true)
     }
 
@@ -119,7 +121,7 @@ impl View {
     /// Puts entries for devices the view holds, under the keys they had
     /// (their MAC and `/prov` user are unchanged), a shard copied once
     /// however many of its devices change.
-    fn replace_devices(&mut self, entries: Vec<Arc<DeviceEntry>>) {
+    pub(super) fn replace_devices(&mut self, entries: Vec<Arc<DeviceEntry>>) {
         let by_user: Vec<(ByProvUser, ())> = entries
             .iter()
             .filter(|e| e.tenant.tenant.prov_scope == ProvScope::Device)
@@ -136,7 +138,7 @@ mod tests {
     use super::*;
     use touchless_domain::{DisplayText, Mac, ProvPassword, ProvUser};
     use touchless_store::conformance::{new_device, new_tenant};
-    use touchless_store::{DevicePatch, Store};
+    use touchless_store::{DevicePatch, Store, TenantPatch};
 
     /// What a view holds of a device, as far as queueing changes it.
     fn held(d: &Directory, mac: Mac) -> impl PartialEq + std::fmt::Debug {
@@ -244,6 +246,63 @@ mod tests {
             "after a queueing behind another write",
         );
         assert_eq!(here.current().generation, other.current().generation);
+    }
+
+    /// A tenant change repoints all its devices at once (a shard copied
+    /// once, not once per device): the view that applied it holds what a
+    /// view built afresh holds, for a change of SIP host and for changes of
+    /// scope, which move the devices' `/prov` users in or out of the index.
+    #[tokio::test]
+    async fn a_tenant_change_is_applied_as_a_fresh_read_holds_it() {
+        use touchless_domain::{Host, ProvScope, TenantId};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = touchless_store::open(&tmp.path().join("t.db").to_string_lossy())
+            .await
+            .unwrap();
+        store.create_tenant(&new_tenant("acme")).await.unwrap();
+        let macs: Vec<Mac> = (0..60)
+            .map(|i| Mac::parse(&format!("0004136000{i:02X}")).unwrap())
+            .collect();
+        let devices: Vec<_> = macs
+            .iter()
+            .map(|m| new_device(&m.to_string(), "acme"))
+            .collect();
+        store.create_devices(&devices).await.unwrap();
+        let here = directory(&store);
+        here.refresh().await.unwrap();
+        let acme = TenantId::parse("acme").unwrap();
+        let changes = [
+            (Some(Host::parse("pbx2.example.com").unwrap()), None),
+            (None, Some(ProvScope::Device)),
+            (Some(Host::parse("pbx3.example.com").unwrap()), None),
+            (None, Some(ProvScope::Tenant)),
+        ];
+        for (sip_host, prov_scope) in changes {
+            let patch = TenantPatch {
+                sip_host,
+                prov_scope,
+                ..TenantPatch::default()
+            };
+            let t = store.update_tenant(&acme, &patch).await.unwrap();
+            let read = here.rows_read();
+            assert!(here.refresh().await.unwrap());
+            assert_eq!(here.rows_read(), read + 1, "only the tenant is read");
+            let fresh = directory(&store);
+            fresh.refresh().await.unwrap();
+            let what = format!("{:?} {:?}", t.sip_host, t.prov_scope);
+            other_matches(&here, &fresh, &macs, &what);
+            let v = here.current();
+            for m in &macs {
+                let e = v.devices.get(m).unwrap();
+                assert_eq!(e.tenant.tenant.sip_host, t.sip_host, "{what}: {m}");
+                let own = here.model_auth(e.facts.prov_user());
+                assert_eq!(
+                    matches!(own, Some(super::super::ModelAuth::Device(d)) if d.facts.mac == *m),
+                    t.prov_scope == ProvScope::Device,
+                    "{what}: {m}"
+                );
+            }
+        }
     }
 
     fn other_matches(here: &Directory, other: &Directory, macs: &[Mac], what: &str) {
