@@ -167,6 +167,15 @@ mod tests {
         )
     }
 
+    /// A SQLite store in `tmp` with tenant `acme` (one `/prov` pair).
+    async fn with_acme(tmp: &tempfile::TempDir) -> Arc<dyn Store> {
+        let store = touchless_store::open(&tmp.path().join("t.db").to_string_lossy())
+            .await
+            .unwrap();
+        store.create_tenant(&new_tenant("acme")).await.unwrap();
+        store
+    }
+
     fn issued(macs: &[Mac], tag: &str) -> Vec<Issued> {
         let expires_at = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp() + 3600, 0)
             .expect("an hour ahead");
@@ -186,10 +195,7 @@ mod tests {
     #[tokio::test]
     async fn queueing_is_applied_as_a_reload_would_apply_it() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = touchless_store::open(&tmp.path().join("t.db").to_string_lossy())
-            .await
-            .unwrap();
-        store.create_tenant(&new_tenant("acme")).await.unwrap();
+        let store = with_acme(&tmp).await;
         let mut own = new_tenant("own");
         own.prov_user = ProvUser::parse("prov-own").unwrap();
         own.prov_scope = touchless_domain::ProvScope::Device;
@@ -256,10 +262,7 @@ mod tests {
     async fn a_tenant_change_is_applied_as_a_fresh_read_holds_it() {
         use touchless_domain::{Host, ProvScope, TenantId};
         let tmp = tempfile::tempdir().unwrap();
-        let store = touchless_store::open(&tmp.path().join("t.db").to_string_lossy())
-            .await
-            .unwrap();
-        store.create_tenant(&new_tenant("acme")).await.unwrap();
+        let store = with_acme(&tmp).await;
         let macs: Vec<Mac> = (0..60)
             .map(|i| Mac::parse(&format!("0004136000{i:02X}")).unwrap())
             .collect();
