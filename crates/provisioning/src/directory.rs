@@ -10,8 +10,6 @@
 //! a reload. Entries whose device and tenant revisions are unchanged are carried
 //! over with their rendered bodies. Queueing through this node is applied unread.
 
-use foldhash::HashMap as FastMap;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -25,33 +23,19 @@ use crate::auth::{Credentials, Ha1};
 use crate::bodies::{Bodies, BodyKey};
 use crate::firmware::{Plan, Plans};
 use crate::render::{DeviceFacts, RenderError, Renderer};
-use crate::sharded::Sharded;
 use touchless_runtime::{metrics::ViewMetrics, tasks::cpu_bound};
 
 mod entry;
 pub mod staged;
-use entry::{ByProvUser, Ztprov};
+mod view;
+use entry::Ztprov;
 pub use entry::{DeviceEntry, TenantEntry, ZtprovSlot};
+use view::View;
 
 /// What a `/prov` model-wide file request authenticates against, found by user.
 pub enum ModelAuth {
     Tenant(Arc<TenantEntry>),
     Device(Arc<DeviceEntry>),
-}
-
-#[derive(Clone, Default)]
-struct View {
-    generation: i64,
-    // Shards chosen by foldhash: seeded at random, far cheaper than SipHash.
-    devices: Sharded<Mac, Arc<DeviceEntry>>,
-    /// Tenants that share one pair of `/prov` credentials, by that user.
-    tenants_by_user: FastMap<String, Arc<TenantEntry>>,
-    /// Devices with their own `/prov` credentials, by that user.
-    devices_by_prov_user: Sharded<ByProvUser, ()>,
-    /// Every tenant, for carrying entries over a reload.
-    tenants: HashMap<String, Arc<TenantEntry>>,
-    /// Every firmware policy.
-    plans: Arc<Plans>,
 }
 
 pub struct Directory {
@@ -180,7 +164,8 @@ impl Directory {
         }
         if let Err(e) = self.store.mark_ztprov_used(&batch).await {
             tracing::error!(error = %e, count = batch.len(), "recording first uses of ztprov credentials failed; retrying");
-            // Keep them: a lost one would outlive its grace on other nodes.
+            // Keep them: losing one would let those credentials outlive their
+            // grace on the other nodes.
             self.uses
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -256,11 +241,18 @@ impl Directory {
                 cpu_bound(|| self.apply(&old, c))
             }
         };
+        self.install(old, view, started, checked);
+        Ok(true)
+    }
+
+    /// Swaps in `view`, made from `old` since `started`, the store found at
+    /// its generation at `checked` (Unix ms). Dropping the last copy of many
+    /// replaced entries is long work too, so it runs off the worker.
+    fn install(&self, old: Arc<View>, view: View, started: std::time::Instant, checked: i64) {
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
         self.metrics.reloaded(started.elapsed());
         self.checked_at.store(checked, Ordering::Relaxed);
         cpu_bound(move || drop(old));
-        Ok(true)
     }
 
     /// A whole view from a paged snapshot, carrying over `old`'s entries
@@ -563,38 +555,4 @@ impl Directory {
 /// A stage as a cache key: 0 for none, else its index + 1.
 fn code(stage: Option<usize>) -> u16 {
     stage.map_or(0, |i| u16::try_from(i + 1).unwrap_or(u16::MAX))
-}
-
-impl View {
-    fn put_tenant(&mut self, entry: Arc<TenantEntry>) {
-        if entry.tenant.prov_scope == ProvScope::Tenant {
-            self.tenants_by_user.insert(
-                entry.tenant.prov_user.as_str().to_owned(),
-                Arc::clone(&entry),
-            );
-        }
-        self.tenants
-            .insert(entry.tenant.id.as_str().to_owned(), entry);
-    }
-
-    fn put_device(&mut self, entry: Arc<DeviceEntry>) {
-        if entry.tenant.tenant.prov_scope == ProvScope::Device {
-            self.devices_by_prov_user
-                .insert(ByProvUser(Arc::clone(&entry)), ());
-        }
-        self.devices.insert(entry.facts.mac, entry);
-    }
-
-    fn remove_device(&mut self, mac: &Mac) {
-        if let Some(d) = self.devices.remove(mac) {
-            let user = d.facts.prov_user();
-            if self
-                .devices_by_prov_user
-                .get_key_value(user)
-                .is_some_and(|(e, ())| Arc::ptr_eq(&e.0, &d))
-            {
-                self.devices_by_prov_user.remove(user);
-            }
-        }
-    }
 }

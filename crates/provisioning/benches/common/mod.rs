@@ -1,5 +1,6 @@
-//! What the provisioning benchmarks share: a SQLite store holding one
-//! tenant and N devices with one line each, and a directory over it.
+//! What the provisioning benchmarks share: a store (SQLite, or PostgreSQL
+//! by URL) holding one tenant and N devices with one line each, and a
+//! directory over it.
 
 use std::sync::Arc;
 

@@ -13,11 +13,10 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use touchless_domain::ProvScope;
 use touchless_runtime::tasks::cpu_bound;
 use touchless_store::{Action, Issued, StoreError};
 
-use super::entry::{ByProvUser, DeviceEntry, Ztprov};
+use super::entry::{DeviceEntry, Ztprov};
 use super::{Directory, View};
 
 /// Keeps this node's view from reloading until [`Directory::queued`]: taken
@@ -46,6 +45,7 @@ impl Directory {
         items: &[Issued],
     ) -> Result<bool, StoreError> {
         let old = self.current();
+        let checked = chrono::Utc::now().timestamp_millis();
         let generation = self.store.generation().await?;
         // One queueing is one generation: at the view's next, nothing else
         // changed since the view was read.
@@ -55,12 +55,8 @@ impl Directory {
         }
         let started = std::time::Instant::now();
         let view = cpu_bound(|| self.restaged(&old, generation, action, items));
-        *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
-        self.metrics.reloaded(started.elapsed());
-        self.checked_at
-            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+        self.install(old, view, started, checked);
         drop(hold);
-        cpu_bound(move || drop(old));
         Ok(true)
     }
 
@@ -114,22 +110,6 @@ impl Directory {
         v.generation = generation;
         v.replace_devices(changed);
         v
-    }
-}
-
-impl View {
-    /// Puts entries for devices the view holds, under the keys they had
-    /// (their MAC and `/prov` user are unchanged), a shard copied once
-    /// however many of its devices change.
-    pub(super) fn replace_devices(&mut self, entries: Vec<Arc<DeviceEntry>>) {
-        let by_user: Vec<(ByProvUser, ())> = entries
-            .iter()
-            .filter(|e| e.tenant.tenant.prov_scope == ProvScope::Device)
-            .map(|e| (ByProvUser(Arc::clone(e)), ()))
-            .collect();
-        self.devices_by_prov_user.insert_many(by_user);
-        self.devices
-            .insert_many(entries.into_iter().map(|e| (e.facts.mac, e)).collect());
     }
 }
 

@@ -334,7 +334,15 @@ macro_rules! queue_store {
                         .push_bind(at)
                         .push_bind(at);
                 });
-                ids.extend(inserted_ids(c, q, chunk.len()).await?);
+                let made = inserted_ids(c, q).await?;
+                if made.len() != chunk.len() {
+                    return Err(StoreError::Corrupt(format!(
+                        "an insert of {} events made {}",
+                        chunk.len(),
+                        made.len()
+                    )));
+                }
+                ids.extend(made);
             }
             // Last: another queueing waits on this row only while this one
             // commits (see `event_counts`).
