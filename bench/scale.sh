@@ -10,7 +10,7 @@
 #   storm of N phones under the default limits (bench/storm.sh), ten
 #   minutes of mixed load (bench/soak.sh), and the queue against the
 #   fault-injecting fake cloud at 20 ms latency with 16, 64 and 256 workers
-#   (the queue_latency bench). About 45 minutes at full scale.
+#   (the queue_latency bench). About 30 minutes at full scale on 2 cores (27 on a 2-vCPU EPYC).
 #
 #   bench/scale.sh                         # 100,000 devices, 1,000 edits, 10,000 queued, 5 rounds vs nginx
 #   N=10000 E=100 Q=2000 ROUNDS=1 bench/scale.sh   # a quick look
