@@ -307,7 +307,7 @@ impl Directory {
             // plan changed get new entries (and render again).
             self.read(policies.len());
             v.plans = Arc::new(Plans::new(policies, &old.plans));
-            let changed: Vec<Arc<DeviceEntry>> = v
+            let changed: Vec<_> = v
                 .devices
                 .values()
                 .filter_map(|d| {
@@ -318,7 +318,7 @@ impl Directory {
                     }
                     let mut e = self.repointed(d, Arc::clone(&d.tenant));
                     e.firmware = plan;
-                    Some(Arc::new(e))
+                    Some((Arc::clone(d), Arc::new(e)))
                 })
                 .collect();
             v.replace_devices(changed);
@@ -330,17 +330,17 @@ impl Directory {
                     continue;
                 }
                 v.tenants_by_user.remove(prev.tenant.prov_user.as_str());
-                let moved: Vec<Arc<DeviceEntry>> = v
+                let moved: Vec<_> = v
                     .devices
                     .values()
                     .filter(|d| Arc::ptr_eq(&d.tenant, &prev))
-                    .map(|d| Arc::new(self.repointed(d, Arc::clone(&entry))))
+                    .map(|d| {
+                        let e = self.repointed(d, Arc::clone(&entry));
+                        (Arc::clone(d), Arc::new(e))
+                    })
                     .collect();
-                // One at a time, 100,000 devices copied a shard each. A
-                // change of scope (rare) also moves their `/prov` users.
-                if prev.tenant.prov_scope != entry.tenant.prov_scope {
-                    moved.iter().for_each(|d| v.remove_device(&d.facts.mac));
-                }
+                // All at once: one at a time, 100,000 devices copied a
+                // shard each.
                 v.replace_devices(moved);
             }
             v.put_tenant(entry);

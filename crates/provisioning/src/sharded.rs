@@ -144,6 +144,31 @@ impl<K: Hash + Ord + Clone, V: Clone> Sharded<K, V> {
         Some(value)
     }
 
+    /// [`remove`](Self::remove) of many keys, copying each shard they
+    /// change once: a tenant whose devices leave the per-device `/prov`
+    /// index takes all of them out at once.
+    pub fn remove_many<Q>(&mut self, keys: &[&Q])
+    where
+        K: Borrow<Q>,
+        Q: Hash + Ord + ?Sized,
+    {
+        let mut keyed: Vec<(usize, &Q)> = keys.iter().map(|k| (self.shard(*k), *k)).collect();
+        keyed.sort_unstable_by_key(|&(i, _)| i);
+        for group in keyed.chunk_by(|a, b| a.0 == b.0) {
+            let i = group[0].0;
+            let gone = |k: &K| group.iter().any(|&(_, q)| k.borrow() == q);
+            if !self.shards[i].iter().any(|(k, _)| gone(k)) {
+                continue;
+            }
+            let new: Vec<(K, V)> = self.shards[i]
+                .iter()
+                .filter(|(k, _)| !gone(k))
+                .cloned()
+                .collect();
+            self.shards[i] = new.into();
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.len()).sum()
     }
@@ -213,6 +238,29 @@ mod tests {
         for shard in &many.shards {
             assert!(shard.windows(2).all(|w| w[0].0 < w[1].0));
         }
+    }
+
+    #[test]
+    fn removing_many_is_removing_each() {
+        let mut one: Sharded<u32, u32> = Sharded::default();
+        for k in 0..20_000 {
+            one.insert(k, k);
+        }
+        let mut many = one.clone();
+        // Present keys, absent keys and a key given twice, in no order.
+        let keys: Vec<u32> = (0..6_000u32)
+            .map(|i| i.wrapping_mul(7_919) % 30_000)
+            .chain([5, 5])
+            .collect();
+        for k in &keys {
+            one.remove(k);
+        }
+        many.remove_many(&keys.iter().collect::<Vec<_>>());
+        for i in 0..30_000 {
+            assert_eq!(one.get(&i), many.get(&i), "key {i}");
+        }
+        assert_eq!(one.len(), many.len());
+        assert!(many.len() < 20_000 - 4_000, "{} left", many.len());
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl Directory {
                 next_used_here: AtomicI64::new(0),
                 stamp: self.stamp(),
             };
-            changed.push(Arc::new(entry));
+            changed.push((Arc::clone(e), Arc::new(entry)));
         }
         let mut v = old.clone();
         v.generation = generation;

@@ -61,10 +61,26 @@ impl View {
         }
     }
 
-    /// Puts entries for devices the view holds, under the keys they had
-    /// (their MAC and `/prov` user are unchanged), a shard copied once
-    /// however many of its devices change.
-    pub(super) fn replace_devices(&mut self, entries: Vec<Arc<DeviceEntry>>) {
+    /// Puts new entries in place of old ones (each pair one device: its MAC
+    /// and `/prov` user unchanged), a shard copied once however many of its
+    /// devices change. Devices whose tenant's scope is no longer `device`
+    /// leave the per-device `/prov` index, and those whose scope now is
+    /// enter it.
+    pub(super) fn replace_devices(&mut self, changes: Vec<(Arc<DeviceEntry>, Arc<DeviceEntry>)>) {
+        let scope = |e: &DeviceEntry| e.tenant.tenant.prov_scope;
+        let leaving: Vec<&str> = changes
+            .iter()
+            .filter(|(old, new)| scope(old) == ProvScope::Device && scope(new) != ProvScope::Device)
+            .map(|(old, _)| (old, old.facts.prov_user()))
+            .filter(|(old, user)| {
+                self.devices_by_prov_user
+                    .get_key_value(*user)
+                    .is_some_and(|(e, ())| Arc::ptr_eq(&e.0, old))
+            })
+            .map(|(_, user)| user)
+            .collect();
+        self.devices_by_prov_user.remove_many(&leaving);
+        let entries: Vec<Arc<DeviceEntry>> = changes.into_iter().map(|(_, new)| new).collect();
         let by_user: Vec<(ByProvUser, ())> = entries
             .iter()
             .filter(|e| e.tenant.tenant.prov_scope == ProvScope::Device)
